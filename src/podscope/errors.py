@@ -1,0 +1,42 @@
+"""One exception tree for the whole library.
+
+    PodscopeError
+    ├── InputError (ValueError)       the user gave something we cannot use; the message says what was expected
+    │   ├── AudioError                a file that is missing, empty, corrupt, not audio, or has no speech
+    │   ├── FormatError               an unknown export format or an unreadable transcript file
+    │   └── NotFound                  an episode, podcast or person that does not exist
+    ├── StoreError                    the library folder or database cannot be used
+    └── ModelError                    a model's weights cannot be found or loaded; the message says how to get them
+
+The CLI and the HTTP API turn these into one clear sentence each; anything else is a bug.
+"""
+
+from __future__ import annotations
+
+
+class PodscopeError(Exception):
+    """Base of every error podscope raises on purpose."""
+
+
+class InputError(PodscopeError, ValueError):
+    """Bad input from the user."""
+
+
+class AudioError(InputError):
+    """An audio file podscope cannot use."""
+
+
+class FormatError(InputError):
+    """An unknown format name or a file in a format podscope cannot read."""
+
+
+class NotFound(InputError):
+    """A thing the user named does not exist in the library."""
+
+
+class StoreError(PodscopeError):
+    """The podscope home or its database cannot be used."""
+
+
+class ModelError(PodscopeError):
+    """A model cannot be resolved or loaded."""

@@ -1,0 +1,154 @@
+"""The podscope library: one object that the CLI, the HTTP API and the tests build, over one home folder.
+
+    lib = Library("~/podscope")            # or Library() for PODSCOPE_HOME / the per-user data folder
+    result = lib.add_audio("interview.mp3", podcast="Dwarkesh Podcast", title="Richard Sutton")
+    print(lib.export_transcript(result.episode.id, "vtt"))
+
+It never prints; errors are `podscope.errors` exceptions that the shells turn into messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from podscope import audio, formats
+from podscope.asr.whisper import AsrOptions, WhisperTranscriber
+from podscope.errors import InputError
+from podscope.models import Episode, EpisodeMeta, Podcast, StoredTranscript
+from podscope.pipeline import PipelineReport, process_episode
+from podscope.settings import load_settings, resolve_home
+from podscope.store import Store
+from podscope.voices.diarize import DiarizationOptions
+
+Hook = Callable[[str, float, float], None]
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """The outcome of adding a recording: the stored episode, and whether it was new."""
+
+    episode: Episode
+    created: bool
+    report: PipelineReport = field(default_factory=PipelineReport)
+    model: str = ""
+
+
+def parse_date(value: str | dt.date | None) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"published date {value!r}: expected YYYY-MM-DD") from exc
+
+
+class Library:
+    """A podscope home: its settings, its store, and the operations on them."""
+
+    def __init__(self, home: str | Path | None = None, settings: dict[str, Any] | None = None):
+        self.home = resolve_home(home)
+        self.settings = load_settings(self.home, settings)
+        self.store = Store(self.home / "podscope.db")
+        self.cache_dir = self.home / "models"
+        self.work_dir = self.home / "tmp"
+        self._transcribers: dict[AsrOptions, WhisperTranscriber] = {}
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- ingestion ------------------------------------------------------------------------------------------------
+
+    def asr_options(self, model: str | None = None) -> AsrOptions:
+        s = self.settings
+        return AsrOptions(
+            model=model or s["asr_model"],
+            language=s["asr_language"] or None,
+            beam_size=s["asr_beam_size"],
+            cpu_threads=s["threads"],
+            allow_download=s["allow_download"],
+        )
+
+    def transcriber(self, model: str | None = None) -> WhisperTranscriber:
+        options = self.asr_options(model)
+        if options not in self._transcribers:
+            self._transcribers[options] = WhisperTranscriber(options, self.cache_dir)
+        return self._transcribers[options]
+
+    def diarization_options(self) -> DiarizationOptions:
+        return DiarizationOptions(min_speakers=self.settings["min_speakers"], max_speakers=self.settings["max_speakers"])
+
+    def add_audio(
+        self,
+        path: str | Path,
+        *,
+        podcast: str,
+        title: str,
+        published: str | dt.date | None = None,
+        model: str | None = None,
+        hook: Hook | None = None,
+    ) -> AddResult:
+        """Process a recording and store it; a recording already in the library is not processed again."""
+        path = Path(path)
+        if not podcast.strip():
+            raise InputError("podcast name is empty: expected --podcast NAME")
+        if not title.strip():
+            raise InputError("episode title is empty: expected --title TITLE")
+        date = parse_date(published)
+        audio.probe(path)  # fail fast, before hashing or loading models
+        digest = audio.file_hash(path)
+        existing = self.store.find_episode_by_hash(digest)
+        if existing is not None:
+            return AddResult(episode=existing, created=False)
+        transcriber = self.transcriber(model)
+        self.work_dir.mkdir(exist_ok=True)
+        report = PipelineReport()
+        started = time.perf_counter()
+        processed = process_episode(
+            path,
+            EpisodeMeta(podcast=podcast.strip(), title=title.strip(), published=date, source=str(path.resolve())),
+            transcriber,
+            self.diarization_options(),
+            content_hash=digest,
+            workdir=self.work_dir,
+            hook=hook,
+            report=report,
+        )
+        if hook:
+            hook("store", 0, 1)
+        t0 = time.perf_counter()
+        episode_id = self.store.save_episode(processed, processing_seconds=time.perf_counter() - started)
+        report.stage_seconds["store"] = time.perf_counter() - t0
+        if hook:
+            hook("store", 1, 1)
+        return AddResult(
+            episode=self.store.get_episode(episode_id),
+            created=True,
+            report=report,
+            model=transcriber.resolved.describe(),
+        )
+
+    # -- reading --------------------------------------------------------------------------------------------------
+
+    def episodes(self, podcast: str | None = None) -> list[Episode]:
+        return self.store.list_episodes(podcast)
+
+    def podcasts(self) -> list[Podcast]:
+        return self.store.list_podcasts()
+
+    def transcript(self, episode_id: int) -> StoredTranscript:
+        return self.store.get_transcript(episode_id)
+
+    def export_transcript(self, episode_id: int, fmt: str) -> str:
+        """The episode's transcript in one of `formats.FORMATS` (txt, json, srt, vtt, rttm, md)."""
+        return formats.write(self.transcript(episode_id), fmt)

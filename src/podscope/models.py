@@ -1,0 +1,172 @@
+"""Typed records that flow between the pipeline stages.
+
+Every stage is a function from records to records; only the store turns them into rows. Times are seconds from the
+start of the episode's audio, as floats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+Embedding = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word, with the speaker talking when it was said (filled in by alignment)."""
+
+    start: float
+    end: float
+    text: str
+    probability: float = 1.0
+    speaker: str | None = None
+
+
+@dataclass(frozen=True)
+class AsrSegment:
+    """A stretch of recognised speech as the recogniser returned it, before speakers are known."""
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...]
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+
+
+@dataclass(frozen=True)
+class Transcription:
+    """What the recogniser produced for one recording."""
+
+    language: str
+    language_probability: float
+    duration: float
+    segments: tuple[AsrSegment, ...]
+    model: str
+    model_source: str  # "path", "package" or "hub": where the weights came from
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for s in self.segments for w in s.words]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A stretch of time in which one speaker talks (diarization output). Turns of different speakers may overlap."""
+
+    start: float
+    end: float
+    speaker: str
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class SpeakerTrack:
+    """One episode speaker found by diarization: its label, its voice embedding and how long it talks."""
+
+    label: str
+    embedding: Embedding
+    speaking_time: float
+    turn_embeddings: tuple[Embedding, ...] = ()
+
+
+@dataclass(frozen=True)
+class Diarization:
+    """Who spoke when in one recording."""
+
+    turns: tuple[Turn, ...]
+    speakers: tuple[SpeakerTrack, ...]
+
+    @property
+    def labels(self) -> list[str]:
+        return [s.label for s in self.speakers]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A readable piece of transcript: consecutive words of one speaker, split at speaker changes and pauses."""
+
+    start: float
+    end: float
+    speaker: str | None
+    text: str
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class EpisodeMeta:
+    """What the user says about an episode when adding it."""
+
+    podcast: str
+    title: str
+    published: dt.date | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class ProcessedEpisode:
+    """Everything the pipeline learnt about one recording, ready to be stored in one transaction."""
+
+    meta: EpisodeMeta
+    content_hash: str
+    duration: float
+    language: str
+    asr_model: str
+    asr_source: str
+    segments: tuple[Segment, ...]
+    diarization: Diarization
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Podcast:
+    id: int
+    title: str
+    episode_count: int = 0
+
+
+@dataclass(frozen=True)
+class Episode:
+    """An episode as stored."""
+
+    id: int
+    podcast_id: int
+    podcast: str
+    title: str
+    published: dt.date | None
+    duration: float
+    source: str
+    content_hash: str
+    status: str
+    language: str | None
+    asr_model: str | None
+    speaker_count: int
+    segment_count: int
+    created_at: str
+
+
+@dataclass(frozen=True)
+class EpisodeSpeaker:
+    """An episode speaker as stored."""
+
+    id: int
+    episode_id: int
+    label: str
+    speaking_time: float
+    embedding: Embedding | None
+
+
+@dataclass(frozen=True)
+class StoredTranscript:
+    """An episode with its speakers and segments, as the exporters need it."""
+
+    episode: Episode
+    speakers: tuple[EpisodeSpeaker, ...]
+    segments: tuple[Segment, ...]

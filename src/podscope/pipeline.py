@@ -1,0 +1,96 @@
+"""The episode pipeline: decode -> diarize -> transcribe -> align, as functions over records.
+
+`process_episode` touches no database: it returns a `ProcessedEpisode` that the store writes in one transaction, so a
+crash anywhere before that leaves the library as it was. Progress is reported through a hook
+`hook(stage, completed, total)` that the CLI renders as a progress bar per stage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from podscope import audio as audio_mod
+from podscope.align import AlignReport, align
+from podscope.asr.whisper import GuardReport, WhisperTranscriber
+from podscope.errors import AudioError
+from podscope.models import Diarization, EpisodeMeta, ProcessedEpisode, Segment
+from podscope.voices.diarize import DiarizationOptions, diarize
+
+Hook = Callable[[str, float, float], None]
+
+
+@dataclass
+class PipelineReport:
+    """Side figures of one run: stage timings and what the guards changed."""
+
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    guard: GuardReport = field(default_factory=GuardReport)
+    align: AlignReport = field(default_factory=AlignReport)
+    gain: float = 1.0
+
+
+def _no_hook(stage: str, completed: float, total: float) -> None:
+    return None
+
+
+def process_episode(
+    path: Path,
+    meta: EpisodeMeta,
+    transcriber: WhisperTranscriber,
+    diarization_options: DiarizationOptions | None = None,
+    *,
+    content_hash: str | None = None,
+    workdir: Path | None = None,
+    hook: Hook | None = None,
+    report: PipelineReport | None = None,
+) -> ProcessedEpisode:
+    """Run every stage on one recording. Raises AudioError for unusable audio (including silence)."""
+    hook = hook or _no_hook
+    report = report if report is not None else PipelineReport()
+    timings = report.stage_seconds
+
+    t0 = time.perf_counter()
+    hook("decode", 0, 1)
+    digest = content_hash or audio_mod.file_hash(path)
+    decoded = audio_mod.decode(path, workdir=workdir)
+    timings["decode"] = time.perf_counter() - t0
+    hook("decode", 1, 1)
+    with decoded:
+        if decoded.is_silent:
+            raise AudioError(f"{path}: the recording is silent (peak {decoded.peak_dbfs:.0f} dBFS); no speech to process")
+        report.gain = decoded.gain
+
+        t0 = time.perf_counter()
+        diarization: Diarization = diarize(
+            decoded.array(), options=diarization_options, hook=lambda s, c, t: hook("diarize", c, t)
+        )
+        timings["diarize"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        transcription = transcriber.transcribe(decoded, hook=hook)
+        timings["transcribe"] = time.perf_counter() - t0
+        report.guard = transcriber.last_guard
+
+    t0 = time.perf_counter()
+    hook("align", 0, 1)
+    words = transcription.words
+    if not words and not diarization.turns:
+        raise AudioError(f"{path}: no speech was detected in the recording")
+    segments: list[Segment]
+    segments, report.align = align(words, list(diarization.turns))
+    timings["align"] = time.perf_counter() - t0
+    hook("align", 1, 1)
+    return ProcessedEpisode(
+        meta=meta,
+        content_hash=digest,
+        duration=transcription.duration,
+        language=transcription.language,
+        asr_model=transcription.model,
+        asr_source=transcription.model_source,
+        segments=tuple(segments),
+        diarization=diarization,
+        stage_seconds=dict(timings),
+    )

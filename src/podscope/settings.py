@@ -1,0 +1,98 @@
+"""Every setting in one table, read from defaults, then `<home>/config.toml`, then `PODSCOPE_<NAME>` variables.
+
+The table is the documentation: `podscope settings` prints it and the README's settings section is checked against
+it by a test, so a setting cannot exist without being documented.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from podscope.errors import InputError, StoreError
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("asr_model", "base", "Whisper model: a name (base, tiny.en, small, ...) or a CTranslate2 model folder."),
+    Setting("asr_beam_size", 1, "Beam size for recognition; 1 is greedy and fastest, 5 is slightly more accurate."),
+    Setting("asr_language", "", "Force a language code (e.g. en); empty means detect it per episode."),
+    Setting("threads", 2, "CPU threads for the models."),
+    Setting("allow_download", True, "Let models missing from the offline packages be downloaded from their hub."),
+    Setting("min_speakers", 1, "Fewest speakers diarization may return for an episode."),
+    Setting("max_speakers", 20, "Most speakers diarization may return for an episode."),
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def resolve_home(home: str | Path | None = None) -> Path:
+    """The podscope home: `--home`, else PODSCOPE_HOME, else the per-user data folder. Created if missing."""
+    raw = home or os.environ.get("PODSCOPE_HOME") or platformdirs.user_data_dir("podscope")
+    path = Path(raw).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise StoreError(
+            f"cannot use {path} as the podscope home ({reason}); pass --home DIR or set PODSCOPE_HOME to a writable"
+            " folder"
+        ) from exc
+    return path
+
+
+def _coerce(setting: Setting, value: Any, origin: str) -> Any:
+    kind = type(setting.default)
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    text = str(value).strip()
+    try:
+        if kind is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+    except ValueError as exc:
+        raise InputError(f"setting {setting.name} from {origin}: expected {kind.__name__}, got {text!r}") from exc
+    return text
+
+
+def load_settings(home: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Effective settings: defaults < config.toml in the home < PODSCOPE_<NAME> variables < overrides."""
+    values = {s.name: s.default for s in SETTINGS}
+    config = home / "config.toml"
+    if config.exists():
+        try:
+            data = tomllib.loads(config.read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{config}: not valid TOML ({exc})") from exc
+        for key, value in data.items():
+            if key not in _BY_NAME:
+                raise InputError(f"{config}: unknown setting {key!r}; known: {', '.join(_BY_NAME)}")
+            values[key] = _coerce(_BY_NAME[key], value, str(config))
+    for s in SETTINGS:
+        env = os.environ.get(f"PODSCOPE_{s.name.upper()}")
+        if env is not None:
+            values[s.name] = _coerce(s, env, f"PODSCOPE_{s.name.upper()}")
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = _coerce(_BY_NAME[key], value, f"--{key.replace('_', '-')}")
+    return values

@@ -1,0 +1,68 @@
+"""Named, ordered schema migrations. Each runs in its own transaction and is recorded in `migrations`.
+
+Never edit a migration that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_episodes",
+        """
+        CREATE TABLE podcasts (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        );
+        CREATE TABLE episodes (
+            id INTEGER PRIMARY KEY,
+            podcast_id INTEGER NOT NULL REFERENCES podcasts(id) ON DELETE CASCADE,
+            title TEXT NOT NULL,
+            published TEXT,
+            duration REAL NOT NULL DEFAULT 0 CHECK (duration >= 0),
+            source TEXT NOT NULL DEFAULT '',
+            content_hash TEXT UNIQUE,
+            status TEXT NOT NULL DEFAULT 'done' CHECK (status IN ('pending', 'done', 'failed')),
+            language TEXT,
+            asr_model TEXT,
+            asr_source TEXT,
+            processing_seconds REAL,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        );
+        CREATE INDEX episodes_podcast ON episodes(podcast_id, published);
+        CREATE TABLE episode_speakers (
+            id INTEGER PRIMARY KEY,
+            episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            label TEXT NOT NULL,
+            speaking_time REAL NOT NULL DEFAULT 0 CHECK (speaking_time >= 0),
+            embedding BLOB,
+            UNIQUE (episode_id, label)
+        );
+        CREATE TABLE speaker_embeddings (
+            id INTEGER PRIMARY KEY,
+            speaker_id INTEGER NOT NULL REFERENCES episode_speakers(id) ON DELETE CASCADE,
+            embedding BLOB NOT NULL
+        );
+        CREATE INDEX speaker_embeddings_speaker ON speaker_embeddings(speaker_id);
+        CREATE TABLE turns (
+            id INTEGER PRIMARY KEY,
+            episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            speaker_id INTEGER NOT NULL REFERENCES episode_speakers(id) ON DELETE CASCADE,
+            start REAL NOT NULL CHECK (start >= 0),
+            end REAL NOT NULL CHECK (end >= start)
+        );
+        CREATE INDEX turns_episode ON turns(episode_id, start);
+        CREATE TABLE segments (
+            id INTEGER PRIMARY KEY,
+            episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            speaker_id INTEGER REFERENCES episode_speakers(id) ON DELETE SET NULL,
+            start REAL NOT NULL CHECK (start >= 0),
+            end REAL NOT NULL CHECK (end >= start),
+            text TEXT NOT NULL,
+            words TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE INDEX segments_episode ON segments(episode_id, start);
+        CREATE INDEX segments_speaker ON segments(speaker_id);
+        """,
+    ),
+]

@@ -1,0 +1,300 @@
+"""The embedded store: one SQLite file under the podscope home. The only code that writes SQL.
+
+Why it looks like this:
+- An episode is written in one transaction (`save_episode`), so a crash mid-way leaves nothing half-written and the
+  next run can redo it; the content hash makes re-adding the same recording a no-op.
+- Words are kept per segment as a compact JSON array ([start, end, text, probability]): they are read with their
+  segment (transcripts, quizzes, exports) and never queried one by one, and a 3-hour episode has 30,000 of them.
+- Embeddings are float32 blobs; they are biometric data, so they live in two tables only (episode_speakers and
+  speaker_embeddings), which makes removing them complete and checkable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from podscope.errors import NotFound, StoreError
+from podscope.models import (
+    Embedding,
+    Episode,
+    EpisodeSpeaker,
+    Podcast,
+    ProcessedEpisode,
+    Segment,
+    StoredTranscript,
+    Turn,
+    Word,
+)
+from podscope.store.migrations import MIGRATIONS
+
+
+def _blob(vector: Embedding | None) -> bytes | None:
+    return None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def _vector(blob: bytes | None) -> Embedding | None:
+    return None if blob is None else np.frombuffer(blob, dtype=np.float32).copy()
+
+
+def _words_json(words: tuple[Word, ...]) -> str:
+    return json.dumps([[round(w.start, 3), round(w.end, 3), w.text, round(w.probability, 3)] for w in words])
+
+
+def _words(text: str, speaker: str | None) -> tuple[Word, ...]:
+    return tuple(Word(start=s, end=e, text=t, probability=p, speaker=speaker) for s, e, t, p in json.loads(text))
+
+
+_EPISODE_SELECT = """
+    SELECT e.id, e.podcast_id, p.title AS podcast, e.title, e.published, e.duration, e.source, e.content_hash,
+           e.status, e.language, e.asr_model, e.created_at,
+           (SELECT COUNT(*) FROM episode_speakers s WHERE s.episode_id = e.id) AS speaker_count,
+           (SELECT COUNT(*) FROM segments g WHERE g.episode_id = e.id) AS segment_count
+    FROM episodes e JOIN podcasts p ON p.id = e.podcast_id
+"""
+
+
+def _episode(row: sqlite3.Row) -> Episode:
+    return Episode(
+        id=row["id"],
+        podcast_id=row["podcast_id"],
+        podcast=row["podcast"],
+        title=row["title"],
+        published=dt.date.fromisoformat(row["published"]) if row["published"] else None,
+        duration=row["duration"],
+        source=row["source"],
+        content_hash=row["content_hash"] or "",
+        status=row["status"],
+        language=row["language"],
+        asr_model=row["asr_model"],
+        speaker_count=row["speaker_count"],
+        segment_count=row["segment_count"],
+        created_at=row["created_at"],
+    )
+
+
+class Store:
+    """A podscope library in one SQLite file. Safe to share between threads (one connection behind a lock)."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the library database at {self.path}: {exc}") from exc
+        self._lock = threading.RLock()
+        self.migrate()
+
+    # -- plumbing -------------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: everything inside commits together or not at all."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot write to the library database at {self.path}: {exc}") from exc
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    self._conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    self._conn.execute("ROLLBACK")
+                    raise StoreError(f"cannot write to the library database at {self.path}: {exc}") from exc
+
+    def _query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._conn.execute(sql, params))
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not yet applied, in order; returns their names."""
+        with self._lock:
+            try:
+                self._conn.execute(
+                    "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+                )
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot use the library database at {self.path}: {exc}") from exc
+            done = {r["name"] for r in self._conn.execute("SELECT name FROM migrations")}
+            applied = []
+            for name, sql in MIGRATIONS:
+                if name in done:
+                    continue
+                with self.transaction() as conn:
+                    for statement in sql.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(
+                        "INSERT INTO migrations (name, applied_at) VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ','now'))",
+                        (name,),
+                    )
+                applied.append(name)
+            return applied
+
+    def applied_migrations(self) -> list[str]:
+        return [r["name"] for r in self._query("SELECT name FROM migrations ORDER BY name")]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- episodes -------------------------------------------------------------------------------------------------
+
+    def find_episode_by_hash(self, content_hash: str) -> Episode | None:
+        rows = self._query(_EPISODE_SELECT + " WHERE e.content_hash = ? AND e.status = 'done'", (content_hash,))
+        return _episode(rows[0]) if rows else None
+
+    def save_episode(self, processed: ProcessedEpisode, processing_seconds: float | None = None) -> int:
+        """Store a processed episode with its speakers, turns, segments and words, in one transaction."""
+        meta = processed.meta
+        with self.transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO podcasts (title) VALUES (?)", (meta.podcast,))
+            podcast_id = conn.execute("SELECT id FROM podcasts WHERE title = ?", (meta.podcast,)).fetchone()["id"]
+            # A failed earlier attempt at the same recording is replaced, never duplicated.
+            conn.execute("DELETE FROM episodes WHERE content_hash = ? AND status != 'done'", (processed.content_hash,))
+            cur = conn.execute(
+                """INSERT INTO episodes (podcast_id, title, published, duration, source, content_hash, status,
+                                         language, asr_model, asr_source, processing_seconds)
+                   VALUES (?, ?, ?, ?, ?, ?, 'done', ?, ?, ?, ?)""",
+                (
+                    podcast_id,
+                    meta.title,
+                    meta.published.isoformat() if meta.published else None,
+                    processed.duration,
+                    meta.source,
+                    processed.content_hash,
+                    processed.language,
+                    processed.asr_model,
+                    processed.asr_source,
+                    processing_seconds,
+                ),
+            )
+            episode_id = int(cur.lastrowid or 0)
+            speaker_ids: dict[str, int] = {}
+            for track in processed.diarization.speakers:
+                cur = conn.execute(
+                    "INSERT INTO episode_speakers (episode_id, label, speaking_time, embedding) VALUES (?, ?, ?, ?)",
+                    (episode_id, track.label, track.speaking_time, _blob(track.embedding)),
+                )
+                sid = int(cur.lastrowid or 0)
+                speaker_ids[track.label] = sid
+                conn.executemany(
+                    "INSERT INTO speaker_embeddings (speaker_id, embedding) VALUES (?, ?)",
+                    [(sid, _blob(e)) for e in track.turn_embeddings],
+                )
+            conn.executemany(
+                "INSERT INTO turns (episode_id, speaker_id, start, end) VALUES (?, ?, ?, ?)",
+                [(episode_id, speaker_ids[t.speaker], t.start, t.end) for t in processed.diarization.turns],
+            )
+            conn.executemany(
+                "INSERT INTO segments (episode_id, speaker_id, start, end, text, words) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        episode_id,
+                        speaker_ids.get(s.speaker) if s.speaker else None,
+                        s.start,
+                        s.end,
+                        s.text,
+                        _words_json(s.words),
+                    )
+                    for s in processed.segments
+                ],
+            )
+        return episode_id
+
+    def get_episode(self, episode_id: int) -> Episode:
+        rows = self._query(_EPISODE_SELECT + " WHERE e.id = ?", (episode_id,))
+        if not rows:
+            raise NotFound(f"no episode with id {episode_id}; `podscope episodes` lists them")
+        return _episode(rows[0])
+
+    def list_episodes(self, podcast: str | None = None) -> list[Episode]:
+        sql = _EPISODE_SELECT
+        params: tuple[Any, ...] = ()
+        if podcast is not None:
+            if not self._query("SELECT 1 FROM podcasts WHERE title = ?", (podcast,)):
+                raise NotFound(f"no podcast named {podcast!r}; `podscope podcasts` lists them")
+            sql += " WHERE p.title = ?"
+            params = (podcast,)
+        sql += " ORDER BY p.title COLLATE NOCASE, e.published IS NULL, e.published, e.id"
+        return [_episode(r) for r in self._query(sql, params)]
+
+    def list_podcasts(self) -> list[Podcast]:
+        rows = self._query(
+            """SELECT p.id, p.title, COUNT(e.id) AS n FROM podcasts p LEFT JOIN episodes e ON e.podcast_id = p.id
+               GROUP BY p.id ORDER BY p.title COLLATE NOCASE"""
+        )
+        return [Podcast(id=r["id"], title=r["title"], episode_count=r["n"]) for r in rows]
+
+    def delete_episode(self, episode_id: int) -> None:
+        self.get_episode(episode_id)
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM episodes WHERE id = ?", (episode_id,))
+            conn.execute("DELETE FROM podcasts WHERE id NOT IN (SELECT podcast_id FROM episodes)")
+
+    def episode_speakers(self, episode_id: int) -> list[EpisodeSpeaker]:
+        rows = self._query(
+            "SELECT id, episode_id, label, speaking_time, embedding FROM episode_speakers WHERE episode_id = ?"
+            " ORDER BY label",
+            (episode_id,),
+        )
+        return [
+            EpisodeSpeaker(
+                id=r["id"],
+                episode_id=r["episode_id"],
+                label=r["label"],
+                speaking_time=r["speaking_time"],
+                embedding=_vector(r["embedding"]),
+            )
+            for r in rows
+        ]
+
+    def turns(self, episode_id: int) -> list[Turn]:
+        rows = self._query(
+            """SELECT t.start, t.end, s.label FROM turns t JOIN episode_speakers s ON s.id = t.speaker_id
+               WHERE t.episode_id = ? ORDER BY t.start""",
+            (episode_id,),
+        )
+        return [Turn(start=r["start"], end=r["end"], speaker=r["label"]) for r in rows]
+
+    def get_transcript(self, episode_id: int) -> StoredTranscript:
+        episode = self.get_episode(episode_id)
+        rows = self._query(
+            """SELECT g.start, g.end, g.text, g.words, s.label FROM segments g
+               LEFT JOIN episode_speakers s ON s.id = g.speaker_id WHERE g.episode_id = ? ORDER BY g.start, g.id""",
+            (episode_id,),
+        )
+        segments = tuple(
+            Segment(
+                start=r["start"],
+                end=r["end"],
+                speaker=r["label"],
+                text=r["text"],
+                words=_words(r["words"], r["label"]),
+            )
+            for r in rows
+        )
+        return StoredTranscript(episode=episode, speakers=tuple(self.episode_speakers(episode_id)), segments=segments)
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of the main tables: what the library holds."""
+        tables = ("podcasts", "episodes", "episode_speakers", "speaker_embeddings", "turns", "segments")
+        return {t: int(self._query(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"]) for t in tables}
