@@ -1,0 +1,136 @@
+"""The SQLite store: migrations, one transaction per episode, crash safety, reading back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from podscope.errors import NotFound
+from podscope.models import (
+    Diarization,
+    EpisodeMeta,
+    ProcessedEpisode,
+    Segment,
+    SpeakerTrack,
+    Turn,
+    Word,
+)
+from podscope.store import Store
+from podscope.store.migrations import MIGRATIONS
+
+
+def processed(content_hash: str = "abc", bad_turn: bool = False, podcast: str = "Test Pod") -> ProcessedEpisode:
+    rng = np.random.default_rng(0)
+    emb = [rng.standard_normal(192).astype(np.float32) for _ in range(2)]
+    words_a = (Word(0.5, 0.9, " Hello", 0.9, "SPEAKER_00"), Word(1.0, 1.4, " there.", 0.8, "SPEAKER_00"))
+    words_b = (Word(2.0, 2.3, " Hi!", 0.95, "SPEAKER_01"),)
+    turns = [Turn(0.4, 1.5, "SPEAKER_00"), Turn(1.9, 2.5, "SPEAKER_01")]
+    if bad_turn:
+        turns.append(Turn(3.0, 2.0, "SPEAKER_01"))  # end before start: violates a CHECK, after rows were written
+    return ProcessedEpisode(
+        meta=EpisodeMeta(podcast=podcast, title="Pilot", published=dt.date(2025, 9, 26), source="/x/pilot.mp3"),
+        content_hash=content_hash,
+        duration=3.0,
+        language="en",
+        asr_model="base",
+        asr_source="package",
+        segments=(
+            Segment(0.5, 1.4, "SPEAKER_00", "Hello there.", words_a),
+            Segment(2.0, 2.3, "SPEAKER_01", "Hi!", words_b),
+        ),
+        diarization=Diarization(
+            turns=tuple(turns),
+            speakers=(
+                SpeakerTrack("SPEAKER_00", emb[0], 1.1, (emb[0], emb[1])),
+                SpeakerTrack("SPEAKER_01", emb[1], 0.6),
+            ),
+        ),
+    )
+
+
+def test_migrations_are_recorded_and_idempotent(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lib.db")
+    assert store.applied_migrations() == [name for name, _ in MIGRATIONS]
+    assert store.migrate() == []
+    store.close()
+    assert Store(tmp_path / "lib.db").migrate() == []
+
+
+def test_episode_round_trip(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lib.db")
+    episode_id = store.save_episode(processed())
+    ep = store.get_episode(episode_id)
+    assert (ep.podcast, ep.title, ep.published, ep.speaker_count, ep.segment_count) == (
+        "Test Pod",
+        "Pilot",
+        dt.date(2025, 9, 26),
+        2,
+        2,
+    )
+    t = store.get_transcript(episode_id)
+    assert [s.text for s in t.segments] == ["Hello there.", "Hi!"]
+    assert [w.text for w in t.segments[0].words] == [" Hello", " there."]
+    assert t.segments[1].words[0].speaker == "SPEAKER_01"
+    speakers = store.episode_speakers(episode_id)
+    assert speakers[0].embedding is not None and speakers[0].embedding.shape == (192,)
+    np.testing.assert_array_equal(speakers[0].embedding, processed().diarization.speakers[0].embedding)
+    assert [t.speaker for t in store.turns(episode_id)] == ["SPEAKER_00", "SPEAKER_01"]
+    assert store.find_episode_by_hash("abc") == ep
+    assert store.counts()["speaker_embeddings"] == 2
+
+
+def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lib.db")
+    with pytest.raises(sqlite3.IntegrityError):
+        store.save_episode(processed(bad_turn=True))
+    assert store.counts() == dict.fromkeys(store.counts(), 0)
+    store.save_episode(processed())  # the next run can redo it
+    assert store.counts()["episodes"] == 1
+
+
+def test_crash_mid_transaction_loses_no_earlier_work(tmp_path: Path) -> None:
+    db = tmp_path / "lib.db"
+    store = Store(db)
+    store.save_episode(processed("first"))
+    store.close()
+    # A separate process starts writing a second episode and dies before committing.
+    script = f"""
+import os
+from podscope.store import Store
+s = Store({str(db)!r})
+with s.transaction() as conn:
+    conn.execute("INSERT INTO podcasts (title) VALUES ('Crash Pod')")
+    conn.execute("INSERT INTO episodes (podcast_id, title, content_hash) VALUES (last_insert_rowid(), 'x', 'second')")
+    os._exit(9)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], check=False)
+    assert proc.returncode == 9
+    store = Store(db)
+    assert [e.content_hash for e in store.list_episodes()] == ["first"]
+    assert [p.title for p in store.list_podcasts()] == ["Test Pod"]
+
+
+def test_listing_and_filters(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lib.db")
+    store.save_episode(processed("a", podcast="Alpha"))
+    store.save_episode(processed("b", podcast="Beta"))
+    assert [e.podcast for e in store.list_episodes()] == ["Alpha", "Beta"]
+    assert [e.content_hash for e in store.list_episodes("Beta")] == ["b"]
+    assert [(p.title, p.episode_count) for p in store.list_podcasts()] == [("Alpha", 1), ("Beta", 1)]
+    with pytest.raises(NotFound, match="no podcast named 'Gamma'"):
+        store.list_episodes("Gamma")
+    with pytest.raises(NotFound, match="no episode with id 99"):
+        store.get_episode(99)
+
+
+def test_delete_removes_every_row_and_embedding(tmp_path: Path) -> None:
+    store = Store(tmp_path / "lib.db")
+    episode_id = store.save_episode(processed())
+    store.delete_episode(episode_id)
+    assert store.counts() == dict.fromkeys(store.counts(), 0)
