@@ -26,6 +26,7 @@ from rich.table import Table
 from podscope import __version__, formats
 from podscope.errors import PodscopeError
 from podscope.library import Library
+from podscope.models import Episode
 from podscope.settings import SETTINGS
 
 out = Console(highlight=False, soft_wrap=True)
@@ -90,7 +91,7 @@ def open_library(home: Path | None, **settings: Any) -> Iterator[Library]:
 def stage_progress(enabled: bool) -> Iterator[Callable[[str, float, float], None]]:
     """A hook for the pipeline that shows one progress bar per stage."""
     progress = Progress(
-        TextColumn("[bold]{task.description:<18}"),
+        TextColumn("[bold]{task.description:<24}"),
         BarColumn(),
         TextColumn("{task.percentage:>5.0f}%"),
         TimeElapsedColumn(),
@@ -102,7 +103,9 @@ def stage_progress(enabled: bool) -> Iterator[Callable[[str, float, float], None
 
     def hook(stage: str, completed: float, total: float) -> None:
         if stage not in tasks:
-            tasks[stage] = progress.add_task(STAGE_NAMES.get(stage, stage), total=max(float(total), 1e-9))
+            prefix, _, name = stage.rpartition(":")
+            label = f"{prefix} {STAGE_NAMES.get(name, name)}".strip()
+            tasks[stage] = progress.add_task(label, total=max(float(total), 1e-9))
         progress.update(tasks[stage], completed=float(completed), total=max(float(total), 1e-9))
 
     with progress:
@@ -153,6 +156,32 @@ def add_audio(
     out.print(f"Read it with: podscope transcript {ep.id} --format txt")
 
 
+@cli.command("demo")
+@click.option("--model", default=None, help="Whisper model name or folder (default: the asr_model setting).")
+@home_option
+def demo(model: str | None, home: Path | None) -> None:
+    """Build the bundled sample library (synthesised episodes + one real recording), add it, and show it."""
+    with open_library(home) as lib:
+        err.print(f"podscope home: {lib.home}")
+        with stage_progress(enabled=True) as build_hook:
+            results = lib.add_samples(
+                model=model,
+                build_hook=lambda done, total: build_hook("synthesise samples", done, total),
+                episode_hook=lambda i, n, title: (
+                    lambda stage, done, total: build_hook(f"{i}/{n}:{stage}", done, total)
+                ),
+            )
+        added = sum(r.created for r in results)
+        out.print(f"\n{added} episodes added, {len(results) - added} already in the library.\n")
+        items = lib.episodes()
+    _episode_table(items)
+    first = results[0].episode.id
+    out.print("\nTry:")
+    out.print(f"  podscope transcript {first} --format txt      # who said what, when")
+    out.print(f"  podscope transcript {first} --format vtt      # WebVTT with <v Speaker> voice spans")
+    out.print("  podscope episodes --json                     # everything as JSON")
+
+
 def _clock(seconds: float) -> str:
     s = int(round(seconds))
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
@@ -172,6 +201,10 @@ def episodes(podcast: str | None, as_json: bool, home: Path | None) -> None:
     if not items:
         out.print("The library has no episodes yet. Add one with: podscope add-audio FILE --podcast NAME --title TITLE")
         return
+    _episode_table(items)
+
+
+def _episode_table(items: list[Episode]) -> None:
     table = Table("id", "podcast", "title", "published", "length", "speakers", "segments", "status")
     for e in items:
         table.add_row(

@@ -13,6 +13,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,9 @@ from podscope.store import Store
 from podscope.voices.diarize import DiarizationOptions
 
 Hook = Callable[[str, float, float], None]
+# The one real recording in the sample library: a two-speaker telephone conversation (pyannote.audio's sample, MIT).
+REAL_SAMPLE_PODCAST = "Phone Line"
+REAL_SAMPLE_TITLE = "Diane and Sheila compare Chicago, New Jersey and Texas"
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,37 @@ class Library:
             report=report,
             model=transcriber.resolved.describe(),
         )
+
+    def add_samples(
+        self,
+        *,
+        model: str | None = None,
+        build_hook: Callable[[int, int], None] | None = None,
+        episode_hook: Callable[[int, int, str], Hook | None] | None = None,
+    ) -> list[AddResult]:
+        """Build the bundled sample library (synthesised with flite) and add it, with one real recording.
+
+        `build_hook(done, total)` follows the synthesis; `episode_hook(index, total, title)` may return a stage hook
+        for each episode's processing.
+        """
+        from podscope.sample_scripts import build_sample_library
+
+        built = build_sample_library(
+            self.home / "samples", hook=(lambda i, n, _ep: build_hook(i, n)) if build_hook else None
+        )
+        jobs: list[tuple[Path, str, str, str | None]] = [
+            (ep.audio_path, ep.podcast, ep.title, ep.published.isoformat()) for ep in built
+        ]
+        real = resources.files("podscope").joinpath("sample/pyannote-sample.wav")
+        with resources.as_file(real) as real_path:
+            jobs.append((Path(real_path), REAL_SAMPLE_PODCAST, REAL_SAMPLE_TITLE, None))
+            results = []
+            for i, (path, podcast, title, published) in enumerate(jobs, start=1):
+                hook = episode_hook(i, len(jobs), title) if episode_hook else None
+                results.append(
+                    self.add_audio(path, podcast=podcast, title=title, published=published, model=model, hook=hook)
+                )
+        return results
 
     # -- reading --------------------------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from podscope import audio as audio_mod
 from podscope.align import AlignReport, align
 from podscope.asr.whisper import GuardReport, WhisperTranscriber
 from podscope.errors import AudioError
-from podscope.models import Diarization, EpisodeMeta, ProcessedEpisode, Segment
+from podscope.models import Diarization, EpisodeMeta, ProcessedEpisode, Segment, Word
 from podscope.voices.diarize import DiarizationOptions, diarize
 
 Hook = Callable[[str, float, float], None]
@@ -30,6 +30,7 @@ class PipelineReport:
     guard: GuardReport = field(default_factory=GuardReport)
     align: AlignReport = field(default_factory=AlignReport)
     gain: float = 1.0
+    asr_words: list[Word] = field(default_factory=list)  # as recognised, before the alignment guards
 
 
 def _no_hook(stage: str, completed: float, total: float) -> None:
@@ -77,6 +78,7 @@ def process_episode(
     t0 = time.perf_counter()
     hook("align", 0, 1)
     words = transcription.words
+    report.asr_words = words
     if not words and not diarization.turns:
         raise AudioError(f"{path}: no speech was detected in the recording")
     segments: list[Segment]
