@@ -100,8 +100,10 @@ def build_items(long: bool) -> list[Item]:
     items = [pyannote_sample()]
     for conv in corpus.real_conversations(OUT / "real"):
         items.append(from_conversation(f"real {conv.audio_path.stem}", "real", conv))
-    synthetic = [from_conversation(f"synthetic {c.audio_path.stem}", "synthetic", c)
-                 for c in corpus.synthetic_conversations(OUT / "synthetic")]
+    synthetic = [
+        from_conversation(f"synthetic {c.audio_path.stem}", "synthetic", c)
+        for c in corpus.synthetic_conversations(OUT / "synthetic")
+    ]
     items += synthetic
     items.append(concatenate(synthetic, 600, OUT / "long-10min.wav", "10-minute episode"))
     if long:

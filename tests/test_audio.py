@@ -7,8 +7,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import DATA, SAMPLE_WAV, write_wav
 
+from conftest import DATA, SAMPLE_WAV, write_wav
 from podscope import audio
 from podscope.errors import AudioError
 

@@ -11,12 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from conftest import SAMPLE_WAV, write_wav
 
 PODSCOPE = [sys.executable, "-m", "podscope.cli"]
 
 
-def run(*args: str | Path, home: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str | Path, home: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "PODSCOPE_ASR_MODEL": "tiny.en", "PODSCOPE_ALLOW_DOWNLOAD": "0", **(env or {})}
     full_env.pop("PODSCOPE_HOME", None)
     if env and "PODSCOPE_HOME" in env:
@@ -40,8 +43,16 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     """A home with the real two-speaker sample added once."""
     home = tmp_path_factory.mktemp("home")
     proc = run(
-        "add-audio", SAMPLE_WAV, "--podcast", "Phone Line", "--title", "Diane and Sheila", "--published",
-        "2024-05-01", "--json", home=home,
+        "add-audio",
+        SAMPLE_WAV,
+        "--podcast",
+        "Phone Line",
+        "--title",
+        "Diane and Sheila",
+        "--published",
+        "2024-05-01",
+        "--json",
+        home=home,
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
@@ -53,7 +64,11 @@ def test_add_audio_stores_a_two_speaker_episode(library: tuple[Path, int]) -> No
     proc = run("episodes", "--json", home=home)
     [episode] = json.loads(proc.stdout)
     assert episode["id"] == episode_id
-    assert (episode["podcast"], episode["title"], episode["published"]) == ("Phone Line", "Diane and Sheila", "2024-05-01")
+    assert (episode["podcast"], episode["title"], episode["published"]) == (
+        "Phone Line",
+        "Diane and Sheila",
+        "2024-05-01",
+    )
     assert episode["speaker_count"] == 2
     assert episode["language"] == "en" and episode["asr_model"] == "tiny.en"
     assert abs(episode["duration"] - 30.0) < 0.1

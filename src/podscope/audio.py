@@ -149,7 +149,8 @@ def iter_decode(path: Path | str, chunk_seconds: float = 30.0) -> Iterator[Wavef
                 f"{info.path}: the audio cannot be decoded: the file is corrupt or not {ACCEPTED} ({_reason(exc)})"
             ) from exc
         raise AudioError(
-            f"{info.path}: the file is corrupt or truncated: decoding failed at {decoded / SAMPLE_RATE:.1f} s ({_reason(exc)})"
+            f"{info.path}: the file is corrupt or truncated: decoding failed at {decoded / SAMPLE_RATE:.1f} s"
+            f" ({_reason(exc)})"
         ) from exc
     if pending:
         yield np.concatenate(pending)
@@ -207,8 +208,8 @@ class DecodedAudio:
 
     def read(self, start: float = 0.0, end: float | None = None) -> Waveform:
         """Samples from `start` to `end` seconds, gain applied, clipped to [-1, 1]."""
-        a = max(0, int(round(start * SAMPLE_RATE)))
-        b = self.length if end is None else min(self.length, int(round(end * SAMPLE_RATE)))
+        a = max(0, round(start * SAMPLE_RATE))
+        b = self.length if end is None else min(self.length, round(end * SAMPLE_RATE))
         if b <= a:
             return np.zeros(0, dtype=np.float32)
         if self._samples is not None:

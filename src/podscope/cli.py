@@ -167,9 +167,7 @@ def demo(model: str | None, home: Path | None) -> None:
             results = lib.add_samples(
                 model=model,
                 build_hook=lambda done, total: build_hook("synthesise samples", done, total),
-                episode_hook=lambda i, n, title: (
-                    lambda stage, done, total: build_hook(f"{i}/{n}:{stage}", done, total)
-                ),
+                episode_hook=lambda i, n, title: lambda stage, done, total: build_hook(f"{i}/{n}:{stage}", done, total),
             )
         added = sum(r.created for r in results)
         out.print(f"\n{added} episodes added, {len(results) - added} already in the library.\n")
@@ -183,7 +181,7 @@ def demo(model: str | None, home: Path | None) -> None:
 
 
 def _clock(seconds: float) -> str:
-    s = int(round(seconds))
+    s = round(seconds)
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
@@ -300,7 +298,8 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         err.print(
-            f"[red]Internal error:[/red] {type(exc).__name__}: {escape(str(exc))} (set PODSCOPE_DEBUG=1 for the traceback)"
+            f"[red]Internal error:[/red] {type(exc).__name__}: {escape(str(exc))}"
+            " (set PODSCOPE_DEBUG=1 for the traceback)"
         )
         sys.exit(2)
 

@@ -90,7 +90,9 @@ class Library:
         return self._transcribers[options]
 
     def diarization_options(self) -> DiarizationOptions:
-        return DiarizationOptions(min_speakers=self.settings["min_speakers"], max_speakers=self.settings["max_speakers"])
+        return DiarizationOptions(
+            min_speakers=self.settings["min_speakers"], max_speakers=self.settings["max_speakers"]
+        )
 
     def add_audio(
         self,

@@ -61,7 +61,9 @@ def process_episode(
     hook("decode", 1, 1)
     with decoded:
         if decoded.is_silent:
-            raise AudioError(f"{path}: the recording is silent (peak {decoded.peak_dbfs:.0f} dBFS); no speech to process")
+            raise AudioError(
+                f"{path}: the recording is silent (peak {decoded.peak_dbfs:.0f} dBFS); no speech to process"
+            )
         report.gain = decoded.gain
 
         t0 = time.perf_counter()

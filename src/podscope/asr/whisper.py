@@ -10,6 +10,7 @@ Why it looks like this:
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections.abc import Callable
@@ -167,7 +168,7 @@ class WhisperTranscriber:
         raw: list[AsrSegment] = []
         cuts = _cut_points(audio, opts.chunk_seconds)
         total = audio.duration
-        for start, end in zip(cuts[:-1], cuts[1:], strict=True):
+        for start, end in itertools.pairwise(cuts):
             samples = audio.read(start, end)
             segments, info = model.transcribe(
                 samples,
