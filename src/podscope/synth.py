@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.signal import resample_poly
 
+from podscope.audio import load_audio as decode_audio
 from podscope.errors import AudioError, InputError, ModelError
 
 __all__ = [
@@ -271,34 +272,8 @@ def _read_wav(path: Path) -> tuple[Audio, int]:
 
 
 def load_audio(path: Path, sample_rate: int = SAMPLE_RATE) -> Audio:
-    """Any audio file PyAV can decode, as float32 mono at `sample_rate` (channels averaged, resampled with
-    `resample_poly` so that the result is the same on every machine)."""
-    import av
-
-    if not path.is_file():
-        raise AudioError(f"audio file not found: {path}")
-    chunks: list[Audio] = []
-    rate = 0
-    channels = 1
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.audio:
-                raise AudioError(f"{path} has no audio stream")
-            stream = container.streams.audio[0]
-            resampler = av.AudioResampler(format="flt")  # packed float32 at the source rate and layout
-            for frame in container.decode(stream):
-                rate, channels = frame.sample_rate, len(frame.layout.channels)
-                for out in resampler.resample(frame):
-                    chunks.append(np.asarray(out.to_ndarray(), dtype=np.float32).reshape(-1))
-            for out in resampler.resample(None):
-                chunks.append(np.asarray(out.to_ndarray(), dtype=np.float32).reshape(-1))
-    except av.FFmpegError as exc:
-        raise AudioError(f"cannot decode {path}: {exc}") from exc
-    if not chunks or rate == 0:
-        raise AudioError(f"{path} contains no audio")
-    interleaved = np.concatenate(chunks).astype(np.float32)
-    mono = interleaved.reshape(-1, channels).mean(axis=1).astype(np.float32)
-    return _resample(mono, rate, sample_rate)
+    """Any audio file podscope can decode, as float32 mono at `sample_rate`."""
+    return _resample(decode_audio(path), SAMPLE_RATE, sample_rate)
 
 
 def write_wav(path: Path, audio: Audio, sample_rate: int = SAMPLE_RATE) -> Path:
