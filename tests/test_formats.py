@@ -428,6 +428,8 @@ def test_unknown_format_lists_the_accepted_ones(small: StoredTranscript) -> None
     with pytest.raises(FormatError, match="json, srt, vtt"):
         formats.read("", "txt")
     assert write(small, " SRT ") == write(small, "srt")
+    with pytest.raises(FormatError, match="Caption limits must be positive"):
+        formats.vtt.write(small, max_line_length=0)
 
 
 @pytest.mark.parametrize(
