@@ -126,6 +126,7 @@ def run_one(item: Item, model: str) -> dict[str, object]:
         t0 = time.perf_counter()
         lib.transcriber().transcribe  # resolve now; loading happens on first use  # noqa: B018
         result = lib.add_audio(item.audio, podcast="bench", title=item.name)
+        assert result.report is not None
         wall = time.perf_counter() - t0
         episode = result.episode
         turns = lib.store.turns(episode.id)

@@ -104,6 +104,25 @@ def test_home_from_environment(library: tuple[Path, int]) -> None:
     assert len(json.loads(proc.stdout)) == 1
 
 
+def run_here(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str | Path, home: Path
+) -> subprocess.CompletedProcess[str]:
+    """The same entry point in this process (no model loads on these paths, so no need for a fresh interpreter)."""
+    from podscope.cli import main
+
+    monkeypatch.setenv("PODSCOPE_ASR_MODEL", "tiny.en")
+    monkeypatch.setenv("PODSCOPE_ALLOW_DOWNLOAD", "0")
+    argv = [*map(str, args), "--home", str(home)]
+    capsys.readouterr()
+    code = 0
+    try:
+        main(argv)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return subprocess.CompletedProcess(argv, code, captured.out, captured.err)
+
+
 def _fails_cleanly(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
     assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
     assert "Traceback" not in proc.stderr
@@ -133,33 +152,35 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, str]]:
 
 
 def test_bad_input_is_one_clear_sentence_and_leaves_the_store_unchanged(
-    library: tuple[Path, int], tmp_path: Path
+    library: tuple[Path, int], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     home, _ = library
     before = (home / "podscope.db").read_bytes()
     for name, (path, needle) in _bad_inputs(tmp_path).items():
-        proc = run("add-audio", path, "--podcast", "P", "--title", name, home=home)
+        proc = run_here(capsys, monkeypatch, "add-audio", path, "--podcast", "P", "--title", name, home=home)
         _fails_cleanly(proc, needle)
     assert episode_rows(home) == 1
     assert [e["title"] for e in json.loads(run("episodes", "--json", home=home).stdout)] == ["Diane and Sheila"]
     assert len((home / "podscope.db").read_bytes()) == len(before)
 
 
-def test_bad_date_and_unknown_episode(library: tuple[Path, int]) -> None:
+def test_bad_date_and_unknown_episode(
+    library: tuple[Path, int], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     home, _ = library
-    _fails_cleanly(
-        run("add-audio", SAMPLE_WAV, "--podcast", "P", "--title", "T", "--published", "26/09/2025", home=home),
-        "YYYY-MM-DD",
-    )
-    _fails_cleanly(run("transcript", "999", home=home), "no episode with id 999")
+    args = ("add-audio", SAMPLE_WAV, "--podcast", "P", "--title", "T", "--published", "26/09/2025")
+    _fails_cleanly(run_here(capsys, monkeypatch, *args, home=home), "YYYY-MM-DD")
+    _fails_cleanly(run_here(capsys, monkeypatch, "transcript", "999", home=home), "no episode with id 999")
 
 
 def test_unwritable_home(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    _fails_cleanly(run("episodes", home=blocker / "home"), "cannot use", "--home")
+    _fails_cleanly(run("episodes", home=blocker / "home"), "cannot use", "--home")  # a real process, a real exit
 
 
-def test_missing_offline_model_says_how_to_get_it(tmp_path: Path) -> None:
-    proc = run("add-audio", SAMPLE_WAV, "--podcast", "P", "--title", "T", "--model", "large-v3", home=tmp_path)
-    _fails_cleanly(proc, "large-v3", "downloads are off")
+def test_missing_offline_model_says_how_to_get_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ("add-audio", SAMPLE_WAV, "--podcast", "P", "--title", "T", "--model", "large-v3")
+    _fails_cleanly(run_here(capsys, monkeypatch, *args, home=tmp_path), "large-v3", "downloads are off")

@@ -96,7 +96,7 @@ def stage_progress(enabled: bool) -> Iterator[Callable[[str, float, float], None
         TextColumn("{task.percentage:>5.0f}%"),
         TimeElapsedColumn(),
         console=err,
-        disable=not enabled,
+        disable=not (enabled and err.is_terminal),
         transient=False,
     )
     tasks: dict[str, TaskID] = {}
@@ -109,7 +109,12 @@ def stage_progress(enabled: bool) -> Iterator[Callable[[str, float, float], None
         progress.update(tasks[stage], completed=float(completed), total=max(float(total), 1e-9))
 
     with progress:
-        yield hook
+        try:
+            yield hook
+        except BaseException:
+            for task in list(tasks.values()):  # leave only the error message on screen
+                progress.remove_task(task)
+            raise
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -142,7 +147,7 @@ def add_audio(
                 "created": result.created,
                 "episode": ep,
                 "model": result.model,
-                "stage_seconds": result.report.stage_seconds,
+                "stage_seconds": result.report.stage_seconds if result.report else {},
             }
         )
         return

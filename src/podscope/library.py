@@ -12,19 +12,21 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podscope import audio, formats
 from podscope.asr.whisper import AsrOptions, WhisperTranscriber
 from podscope.errors import InputError
 from podscope.models import Episode, EpisodeMeta, Podcast, StoredTranscript
-from podscope.pipeline import PipelineReport, process_episode
 from podscope.settings import load_settings, resolve_home
 from podscope.store import Store
-from podscope.voices.diarize import DiarizationOptions
+
+if TYPE_CHECKING:  # the pipeline pulls in torch and the models: imported only when audio is processed
+    from podscope.pipeline import PipelineReport
+    from podscope.voices.diarize import DiarizationOptions
 
 Hook = Callable[[str, float, float], None]
 # The one real recording in the sample library: a two-speaker telephone conversation (pyannote.audio's sample, MIT).
@@ -38,7 +40,7 @@ class AddResult:
 
     episode: Episode
     created: bool
-    report: PipelineReport = field(default_factory=PipelineReport)
+    report: PipelineReport | None = None  # None when nothing was processed
     model: str = ""
 
 
@@ -90,6 +92,8 @@ class Library:
         return self._transcribers[options]
 
     def diarization_options(self) -> DiarizationOptions:
+        from podscope.voices.diarize import DiarizationOptions
+
         return DiarizationOptions(
             min_speakers=self.settings["min_speakers"], max_speakers=self.settings["max_speakers"]
         )
@@ -105,6 +109,8 @@ class Library:
         hook: Hook | None = None,
     ) -> AddResult:
         """Process a recording and store it; a recording already in the library is not processed again."""
+        from podscope.pipeline import PipelineReport, process_episode
+
         path = Path(path)
         if not podcast.strip():
             raise InputError("podcast name is empty: expected --podcast NAME")
