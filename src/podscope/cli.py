@@ -29,7 +29,8 @@ from podscope.library import Library
 from podscope.models import Episode
 from podscope.settings import SETTINGS
 
-out = Console(highlight=False, soft_wrap=True)
+# Piped output is not cut to 80 columns: tables stay one row per item.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False)
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # the pipeline pulls in torch and the models: imported only w
 Hook = Callable[[str, float, float], None]
 # The one real recording in the sample library: a two-speaker telephone conversation (pyannote.audio's sample, MIT).
 REAL_SAMPLE_PODCAST = "Phone Line"
-REAL_SAMPLE_TITLE = "Diane and Sheila compare Chicago, New Jersey and Texas"
+REAL_SAMPLE_TITLE = "Diane and Sheila on the line"
 
 
 @dataclass(frozen=True)
