@@ -139,7 +139,9 @@ def run_one(item: Item, model: str) -> dict[str, object]:
     for i, t in enumerate(turns):
         hyp[Segment(t.start, t.end), i] = t.speaker
     uem = Timeline([Segment(0, duration)])
-    der_no_ov = DiarizationErrorRate(collar=0.5, skip_overlap=True)(ref, hyp, uem=uem)
+    metric = DiarizationErrorRate(collar=0.5, skip_overlap=True)
+    der_no_ov = metric(ref, hyp, uem=uem)
+    mapping = metric.optimal_mapping(ref, hyp)
     der_ov = DiarizationErrorRate(collar=0.5, skip_overlap=False)(ref, hyp, uem=uem)
     wer = None
     if item.text.strip():
@@ -148,6 +150,7 @@ def run_one(item: Item, model: str) -> dict[str, object]:
         hyp_text = normalise(" ".join(s.text for s in transcript.segments))
         wer = jiwer.wer(normalise(item.text), hyp_text)
     final_words = [w for seg in transcript.segments for w in seg.words]
+    word_accuracy = attribution_accuracy(item.turns, final_words, mapping)
     early_raw = early_starts(item.turns, result.report.asr_words)
     early_final = early_starts(item.turns, final_words)
     stages = dict(result.report.stage_seconds)
@@ -165,6 +168,7 @@ def run_one(item: Item, model: str) -> dict[str, object]:
         "rtf_stages": {k: v / duration for k, v in stages.items()},
         "wall_with_model_load": wall,
         "early_starts_fixed": result.report.align.early_starts_fixed,
+        "word_speaker_accuracy": word_accuracy,
         "early_raw": early_raw,
         "early_final": early_final,
         "repetitions_dropped": result.report.guard.repeated_segments_dropped + result.report.guard.looped_words_dropped,
@@ -184,6 +188,21 @@ def early_starts(turns: list[tuple[str, float, float]], words: list[object], sil
                 errors.append(start - first.start)  # type: ignore[attr-defined]
         speech_end = max(speech_end, end)
     return errors
+
+
+def attribution_accuracy(
+    turns: list[tuple[str, float, float]], words: list[object], mapping: dict[str, str]
+) -> float | None:
+    """Share of words (outside overlapped speech) credited to the speaker who said them, under DER's mapping."""
+    right = total = 0
+    for w in words:
+        mid = (w.start + w.end) / 2  # type: ignore[attr-defined]
+        talking = {spk for spk, a, b in turns if a <= mid < b}
+        if len(talking) != 1:
+            continue
+        total += 1
+        right += mapping.get(w.speaker) in talking  # type: ignore[attr-defined]
+    return right / total if total else None
 
 
 def lib_speakers(turns: list[object]) -> set[str]:
@@ -219,7 +238,7 @@ def main() -> None:
     rows = []
     header = (
         f"{'file':<34} {'dur s':>7} {'spk':>5} {'DER':>6} {'DER+ov':>7} {'WER':>6} {'RTF':>6} "
-        f"{'diar':>6} {'asr':>6} {'RSS MB':>7}"
+        f"{'diar':>6} {'asr':>6} {'words':>6} {'RSS MB':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -239,7 +258,7 @@ def main() -> None:
         print(
             f"{r['name'][:34]:<34} {r['duration']:>7.1f} {r['speakers_found']:>2}/{r['speakers_true']:<2} "
             f"{fmt(r['der'], True):>6} {fmt(r['der_overlap'], True):>7} {fmt(r['wer'], True):>6} "
-            f"{r['rtf']:>6.3f} {st.get('diarize', 0):>6.3f} {st.get('transcribe', 0):>6.3f} {r['peak_rss_mb']:>7.0f}",
+            f"{r['rtf']:>6.3f} {st.get('diarize', 0):>6.3f} {st.get('transcribe', 0):>6.3f} {fmt(r['word_speaker_accuracy'], True):>6} {r['peak_rss_mb']:>7.0f}",
             flush=True,
         )
     print()
@@ -253,10 +272,12 @@ def main() -> None:
         wers = [r["wer"] for r in group if r["wer"] is not None]
         exact = sum(r["speakers_found"] == r["speakers_true"] for r in group)
         rtf = sum(r["rtf"] * r["duration"] for r in group) / dur
+        accs = [r["word_speaker_accuracy"] for r in group if r["word_speaker_accuracy"] is not None]
         print(
             f"total {kind:<10} files {len(group):>2}  {dur:7.1f} s  speakers exact {exact}/{len(group)}  "
             f"DER {100 * der:.2f}% (with overlap {100 * der_ov:.2f}%)  "
             f"WER {('%.2f%%' % (100 * sum(wers) / len(wers))) if wers else '-'}  RTF {rtf:.3f}  "
+            f"words to the right speaker {('%.1f%%' % (100 * sum(accs) / len(accs))) if accs else '-'}  "
             f"peak RSS {max(r['peak_rss_mb'] for r in group):.0f} MB"
         )
     guards = sum(r["early_starts_fixed"] for r in rows), sum(r["repetitions_dropped"] for r in rows)
