@@ -258,7 +258,8 @@ def main() -> None:
         print(
             f"{r['name'][:34]:<34} {r['duration']:>7.1f} {r['speakers_found']:>2}/{r['speakers_true']:<2} "
             f"{fmt(r['der'], True):>6} {fmt(r['der_overlap'], True):>7} {fmt(r['wer'], True):>6} "
-            f"{r['rtf']:>6.3f} {st.get('diarize', 0):>6.3f} {st.get('transcribe', 0):>6.3f} {fmt(r['word_speaker_accuracy'], True):>6} {r['peak_rss_mb']:>7.0f}",
+            f"{r['rtf']:>6.3f} {st.get('diarize', 0):>6.3f} {st.get('transcribe', 0):>6.3f} "
+            f"{fmt(r['word_speaker_accuracy'], True):>6} {r['peak_rss_mb']:>7.0f}",
             flush=True,
         )
     print()

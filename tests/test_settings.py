@@ -30,7 +30,7 @@ def test_layers_defaults_config_environment(tmp_path: Path, monkeypatch: pytest.
 
 def test_bad_values_name_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PODSCOPE_THREADS", "many")
-    with pytest.raises(InputError, match="threads .*expected int"):
+    with pytest.raises(InputError, match=r"threads .*expected int"):
         load_settings(tmp_path)
     monkeypatch.delenv("PODSCOPE_THREADS")
     (tmp_path / "config.toml").write_text("colour = 'blue'\n")
@@ -46,5 +46,5 @@ def test_home_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert resolve_home() == tmp_path / "env-home"
     assert resolve_home(tmp_path / "explicit") == tmp_path / "explicit"
     (tmp_path / "file").write_text("x")
-    with pytest.raises(StoreError, match="cannot use .* as the podscope home"):
+    with pytest.raises(StoreError, match=r"cannot use .* as the podscope home"):
         resolve_home(tmp_path / "file" / "home")
