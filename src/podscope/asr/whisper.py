@@ -135,17 +135,15 @@ def _cut_points(audio: DecodedAudio, chunk_seconds: float, search: float = 15.0)
     """Chunk boundaries near every `chunk_seconds`, each moved to the quietest 0.5 s nearby."""
     cuts = [0.0]
     total = audio.duration
+    search = min(search, chunk_seconds / 3)
+    hop, frame = SAMPLE_RATE // 10, SAMPLE_RATE // 2
     while total - cuts[-1] > chunk_seconds + search:
         target = cuts[-1] + chunk_seconds
-        window = audio.read(target - search, target + search)
-        hop = SAMPLE_RATE // 10
-        frame = SAMPLE_RATE // 2
-        best, best_energy = target, float("inf")
-        for i in range(0, max(1, window.size - frame), hop):
-            energy = float(np.mean(window[i : i + frame] ** 2))
-            if energy < best_energy:
-                best, best_energy = target - search + (i + frame / 2) / SAMPLE_RATE, energy
-        cuts.append(best)
+        lo = target - search
+        window = audio.read(lo, target + search)
+        energies = [float(np.mean(window[i : i + frame] ** 2)) for i in range(0, window.size - frame + 1, hop)]
+        best = int(np.argmin(energies)) if energies else 0
+        cuts.append(lo + (best * hop + frame / 2) / SAMPLE_RATE)
     cuts.append(total)
     return cuts
 
