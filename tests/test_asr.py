@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
 import jiwer
 import pytest
-from conftest import DATA, SAMPLE_WAV
 
+from conftest import DATA, SAMPLE_WAV
 from podscope import audio
 from podscope.asr import PACKAGES, AsrOptions, WhisperTranscriber, guard_repetitions, resolve
 from podscope.asr.resolve import sha256_of
@@ -35,7 +36,7 @@ def test_an_explicit_folder_wins(tmp_path: Path) -> None:
     model = resolve(str(folder), tmp_path)
     assert (model.source, model.location) == ("path", str(folder))
     (tmp_path / "empty-model").mkdir()
-    with pytest.raises(ModelError, match="expected model.bin"):
+    with pytest.raises(ModelError, match=r"expected model\.bin"):
         resolve(str(tmp_path / "empty-model"), tmp_path)
     with pytest.raises(ModelError, match="no such model folder"):
         resolve("./nowhere/model", tmp_path)
@@ -64,7 +65,7 @@ def test_transcribes_real_speech_with_word_timing(tiny: WhisperTranscriber) -> N
     words = result.words
     assert len(words) >= 20
     assert all(0 <= w.start <= w.end <= result.duration + 0.01 for w in words)
-    assert all(a.start <= b.start for a, b in zip(words, words[1:], strict=False))
+    assert all(a.start <= b.start for a, b in itertools.pairwise(words))
     assert (result.language, result.model, result.model_source) == ("en", "tiny.en", "package")
 
 
