@@ -128,3 +128,13 @@ def test_file_hash_is_content_identity(tmp_path: Path) -> None:
     copy = tmp_path / "copy.wav"
     copy.write_bytes(SAMPLE_WAV.read_bytes())
     assert audio.file_hash(copy) == audio.file_hash(SAMPLE_WAV)
+
+
+def test_a_spilled_recording_is_read_slice_by_slice(tmp_path: Path) -> None:
+    with audio.decode(SAMPLE_WAV, workdir=tmp_path, in_memory_seconds=5) as spilled:
+        view = spilled.samples()
+        assert not isinstance(view, np.ndarray) and len(view) == view.size == 30 * 16000
+        np.testing.assert_array_equal(view[16000:48000], spilled.read(1.0, 3.0))
+        np.testing.assert_array_equal(view[-100:], spilled.array()[-100:])
+    with audio.decode(SAMPLE_WAV) as in_memory:
+        assert isinstance(in_memory.samples(), np.ndarray)

@@ -224,6 +224,17 @@ class DecodedAudio:
         """The whole recording; for long recordings prefer `read()` by window."""
         return self.read(0.0, None)
 
+    @property
+    def spilled(self) -> bool:
+        return self._spill is not None
+
+    def samples(self) -> Waveform:
+        """The recording for stages that only slice it: the array when in memory, else a `SampleView` that reads
+        each slice from the spill file, so a 3-hour episode is never in memory at once."""
+        if self._spill is None:
+            return self.array()
+        return SampleView(self)  # type: ignore[return-value]  # duck-typed: ndim, size, len() and slicing
+
     def close(self) -> None:
         if self._spill is not None:
             self._spill.unlink(missing_ok=True)
@@ -234,6 +245,33 @@ class DecodedAudio:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class SampleView:
+    """A read-only, array-like view of a spilled recording: slicing `view[a:b]` reads just those samples."""
+
+    ndim = 1
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, audio: DecodedAudio):
+        self._audio = audio
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (self._audio.length,)
+
+    @property
+    def size(self) -> int:
+        return self._audio.length
+
+    def __len__(self) -> int:
+        return self._audio.length
+
+    def __getitem__(self, index: slice) -> Waveform:
+        if not isinstance(index, slice) or index.step not in (None, 1):
+            raise TypeError("SampleView supports contiguous slices only")
+        start, stop, _ = index.indices(self._audio.length)
+        return self._audio.read(start / SAMPLE_RATE, stop / SAMPLE_RATE)
 
 
 def _frame_levels(samples: Waveform, frame: int = 400) -> npt.NDArray[np.float64]:

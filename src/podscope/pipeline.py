@@ -68,7 +68,7 @@ def process_episode(
 
         t0 = time.perf_counter()
         diarization: Diarization = diarize(
-            decoded.array(), options=diarization_options, hook=lambda s, c, t: hook("diarize", c, t)
+            decoded.samples(), options=diarization_options, hook=lambda s, c, t: hook("diarize", c, t)
         )
         timings["diarize"] = time.perf_counter() - t0
 
