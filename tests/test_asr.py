@@ -12,7 +12,6 @@ import pytest
 from conftest import DATA, SAMPLE_WAV
 from podscope import audio
 from podscope.asr import PACKAGES, AsrOptions, WhisperTranscriber, guard_repetitions, resolve
-from podscope.asr.resolve import sha256_of
 from podscope.errors import ModelError
 from podscope.models import AsrSegment, Word
 
@@ -27,7 +26,7 @@ def test_offline_packages_resolve_with_recorded_checksums(tmp_path: Path) -> Non
     for name in ("tiny.en", "base"):
         model = resolve(name, tmp_path, allow_download=False)
         assert model.source == "package"
-        assert sha256_of(Path(model.location) / "model.bin") == PACKAGES[name]["sha256"]
+        assert audio.file_hash(Path(model.location) / "model.bin") == PACKAGES[name]["sha256"]
     assert (tmp_path / "whisper-base" / "model.bin").exists(), "the split base model is joined once into the cache"
 
 

@@ -7,7 +7,6 @@ pipeline stores it with every episode.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import shutil
@@ -119,11 +118,3 @@ def resolve(name_or_path: str, cache_dir: Path, allow_download: bool = True) -> 
             f" (offline models: {', '.join(sorted(PACKAGES))}; or pass a model folder)"
         )
     return ResolvedModel(name=name_or_path, location=name_or_path, source="hub", detail="downloaded by faster-whisper")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
