@@ -1,7 +1,7 @@
 """Speech recognition with faster-whisper: word timestamps, language detection, bounded memory, guarded output.
 
 Why it looks like this:
-- Long episodes are recognised in chunks of about ten minutes, cut at the quietest moment near each boundary, so the
+- Long episodes are recognised in chunks of about three minutes, cut at the quietest moment near each boundary, so the
   features of a 3-hour file never sit in memory at once; the language is detected once, on the first chunk.
 - Whisper's best-known failure is a loop that repeats a phrase (or invents one over silence). Conditioning on the
   previous text is off, silence is skipped with the bundled Silero VAD, and `guard_repetitions()` removes what still
@@ -36,7 +36,7 @@ class AsrOptions:
     language: str | None = None
     beam_size: int = 1
     cpu_threads: int = 2
-    chunk_seconds: float = 600.0
+    chunk_seconds: float = 180.0  # recogniser memory grows with the chunk: 180 s keeps it near 0.6 GB
     vad_filter: bool = True
     allow_download: bool = True
     compute_type: str = "int8"

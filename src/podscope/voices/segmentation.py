@@ -28,7 +28,7 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import combinations
+from itertools import combinations, pairwise
 from pathlib import Path
 
 import numpy as np
@@ -110,7 +110,7 @@ class _Resolution(enum.Enum):
     CHUNK = 2
 
 
-def _read_checkpoint(path: Path) -> dict[str, torch.Tensor]:
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     from torch.serialization import safe_globals
     from torch.torch_version import TorchVersion
 
@@ -142,7 +142,9 @@ class SincFilterbank(nn.Module):
     Parameter and buffer names follow asteroid-filterbanks' ParamSincFB so that the checkpoint loads strictly.
     """
 
-    def __init__(self, n_filters: int = 80, kernel_size: int = 251, min_low_hz: float = 50.0, min_band_hz: float = 50.0):
+    def __init__(
+        self, n_filters: int = 80, kernel_size: int = 251, min_low_hz: float = 50.0, min_band_hz: float = 50.0
+    ):
         super().__init__()
         half = n_filters // 2
         self.n_filters = n_filters
@@ -154,9 +156,7 @@ class SincFilterbank(nn.Module):
         self.low_hz_ = nn.Parameter(torch.zeros(half, 1))
         self.band_hz_ = nn.Parameter(torch.zeros(half, 1))
         self.register_buffer("window_", torch.from_numpy(np.hamming(kernel_size)[:half_kernel]).float())
-        self.register_buffer(
-            "n_", 2 * math.pi * torch.arange(-half_kernel, 0.0).view(1, -1) / SAMPLE_RATE
-        )
+        self.register_buffer("n_", 2 * math.pi * torch.arange(-half_kernel, 0.0).view(1, -1) / SAMPLE_RATE)
 
     def filters(self) -> torch.Tensor:
         """The (n_filters, 1, kernel_size) impulse responses for the current parameters."""
@@ -199,6 +199,10 @@ class SincConv(nn.Module):
         return F.conv1d(waveform, weights, stride=self.stride)
 
 
+def _as_int(value: int | tuple[int, ...]) -> int:
+    return value if isinstance(value, int) else int(value[0])
+
+
 class SincNet(nn.Module):
     """Learnable filterbank front end: (batch, 1, samples) -> (batch, 60, frames)."""
 
@@ -212,8 +216,18 @@ class SincNet(nn.Module):
 
     @property
     def layers(self) -> list[tuple[int, int]]:
-        """(kernel, stride) of every time-axis operation, in order: what frame timing is computed from."""
-        return [(251, self.stride), (3, 3), (5, 1), (3, 3), (5, 1), (3, 3)]
+        """(kernel, stride) of every time-axis operation, read from the modules in order: what frame timing is
+        computed from (sinc 251/10, pool 3/3, conv 5/1, pool 3/3, conv 5/1, pool 3/3)."""
+        out: list[tuple[int, int]] = []
+        for conv, pool in zip(self.conv1d, self.pool1d, strict=True):
+            if isinstance(conv, SincConv):
+                out.append((conv.filterbank.kernel_size, conv.stride))
+            else:
+                assert isinstance(conv, nn.Conv1d)
+                out.append((int(conv.kernel_size[0]), int(conv.stride[0])))
+            assert isinstance(pool, nn.MaxPool1d)
+            out.append((_as_int(pool.kernel_size), _as_int(pool.stride)))
+        return out
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         out = self.wav_norm1d(waveform)
@@ -233,11 +247,13 @@ class PyanNet(nn.Module):
         self.sincnet = SincNet(stride=10)
         self.lstm = nn.LSTM(60, hidden, num_layers=lstm_layers, bidirectional=True, batch_first=True)
         sizes = [2 * hidden] + [hidden] * linear_layers
-        self.linear = nn.ModuleList([nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True)])
+        self.linear = nn.ModuleList([nn.Linear(a, b) for a, b in pairwise(sizes)])
         self.classifier = nn.Linear(sizes[-1], classes)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        features = self.sincnet(waveform).transpose(1, 2)  # (batch, frames, 60)
+        # SincNet one window at a time (its 80 x 16k intermediate maps thrash the cache when batched: 1.5x slower),
+        # the LSTM over the whole batch (its many small sequential steps gain from batching).
+        features = torch.cat([self.sincnet(waveform[i : i + 1]) for i in range(waveform.shape[0])]).transpose(1, 2)
         out, _ = self.lstm(features)
         for layer in self.linear:
             out = F.leaky_relu(layer(out))
@@ -349,11 +365,11 @@ class Segmentation:
 class SegmentationModel:
     """The loaded network plus everything needed to run it over long recordings, window by window."""
 
-    def __init__(self, path: str | Path | None = None, *, batch_size: int = 16):
+    def __init__(self, path: str | Path | None = None, *, batch_size: int = 8):
         self.path = locate_weights(path)
         self.batch_size = batch_size
         self.network = PyanNet()
-        state = _read_checkpoint(self.path)
+        state = read_state_dict(self.path)
         try:
             self.network.load_state_dict(state, strict=True)
         except RuntimeError as exc:
