@@ -7,6 +7,7 @@ crash anywhere before that leaves the library as it was. Progress is reported th
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import time
 from collections.abc import Callable
@@ -40,10 +41,8 @@ def release_freed_memory() -> None:
     glibc keeps freed blocks in its arenas; after diarization that is several hundred MB that recognition would
     otherwise add to. A no-op where glibc is not the allocator.
     """
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _no_hook(stage: str, completed: float, total: float) -> None:
