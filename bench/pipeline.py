@@ -131,6 +131,7 @@ def run_one(item: Item, model: str) -> dict[str, object]:
         result = lib.add_audio(item.audio, podcast="bench", title=item.name)
         assert result.report is not None
         wall = time.perf_counter() - t0
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before scoring, which is heavy
         episode = result.episode
         turns = lib.store.turns(episode.id)
         transcript = lib.transcript(episode.id)
@@ -175,7 +176,7 @@ def run_one(item: Item, model: str) -> dict[str, object]:
         "early_raw": early_raw,
         "early_final": early_final,
         "repetitions_dropped": result.report.guard.repeated_segments_dropped + result.report.guard.looped_words_dropped,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb,
     }
 
 
