@@ -292,6 +292,8 @@ def _speech_blocks(seg: Segmentation, block_seconds: float, pad: float = 0.2) ->
         speech = np.convolve(speech.astype(np.int32), np.ones(2 * grow + 1, dtype=np.int32), mode="same") > 0
     step, c0 = seg.grid.step, seg.grid.offset + (seg.grid.size - 1) / 2
     limit = max(int(block_seconds * SAMPLE_RATE), _EMB_MIN_SAMPLES)
+    # Every block holds exactly `limit` samples of speech (the last one up to 1.5x): one input shape for CAM++, so
+    # its compiled kernels and buffers are reused instead of piling up for every new length.
     blocks: list[list[tuple[int, int]]] = []
     current: list[tuple[int, int]] = []
     filled = 0
@@ -300,8 +302,6 @@ def _speech_blocks(seg: Segmentation, block_seconds: float, pad: float = 0.2) ->
         s1 = min(seg.num_samples, int(c0 + (b - 0.5) * step))
         while s1 > s0:
             take = min(s1 - s0, limit - filled)
-            if limit - filled - take < _EMB_MIN_SAMPLES * 4 and s1 - s0 - take < limit // 2:
-                take = s1 - s0  # do not leave a sliver for the next block
             current.append((s0, s0 + take))
             filled += take
             s0 += take
@@ -309,7 +309,7 @@ def _speech_blocks(seg: Segmentation, block_seconds: float, pad: float = 0.2) ->
                 blocks.append(current)
                 current, filled = [], 0
     if current:
-        if filled < _EMB_MIN_SAMPLES * 4 and blocks:
+        if filled < limit // 2 and blocks:
             blocks[-1].extend(current)
         else:
             blocks.append(current)
