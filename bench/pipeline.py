@@ -232,7 +232,7 @@ def main() -> None:
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        item = Item(**json.loads(args.worker))
+        item = Item(**json.loads(Path(args.worker).read_text()))
         print(json.dumps(run_one(item, args.model)))
         return
 
@@ -247,8 +247,10 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for item in items:
+        spec = OUT / "worker-item.json"  # a 3-hour reference is too long for a command line
+        spec.write_text(json.dumps(asdict(item)))
         proc = subprocess.run(
-            [sys.executable, __file__, "--model", args.model, "--worker", json.dumps(asdict(item))],
+            [sys.executable, __file__, "--model", args.model, "--worker", str(spec)],
             capture_output=True,
             text=True,
             check=False,
