@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import resource
 import subprocess
@@ -247,7 +248,7 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for item in items:
-        spec = OUT / "worker-item.json"  # a 3-hour reference is too long for a command line
+        spec = OUT / f"worker-item-{os.getpid()}.json"  # a 3-hour reference is too long for a command line
         spec.write_text(json.dumps(asdict(item)))
         proc = subprocess.run(
             [sys.executable, __file__, "--model", args.model, "--worker", str(spec)],
