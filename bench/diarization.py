@@ -3,18 +3,22 @@
 Why a script and not a test: it takes minutes, its numbers are for people (tuning, regression hunting), and it prints
 a table rather than passing or failing. Run it from the repository root:
 
-    .venv/bin/python bench/diarization.py                 # everything
+    .venv/bin/python bench/diarization.py                 # the real sample + 11 generated conversations
+    .venv/bin/python bench/diarization.py --more          # + 9 more (other seeds, voices, telephone, reverb)
     .venv/bin/python bench/diarization.py --only flite3   # files whose name contains "flite3"
-    .venv/bin/python bench/diarization.py --long 180      # also time a 180-minute file (memory check)
+    .venv/bin/python bench/diarization.py --long 180      # also a 180-minute file: time, memory, DER
+    .venv/bin/python bench/diarization.py --set threshold=0.45 --set step=1.25   # try other settings
 
 Data:
 - `tests/data/pyannote-sample/sample.wav`: 30 s of real two-speaker telephone-style speech with pyannote's reference.
-- Generated conversations (3+ minutes) built with `podscope.synth` into a temporary folder (or --workdir): flite's four
-  real recorded voices (awb, rms, slt, kal16), and for 5+ speakers real LibriSpeech and SpeechBrain recordings from
-  tests/data, with seeded gaps, short back-channel turns ("Right.", about 0.3-1 s), a few short overlaps, per-speaker
-  loudness offsets and a low noise floor. One file is quiet (speech at -45 dBFS).
-- References are the placed utterances, split at pauses of 0.3 s or more inside an utterance (measured on the mix where
-  only that speaker talks): NIST RT bridges shorter pauses, and LibriSpeech utterances contain long pauses.
+- Generated conversations (3-10 minutes, 1-8 speakers) built with `podscope.synth` into a temporary folder (or
+  --workdir): flite's four real recorded voices (awb, rms, slt, kal16), and for 5+ speakers real LibriSpeech and
+  SpeechBrain recordings from tests/data; seeded gaps, one-word back-channel turns ("Right.", 0.3-1 s), short
+  overlaps, per-speaker loudness offsets of +-6 dB and a low noise floor. One file is quiet (speech at -45 dBFS); the
+  --more set adds a telephone-band file and two reverberant ones.
+- References are the placed utterances as speech: non-speech edges and pauses of 0.3 s or more inside an utterance
+  are cut (NIST RT bridges shorter pauses), judged by Silero VAD (bundled with faster-whisper, a different model from
+  the one under test) and by level, where no other speaker talks. LibriSpeech utterances hold second-long breaths.
 
 Scoring: pyannote.metrics DiarizationErrorRate with collar=0.5 (0.25 s either side of every reference boundary), once
 with overlapped speech excluded (skip_overlap=True, the headline figure) and once included.

@@ -36,7 +36,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 STAGE_NAMES = {
     "decode": "Decoding audio",
-    "diarize": "Finding speakers",
+    "segmentation": "Finding speech",
+    "embeddings": "Voice embeddings",
+    "clustering": "Grouping voices",
     "transcribe": "Transcribing",
     "align": "Aligning words",
     "store": "Saving",

@@ -80,7 +80,9 @@ def process_episode(
 
         t0 = time.perf_counter()
         diarization: Diarization = diarize(
-            decoded.samples(), options=diarization_options, hook=lambda s, c, t: hook("diarize", c, t)
+            decoded.samples(),
+            options=diarization_options,
+            hook=hook,  # stages: segmentation, embeddings, clustering
         )
         timings["diarize"] = time.perf_counter() - t0
         release_freed_memory()

@@ -365,9 +365,13 @@ class Segmentation:
 class SegmentationModel:
     """The loaded network plus everything needed to run it over long recordings, window by window."""
 
-    def __init__(self, path: str | Path | None = None, *, batch_size: int = 8):
+    def __init__(self, path: str | Path | None = None, *, batch_size: int = 8, threads: int = 1):
         self.path = locate_weights(path)
         self.batch_size = batch_size
+        # One torch thread: the LSTM is thousands of tiny sequential steps, each a sync point for a thread team. On a
+        # quiet 2-core machine a second thread saves little; on a shared one a descheduled team member stalls every
+        # step (measured 0.48 s per minute of audio with 1 thread, 2.2-18 s with 2 while another job ran).
+        self.threads = threads
         self.network = PyanNet()
         state = read_state_dict(self.path)
         try:
@@ -387,9 +391,16 @@ class SegmentationModel:
 
     def logprobs(self, windows: npt.NDArray[np.float32]) -> FloatArray:
         """(batch, 160000) waveforms -> (batch, 589, 7) powerset log-probabilities."""
-        with torch.inference_mode():
-            batch = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)).unsqueeze(1)
-            return self.network(batch).numpy()
+        previous = torch.get_num_threads()
+        try:
+            if previous != self.threads:
+                torch.set_num_threads(self.threads)
+            with torch.inference_mode():
+                batch = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)).unsqueeze(1)
+                return self.network(batch).numpy()
+        finally:
+            if torch.get_num_threads() != previous:
+                torch.set_num_threads(previous)
 
     def step_frames(self, step_seconds: float) -> int:
         """A window step close to `step_seconds` that is a whole number of frames (so windows share one grid)."""
