@@ -14,14 +14,13 @@ import numpy as np
 import pytest
 import torch
 
-from podscope.audio import load_audio
+from podscope.audio import file_hash, load_audio
 from podscope.errors import ModelError
 from podscope.models import Diarization
 from podscope.voices.diarize import DiarizationOptions, diarize
 from podscope.voices.segmentation import (
     SEGMENTATION_PROVENANCE,
     SegmentationModel,
-    file_sha256,
     load_segmentation,
     locate_weights,
     powerset_mapping,
@@ -75,7 +74,7 @@ def test_weights_load_strictly_with_provenance(model: SegmentationModel) -> None
     assert all(torch.equal(state[key], checkpoint[key]) for key in state)
     assert state["classifier.weight"].shape == (7, 128)
     assert state["lstm.weight_ih_l3_reverse"].shape == (512, 256)
-    assert model.provenance["sha256"] == SEGMENTATION_PROVENANCE["sha256"] == file_sha256(model.path)
+    assert model.provenance["sha256"] == SEGMENTATION_PROVENANCE["sha256"] == file_hash(model.path)
     assert model.provenance["licence"].startswith("MIT")
 
 

@@ -22,7 +22,6 @@ receptive field, 270-sample hop (16.875 ms), 589 frames per 10 s window.
 from __future__ import annotations
 
 import enum
-import hashlib
 import importlib.util
 import math
 from collections.abc import Callable, Iterator
@@ -37,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from podscope.audio import file_hash
 from podscope.errors import ModelError
 
 SAMPLE_RATE = 16_000
@@ -81,14 +81,6 @@ def locate_weights(path: str | Path | None = None) -> Path:
             if candidate.is_file():
                 return candidate
     raise ModelError(f"the speaker segmentation model (pyannote segmentation-3.0) is not installed; {_INSTALL_HINT}")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # The checkpoint is a Lightning checkpoint that pickles three small pyannote.audio classes in its metadata. We load it
@@ -387,7 +379,7 @@ class SegmentationModel:
     @cached_property
     def provenance(self) -> dict[str, str]:
         """Where the weights came from; `sha256` is the file actually loaded."""
-        return {**SEGMENTATION_PROVENANCE, "path": str(self.path), "sha256": file_sha256(self.path)}
+        return {**SEGMENTATION_PROVENANCE, "path": str(self.path), "sha256": file_hash(self.path)}
 
     def logprobs(self, windows: npt.NDArray[np.float32]) -> FloatArray:
         """(batch, 160000) waveforms -> (batch, 589, 7) powerset log-probabilities."""
