@@ -128,7 +128,7 @@ def run_one(item: Item, model: str) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as home:
         lib = Library(home, settings={"asr_model": model, "allow_download": False})
         t0 = time.perf_counter()
-        lib.transcriber().transcribe  # resolve now; loading happens on first use  # noqa: B018
+        lib.transcriber()  # resolve the model now; loading happens on first use
         result = lib.add_audio(item.audio, podcast="bench", title=item.name)
         assert result.report is not None
         wall = time.perf_counter() - t0
