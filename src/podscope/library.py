@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from podscope import audio, formats
 from podscope.asr.whisper import AsrOptions, WhisperTranscriber
 from podscope.errors import InputError
-from podscope.models import Episode, EpisodeMeta, Podcast, StoredTranscript
+from podscope.models import Embedding, Episode, EpisodeMeta, Podcast, StoredTranscript
+from podscope.people import People
 from podscope.settings import load_settings, resolve_home
 from podscope.store import Store
 
@@ -32,6 +33,7 @@ Hook = Callable[[str, float, float], None]
 # The one real recording in the sample library: a two-speaker telephone conversation (pyannote.audio's sample, MIT).
 REAL_SAMPLE_PODCAST = "Phone Line"
 REAL_SAMPLE_TITLE = "Diane and Sheila on the line"
+MIN_SAMPLE_SECONDS = 3.0  # speech an enrolment sample needs
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class Library:
         self.cache_dir = self.home / "models"
         self.work_dir = self.home / "tmp"
         self._transcribers: dict[AsrOptions, WhisperTranscriber] = {}
+        self.people = People(self.store, self.settings, self.embed_clip)
 
     def close(self) -> None:
         self.store.close()
@@ -139,7 +142,13 @@ class Library:
         if hook:
             hook("store", 0, 1)
         t0 = time.perf_counter()
-        episode_id = self.store.save_episode(processed, processing_seconds=time.perf_counter() - started)
+        with self.store.transaction():  # the episode and its voice matches land together
+            episode_id = self.store.save_episode(
+                processed,
+                processing_seconds=time.perf_counter() - started,
+                voiceprints=self.people.enabled,
+            )
+            self.people.rescore(f"new episode {episode_id}")
         report.stage_seconds["store"] = time.perf_counter() - t0
         if hook:
             hook("store", 1, 1)
@@ -181,6 +190,42 @@ class Library:
                 )
         return results
 
+    def embed_clip(
+        self, path: str | Path, start: float | None = None, end: float | None = None
+    ) -> tuple[Embedding, float]:
+        """The voiceprint of the one voice in an audio sample (optionally a stretch of it) and its seconds of speech.
+
+        The sample goes through the same diarization as episodes, so its voiceprint is comparable with theirs; a
+        sample with two voices is refused rather than averaged.
+        """
+        from podscope.voices.diarize import diarize
+
+        path = Path(path)
+        audio.probe(path)  # a clear message for a missing, empty or broken file
+        waveform = audio.load_audio(path)
+        sr = audio.SAMPLE_RATE
+        total = len(waveform) / sr
+        lo = 0.0 if start is None else start
+        hi = total if end is None else end
+        if lo < 0 or lo >= total:
+            raise InputError(f"--start {lo:.1f} s is outside {path.name}, which lasts {total:.1f} s")
+        waveform = waveform[int(lo * sr) : int(min(hi, total) * sr)]
+        result = diarize(waveform, options=self.diarization_options())
+        if not result.speakers:
+            raise InputError(f"no speech found in {path.name}: expected a sample of one person talking")
+        tracks = sorted(result.speakers, key=lambda t: -t.speaking_time)
+        if len(tracks) > 1 and tracks[1].speaking_time >= 0.2 * tracks[0].speaking_time:
+            raise InputError(
+                f"{path.name} holds {len(tracks)} voices: give --start/--end around a stretch where only the person"
+                " speaks"
+            )
+        if tracks[0].speaking_time < MIN_SAMPLE_SECONDS:
+            raise InputError(
+                f"{path.name} has {tracks[0].speaking_time:.1f} s of speech: a voice sample needs at least"
+                f" {MIN_SAMPLE_SECONDS:.0f} s"
+            )
+        return tracks[0].embedding, tracks[0].speaking_time
+
     # -- reading --------------------------------------------------------------------------------------------------
 
     def episodes(self, podcast: str | None = None) -> list[Episode]:
@@ -193,5 +238,6 @@ class Library:
         return self.store.get_transcript(episode_id)
 
     def export_transcript(self, episode_id: int, fmt: str) -> str:
-        """The episode's transcript in one of `formats.FORMATS` (txt, json, srt, vtt, rttm, md)."""
-        return formats.write(self.transcript(episode_id), fmt)
+        """The episode's transcript in one of `formats.FORMATS` (txt, json, srt, vtt, rttm, md), with people's names
+        where a speaker is attributed at `matched` or better."""
+        return formats.write(self.transcript(episode_id), fmt, self.store.speaker_names(episode_id))

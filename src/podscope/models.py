@@ -170,3 +170,90 @@ class StoredTranscript:
     episode: Episode
     speakers: tuple[EpisodeSpeaker, ...]
     segments: tuple[Segment, ...]
+
+
+# -- people and voice profiles ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    """A named person with a voice profile (possibly empty: a person can exist with no exemplars)."""
+
+    id: int
+    name: str
+    created_at: str
+    exemplars: int = 0  # stored exemplars, flagged ones included
+    flagged: int = 0  # exemplars that disagree with the rest and are left out of matching
+    episodes: int = 0  # episodes attributed at `matched` or better
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    """One sample of a person's voice and where it came from."""
+
+    id: int
+    person_id: int
+    origin: str  # enrolled | confirmed | assigned | named | verified
+    source: str  # human-readable: "episode 12 SPEAKER_01" or "clip.wav 3.0-20.0 s"
+    seconds: float
+    speaker_id: int | None
+    flagged: str | None
+    created_at: str
+    embedding: Embedding
+
+
+@dataclass(frozen=True)
+class SpeakerVoice:
+    """An episode speaker with a voiceprint, as matching needs it."""
+
+    speaker_id: int
+    episode_id: int
+    podcast_id: int
+    label: str
+    speaking_time: float
+    embedding: Embedding
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Who an episode speaker is: a person, a score, a tier and whether a human decided it."""
+
+    speaker_id: int
+    episode_id: int
+    label: str
+    person_id: int
+    person: str
+    score: float | None
+    tier: str  # confirmed | verified | matched | low
+    held: str | None  # why a score above the publication threshold was held back to `low`
+    speaking_time: float
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class AttributionChange:
+    """One entry of an attribution's history: what changed and why."""
+
+    speaker_id: int
+    person_before: str | None
+    tier_before: str | None
+    person_after: str | None
+    tier_after: str | None
+    score: float | None
+    reason: str
+    at: str
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """A representative stretch of an episode speaker: where to listen, and what they say there."""
+
+    speaker_id: int
+    episode_id: int
+    podcast: str
+    episode_title: str
+    published: dt.date | None
+    label: str
+    start: float
+    end: float
+    quote: str

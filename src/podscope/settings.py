@@ -32,6 +32,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("allow_download", True, "Let models missing from the offline packages be downloaded from their hub."),
     Setting("min_speakers", 1, "Fewest speakers diarization may return for an episode."),
     Setting("max_speakers", 20, "Most speakers diarization may return for an episode."),
+    Setting(
+        "voice_profiles",
+        True,
+        "Keep voiceprints, enrol people and recognise them across episodes. false turns all of it off: no enrolment,"
+        " no matching, and no voiceprints kept for episodes added while it is off.",
+    ),
+    Setting("voice_learning", True, "Let confirmations and verified matches add exemplars to a profile."),
+    Setting(
+        "low_threshold", 0.35, "Voice similarity from which a possible match is kept as `low` (hidden by default)."
+    ),
+    Setting("match_threshold", 0.5, "Voice similarity from which a speaker is published as the person (`matched`)."),
+    Setting("verified_threshold", 0.7, "Voice similarity from which a match is `verified` and may teach the profile."),
+    Setting("unknown_threshold", 0.5, "Voice similarity at which unknown speakers of different episodes are grouped."),
+    Setting("max_exemplars", 8, "Most exemplars kept per person; the most diverse are kept."),
+    Setting(
+        "max_podcast_share",
+        0.6,
+        "A person machine-matched in this share of a podcast's episodes by voices that do not sound alike is held"
+        " back for review.",
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

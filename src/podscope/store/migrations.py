@@ -65,4 +65,52 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX segments_speaker ON segments(speaker_id);
         """,
     ),
+    (
+        "0002_people",
+        """
+        CREATE TABLE people (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        );
+        CREATE TABLE exemplars (
+            id INTEGER PRIMARY KEY,
+            person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            embedding BLOB NOT NULL,
+            origin TEXT NOT NULL CHECK (origin IN ('enrolled', 'confirmed', 'assigned', 'named', 'verified')),
+            speaker_id INTEGER REFERENCES episode_speakers(id) ON DELETE SET NULL,
+            source TEXT NOT NULL DEFAULT '',
+            seconds REAL NOT NULL DEFAULT 0,
+            flagged TEXT,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        );
+        CREATE INDEX exemplars_person ON exemplars(person_id);
+        CREATE TABLE attributions (
+            speaker_id INTEGER PRIMARY KEY REFERENCES episode_speakers(id) ON DELETE CASCADE,
+            person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            score REAL,
+            tier TEXT NOT NULL CHECK (tier IN ('confirmed', 'verified', 'matched', 'low')),
+            held TEXT,
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        );
+        CREATE INDEX attributions_person ON attributions(person_id, tier);
+        CREATE TABLE rejections (
+            speaker_id INTEGER NOT NULL REFERENCES episode_speakers(id) ON DELETE CASCADE,
+            person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            PRIMARY KEY (speaker_id, person_id)
+        );
+        CREATE TABLE attribution_log (
+            id INTEGER PRIMARY KEY,
+            speaker_id INTEGER NOT NULL REFERENCES episode_speakers(id) ON DELETE CASCADE,
+            person_before INTEGER REFERENCES people(id) ON DELETE CASCADE,
+            tier_before TEXT,
+            person_after INTEGER REFERENCES people(id) ON DELETE CASCADE,
+            tier_after TEXT,
+            score REAL,
+            reason TEXT NOT NULL,
+            at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        );
+        CREATE INDEX attribution_log_speaker ON attribution_log(speaker_id);
+        """,
+    ),
 ]

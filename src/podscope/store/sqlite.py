@@ -5,8 +5,8 @@ Why it looks like this:
   next run can redo it; the content hash makes re-adding the same recording a no-op.
 - Words are kept per segment as a compact JSON array ([start, end, text, probability]): they are read with their
   segment (transcripts, quizzes, exports) and never queried one by one, and a 3-hour episode has 30,000 of them.
-- Embeddings are float32 blobs; they are biometric data, so they live in two tables only (episode_speakers and
-  speaker_embeddings), which makes removing them complete and checkable.
+- Embeddings are float32 blobs; they are biometric data, so they live in three tables only (episode_speakers,
+  speaker_embeddings and exemplars), which makes removing them complete and checkable (`PeopleTables.forget_person`).
 """
 
 from __future__ import annotations
@@ -14,17 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from podscope.errors import NotFound, StoreError
+from podscope.errors import NotFound
 from podscope.models import (
-    Embedding,
     Episode,
     EpisodeSpeaker,
     Podcast,
@@ -34,15 +27,8 @@ from podscope.models import (
     Turn,
     Word,
 )
-from podscope.store.migrations import MIGRATIONS
-
-
-def _blob(vector: Embedding | None) -> bytes | None:
-    return None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
-
-
-def _vector(blob: bytes | None) -> Embedding | None:
-    return None if blob is None else np.frombuffer(blob, dtype=np.float32).copy()
+from podscope.store.db import blob, vector
+from podscope.store.people import PeopleTables
 
 
 def _words_json(words: tuple[Word, ...]) -> str:
@@ -81,80 +67,8 @@ def _episode(row: sqlite3.Row) -> Episode:
     )
 
 
-class Store:
-    """A podscope library in one SQLite file. Safe to share between threads (one connection behind a lock)."""
-
-    def __init__(self, path: Path | str):
-        self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the library database at {self.path}: {exc}") from exc
-        self._lock = threading.RLock()
-        self.migrate()
-
-    # -- plumbing -------------------------------------------------------------------------------------------------
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: everything inside commits together or not at all."""
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot write to the library database at {self.path}: {exc}") from exc
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
-                try:
-                    self._conn.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    self._conn.execute("ROLLBACK")
-                    raise StoreError(f"cannot write to the library database at {self.path}: {exc}") from exc
-
-    def _query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return list(self._conn.execute(sql, params))
-
-    def migrate(self) -> list[str]:
-        """Apply the migrations not yet applied, in order; returns their names."""
-        with self._lock:
-            try:
-                self._conn.execute(
-                    "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-                )
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot use the library database at {self.path}: {exc}") from exc
-            done = {r["name"] for r in self._conn.execute("SELECT name FROM migrations")}
-            applied = []
-            for name, sql in MIGRATIONS:
-                if name in done:
-                    continue
-                with self.transaction() as conn:
-                    for statement in sql.split(";"):
-                        if statement.strip():
-                            conn.execute(statement)
-                    conn.execute(
-                        "INSERT INTO migrations (name, applied_at) VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ','now'))",
-                        (name,),
-                    )
-                applied.append(name)
-            return applied
-
-    def applied_migrations(self) -> list[str]:
-        return [r["name"] for r in self._query("SELECT name FROM migrations ORDER BY name")]
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+class Store(PeopleTables):
+    """A podscope library in one SQLite file: episodes here, people and voice profiles in `PeopleTables`."""
 
     # -- episodes -------------------------------------------------------------------------------------------------
 
@@ -162,8 +76,12 @@ class Store:
         rows = self._query(_EPISODE_SELECT + " WHERE e.content_hash = ? AND e.status = 'done'", (content_hash,))
         return _episode(rows[0]) if rows else None
 
-    def save_episode(self, processed: ProcessedEpisode, processing_seconds: float | None = None) -> int:
-        """Store a processed episode with its speakers, turns, segments and words, in one transaction."""
+    def save_episode(
+        self, processed: ProcessedEpisode, processing_seconds: float | None = None, *, voiceprints: bool = True
+    ) -> int:
+        """Store a processed episode with its speakers, turns, segments and words, in one transaction.
+
+        With voiceprints=False the speakers' embeddings are not kept (voice profiles switched off)."""
         meta = processed.meta
         with self.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO podcasts (title) VALUES (?)", (meta.podcast,))
@@ -192,13 +110,13 @@ class Store:
             for track in processed.diarization.speakers:
                 cur = conn.execute(
                     "INSERT INTO episode_speakers (episode_id, label, speaking_time, embedding) VALUES (?, ?, ?, ?)",
-                    (episode_id, track.label, track.speaking_time, _blob(track.embedding)),
+                    (episode_id, track.label, track.speaking_time, blob(track.embedding) if voiceprints else None),
                 )
                 sid = int(cur.lastrowid or 0)
                 speaker_ids[track.label] = sid
                 conn.executemany(
                     "INSERT INTO speaker_embeddings (speaker_id, embedding) VALUES (?, ?)",
-                    [(sid, _blob(e)) for e in track.turn_embeddings],
+                    [(sid, blob(e)) for e in track.turn_embeddings] if voiceprints else [],
                 )
             conn.executemany(
                 "INSERT INTO turns (episode_id, speaker_id, start, end) VALUES (?, ?, ?, ?)",
@@ -262,7 +180,7 @@ class Store:
                 episode_id=r["episode_id"],
                 label=r["label"],
                 speaking_time=r["speaking_time"],
-                embedding=_vector(r["embedding"]),
+                embedding=vector(r["embedding"]),
             )
             for r in rows
         ]

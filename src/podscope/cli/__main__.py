@@ -1,0 +1,3 @@
+from podscope.cli import main
+
+main()

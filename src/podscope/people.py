@@ -1,0 +1,647 @@
+"""People and voice profiles over a library: enrolment, matching, review, learning, unknown voices and privacy.
+
+    people = lib.people
+    people.enroll_speaker("Maya Chen", episode_id=3, label="SPEAKER_01")
+    for item in people.review():                      # attributions waiting for a human
+        print(item.attribution.person, item.attribution.tier, item.stretch.quote)
+    people.confirm(item.attribution.speaker_id)
+
+Every operation that changes a profile re-scores the whole library in the same transaction and records, per changed
+attribution, why it changed. The rules (what a profile may learn from, how tiers and safeguards work) are explained in
+`podscope.voices.profiles` and in the README's "Voice profiles" section.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from podscope.errors import InputError, NotFound
+from podscope.models import Attribution, Embedding, Exemplar, Person, SpeakerVoice, Stretch
+from podscope.store import Store
+from podscope.store.people import HUMAN_TIER, SHOWN_TIERS
+from podscope.voices import profiles as rules
+
+ClipEmbedder = Callable[[Path, float | None, float | None], tuple[Embedding, float]]
+LEARNING_ROUNDS = 3  # verified matches can add exemplars, which can verify more: bounded
+
+
+@dataclass(frozen=True)
+class Change:
+    """One attribution that a re-score changed."""
+
+    speaker_id: int
+    episode_id: int
+    label: str
+    before: str | None  # "Maya Chen (matched)" or None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    attribution: Attribution
+    stretch: Stretch
+
+
+@dataclass(frozen=True)
+class FlaggedExemplar:
+    person: str
+    exemplar: Exemplar
+
+
+@dataclass(frozen=True)
+class UnknownVoice:
+    """A voice heard in several episodes that matches nobody. `id` is "U" + its first speaker's id."""
+
+    id: str
+    speaker_ids: tuple[int, ...]
+    episodes: tuple[int, ...]
+    seconds: float
+    stretch: Stretch
+
+
+@dataclass(frozen=True)
+class PersonPage:
+    """Everything a person page shows, as data."""
+
+    person: Person
+    active: bool
+    verified_seconds: float
+    exemplars: tuple[Exemplar, ...]
+    monthly: tuple[dict[str, Any], ...]  # {"month": "2025-03", "episodes": 2, "seconds": 310.5}
+    appearances: tuple[dict[str, Any], ...]
+    quotes: tuple[dict[str, Any], ...]
+    sounds_like: tuple[tuple[str, float], ...]  # other people whose profile is near-identical
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.person.name,
+            "profile": {
+                "active": self.active,
+                "status": status_line(self.active, self.person),
+                "exemplars": [exemplar_dict(x) for x in self.exemplars],
+                "verified_seconds": round(self.verified_seconds, 1),
+                "sounds_like": [{"name": n, "score": s} for n, s in self.sounds_like],
+            },
+            "episodes": self.person.episodes,
+            "appearances_by_month": list(self.monthly),
+            "appearances": list(self.appearances),
+            "quotes": list(self.quotes),
+        }
+
+
+def status_line(active: bool, person: Person) -> str:
+    if active:
+        return "voice profile active: this voice is recognised automatically across episodes"
+    if person.exemplars and person.exemplars == person.flagged:
+        return "voice profile inactive: every exemplar is flagged for review"
+    if person.exemplars:
+        return "voice profile inactive: voice profiles are switched off (setting voice_profiles)"
+    return "no voice profile: enrol a sample of this person's voice to recognise them"
+
+
+def exemplar_dict(x: Exemplar) -> dict[str, Any]:
+    return {
+        "id": x.id,
+        "origin": x.origin,
+        "source": x.source,
+        "seconds": x.seconds,
+        "flagged": x.flagged,
+        "created_at": x.created_at,
+    }
+
+
+def _describe(person: str | None, tier: str | None) -> str | None:
+    return f"{person} ({tier})" if person else None
+
+
+class People:
+    """The voice-profile operations of one library. Built by `Library`; `clip_embedder` embeds an audio sample."""
+
+    def __init__(self, store: Store, settings: dict[str, Any], clip_embedder: ClipEmbedder):
+        self.store = store
+        self.settings = settings
+        self._embed_clip = clip_embedder
+
+    # -- settings -------------------------------------------------------------------------------------------------
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.settings["voice_profiles"])
+
+    @property
+    def thresholds(self) -> rules.Thresholds:
+        s = self.settings
+        low, matched, verified = s["low_threshold"], s["match_threshold"], s["verified_threshold"]
+        if not low <= matched <= verified:
+            raise InputError(
+                f"voice thresholds must satisfy low_threshold <= match_threshold <= verified_threshold;"
+                f" got {low}, {matched}, {verified}"
+            )
+        return rules.Thresholds(low=low, matched=matched, verified=verified)
+
+    def _require_enabled(self) -> None:
+        if not self.enabled:
+            raise InputError(
+                "voice profiles are switched off (setting voice_profiles = false): no enrolment and no matching;"
+                " set it to true to use them"
+            )
+
+    # -- enrolment ------------------------------------------------------------------------------------------------
+
+    def _person(self, name: str, create: bool) -> Person:
+        person = self.store.find_person(name)
+        if person is not None:
+            return person
+        if not create:
+            raise NotFound(f"no person named {name!r}; `podscope people list` shows them")
+        return self.store.create_person(name)
+
+    def enroll_speaker(self, name: str, episode_id: int, label: str) -> list[Change]:
+        """Name an episode speaker: a human decision and an exemplar of the person's voice."""
+        self._require_enabled()
+        with self.store.transaction():
+            speaker_id = self.store.find_speaker(episode_id, label)
+            voice = self._voice(speaker_id)
+            person = self._person(name, create=True)
+            self._take_slot(person.id, speaker_id, voice.episode_id)
+            self.store.set_attribution(
+                speaker_id, person.id, score=None, tier=HUMAN_TIER, reason="enrolled by a human", machine=False
+            )
+            self._learn(person.id, voice, "enrolled", force=True)
+            return self.rescore(f"profile of person {person.id} changed: enrolment from episode {episode_id}")
+
+    def enroll_audio(
+        self, name: str, path: str | Path, start: float | None = None, end: float | None = None
+    ) -> list[Change]:
+        """Enrol a clean sample of one voice from an audio file (optionally a stretch of it)."""
+        self._require_enabled()
+        path = Path(path)
+        if start is not None and end is not None and end <= start:
+            raise InputError(f"--end {end} must be after --start {start}")
+        embedding, seconds = self._embed_clip(path, start, end)
+        span = f" {start or 0:.1f}-{end:.1f} s" if end is not None else (f" from {start:.1f} s" if start else "")
+        with self.store.transaction():
+            person = self._person(name, create=True)
+            self.store.add_exemplar(
+                person.id, embedding, origin="enrolled", source=f"{path.name}{span}", seconds=seconds
+            )
+            self._upkeep(person.id)
+            return self.rescore(f"profile of person {person.id} changed: enrolment from an audio sample")
+
+    def enroll_unknown(self, name: str, unknown_id: str) -> list[Change]:
+        """Name a recurring unknown voice: every one of its appearances becomes that person (a human decision)."""
+        self._require_enabled()
+        wanted = unknown_id.strip().upper()
+        if not wanted.startswith("U"):
+            wanted = "U" + wanted
+        voices = {v.id: v for v in self.unknown(recurring_only=False)}
+        if wanted not in voices:
+            raise NotFound(f"no unknown voice {unknown_id!r}; `podscope people unknown` lists them")
+        with self.store.transaction():
+            person = self._person(name, create=True)
+            for speaker_id in voices[wanted].speaker_ids:
+                voice = self._voice(speaker_id)
+                self._take_slot(person.id, speaker_id, voice.episode_id)
+                self.store.set_attribution(
+                    speaker_id,
+                    person.id,
+                    score=None,
+                    tier=HUMAN_TIER,
+                    reason=f"named unknown voice {wanted}",
+                    machine=False,
+                )
+                self._learn(person.id, voice, "named", force=True)
+            return self.rescore(f"profile of person {person.id} changed: unknown voice {wanted} named")
+
+    # -- review ---------------------------------------------------------------------------------------------------
+
+    def review(self, tier: str = "matched") -> list[ReviewItem]:
+        """Machine attributions waiting for a human, most uncertain first. `tier` is "matched" (matched and held-back
+        ones), "low" or "verified"."""
+        if tier not in ("verified", "matched", "low"):
+            raise InputError(f"review tier {tier!r}: expected matched, low or verified")
+        items = [
+            a
+            for a in self.store.attributions(tiers=(tier, "low") if tier == "matched" else (tier,))
+            if tier != "matched" or a.tier == "matched" or a.held
+        ]
+        items.sort(key=lambda a: (a.score if a.score is not None else 1.0, a.episode_id))
+        return [ReviewItem(a, self.store.speaker_stretch(a.speaker_id)) for a in items]
+
+    def flagged_exemplars(self) -> list[FlaggedExemplar]:
+        names = {p.id: p.name for p in self.store.list_people()}
+        return [FlaggedExemplar(names[x.person_id], x) for x in self.store.exemplars() if x.flagged]
+
+    def _attribution(self, speaker_id: int) -> Attribution:
+        a = self.store.attribution(speaker_id)
+        if a is None:
+            raise NotFound(f"no attribution {speaker_id}; `podscope review` lists them with their ids")
+        return a
+
+    def confirm(self, speaker_id: int) -> list[Change]:
+        """A human says the attribution is right: it becomes `confirmed` and (with learning on) an exemplar."""
+        self._require_enabled()
+        with self.store.transaction():
+            a = self._attribution(speaker_id)
+            self.store.set_attribution(
+                speaker_id, a.person_id, score=a.score, tier=HUMAN_TIER, reason="confirmed by a human", machine=False
+            )
+            voice = self._voice_or_none(speaker_id)
+            if voice is not None and self._learn(a.person_id, voice, "confirmed"):
+                return self.rescore(f"profile of person {a.person_id} changed: confirmation in episode {a.episode_id}")
+            return []
+
+    def reject(self, speaker_id: int) -> list[Change]:
+        """A human says the voice is not that person: remembered for good, and the speaker is matched again."""
+        self._require_enabled()
+        with self.store.transaction():
+            a = self._attribution(speaker_id)
+            self.store.add_rejection(speaker_id, a.person_id)
+            self.store.set_attribution(
+                speaker_id, None, score=None, tier=None, reason="rejected by a human", machine=False
+            )
+            stale = [x.id for x in self.store.exemplars(a.person_id) if x.speaker_id == speaker_id]
+            self.store.delete_exemplars(stale)
+            self._upkeep(a.person_id)
+            return self.rescore(f"rejection in episode {a.episode_id}")
+
+    def assign(self, episode_id: int, label: str, name: str) -> list[Change]:
+        """A human names an episode speaker directly (creating the person if needed)."""
+        self._require_enabled()
+        with self.store.transaction():
+            speaker_id = self.store.find_speaker(episode_id, label)
+            person = self._person(name, create=True)
+            self._take_slot(person.id, speaker_id, episode_id)
+            self.store.set_attribution(
+                speaker_id, person.id, score=None, tier=HUMAN_TIER, reason="assigned by a human", machine=False
+            )
+            voice = self._voice_or_none(speaker_id)
+            if voice is not None:
+                self._learn(person.id, voice, "assigned")
+            return self.rescore(f"profile of person {person.id} changed: assignment in episode {episode_id}")
+
+    def rename(self, old: str, new: str) -> Person:
+        person = self._person(old, create=False)
+        self.store.rename_person(person.id, new)
+        return self.store.person_by_id(person.id)
+
+    def merge(self, source: str, target: str) -> list[Change]:
+        """Join two people who are one: `source`'s exemplars and attributions move to `target`."""
+        a, b = self._person(source, create=False), self._person(target, create=False)
+        if a.id == b.id:
+            raise InputError(f"{source!r} and {target!r} are the same person")
+        with self.store.transaction():
+            self.store.merge_people(a.id, b.id, reason=f"merged person {a.id} into {b.id}")
+            self._upkeep(b.id)
+            return self.rescore(f"profile of person {b.id} changed: merge") if self.enabled else []
+
+    # -- matching -------------------------------------------------------------------------------------------------
+
+    def match(self) -> list[Change]:
+        """Re-score every stored episode speaker against every profile (also run after each ingest)."""
+        self._require_enabled()
+        with self.store.transaction():
+            return self.rescore("re-matched on request")
+
+    def rescore(self, reason: str) -> list[Change]:
+        """Match every episode speaker with a voiceprint against the profiles and store what changed.
+
+        Human decisions are kept; `verified` matches may add exemplars (learning), after which the library is scored
+        again, at most LEARNING_ROUNDS times.
+        """
+        if not self.enabled:
+            return []
+        changes: dict[int, Change] = {}
+        for _ in range(LEARNING_ROUNDS):
+            learnt = False
+            proposals = self._proposals()
+            for voice, match in proposals:
+                before = self.store.attribution(voice.speaker_id)
+                if before is not None and before.tier == HUMAN_TIER:
+                    continue
+                person_id = match.person_id if match else None
+                if match is None and before is None:
+                    continue
+                if self.store.set_attribution(
+                    voice.speaker_id,
+                    person_id,
+                    score=match.score if match else None,
+                    tier=match.tier if match else None,
+                    held=match.held if match else None,
+                    reason=reason,
+                ):
+                    after = self.store.attribution(voice.speaker_id)
+                    first = changes.get(voice.speaker_id)
+                    changes[voice.speaker_id] = Change(
+                        voice.speaker_id,
+                        voice.episode_id,
+                        voice.label,
+                        first.before if first else _describe(before.person, before.tier) if before else None,
+                        _describe(after.person if after else None, after.tier if after else None),
+                    )
+                if match is not None and match.tier == "verified" and self.settings["voice_learning"]:
+                    learnt |= self._learn(match.person_id, voice, "verified")
+            if not learnt:
+                break
+            reason = "profile changed: learnt from a verified match"
+        return [c for c in changes.values() if c.before != c.after]
+
+    def _profiles(self) -> list[rules.Profile]:
+        by_person: dict[int, list[Embedding]] = defaultdict(list)
+        for x in self.store.exemplars():
+            if not x.flagged:
+                by_person[x.person_id].append(x.embedding)
+        return [
+            rules.Profile(p.id, np.stack(by_person[p.id]) if by_person[p.id] else np.zeros((0, 1), np.float32))
+            for p in self.store.list_people()
+        ]
+
+    def _proposals(self) -> list[tuple[SpeakerVoice, rules.Match | None]]:
+        """What the machine would say about every episode speaker, with the podcast-share safeguard applied."""
+        thresholds = self.thresholds
+        profiles = [p for p in self._profiles() if len(p.exemplars)]
+        person_ids = [p.person_id for p in profiles]
+        voices = self.store.speaker_voices()
+        human = {a.speaker_id: a for a in self.store.attributions(tiers=(HUMAN_TIER,))}
+        rejected = self.store.rejections()
+        by_episode: dict[int, list[SpeakerVoice]] = defaultdict(list)
+        for v in voices:
+            by_episode[v.episode_id].append(v)
+        out: list[tuple[SpeakerVoice, rules.Match | None]] = []
+        for group in by_episode.values():
+            if not profiles:
+                out.extend((v, None) for v in group)
+                continue
+            scores = rules.score_matrix(np.stack([v.embedding for v in group]), profiles)
+            fixed = {i for i, v in enumerate(group) if v.speaker_id in human}
+            matches = rules.assign(
+                scores,
+                person_ids,
+                thresholds,
+                forbidden={(i, pid) for i, v in enumerate(group) for (sid, pid) in rejected if sid == v.speaker_id},
+                taken_people={human[v.speaker_id].person_id for v in group if v.speaker_id in human},
+                fixed_speakers=fixed,
+            )
+            found = {m.speaker_index: m for m in matches}
+            out.extend((v, found.get(i)) for i, v in enumerate(group))
+        return self._hold_implausible(out, thresholds)
+
+    def _hold_implausible(
+        self, proposals: list[tuple[SpeakerVoice, rules.Match | None]], thresholds: rules.Thresholds
+    ) -> list[tuple[SpeakerVoice, rules.Match | None]]:
+        """Hold back to `low` a person machine-matched in an implausible share of a podcast's episodes by voices that
+        do not sound alike (a profile turned magnet), however well each scores on its own."""
+        episodes_in: dict[int, set[int]] = defaultdict(set)
+        claims: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for k, (v, m) in enumerate(proposals):
+            episodes_in[v.podcast_id].add(v.episode_id)
+            if m is not None and m.tier == "matched":
+                claims[(m.person_id, v.podcast_id)].append(k)
+        share_limit = float(self.settings["max_podcast_share"])
+        held = list(proposals)
+        for (_person_id, podcast_id), ks in claims.items():
+            total = len(episodes_in[podcast_id])
+            if len(ks) < 3 or len(ks) / total < share_limit:
+                continue
+            spread = rules.coherence(np.stack([proposals[k][0].embedding for k in ks]))
+            if spread >= thresholds.matched:
+                continue
+            why = (
+                f"implausible: matched in {len(ks)} of {total} episodes of this podcast by voices that do not sound"
+                f" alike (median similarity {spread:.2f})"
+            )
+            for k in ks:
+                v, m = proposals[k]
+                assert m is not None
+                held[k] = (v, rules.Match(m.speaker_index, m.person_id, m.score, "low", why))
+        return held
+
+    # -- learning -------------------------------------------------------------------------------------------------
+
+    def _voice(self, speaker_id: int) -> SpeakerVoice:
+        voice = self._voice_or_none(speaker_id)
+        if voice is None:
+            raise InputError(
+                f"episode speaker {speaker_id} has no voiceprint (it spoke too little, or its voiceprint was forgotten"
+                " or never kept): it can be named with `podscope people assign` but not used as a voice sample"
+            )
+        return voice
+
+    def _voice_or_none(self, speaker_id: int) -> SpeakerVoice | None:
+        found = self.store.speaker_voices(speaker_ids=[speaker_id])
+        return found[0] if found else None
+
+    def _take_slot(self, person_id: int, speaker_id: int, episode_id: int) -> None:
+        """One person at most once per episode: a human naming them moves a machine guess off the other speaker,
+        and naming them twice in one episode is refused."""
+        for a in self.store.attributions(episode_id=episode_id, person_id=person_id):
+            if a.speaker_id == speaker_id:
+                continue
+            if a.tier == HUMAN_TIER:
+                raise InputError(
+                    f"{a.person} is already {a.label} in episode {episode_id} (a human decision); one person speaks"
+                    " as one speaker per episode: reject that one first"
+                )
+            self.store.set_attribution(
+                a.speaker_id, None, score=None, tier=None, reason="the person was named on another speaker"
+            )
+
+    def _learn(self, person_id: int, voice: SpeakerVoice, origin: str, *, force: bool = False) -> bool:
+        """Add an episode speaker's voiceprint to a person's exemplars when it adds something; returns whether the
+        profile changed. Only human decisions and verified matches call this; `force` is for enrolment."""
+        if not force and not self.settings["voice_learning"]:
+            return False
+        current = self.store.exemplars(person_id)
+        if any(x.speaker_id == voice.speaker_id for x in current):
+            return False
+        if not force and (
+            voice.speaker_id in self.store.exemplar_sources()
+            or rules.redundant(voice.embedding, [x.embedding for x in current if not x.flagged])
+        ):
+            return False
+        episode = self.store.get_episode(voice.episode_id)
+        self.store.add_exemplar(
+            person_id,
+            voice.embedding,
+            origin=origin,
+            source=f"episode {voice.episode_id} {voice.label} ({episode.title})",
+            seconds=voice.speaking_time,
+            speaker_id=voice.speaker_id,
+        )
+        self._upkeep(person_id)
+        return True
+
+    def _upkeep(self, person_id: int) -> None:
+        """Flag exemplars that disagree with the profile, then cap the rest keeping the most diverse."""
+        exemplars = self.store.exemplars(person_id)
+        infos = [rules.ExemplarInfo(x.id, x.embedding, x.origin, x.id) for x in exemplars]
+        flags = rules.disagreeing(infos, self.thresholds.low)
+        self.store.set_exemplar_flags(
+            person_id,
+            {xid: f"does not sound like the rest of the profile (best similarity {s:.2f})" for xid, s in flags.items()},
+        )
+        active = [i for i in infos if i.id not in flags]
+        self.store.delete_exemplars(rules.to_drop(active, int(self.settings["max_exemplars"])))
+
+    # -- unknown voices -------------------------------------------------------------------------------------------
+
+    def unknown(self, recurring_only: bool = True) -> list[UnknownVoice]:
+        """Voices that match nobody, clustered across episodes; recurring ones (2+ episodes) by default."""
+        if not self.enabled:
+            return []
+        named = {a.speaker_id for a in self.store.attributions(tiers=SHOWN_TIERS)}
+        voices = [v for v in self.store.speaker_voices() if v.speaker_id not in named]
+        if not voices:
+            return []
+        clusters = rules.cluster_voices(
+            np.stack([v.embedding for v in voices]),
+            [v.episode_id for v in voices],
+            float(self.settings["unknown_threshold"]),
+        )
+        out = []
+        for members in clusters:
+            group = sorted((voices[k] for k in members), key=lambda v: v.speaker_id)
+            episodes = tuple(sorted({v.episode_id for v in group}))
+            if recurring_only and len(episodes) < 2:
+                continue
+            longest = max(group, key=lambda v: v.speaking_time)
+            out.append(
+                UnknownVoice(
+                    id=f"U{group[0].speaker_id}",
+                    speaker_ids=tuple(v.speaker_id for v in group),
+                    episodes=episodes,
+                    seconds=round(sum(v.speaking_time for v in group), 1),
+                    stretch=self.store.speaker_stretch(longest.speaker_id),
+                )
+            )
+        return out
+
+    # -- pages ----------------------------------------------------------------------------------------------------
+
+    def roster(self) -> list[tuple[Person, bool]]:
+        """Every person with whether their profile is active."""
+        active = self._active_people()
+        return [(p, p.id in active) for p in self.store.list_people()]
+
+    def _active_people(self) -> set[int]:
+        if not self.enabled:
+            return set()
+        return {x.person_id for x in self.store.exemplars() if not x.flagged}
+
+    def show(self, name: str, quotes: int = 5) -> PersonPage:
+        person = self._person(name, create=False)
+        rows = self.store.person_appearances(person.id)
+        appearances = tuple(
+            {
+                "podcast": r["podcast"],
+                "episode_id": r["episode_id"],
+                "episode": r["episode"],
+                "published": r["published"],
+                "speaker": r["label"],
+                "speaker_id": r["speaker_id"],
+                "tier": r["tier"],
+                "score": r["score"],
+                "speaking_seconds": round(r["speaking_time"], 1),
+            }
+            for r in rows
+        )
+        months: dict[str, dict[str, Any]] = {}
+        for a in appearances:
+            month = (a["published"] or "")[:7] or "undated"
+            entry = months.setdefault(month, {"month": month, "episodes": set(), "seconds": 0.0})
+            entry["episodes"].add(a["episode_id"])
+            entry["seconds"] += a["speaking_seconds"]
+        monthly = tuple(
+            {"month": m["month"], "episodes": len(m["episodes"]), "seconds": round(m["seconds"], 1)}
+            for m in sorted(months.values(), key=lambda m: (m["month"] == "undated", m["month"]))
+        )
+        quote_rows = self.store.person_quotes(person.id, quotes)
+        return PersonPage(
+            person=person,
+            active=person.id in self._active_people(),
+            verified_seconds=sum(a["speaking_seconds"] for a in appearances if a["tier"] in ("confirmed", "verified")),
+            exemplars=tuple(self.store.exemplars(person.id)),
+            monthly=monthly,
+            appearances=appearances,
+            quotes=tuple(
+                {
+                    "episode_id": q["episode_id"],
+                    "episode": q["episode"],
+                    "podcast": q["podcast"],
+                    "published": q["published"],
+                    "start": round(q["start"], 2),
+                    "end": round(q["end"], 2),
+                    "text": q["text"],
+                }
+                for q in quote_rows
+            ),
+            sounds_like=tuple(self.sound_alikes().get(person.id, [])),
+        )
+
+    def sound_alikes(self) -> dict[int, list[tuple[str, float]]]:
+        """People whose profiles are near-identical (best exemplar pair at or above the verified threshold): two
+        names for one voice, or two voices the model cannot tell apart. Their matches are ambiguous."""
+        people = {p.id: p.name for p in self.store.list_people()}
+        profiles = [p for p in self._profiles() if len(p.exemplars)]
+        out: dict[int, list[tuple[str, float]]] = defaultdict(list)
+        limit = self.thresholds.verified
+        for i, a in enumerate(profiles):
+            for b in profiles[i + 1 :]:
+                score = float((rules.normalise(a.exemplars) @ rules.normalise(b.exemplars).T).max())
+                if score >= limit:
+                    out[a.person_id].append((people[b.person_id], round(score, 3)))
+                    out[b.person_id].append((people[a.person_id], round(score, 3)))
+        return dict(out)
+
+    # -- privacy --------------------------------------------------------------------------------------------------
+
+    def forget(self, name: str) -> dict[str, int]:
+        """Remove a person, their exemplars and every stored voiceprint tied to them; returns counts by kind."""
+        person = self._person(name, create=False)
+        return self.store.forget_person(person.id)
+
+    def export(self, name: str) -> dict[str, Any]:
+        """Everything held about a person, voiceprints included (a subject-access export)."""
+        person = self._person(name, create=False)
+        page = self.show(name, quotes=1000)
+        data = page.to_dict()
+        data["exported_at"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        data["created_at"] = person.created_at
+        data["profile"]["exemplars"] = [
+            {**exemplar_dict(x), "embedding": [round(float(v), 6) for v in x.embedding]}
+            for x in self.store.exemplars(person.id)
+        ]
+        data["all_attributions"] = [
+            {
+                "episode_id": a.episode_id,
+                "speaker": a.label,
+                "speaker_id": a.speaker_id,
+                "tier": a.tier,
+                "score": a.score,
+                "held": a.held,
+            }
+            for a in self.store.attributions(person_id=person.id)
+        ]
+        data["rejected_speakers"] = sorted(sid for sid, pid in self.store.rejections() if pid == person.id)
+        data["history"] = [
+            {
+                "speaker_id": h.speaker_id,
+                "before": _describe(h.person_before, h.tier_before),
+                "after": _describe(h.person_after, h.tier_after),
+                "score": h.score,
+                "reason": h.reason,
+                "at": h.at,
+            }
+            for h in self.store.history(person_id=person.id)
+        ]
+        return data
+
+
+__all__ = ["Change", "FlaggedExemplar", "People", "PersonPage", "ReviewItem", "UnknownVoice"]

@@ -1,0 +1,118 @@
+"""The SQLite connection, its transactions and migrations: what every table module of the store builds on."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from podscope.errors import StoreError
+from podscope.models import Embedding
+from podscope.store.migrations import MIGRATIONS
+
+
+def blob(value: Embedding | None) -> bytes | None:
+    """An embedding as a float32 blob."""
+    return None if value is None else np.asarray(value, dtype=np.float32).tobytes()
+
+
+def vector(data: bytes | None) -> Embedding | None:
+    """A float32 blob as an embedding."""
+    return None if data is None else np.frombuffer(data, dtype=np.float32).copy()
+
+
+class Database:
+    """One SQLite file, safe to share between threads (one connection behind a lock)."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            # Deleted rows are overwritten, so a forgotten voiceprint does not linger in free pages.
+            self._conn.execute("PRAGMA secure_delete=ON")
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the library database at {self.path}: {exc}") from exc
+        self._lock = threading.RLock()
+        self._depth = 0
+        self.migrate()
+
+    # -- plumbing -------------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: everything inside commits together or not at all.
+
+        Nested calls join the outer transaction, so a library operation can group several store writes into one.
+        """
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._conn
+                finally:
+                    self._depth -= 1
+                return
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot write to the library database at {self.path}: {exc}") from exc
+            self._depth = 1
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    self._conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    self._conn.execute("ROLLBACK")
+                    raise StoreError(f"cannot write to the library database at {self.path}: {exc}") from exc
+            finally:
+                self._depth = 0
+
+    def _query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._conn.execute(sql, params))
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not yet applied, in order; returns their names."""
+        with self._lock:
+            try:
+                self._conn.execute(
+                    "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+                )
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot use the library database at {self.path}: {exc}") from exc
+            done = {r["name"] for r in self._conn.execute("SELECT name FROM migrations")}
+            applied = []
+            for name, sql in MIGRATIONS:
+                if name in done:
+                    continue
+                with self.transaction() as conn:
+                    for statement in sql.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(
+                        "INSERT INTO migrations (name, applied_at) VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ','now'))",
+                        (name,),
+                    )
+                applied.append(name)
+            return applied
+
+    def applied_migrations(self) -> list[str]:
+        return [r["name"] for r in self._query("SELECT name FROM migrations ORDER BY name")]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

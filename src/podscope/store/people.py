@@ -1,0 +1,469 @@
+"""The store's people tables: people, voice exemplars, attributions of episode speakers, rejections and history.
+
+Why it looks like this:
+- An attribution is keyed by the episode speaker, so an episode speaker is one person at most, and a human decision is
+  a tier (`confirmed`) that the machine's writes skip (`set_attribution(..., machine=True)` never touches it).
+- A rejection is its own row, so "this voice is not X" survives every re-match.
+- Every change of an attribution writes a history row with its reason; history rows of a person go with the person.
+- Forgetting a person clears every voiceprint tied to them: their exemplars, and the embeddings of every episode
+  speaker attributed to them or used as one of their exemplars; then the file is compacted so no copy is left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+from podscope.errors import InputError, NotFound
+from podscope.models import (
+    Attribution,
+    AttributionChange,
+    Embedding,
+    Exemplar,
+    Person,
+    SpeakerVoice,
+    Stretch,
+)
+from podscope.store.db import Database, blob, vector
+
+HUMAN_TIER = "confirmed"
+SHOWN_TIERS = ("confirmed", "verified", "matched")  # what a reader sees by default; `low` is kept but hidden
+STRETCH_SECONDS = 20.0  # a representative stretch is at most this long
+
+_PERSON_SELECT = """
+    SELECT p.id, p.name, p.created_at,
+           (SELECT COUNT(*) FROM exemplars x WHERE x.person_id = p.id) AS exemplars,
+           (SELECT COUNT(*) FROM exemplars x WHERE x.person_id = p.id AND x.flagged IS NOT NULL) AS flagged,
+           (SELECT COUNT(DISTINCT s.episode_id) FROM attributions a JOIN episode_speakers s ON s.id = a.speaker_id
+             WHERE a.person_id = p.id AND a.tier IN ('confirmed', 'verified', 'matched')) AS episodes
+    FROM people p
+"""
+
+_ATTRIBUTION_SELECT = """
+    SELECT a.speaker_id, s.episode_id, s.label, a.person_id, p.name AS person, a.score, a.tier, a.held,
+           s.speaking_time, a.updated_at
+    FROM attributions a JOIN episode_speakers s ON s.id = a.speaker_id JOIN people p ON p.id = a.person_id
+"""
+
+
+def _person(row: sqlite3.Row) -> Person:
+    return Person(
+        id=row["id"],
+        name=row["name"],
+        created_at=row["created_at"],
+        exemplars=row["exemplars"],
+        flagged=row["flagged"],
+        episodes=row["episodes"],
+    )
+
+
+def _attribution(row: sqlite3.Row) -> Attribution:
+    return Attribution(
+        speaker_id=row["speaker_id"],
+        episode_id=row["episode_id"],
+        label=row["label"],
+        person_id=row["person_id"],
+        person=row["person"],
+        score=row["score"],
+        tier=row["tier"],
+        held=row["held"],
+        speaking_time=row["speaking_time"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _placeholders(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
+class PeopleTables(Database):
+    """People, exemplars and attributions (mixed into `Store`)."""
+
+    # -- people ---------------------------------------------------------------------------------------------------
+
+    def create_person(self, name: str) -> Person:
+        name = name.strip()
+        if not name:
+            raise InputError("person name is empty: expected a name such as 'Maya Chen'")
+        if self.find_person(name) is not None:
+            raise InputError(f"a person named {name!r} already exists; `podscope people list` shows them")
+        with self.transaction() as conn:
+            cur = conn.execute("INSERT INTO people (name) VALUES (?)", (name,))
+        return self.person_by_id(int(cur.lastrowid or 0))
+
+    def find_person(self, name: str) -> Person | None:
+        rows = self._query(_PERSON_SELECT + " WHERE p.name = ?", (name.strip(),))
+        return _person(rows[0]) if rows else None
+
+    def get_person(self, name: str) -> Person:
+        person = self.find_person(name)
+        if person is None:
+            raise NotFound(f"no person named {name!r}; `podscope people list` shows them")
+        return person
+
+    def person_by_id(self, person_id: int) -> Person:
+        rows = self._query(_PERSON_SELECT + " WHERE p.id = ?", (person_id,))
+        if not rows:
+            raise NotFound(f"no person with id {person_id}")
+        return _person(rows[0])
+
+    def list_people(self) -> list[Person]:
+        return [_person(r) for r in self._query(_PERSON_SELECT + " ORDER BY p.name COLLATE NOCASE")]
+
+    def rename_person(self, person_id: int, name: str) -> None:
+        name = name.strip()
+        if not name:
+            raise InputError("new name is empty: expected a name such as 'Maya Chen'")
+        other = self.find_person(name)
+        if other is not None and other.id != person_id:
+            raise InputError(f"a person named {name!r} already exists; use `podscope people merge` to join them")
+        with self.transaction() as conn:
+            conn.execute("UPDATE people SET name = ? WHERE id = ?", (name, person_id))
+
+    # -- exemplars ------------------------------------------------------------------------------------------------
+
+    def add_exemplar(
+        self,
+        person_id: int,
+        embedding: Embedding,
+        *,
+        origin: str,
+        source: str,
+        seconds: float,
+        speaker_id: int | None = None,
+    ) -> int:
+        with self.transaction() as conn:
+            cur = conn.execute(
+                """INSERT INTO exemplars (person_id, embedding, origin, speaker_id, source, seconds)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                (person_id, blob(embedding), origin, speaker_id, source, round(seconds, 3)),
+            )
+        return int(cur.lastrowid or 0)
+
+    def exemplars(self, person_id: int | None = None) -> list[Exemplar]:
+        sql = "SELECT * FROM exemplars"
+        params: tuple[object, ...] = ()
+        if person_id is not None:
+            sql += " WHERE person_id = ?"
+            params = (person_id,)
+        rows = self._query(sql + " ORDER BY person_id, id", params)
+        return [
+            Exemplar(
+                id=r["id"],
+                person_id=r["person_id"],
+                origin=r["origin"],
+                source=r["source"],
+                seconds=r["seconds"],
+                speaker_id=r["speaker_id"],
+                flagged=r["flagged"],
+                created_at=r["created_at"],
+                embedding=vector(r["embedding"]),  # type: ignore[arg-type]  # NOT NULL column
+            )
+            for r in rows
+        ]
+
+    def set_exemplar_flags(self, person_id: int, flags: dict[int, str]) -> None:
+        """Flag exactly the given exemplars of a person (id -> why); clear every other flag of theirs."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE exemplars SET flagged = NULL WHERE person_id = ?", (person_id,))
+            conn.executemany(
+                "UPDATE exemplars SET flagged = ? WHERE id = ? AND person_id = ?",
+                [(why, xid, person_id) for xid, why in flags.items()],
+            )
+
+    def delete_exemplars(self, ids: Iterable[int]) -> None:
+        with self.transaction() as conn:
+            conn.executemany("DELETE FROM exemplars WHERE id = ?", [(i,) for i in ids])
+
+    def exemplar_sources(self) -> set[int]:
+        """Episode speakers already used as an exemplar by anyone."""
+        return {r[0] for r in self._query("SELECT speaker_id FROM exemplars WHERE speaker_id IS NOT NULL")}
+
+    # -- voices ---------------------------------------------------------------------------------------------------
+
+    def speaker_voices(
+        self, episode_id: int | None = None, speaker_ids: Sequence[int] | None = None
+    ) -> list[SpeakerVoice]:
+        """Episode speakers that have a voiceprint (all, one episode's, or the given ones)."""
+        sql = """SELECT s.id, s.episode_id, e.podcast_id, s.label, s.speaking_time, s.embedding
+                 FROM episode_speakers s JOIN episodes e ON e.id = s.episode_id WHERE s.embedding IS NOT NULL"""
+        params: list[object] = []
+        if episode_id is not None:
+            sql += " AND s.episode_id = ?"
+            params.append(episode_id)
+        if speaker_ids is not None:
+            sql += f" AND s.id IN ({_placeholders(speaker_ids)})"
+            params.extend(speaker_ids)
+        rows = self._query(sql + " ORDER BY s.episode_id, s.label", tuple(params))
+        return [
+            SpeakerVoice(
+                speaker_id=r["id"],
+                episode_id=r["episode_id"],
+                podcast_id=r["podcast_id"],
+                label=r["label"],
+                speaking_time=r["speaking_time"],
+                embedding=vector(r["embedding"]),  # type: ignore[arg-type]  # filtered on NOT NULL
+            )
+            for r in rows
+        ]
+
+    def find_speaker(self, episode_id: int, label: str) -> int:
+        """The id of an episode speaker by its label (e.g. SPEAKER_01); NotFound lists the episode's labels."""
+        rows = self._query("SELECT id, label FROM episode_speakers WHERE episode_id = ?", (episode_id,))
+        if not rows and not self._query("SELECT 1 FROM episodes WHERE id = ?", (episode_id,)):
+            raise NotFound(f"no episode with id {episode_id}; `podscope episodes` lists them")
+        for r in rows:
+            if r["label"].lower() == label.strip().lower():
+                return int(r["id"])
+        known = ", ".join(r["label"] for r in rows) or "none"
+        raise NotFound(f"episode {episode_id} has no speaker {label!r}; its speakers: {known}")
+
+    def speaker_stretch(self, speaker_id: int) -> Stretch:
+        """The speaker's longest turn (at most STRETCH_SECONDS of it) and their longest line as a quote."""
+        rows = self._query(
+            """SELECT s.id, s.episode_id, s.label, e.title, e.published, p.title AS podcast
+               FROM episode_speakers s JOIN episodes e ON e.id = s.episode_id JOIN podcasts p ON p.id = e.podcast_id
+               WHERE s.id = ?""",
+            (speaker_id,),
+        )
+        if not rows:
+            raise NotFound(f"no episode speaker with id {speaker_id}; `podscope review` lists attributions")
+        r = rows[0]
+        turn = self._query(
+            "SELECT start, end FROM turns WHERE speaker_id = ? ORDER BY end - start DESC, start LIMIT 1", (speaker_id,)
+        )
+        quote = self._query(
+            "SELECT start, end, text FROM segments WHERE speaker_id = ? ORDER BY LENGTH(text) DESC, start LIMIT 1",
+            (speaker_id,),
+        )
+        if turn:
+            start, end = turn[0]["start"], turn[0]["end"]
+        elif quote:
+            start, end = quote[0]["start"], quote[0]["end"]
+        else:
+            start, end = 0.0, 0.0
+        return Stretch(
+            speaker_id=speaker_id,
+            episode_id=r["episode_id"],
+            podcast=r["podcast"],
+            episode_title=r["title"],
+            published=dt.date.fromisoformat(r["published"]) if r["published"] else None,
+            label=r["label"],
+            start=round(start, 2),
+            end=round(min(end, start + STRETCH_SECONDS), 2),
+            quote=quote[0]["text"] if quote else "",
+        )
+
+    # -- attributions ---------------------------------------------------------------------------------------------
+
+    def attributions(
+        self,
+        *,
+        episode_id: int | None = None,
+        person_id: int | None = None,
+        tiers: Sequence[str] | None = None,
+    ) -> list[Attribution]:
+        sql = _ATTRIBUTION_SELECT + " WHERE 1"
+        params: list[object] = []
+        if episode_id is not None:
+            sql += " AND s.episode_id = ?"
+            params.append(episode_id)
+        if person_id is not None:
+            sql += " AND a.person_id = ?"
+            params.append(person_id)
+        if tiers is not None:
+            sql += f" AND a.tier IN ({_placeholders(tiers)})"
+            params.extend(tiers)
+        return [_attribution(r) for r in self._query(sql + " ORDER BY s.episode_id, s.label", tuple(params))]
+
+    def attribution(self, speaker_id: int) -> Attribution | None:
+        rows = self._query(_ATTRIBUTION_SELECT + " WHERE a.speaker_id = ?", (speaker_id,))
+        return _attribution(rows[0]) if rows else None
+
+    def set_attribution(
+        self,
+        speaker_id: int,
+        person_id: int | None,
+        *,
+        score: float | None,
+        tier: str | None,
+        reason: str,
+        held: str | None = None,
+        machine: bool = True,
+    ) -> bool:
+        """Attribute an episode speaker to a person (or to nobody with person_id None), recording why.
+
+        With machine=True a human decision (tier `confirmed`) is left alone. Returns whether who or the tier changed
+        (a new score alone is stored without a history row).
+        """
+        with self.transaction() as conn:
+            before = conn.execute(
+                "SELECT person_id, tier, score, held FROM attributions WHERE speaker_id = ?", (speaker_id,)
+            ).fetchone()
+            if machine and before is not None and before["tier"] == HUMAN_TIER:
+                return False
+            old_person, old_tier = (before["person_id"], before["tier"]) if before else (None, None)
+            if person_id is None:
+                if before is None:
+                    return False
+                conn.execute("DELETE FROM attributions WHERE speaker_id = ?", (speaker_id,))
+            else:
+                conn.execute(
+                    """INSERT INTO attributions (speaker_id, person_id, score, tier, held, updated_at)
+                       VALUES (?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+                       ON CONFLICT (speaker_id) DO UPDATE SET person_id = excluded.person_id, score = excluded.score,
+                         tier = excluded.tier, held = excluded.held, updated_at = excluded.updated_at""",
+                    (speaker_id, person_id, score, tier, held),
+                )
+            changed = (old_person, old_tier) != (person_id, tier if person_id is not None else None)
+            if changed or (before is not None and person_id is not None and before["held"] != held):
+                conn.execute(
+                    """INSERT INTO attribution_log (speaker_id, person_before, tier_before, person_after, tier_after,
+                                                    score, reason) VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                    (speaker_id, old_person, old_tier, person_id, tier if person_id else None, score, reason),
+                )
+            return changed
+
+    def rejections(self) -> set[tuple[int, int]]:
+        """(speaker_id, person_id) pairs a human said are not the same voice."""
+        return {(r[0], r[1]) for r in self._query("SELECT speaker_id, person_id FROM rejections")}
+
+    def add_rejection(self, speaker_id: int, person_id: int) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO rejections (speaker_id, person_id) VALUES (?, ?)", (speaker_id, person_id)
+            )
+
+    def history(self, *, speaker_id: int | None = None, person_id: int | None = None) -> list[AttributionChange]:
+        sql = """SELECT l.speaker_id, pb.name AS before, l.tier_before, pa.name AS after, l.tier_after, l.score,
+                        l.reason, l.at
+                 FROM attribution_log l LEFT JOIN people pb ON pb.id = l.person_before
+                 LEFT JOIN people pa ON pa.id = l.person_after WHERE 1"""
+        params: list[object] = []
+        if speaker_id is not None:
+            sql += " AND l.speaker_id = ?"
+            params.append(speaker_id)
+        if person_id is not None:
+            sql += " AND (l.person_before = ? OR l.person_after = ?)"
+            params.extend([person_id, person_id])
+        return [
+            AttributionChange(
+                speaker_id=r["speaker_id"],
+                person_before=r["before"],
+                tier_before=r["tier_before"],
+                person_after=r["after"],
+                tier_after=r["tier_after"],
+                score=r["score"],
+                reason=r["reason"],
+                at=r["at"],
+            )
+            for r in self._query(sql + " ORDER BY l.id", tuple(params))
+        ]
+
+    def speaker_names(self, episode_id: int, tiers: Sequence[str] = SHOWN_TIERS) -> dict[str, str]:
+        """Episode speaker label -> person name, for attributions of the given tiers."""
+        return {a.label: a.person for a in self.attributions(episode_id=episode_id, tiers=tiers)}
+
+    # -- people pages ---------------------------------------------------------------------------------------------
+
+    def person_appearances(self, person_id: int, tiers: Sequence[str] = SHOWN_TIERS) -> list[sqlite3.Row]:
+        """One row per attributed episode speaker: podcast, episode, date, tier, score, speaking seconds."""
+        return self._query(
+            f"""SELECT a.speaker_id, a.tier, a.score, s.label, s.speaking_time, e.id AS episode_id,
+                       e.title AS episode, e.published, p.title AS podcast
+                FROM attributions a JOIN episode_speakers s ON s.id = a.speaker_id
+                JOIN episodes e ON e.id = s.episode_id JOIN podcasts p ON p.id = e.podcast_id
+                WHERE a.person_id = ? AND a.tier IN ({_placeholders(tiers)})
+                ORDER BY e.published IS NULL, e.published, e.id""",
+            (person_id, *tiers),
+        )
+
+    def person_quotes(self, person_id: int, limit: int, tiers: Sequence[str] = SHOWN_TIERS) -> list[sqlite3.Row]:
+        """The person's longest lines (by words) across their attributed episodes, with where they are."""
+        return self._query(
+            f"""SELECT g.episode_id, e.title AS episode, p.title AS podcast, e.published, g.start, g.end, g.text
+                FROM segments g JOIN attributions a ON a.speaker_id = g.speaker_id
+                JOIN episodes e ON e.id = g.episode_id JOIN podcasts p ON p.id = e.podcast_id
+                WHERE a.person_id = ? AND a.tier IN ({_placeholders(tiers)})
+                ORDER BY LENGTH(g.text) - LENGTH(REPLACE(g.text, ' ', '')) DESC, g.episode_id, g.start LIMIT ?""",
+            (person_id, *tiers, limit),
+        )
+
+    # -- merging and forgetting -----------------------------------------------------------------------------------
+
+    def merge_people(self, source_id: int, target_id: int, reason: str) -> int:
+        """Move everything of `source` to `target` and delete `source`; returns how many attributions moved.
+
+        Where both are attributed in one episode, the more certain attribution stays and the other goes to nobody.
+        """
+        order = {"confirmed": 0, "verified": 1, "matched": 2, "low": 3}
+        moved = 0
+        with self.transaction() as conn:
+            conn.execute("UPDATE exemplars SET person_id = ? WHERE person_id = ?", (target_id, source_id))
+            conn.execute(
+                "INSERT OR IGNORE INTO rejections (speaker_id, person_id) SELECT speaker_id, ? FROM rejections"
+                " WHERE person_id = ?",
+                (target_id, source_id),
+            )
+            for a in self.attributions(person_id=source_id):
+                clash = [b for b in self.attributions(episode_id=a.episode_id, person_id=target_id)]
+                if clash and order[clash[0].tier] <= order[a.tier]:
+                    self.set_attribution(a.speaker_id, None, score=None, tier=None, reason=reason, machine=False)
+                    continue
+                for b in clash:
+                    self.set_attribution(b.speaker_id, None, score=None, tier=None, reason=reason, machine=False)
+                self.set_attribution(
+                    a.speaker_id, target_id, score=a.score, tier=a.tier, held=a.held, reason=reason, machine=False
+                )
+                moved += 1
+            conn.execute("UPDATE attribution_log SET person_before = ? WHERE person_before = ?", (target_id, source_id))
+            conn.execute("UPDATE attribution_log SET person_after = ? WHERE person_after = ?", (target_id, source_id))
+            conn.execute("DELETE FROM people WHERE id = ?", (source_id,))
+        return moved
+
+    def forget_person(self, person_id: int) -> dict[str, int]:
+        """Remove a person and every voiceprint tied to them; returns what was removed, by kind."""
+        with self.transaction() as conn:
+            speakers = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT speaker_id FROM attributions WHERE person_id = ? UNION "
+                    "SELECT speaker_id FROM exemplars WHERE person_id = ? AND speaker_id IS NOT NULL",
+                    (person_id, person_id),
+                )
+            }
+            ids = sorted(speakers)
+            marks = _placeholders(ids)
+            counts = {
+                "exemplars": conn.execute(
+                    "SELECT COUNT(*) FROM exemplars WHERE person_id = ?", (person_id,)
+                ).fetchone()[0],
+                "attributions": conn.execute(
+                    "SELECT COUNT(*) FROM attributions WHERE person_id = ?", (person_id,)
+                ).fetchone()[0],
+                "rejections": conn.execute(
+                    "SELECT COUNT(*) FROM rejections WHERE person_id = ?", (person_id,)
+                ).fetchone()[0],
+                "history": conn.execute(
+                    "SELECT COUNT(*) FROM attribution_log WHERE person_before = ? OR person_after = ?",
+                    (person_id, person_id),
+                ).fetchone()[0],
+                "speaker_voiceprints": conn.execute(
+                    f"UPDATE episode_speakers SET embedding = NULL WHERE id IN ({marks}) AND embedding IS NOT NULL",
+                    ids,
+                ).rowcount,
+                "window_voiceprints": conn.execute(
+                    f"DELETE FROM speaker_embeddings WHERE speaker_id IN ({marks})", ids
+                ).rowcount,
+            }
+            conn.execute("DELETE FROM people WHERE id = ?", (person_id,))  # cascades to the person's rows
+        self.compact()
+        return {k: int(v) for k, v in counts.items()}
+
+    def compact(self) -> None:
+        """Fold the write-ahead log into the file and rebuild it, so deleted rows leave no copy behind."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._conn.execute("VACUUM")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
