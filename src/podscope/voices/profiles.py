@@ -129,6 +129,7 @@ def assign(
     # Maximise the total score over allowed pairs; disallowed pairs cost more than any allowed one can gain.
     cost = np.where(allowed, -scores.astype(np.float64), 10.0)
     rows, cols = linear_sum_assignment(cost)
+    chosen = {int(j) for i, j in zip(rows.tolist(), cols.tolist(), strict=True) if allowed[i, j]}
     matches = []
     for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
         if not allowed[i, j]:
@@ -138,12 +139,14 @@ def assign(
         if tier is None:
             continue
         held = None
-        others = [float(scores[i, k]) for k in range(m) if k != j and allowed[i, k]]
-        runner_up = max(others, default=-1.0)
-        if tier == "matched" and runner_up >= thresholds.matched and score - runner_up < AMBIGUITY_MARGIN:
-            k = int(np.argmax(np.where(np.arange(m) == j, -np.inf, np.where(allowed[i], scores[i], -np.inf))))
-            held = f"ambiguous: person {person_ids[k]} scores {runner_up:.2f} against {score:.2f}"
-            tier = "low"
+        # The runner-up among people not placed on another speaker of this episode.
+        free = [k for k in range(m) if k != j and k not in chosen and allowed[i, k]]
+        if free and tier == "matched":
+            k = max(free, key=lambda c: float(scores[i, c]))
+            runner_up = float(scores[i, k])
+            if runner_up >= thresholds.matched and score - runner_up < AMBIGUITY_MARGIN:
+                held = f"ambiguous: person {person_ids[k]} scores {runner_up:.2f} against {score:.2f}"
+                tier = "low"
         matches.append(Match(i, int(person_ids[j]), round(score, 4), tier, held))
     return matches
 
