@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import DATA
 from podscope.errors import InputError, NotFound
 from podscope.library import Library
 from podscope.synth import Conversation, Line, build_conversation
 from podscope.voices import profiles as rules
-from conftest import DATA
 
 LS = DATA / "librispeech-test-other"
 HOST_LINES = [
@@ -266,8 +266,8 @@ def test_forget_removes_every_voiceprint_from_the_file(lib: Library, corpus) -> 
     secrets = [x.embedding.tobytes() for x in exemplars]
     secrets += [v.embedding.tobytes() for v in lib.store.speaker_voices(speaker_ids=[a.speaker_id for a in attributed])]
     removed = lib.people.forget("Ada Host")
-    assert removed["exemplars"] == len(exemplars) and removed["attributions"] == len(attributed) == 3
-    assert removed["speaker_voiceprints"] == 3
+    assert removed["exemplars"] == len(exemplars) and removed["attributions"] == len(attributed) >= 3
+    assert removed["speaker_voiceprints"] == len(attributed)
     raw = b"".join(p.read_bytes() for p in lib.store.path.parent.glob("podscope.db*"))
     for secret in secrets:
         assert secret not in raw
