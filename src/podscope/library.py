@@ -33,6 +33,11 @@ Hook = Callable[[str, float, float], None]
 # The one real recording in the sample library: a two-speaker telephone conversation (pyannote.audio's sample, MIT).
 REAL_SAMPLE_PODCAST = "Phone Line"
 REAL_SAMPLE_TITLE = "Diane and Sheila on the line"
+# The sample library's hosts and the episode each is named from (podscope/sample/episodes.json).
+SAMPLE_HOSTS = {
+    "Callum Reid": "long-context-learning-without-forgetting",
+    "Daniel Brooks": "weekend-projects-the-patience-of-sourdough",
+}
 MIN_SAMPLE_SECONDS = 3.0  # speech an enrolment sample needs
 
 
@@ -169,7 +174,9 @@ class Library:
         """Build the bundled sample library (synthesised with flite) and add it, with one real recording.
 
         `build_hook(done, total)` follows the synthesis; `episode_hook(index, total, title)` may return a stage hook
-        for each episode's processing.
+        for each episode's processing. Then the two hosts are named once each, from their first episode, the way a
+        listener would (unless voice profiles are off or they are named already): every other appearance of their
+        voices is recognised from that.
         """
         from podscope.sample_scripts import build_sample_library
 
@@ -188,7 +195,24 @@ class Library:
                 results.append(
                     self.add_audio(path, podcast=podcast, title=title, published=published, model=model, hook=hook)
                 )
+        if self.people.enabled:
+            for name, key in SAMPLE_HOSTS.items():
+                index = next(i for i, ep in enumerate(built) if ep.key == key)
+                if self.store.find_person(name) is None:
+                    spans = [(t.start, t.end) for t in built[index].conversation.turns if t.speaker == name]
+                    episode_id = results[index].episode.id
+                    self.people.enroll_speaker(name, episode_id, self._label_over(episode_id, spans))
         return results
+
+    def _label_over(self, episode_id: int, spans: list[tuple[float, float]]) -> str:
+        """The episode speaker label that talks most during the given stretches."""
+        talk: dict[str, float] = {}
+        for t in self.store.turns(episode_id):
+            for start, end in spans:
+                talk[t.speaker] = talk.get(t.speaker, 0.0) + max(0.0, min(t.end, end) - max(t.start, start))
+        if not talk:
+            raise InputError(f"episode {episode_id} has no speaker turns")
+        return max(talk, key=lambda label: talk[label])
 
     def embed_clip(
         self, path: str | Path, start: float | None = None, end: float | None = None

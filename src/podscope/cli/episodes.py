@@ -64,11 +64,20 @@ def demo(model: str | None, home: Path | None) -> None:
         added = sum(r.created for r in results)
         out.print(f"\n{added} episodes added, {len(results) - added} already in the library.\n")
         items = lib.episodes()
+        roster = [(p.name, p.episodes) for p, _active in lib.people.roster()]
+        unknown = len(lib.people.unknown())
     _episode_table(items)
+    if roster:
+        named = ", ".join(f"{name} (recognised in {n} episodes)" for name, n in roster)
+        out.print(f"\nVoices named once, from one episode each: {named}.")
+        if unknown:
+            out.print(f"{unknown} recurring voice{'s' if unknown != 1 else ''} nobody has named yet.")
     first = results[0].episode.id
     out.print("\nTry:")
     out.print(f"  podscope transcript {first} --format txt      # who said what, when")
     out.print(f"  podscope transcript {first} --format vtt      # WebVTT with <v Speaker> voice spans")
+    out.print('  podscope people show "Callum Reid"          # a person page: appearances, quotes')
+    out.print("  podscope people unknown                      # recurring voices to name")
     out.print("  podscope episodes --json                     # everything as JSON")
 
 
