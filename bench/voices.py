@@ -86,10 +86,11 @@ def ingest(corpus: VoiceCorpus, home: Path, model: str) -> Truth:
                 best, who = max(cands, default=(0.0, "mixed"))
                 identity[sp.id] = who if best >= 0.5 * max(spoken[label], 1e-9) else "mixed"
                 condition[sp.id] = ep.condition
-            # The speaker to enrol: the one overlapping the identity most.
+            # The speaker to enrol: the one overlapping the identity most, if that speaker is mostly them (a
+            # speaker that diarization merged from two voices is not a sample a person would name).
             for who in ep.identities:
                 cands = [(v, lab) for (lab, w), v in overlap.items() if w == who]
-                if cands:
+                if cands and identity[speakers[max(cands)[1]].id] == who:
                     label_of[(ep.name, who)] = speakers[max(cands)[1]].id
     if audio_seconds:
         print(f"  ingest: {audio_seconds / 60:.1f} min of audio in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
@@ -104,14 +105,25 @@ def copy_library(base: Path, settings: dict[str, Any]) -> Library:
 
 def enrol_all(lib: Library, corpus: VoiceCorpus, truth: Truth) -> dict[int, str]:
     """Enrol each recurring person from their enrolment episode; returns person id -> identity."""
-    by_name = {v: k for k, v in truth.episode_name.items()}
     people = {}
-    for who, episode in sorted(corpus.enrolled.items()):
-        speaker_id = truth.label_of[(episode, who)]
-        label = next(s.label for s in lib.store.episode_speakers(by_name[episode]) if s.id == speaker_id)
-        lib.people.enroll_speaker(who, by_name[episode], label)
+    for who in sorted(corpus.enrolled):
+        speaker_id = enrolment_speaker(corpus, truth, who)
+        voice = lib.store.speaker_voices(speaker_ids=[speaker_id])[0]
+        lib.people.enroll_speaker(who, voice.episode_id, voice.label)
         people[lib.store.get_person(who).id] = who
     return people
+
+
+def enrolment_speaker(corpus: VoiceCorpus, truth: Truth, who: str) -> int:
+    """The episode speaker a person is enrolled from: in their enrolment episode, or (when diarization merged them
+    with someone there) in their first clean episode where they are a speaker of their own."""
+    first = truth.label_of.get((corpus.enrolled[who], who))
+    if first is not None:
+        return first
+    for ep in corpus.episodes:
+        if ep.condition == "clean" and (ep.name, who) in truth.label_of:
+            return truth.label_of[(ep.name, who)]
+    raise SystemExit(f"{who} is never a speaker of their own in a clean episode")
 
 
 def scoreboard(lib: Library, corpus: VoiceCorpus, truth: Truth, skip: set[int]) -> dict[str, Any]:
@@ -217,7 +229,10 @@ def main() -> None:
         f" ({roles['mixed']} mixed), {len(corpus.enrolled)} enrolled people,"
         f" recurring unknown {sorted(corpus.recurring_unknown)}, one-off {sorted(corpus.one_off)}"
     )
-    enrol_speakers = {truth.label_of[(ep, who)] for who, ep in corpus.enrolled.items()}
+    enrol_speakers = {enrolment_speaker(corpus, truth, who) for who in corpus.enrolled}
+    for who, ep in sorted(corpus.enrolled.items()):
+        if (ep, who) not in truth.label_of:
+            print(f"  {who}: diarization merged them with another voice in {ep}; enrolled from another episode")
 
     # 1. Curves, from the enrolment exemplars alone.
     with copy_library(base, {**settings, "voice_learning": False}) as lib:
@@ -235,6 +250,17 @@ def main() -> None:
             enrol_all(lib, corpus, truth)
             boards[learning] = scoreboard(lib, corpus, truth, enrol_speakers)
             print_board(f"one enrolment, learning {'on' if learning else 'off'}", boards[learning])
+            for a in lib.store.attributions(tiers=("verified", "matched")):
+                if truth.identity[a.speaker_id] != a.person:
+                    print(
+                        f"  wrong: {truth.identity[a.speaker_id]} in {truth.episode_name[a.episode_id]}"
+                        f" ({truth.condition[a.speaker_id]}) attributed to {a.person}, {a.tier} {a.score}"
+                    )
+            alikes = lib.people.sound_alikes()
+            pairs = sorted(
+                {tuple(sorted((lib.store.person_by_id(a).name, b))) for a, v in alikes.items() for b, _ in v}
+            )
+            print(f"  near-identical profiles flagged: {pairs or 'none'}")
             if learning:
                 t0 = time.perf_counter()
                 lib.people.match()
@@ -284,10 +310,14 @@ def main() -> None:
         before = scoreboard(lib, corpus, truth, enrol_speakers)
         victim = "flite-awb" if "flite-awb" in corpus.enrolled else sorted(corpus.enrolled)[0]
         # The wrong voice: a speaker of another enrolled person that the victim's profile does not claim.
+        with_victim = {v.episode_id for v in lib.store.speaker_voices() if truth.identity[v.speaker_id] == victim}
         wrong_speaker = next(
-            sid
-            for sid, who in sorted(truth.identity.items())
-            if who in corpus.enrolled and who != victim and sid not in enrol_speakers
+            v.speaker_id
+            for v in lib.store.speaker_voices()
+            if truth.identity[v.speaker_id] in corpus.enrolled
+            and truth.identity[v.speaker_id] != victim
+            and v.speaker_id not in enrol_speakers
+            and v.episode_id not in with_victim
         )
         wrong_who = truth.identity[wrong_speaker]
         v = lib.store.speaker_voices(speaker_ids=[wrong_speaker])[0]
@@ -315,12 +345,20 @@ def main() -> None:
         shown_ids = {a.speaker_id for a in lib.store.attributions(tiers=SHOWN)}
         grouped = 0
         report = []
+        episode_of = {v.speaker_id: v.episode_id for v in lib.store.speaker_voices()}
         for who in sorted(corpus.recurring_unknown):
+            # Grouped: one cluster covers every episode the voice is heard in (a voice that diarization split in
+            # two within one episode leaves a fragment that cannot join: counted, not held against clustering).
             mine = {sid for sid, w in truth.identity.items() if w == who and sid not in shown_ids}
+            episodes = {episode_of[s] for s in mine}
             homes = [c for c in clusters if mine & set(c.speaker_ids)]
-            one = len(homes) == 1 and mine <= set(homes[0].speaker_ids)
-            grouped += one
-            report.append(f"{who}: {len(mine)} appearances in {len(homes)} cluster(s)")
+            covering = [c for c in homes if episodes <= {episode_of[s] for s in c.speaker_ids}]
+            grouped += bool(covering)
+            split = len(mine) - len(episodes)
+            report.append(
+                f"{who}: {len(episodes)} episodes, {len(mine)} speakers, {len(homes)} cluster(s)"
+                + (f", {split} split within an episode" if split else "")
+            )
         mixed = [c for c in clusters if len({truth.identity[s] for s in c.speaker_ids} - {"mixed"}) > 1]
         recurring = [c for c in clusters if len(c.episodes) > 1]
         print(

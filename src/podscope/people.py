@@ -319,33 +319,35 @@ class People:
         if not self.enabled:
             return []
         changes: dict[int, Change] = {}
+        names = {p.id: p.name for p in self.store.list_people()}
+        for person_id in names:  # a change to one profile can reveal a wrong exemplar in another
+            self._upkeep(person_id)
         for _ in range(LEARNING_ROUNDS):
             learnt = False
-            proposals = self._proposals()
-            for voice, match in proposals:
-                before = self.store.attribution(voice.speaker_id)
+            current = {a.speaker_id: a for a in self.store.attributions()}
+            for voice, match in self._proposals():
+                before = current.get(voice.speaker_id)
                 if before is not None and before.tier == HUMAN_TIER:
                     continue
-                person_id = match.person_id if match else None
-                if match is None and before is None:
-                    continue
-                if self.store.set_attribution(
-                    voice.speaker_id,
-                    person_id,
-                    score=match.score if match else None,
-                    tier=match.tier if match else None,
-                    held=match.held if match else None,
-                    reason=reason,
-                ):
-                    after = self.store.attribution(voice.speaker_id)
-                    first = changes.get(voice.speaker_id)
-                    changes[voice.speaker_id] = Change(
+                state = (match.person_id, match.tier, match.held, match.score) if match else None
+                if state != ((before.person_id, before.tier, before.held, before.score) if before else None):
+                    changed = self.store.set_attribution(
                         voice.speaker_id,
-                        voice.episode_id,
-                        voice.label,
-                        first.before if first else _describe(before.person, before.tier) if before else None,
-                        _describe(after.person if after else None, after.tier if after else None),
+                        match.person_id if match else None,
+                        score=match.score if match else None,
+                        tier=match.tier if match else None,
+                        held=match.held if match else None,
+                        reason=reason,
                     )
+                    if changed:
+                        first = changes.get(voice.speaker_id)
+                        changes[voice.speaker_id] = Change(
+                            voice.speaker_id,
+                            voice.episode_id,
+                            voice.label,
+                            first.before if first else _describe(before.person, before.tier) if before else None,
+                            _describe(names[match.person_id], match.tier) if match else None,
+                        )
                 if match is not None and match.tier == "verified" and self.settings["voice_learning"]:
                     learnt |= self._learn(match.person_id, voice, "verified")
             if not learnt:
@@ -354,14 +356,21 @@ class People:
         return [c for c in changes.values() if c.before != c.after]
 
     def _profiles(self) -> list[rules.Profile]:
-        by_person: dict[int, list[Embedding]] = defaultdict(list)
+        by_person: dict[int, list[Exemplar]] = defaultdict(list)
         for x in self.store.exemplars():
             if not x.flagged:
-                by_person[x.person_id].append(x.embedding)
-        return [
-            rules.Profile(p.id, np.stack(by_person[p.id]) if by_person[p.id] else np.zeros((0, 1), np.float32))
-            for p in self.store.list_people()
-        ]
+                by_person[x.person_id].append(x)
+        out = []
+        for p in self.store.list_people():
+            xs = by_person[p.id]
+            out.append(
+                rules.Profile(
+                    p.id,
+                    np.stack([x.embedding for x in xs]) if xs else np.zeros((0, 1), np.float32),
+                    np.array([x.origin in rules.HUMAN_ORIGINS for x in xs], dtype=bool),
+                )
+            )
+        return out
 
     def _proposals(self) -> list[tuple[SpeakerVoice, rules.Match | None]]:
         """What the machine would say about every episode speaker, with the podcast-share safeguard applied."""
@@ -379,7 +388,8 @@ class People:
             if not profiles:
                 out.extend((v, None) for v in group)
                 continue
-            scores = rules.score_matrix(np.stack([v.embedding for v in group]), profiles)
+            embeddings = np.stack([v.embedding for v in group])
+            scores = rules.score_matrix(embeddings, profiles)
             fixed = {i for i, v in enumerate(group) if v.speaker_id in human}
             matches = rules.assign(
                 scores,
@@ -388,6 +398,7 @@ class People:
                 forbidden={(i, pid) for i, v in enumerate(group) for (sid, pid) in rejected if sid == v.speaker_id},
                 taken_people={human[v.speaker_id].person_id for v in group if v.speaker_id in human},
                 fixed_speakers=fixed,
+                grounded=rules.score_matrix(embeddings, profiles, grounded=True),
             )
             found = {m.speaker_index: m for m in matches}
             out.extend((v, found.get(i)) for i, v in enumerate(group))
@@ -461,9 +472,20 @@ class People:
         current = self.store.exemplars(person_id)
         if any(x.speaker_id == voice.speaker_id for x in current):
             return False
+        active = [x.embedding for x in current if not x.flagged]
+        human = [x.embedding for x in current if not x.flagged and x.origin in rules.HUMAN_ORIGINS]
         if not force and (
             voice.speaker_id in self.store.exemplar_sources()
-            or rules.redundant(voice.embedding, [x.embedding for x in current if not x.flagged])
+            or rules.redundant(voice.embedding, active)
+            or (
+                origin == "verified"
+                and active
+                and not rules.one_voice(
+                    self.store.window_voiceprints(voice.speaker_id),
+                    np.stack(human) if human else np.zeros((0, 1), np.float32),
+                    self.thresholds.matched,
+                )
+            )
         ):
             return False
         episode = self.store.get_episode(voice.episode_id)
@@ -479,14 +501,19 @@ class People:
         return True
 
     def _upkeep(self, person_id: int) -> None:
-        """Flag exemplars that disagree with the profile, then cap the rest keeping the most diverse."""
-        exemplars = self.store.exemplars(person_id)
-        infos = [rules.ExemplarInfo(x.id, x.embedding, x.origin, x.id) for x in exemplars]
-        flags = rules.disagreeing(infos, self.thresholds.low)
-        self.store.set_exemplar_flags(
-            person_id,
-            {xid: f"does not sound like the rest of the profile (best similarity {s:.2f})" for xid, s in flags.items()},
+        """Flag exemplars that disagree with the profile (or sound like someone else), then cap the rest keeping the
+        most diverse."""
+        everyone = self.store.exemplars()
+        names = {p.id: p.name for p in self.store.list_people()}
+        others: dict[int, list[Embedding]] = defaultdict(list)
+        for x in everyone:
+            if x.person_id != person_id and not x.flagged:
+                others[x.person_id].append(x.embedding)
+        infos = [rules.ExemplarInfo(x.id, x.embedding, x.origin, x.id) for x in everyone if x.person_id == person_id]
+        flags = rules.disagreeing(
+            infos, self.thresholds.matched, [(names[pid], np.stack(embs)) for pid, embs in others.items()]
         )
+        self.store.set_exemplar_flags(person_id, flags)
         active = [i for i in infos if i.id not in flags]
         self.store.delete_exemplars(rules.to_drop(active, int(self.settings["max_exemplars"])))
 
@@ -504,6 +531,7 @@ class People:
             np.stack([v.embedding for v in voices]),
             [v.episode_id for v in voices],
             float(self.settings["unknown_threshold"]),
+            self.thresholds.low,
         )
         out = []
         for members in clusters:

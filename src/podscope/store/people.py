@@ -208,6 +208,11 @@ class PeopleTables(Database):
             for r in rows
         ]
 
+    def window_voiceprints(self, speaker_id: int) -> list[Embedding]:
+        """The per-window voiceprints kept for an episode speaker (a sample spread over the episode)."""
+        rows = self._query("SELECT embedding FROM speaker_embeddings WHERE speaker_id = ? ORDER BY id", (speaker_id,))
+        return [vector(r["embedding"]) for r in rows]  # type: ignore[misc]  # NOT NULL column
+
     def find_speaker(self, episode_id: int, label: str) -> int:
         """The id of an episode speaker by its label (e.g. SPEAKER_01); NotFound lists the episode's labels."""
         rows = self._query("SELECT id, label FROM episode_speakers WHERE episode_id = ?", (episode_id,))

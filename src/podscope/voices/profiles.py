@@ -22,9 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.optimize import linear_sum_assignment
-from scipy.spatial.distance import squareform
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -62,10 +60,12 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Profile:
-    """A person's active exemplars, shape (k, d), rows L2-normalised (k may be 0: the profile scores nothing)."""
+    """A person's active exemplars, shape (k, d), rows L2-normalised (k may be 0: the profile scores nothing), and
+    which of them come from human decisions (`grounded`): only those can make a match `verified`."""
 
     person_id: int
     exemplars: FloatArray
+    grounded: npt.NDArray[np.bool_] | None = None  # None: all of them
 
 
 @dataclass(frozen=True)
@@ -85,15 +85,20 @@ def normalise(x: npt.ArrayLike) -> FloatArray:
     return (a / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-def score_matrix(speakers: FloatArray, profiles: Sequence[Profile]) -> FloatArray:
-    """(n speakers, m profiles): each speaker's best cosine against each profile's exemplars (-1 when empty)."""
+def score_matrix(speakers: FloatArray, profiles: Sequence[Profile], *, grounded: bool = False) -> FloatArray:
+    """(n speakers, m profiles): each speaker's best cosine against each profile's exemplars (-1 when empty).
+
+    With grounded=True only the exemplars from human decisions count: the score that may make a match `verified`, so
+    exemplars learnt from verified matches widen what a profile recognises but never verify on their own (no chain of
+    machine guesses)."""
     out = np.full((len(speakers), len(profiles)), -1.0, dtype=np.float32)
     if len(speakers) == 0:
         return out
     s = normalise(speakers)
     for j, p in enumerate(profiles):
-        if len(p.exemplars):
-            out[:, j] = (s @ normalise(p.exemplars).T).max(axis=1)
+        ex = p.exemplars if not grounded or p.grounded is None else p.exemplars[p.grounded]
+        if len(ex):
+            out[:, j] = (s @ normalise(ex).T).max(axis=1)
     return out
 
 
@@ -105,12 +110,14 @@ def assign(
     forbidden: set[tuple[int, int]] | frozenset[tuple[int, int]] = frozenset(),
     taken_people: set[int] | frozenset[int] = frozenset(),
     fixed_speakers: set[int] | frozenset[int] = frozenset(),
+    grounded: FloatArray | None = None,
 ) -> list[Match]:
     """The joint assignment of one episode's speakers to people (each at most once), with tiers.
 
     `forbidden` holds (speaker_index, person_id) pairs a human rejected; `taken_people` are people a human already
-    placed in this episode; `fixed_speakers` are speaker indices a human decided. Pairs below the low threshold are
-    never assigned.
+    placed in this episode; `fixed_speakers` are speaker indices a human decided; `grounded` are the scores against
+    human-decided exemplars only (a match is `verified` only if that score also clears the threshold). Pairs below
+    the low threshold are never assigned.
     """
     n, m = scores.shape
     if n == 0 or m == 0:
@@ -138,6 +145,8 @@ def assign(
         tier = thresholds.tier(score)
         if tier is None:
             continue
+        if tier == "verified" and grounded is not None and grounded[i, j] < thresholds.verified:
+            tier = "matched"
         held = None
         # The runner-up among people not placed on another speaker of this episode.
         free = [k for k in range(m) if k != j and k not in chosen and allowed[i, k]]
@@ -167,26 +176,47 @@ class ExemplarInfo:
 HUMAN_ORIGINS = frozenset({"enrolled", "confirmed", "assigned", "named"})
 
 
-def disagreeing(exemplars: Sequence[ExemplarInfo], threshold: float) -> dict[int, float]:
-    """Exemplars that do not sound like the rest of their profile: id -> best cosine to the trusted ones.
+def disagreeing(
+    exemplars: Sequence[ExemplarInfo],
+    threshold: float,
+    others: Sequence[tuple[str, FloatArray]] = (),
+) -> dict[int, str]:
+    """Exemplars that do not sound like the rest of their profile: id -> why.
 
-    The first enrolment exemplars are the anchor. The others are taken in order of arrival; each must reach
-    `threshold` against at least one exemplar already trusted, else it is flagged (and does not vouch for later ones).
-    With a single wrong confirmation this flags exactly that one; a person heard in a new condition (a telephone line)
-    usually still reaches the lower threshold against one exemplar.
+    The first enrolment is the anchor. The others are taken in order of arrival; each must reach `threshold` against
+    at least one exemplar already trusted, and must not sound more like another person's profile (`others`: name and
+    active exemplars) than like this one; else it is flagged (and does not vouch for later ones). A single wrong
+    confirmation is flagged this way, by either test.
     """
     if len(exemplars) < 2:
         return {}
     ordered = sorted(exemplars, key=lambda e: (e.origin != "enrolled", e.created))
     trusted = [ordered[0].embedding]
-    flagged: dict[int, float] = {}
+    flagged: dict[int, str] = {}
     for ex in ordered[1:]:
-        best = float((normalise(np.stack(trusted)) @ normalise(ex.embedding)).max())
-        if best >= threshold:
-            trusted.append(ex.embedding)
+        vec = normalise(ex.embedding)
+        own = float((normalise(np.stack(trusted)) @ vec).max())
+        rival = max(
+            ((float((normalise(emb) @ vec).max()), name) for name, emb in others if len(emb)),
+            default=(-1.0, ""),
+        )
+        if own < threshold:
+            flagged[ex.id] = f"does not sound like the rest of the profile (best similarity {own:.2f})"
+        elif rival[0] >= threshold and rival[0] > own:
+            flagged[ex.id] = f"sounds more like {rival[1]} ({rival[0]:.2f}) than the rest of this profile ({own:.2f})"
         else:
-            flagged[ex.id] = round(best, 4)
+            trusted.append(ex.embedding)
     return flagged
+
+
+def one_voice(windows: Sequence[FloatArray], exemplars: FloatArray, threshold: float, share: float = 0.9) -> bool:
+    """Whether an episode speaker is one voice throughout: at least `share` of its window voiceprints reach
+    `threshold` against the profile. A speaker that diarization merged from two people has an averaged voiceprint
+    that can still match well; learning it would pull the profile towards the other person."""
+    if not windows or not len(exemplars):
+        return True
+    sims = normalise(np.stack(windows)) @ normalise(exemplars).T
+    return float((sims.max(axis=1) >= threshold).mean()) >= share
 
 
 def redundant(candidate: FloatArray, kept: Sequence[FloatArray]) -> bool:
@@ -233,35 +263,41 @@ def coherence(embeddings: FloatArray) -> float:
     return float(np.median(sims[np.triu_indices(len(e), k=1)]))
 
 
-def cluster_voices(embeddings: FloatArray, groups: Sequence[int], threshold: float) -> list[list[int]]:
+def cluster_voices(embeddings: FloatArray, groups: Sequence[int], threshold: float, floor: float) -> list[list[int]]:
     """Clusters of speakers that sound like one voice, never two speakers of the same group (episode) together.
 
-    Average linkage on cosine distance, cut at 1 - threshold; a cluster that still holds two speakers of one episode
-    is split again with complete linkage. Returns lists of row indices, largest first; singletons included.
+    The same rule as matching a profile: two clusters join when their closest pair of speakers reaches `threshold`
+    (as a speaker reaching a profile's best exemplar), provided they agree on average (mean similarity of all their
+    pairs at least `floor`, so one lucky pair cannot chain two voices together). Closest pairs join first. Returns
+    lists of row indices, largest first; singletons included.
     """
     n = len(embeddings)
     if n == 0:
         return []
-    if n == 1:
-        return [[0]]
     e = normalise(embeddings)
-    dist = np.clip(1.0 - e @ e.T, 0.0, 2.0).astype(np.float64)
+    sims = (e @ e.T).astype(np.float64)
     g = np.asarray(groups)
-    same = g[:, None] == g[None, :]
-    dist[same] = 2.0
-    np.fill_diagonal(dist, 0.0)
-    condensed = squareform(dist, checks=False)
-    labels = fcluster(linkage(condensed, method="average"), t=1.0 - threshold, criterion="distance")
-    clusters: list[list[int]] = []
-    for label in np.unique(labels):
-        members = np.flatnonzero(labels == label).tolist()
-        if len(set(g[members].tolist())) == len(members) or len(members) < 2:
-            clusters.append(members)
-            continue
-        sub = dist[np.ix_(members, members)]
-        sub_labels = fcluster(
-            linkage(squareform(sub, checks=False), method="complete"), t=1.0 - threshold, criterion="distance"
-        )
-        for s in np.unique(sub_labels):
-            clusters.append([members[k] for k in np.flatnonzero(sub_labels == s).tolist()])
-    return sorted(clusters, key=lambda c: (-len(c), c[0]))
+    conflict = g[:, None] == g[None, :]
+    best = np.where(conflict, -np.inf, sims)  # closest pair between clusters (rows/cols of live clusters)
+    total = sims.copy()  # sum of pair similarities between clusters
+    size = np.ones(n)
+    members: dict[int, list[int]] = {i: [i] for i in range(n)}
+    np.fill_diagonal(best, -np.inf)
+    while True:
+        mean = total / np.outer(size, size)
+        candidate = np.where(mean >= floor, best, -np.inf)
+        flat = int(np.argmax(candidate))
+        i, j = divmod(flat, n)
+        if candidate[i, j] < threshold:
+            break
+        # Merge j into i.
+        members[i] += members.pop(j)
+        joined_conflict = np.isneginf(best[i]) | np.isneginf(best[j])
+        best[i] = np.where(joined_conflict, -np.inf, np.maximum(best[i], best[j]))
+        best[:, i] = best[i]
+        total[i] += total[j]
+        total[:, i] = total[i]
+        size[i] += size[j]
+        best[j], best[:, j] = -np.inf, -np.inf
+        best[i, i] = -np.inf
+    return sorted(members.values(), key=lambda c: (-len(c), c[0]))
