@@ -204,8 +204,17 @@ def test_human_decisions_survive_rematching_and_a_wrong_one_is_flagged(lib: Libr
     assert [f.person for f in flagged] == ["Ada Host"] and "does not sound like" in (flagged[0].exemplar.flagged or "")
     # The profile did not become a magnet: the same guest elsewhere is not claimed by the host.
     gold = truth(lib, corpus)
-    for a in lib.store.attributions(person_id=lib.store.get_person("Ada Host").id, tiers=("verified", "matched")):
+    host_id = lib.store.get_person("Ada Host").id
+    for a in lib.store.attributions(person_id=host_id, tiers=("verified", "matched")):
         assert gold[(a.episode_id, a.label)] == "host"
+    # A human can overrule the flag (kept for good, through every upkeep) or drop the exemplar.
+    bad = flagged[0].exemplar.id
+    lib.people.keep_exemplar(bad)
+    lib.people.match()
+    assert lib.store.exemplar(bad).kept and lib.store.exemplar(bad).flagged is None
+    lib.people.drop_exemplar(bad)
+    assert bad not in {x.id for x in lib.store.exemplars(host_id)}
+    assert who(lib, e2_id) == {wrong: "Ada Host"}  # the human decision itself stays
 
 
 def test_review_confirm_and_reject(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]

@@ -200,6 +200,7 @@ class Exemplar:
     flagged: str | None
     created_at: str
     embedding: Embedding
+    kept: bool = False  # a human said this exemplar is right: it is never flagged
 
 
 @dataclass(frozen=True)

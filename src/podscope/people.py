@@ -113,6 +113,7 @@ def exemplar_dict(x: Exemplar) -> dict[str, Any]:
         "source": x.source,
         "seconds": x.seconds,
         "flagged": x.flagged,
+        "kept": x.kept,
         "created_at": x.created_at,
     }
 
@@ -238,6 +239,22 @@ class People:
     def flagged_exemplars(self) -> list[FlaggedExemplar]:
         names = {p.id: p.name for p in self.store.list_people()}
         return [FlaggedExemplar(names[x.person_id], x) for x in self.store.exemplars() if x.flagged]
+
+    def keep_exemplar(self, exemplar_id: int) -> list[Change]:
+        """A human says a flagged exemplar is right (the person in another condition): it counts again, for good."""
+        self._require_enabled()
+        with self.store.transaction():
+            x = self.store.exemplar(exemplar_id)
+            self.store.keep_exemplar(exemplar_id)
+            return self.rescore(f"profile of person {x.person_id} changed: exemplar {exemplar_id} kept by a human")
+
+    def drop_exemplar(self, exemplar_id: int) -> list[Change]:
+        """Remove an exemplar from a profile (and its voiceprint copy with it)."""
+        with self.store.transaction():
+            x = self.store.exemplar(exemplar_id)
+            self.store.delete_exemplars([exemplar_id])
+            self._upkeep(x.person_id)
+            return self.rescore(f"profile of person {x.person_id} changed: exemplar {exemplar_id} removed by a human")
 
     def _attribution(self, speaker_id: int) -> Attribution:
         a = self.store.attribution(speaker_id)
@@ -509,7 +526,9 @@ class People:
         for x in everyone:
             if x.person_id != person_id and not x.flagged:
                 others[x.person_id].append(x.embedding)
-        infos = [rules.ExemplarInfo(x.id, x.embedding, x.origin, x.id) for x in everyone if x.person_id == person_id]
+        infos = [
+            rules.ExemplarInfo(x.id, x.embedding, x.origin, x.id, x.kept) for x in everyone if x.person_id == person_id
+        ]
         flags = rules.disagreeing(
             infos, self.thresholds.matched, [(names[pid], np.stack(embs)) for pid, embs in others.items()]
         )

@@ -364,6 +364,8 @@ def review(ctx: click.Context, tier: str, as_json: bool, home: Path | None) -> N
         )
     if items:
         out.print("\nDecide with: podscope review confirm ID | podscope review reject ID")
+    if flagged:
+        out.print("Flagged exemplars: podscope review keep-exemplar ID | podscope review drop-exemplar ID")
 
 
 @review.command("confirm")
@@ -389,4 +391,26 @@ def review_reject(attribution_id: int, home: Path | None) -> None:
         changes = lib.people.reject(attribution_id)
     if before is not None:
         out.print(f"Rejected: episode {before.episode_id} {before.label} is not {escape(before.person)}.")
+    _print_changes(changes)
+
+
+@review.command("keep-exemplar")
+@click.argument("exemplar_id", type=int)
+@home_option
+def review_keep_exemplar(exemplar_id: int, home: Path | None) -> None:
+    """A flagged exemplar is right after all (the person in another condition): count it again, for good."""
+    with open_library(home) as lib:
+        changes = lib.people.keep_exemplar(exemplar_id)
+    out.print(f"Exemplar {exemplar_id} is kept and counts again.")
+    _print_changes(changes)
+
+
+@review.command("drop-exemplar")
+@click.argument("exemplar_id", type=int)
+@home_option
+def review_drop_exemplar(exemplar_id: int, home: Path | None) -> None:
+    """Remove an exemplar from its profile (a wrong sample)."""
+    with open_library(home) as lib:
+        changes = lib.people.drop_exemplar(exemplar_id)
+    out.print(f"Exemplar {exemplar_id} removed.")
     _print_changes(changes)

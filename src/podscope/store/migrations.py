@@ -113,4 +113,10 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX attribution_log_speaker ON attribution_log(speaker_id);
         """,
     ),
+    (
+        "0003_exemplar_kept",
+        """
+        ALTER TABLE exemplars ADD COLUMN kept INTEGER NOT NULL DEFAULT 0 CHECK (kept IN (0, 1))
+        """,
+    ),
 ]

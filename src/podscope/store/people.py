@@ -159,9 +159,20 @@ class PeopleTables(Database):
                 flagged=r["flagged"],
                 created_at=r["created_at"],
                 embedding=vector(r["embedding"]),  # type: ignore[arg-type]  # NOT NULL column
+                kept=bool(r["kept"]),
             )
             for r in rows
         ]
+
+    def exemplar(self, exemplar_id: int) -> Exemplar:
+        found = [x for x in self.exemplars() if x.id == exemplar_id]
+        if not found:
+            raise NotFound(f"no exemplar {exemplar_id}; `podscope people show NAME` lists a person's exemplars")
+        return found[0]
+
+    def keep_exemplar(self, exemplar_id: int) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE exemplars SET kept = 1, flagged = NULL WHERE id = ?", (exemplar_id,))
 
     def set_exemplar_flags(self, person_id: int, flags: dict[int, str]) -> None:
         """Flag exactly the given exemplars of a person (id -> why); clear every other flag of theirs."""

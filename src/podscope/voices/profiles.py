@@ -171,6 +171,7 @@ class ExemplarInfo:
     embedding: FloatArray
     origin: str  # enrolled | confirmed | assigned | named | verified
     created: int  # order of arrival (an id or a counter)
+    kept: bool = False  # a human vouched for it: never flagged
 
 
 HUMAN_ORIGINS = frozenset({"enrolled", "confirmed", "assigned", "named"})
@@ -186,7 +187,7 @@ def disagreeing(
     The first enrolment is the anchor. The others are taken in order of arrival; each must reach `threshold` against
     at least one exemplar already trusted, and must not sound more like another person's profile (`others`: name and
     active exemplars) than like this one; else it is flagged (and does not vouch for later ones). A single wrong
-    confirmation is flagged this way, by either test.
+    confirmation is flagged this way, by either test. An exemplar a human chose to keep is never flagged.
     """
     if len(exemplars) < 2:
         return {}
@@ -200,7 +201,9 @@ def disagreeing(
             ((float((normalise(emb) @ vec).max()), name) for name, emb in others if len(emb)),
             default=(-1.0, ""),
         )
-        if own < threshold:
+        if ex.kept:
+            trusted.append(ex.embedding)
+        elif own < threshold:
             flagged[ex.id] = f"does not sound like the rest of the profile (best similarity {own:.2f})"
         elif rival[0] >= threshold and rival[0] > own:
             flagged[ex.id] = f"sounds more like {rival[1]} ({rival[0]:.2f}) than the rest of this profile ({own:.2f})"
