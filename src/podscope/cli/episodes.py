@@ -74,11 +74,14 @@ def demo(model: str | None, home: Path | None) -> None:
             out.print(f"{unknown} recurring voice{'s' if unknown != 1 else ''} nobody has named yet.")
     first = results[0].episode.id
     out.print("\nTry:")
-    out.print(f"  podscope transcript {first} --format txt      # who said what, when")
-    out.print(f"  podscope transcript {first} --format vtt      # WebVTT with <v Speaker> voice spans")
-    out.print('  podscope people show "Callum Reid"          # a person page: appearances, quotes')
-    out.print("  podscope people unknown                      # recurring voices to name")
-    out.print("  podscope episodes --json                     # everything as JSON")
+    for command, what in [
+        (f"podscope transcript {first} --format txt", "who said what, when"),
+        (f"podscope transcript {first} --format vtt", "WebVTT with <v Speaker> voice spans"),
+        ('podscope people show "Callum Reid"', "a person page: appearances over time, quotes"),
+        ("podscope people unknown", "recurring voices nobody has named yet"),
+        ("podscope episodes --json", "everything as JSON"),
+    ]:
+        out.print(f"  {command:<42} # {what}", markup=False)
 
 
 @click.command("episodes")
