@@ -89,9 +89,8 @@ def _print_page(page: PersonPage) -> None:
     out.print(f"[bold]{escape(page.person.name)}[/bold]")
     out.print(f"  {data['profile']['status']}")
     out.print(
-        f"  {len(page.exemplars)} exemplar{'' if len(page.exemplars) == 1 else 's'}, {page.verified_seconds:.0f} s of confirmed or"
-        " verified speech,"
-        f" {page.person.episodes} episodes"
+        f"  {len(page.exemplars)} exemplar{'' if len(page.exemplars) == 1 else 's'},"
+        f" {page.verified_seconds:.0f} s of confirmed or verified speech, {page.person.episodes} episodes"
     )
     for n, s in page.sounds_like:
         out.print(f"  [yellow]sounds like {escape(n)} ({s:.2f}): their matches are held for review[/yellow]")
