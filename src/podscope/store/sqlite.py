@@ -86,6 +86,12 @@ class Store(PeopleTables):
         with self.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO podcasts (title) VALUES (?)", (meta.podcast,))
             podcast_id = conn.execute("SELECT id FROM podcasts WHERE title = ?", (meta.podcast,)).fetchone()["id"]
+            # Another process may have stored the same recording while this one was processing it.
+            done = conn.execute(
+                "SELECT id FROM episodes WHERE content_hash = ? AND status = 'done'", (processed.content_hash,)
+            ).fetchone()
+            if done is not None:
+                return int(done["id"])
             # A failed earlier attempt at the same recording is replaced, never duplicated.
             conn.execute("DELETE FROM episodes WHERE content_hash = ? AND status != 'done'", (processed.content_hash,))
             cur = conn.execute(
