@@ -22,6 +22,7 @@ from podscope.synth import (
     Conversation,
     FliteNotFound,
     Line,
+    PiperNotFound,
     build_conversation,
     flite_voices,
     load_audio,
@@ -268,3 +269,16 @@ def test_build_sample_library(tmp_path: Path, cache: Path) -> None:
     stamps = [ep.audio_path.stat().st_mtime_ns for ep in episodes]
     assert build_sample_library(tmp_path, cache_dir=cache) == episodes
     assert [ep.audio_path.stat().st_mtime_ns for ep in episodes] == stamps
+
+
+def test_piper_voice_is_speech_and_deterministic(tmp_path: Path, cache: Path) -> None:
+    line = [Line("joe", "A calm voice reads the weather for the harbour.", "piper:joe")]
+    a = synthesize(line, tmp_path / "a.wav", cache_dir=cache)
+    b = synthesize(line, tmp_path / "b.wav", cache_dir=tmp_path / "fresh-cache")
+    assert b.turns == a.turns
+    samples = load_audio(a.audio_path)
+    assert a.turns[0].end - a.turns[0].start > 1.5
+    assert float(np.sqrt(np.mean(samples**2))) > 0.01
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+    with pytest.raises(PiperNotFound, match="unknown piper voice"):
+        synthesize([Line("x", "Hello.", "piper:nobody")], tmp_path / "x.wav", cache_dir=cache)
