@@ -29,7 +29,7 @@ import shutil
 import subprocess
 import tempfile
 import wave
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -252,17 +252,29 @@ def _flite_wav(voice: str, text: str, cache_dir: Path) -> Path:
         available = ", ".join(_installed_voices(binary)) or "none"
         raise FliteNotFound(f"flite voice {voice!r} is not installed (installed: {available}); {_INSTALL_HINT}")
     key = hashlib.sha256(f"{_flite_version(binary)}\0{voice}\0{text}".encode()).hexdigest()
-    path = cache_dir / voice / f"{key[:32]}.wav"
+
+    def run(tmp: str) -> None:
+        try:
+            subprocess.run(
+                [binary, "-voice", voice, "-t", text, "-o", tmp], capture_output=True, check=True, timeout=600
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise FliteNotFound(f"flite failed to synthesize {text[:60]!r} with voice {voice!r}: {exc}") from exc
+
+    return _cached_wav(cache_dir / voice / f"{key[:32]}.wav", run)
+
+
+def _cached_wav(path: Path, write: Callable[[str], None]) -> Path:
+    """`path` if it holds a WAV already, else `write(tmp)` into a temporary file beside it, renamed into place once
+    complete (an interrupted synthesis leaves no half-written cache entry)."""
     if path.is_file() and path.stat().st_size > 44:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".wav", dir=path.parent)
     os.close(fd)
     try:
-        subprocess.run([binary, "-voice", voice, "-t", text, "-o", tmp], capture_output=True, check=True, timeout=600)
+        write(tmp)
         os.replace(tmp, path)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise FliteNotFound(f"flite failed to synthesize {text[:60]!r} with voice {voice!r}: {exc}") from exc
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -306,24 +318,17 @@ def _piper_wav(voice: str, text: str, cache_dir: Path) -> Path:
     noise_w_scale 0): piper's noise comes from unseeded random nodes in the model, so it would make every run differ."""
     loaded, model_key = _piper_voice(voice)
     key = hashlib.sha256(f"{model_key}\0{voice}\0{text}".encode()).hexdigest()
-    path = cache_dir / f"piper-{voice}" / f"{key[:32]}.wav"
-    if path.is_file() and path.stat().st_size > 44:
-        return path
-    from piper import SynthesisConfig
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".wav", dir=path.parent)
-    os.close(fd)
-    try:
-        with wave.open(tmp, "wb") as w:
-            loaded.synthesize_wav(text, w, syn_config=SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0))
-        os.replace(tmp, path)
-    except Exception as exc:  # piper raises whatever onnxruntime or its phonemizer raise
-        raise PiperNotFound(f"piper failed to synthesize {text[:60]!r} with voice {voice!r}: {exc}") from exc
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    def run(tmp: str) -> None:
+        from piper import SynthesisConfig
+
+        try:
+            with wave.open(tmp, "wb") as w:
+                loaded.synthesize_wav(text, w, syn_config=SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0))
+        except Exception as exc:  # piper raises whatever onnxruntime or its phonemizer raise
+            raise PiperNotFound(f"piper failed to synthesize {text[:60]!r} with voice {voice!r}: {exc}") from exc
+
+    return _cached_wav(cache_dir / f"piper-{voice}" / f"{key[:32]}.wav", run)
 
 
 # ----------------------------------------------------------------------------------------------------------- audio
