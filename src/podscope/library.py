@@ -22,6 +22,8 @@ from podscope.asr.whisper import AsrOptions, WhisperTranscriber
 from podscope.errors import InputError
 from podscope.models import Embedding, Episode, EpisodeMeta, Podcast, StoredTranscript
 from podscope.people import People
+from podscope.search.embed import SentenceEmbedder
+from podscope.search.engine import Search
 from podscope.settings import load_settings, resolve_home
 from podscope.store import Store
 
@@ -71,6 +73,12 @@ class Library:
         self.work_dir = self.home / "tmp"
         self._transcribers: dict[AsrOptions, WhisperTranscriber] = {}
         self.people = People(self.store, self.settings, self.embed_clip)
+        self.search = Search(
+            self.store,
+            self.home / "index" / "segments.faiss",
+            lambda: SentenceEmbedder(self.cache_dir, self.settings["embedding_backend"], self.settings["threads"]),
+            self.settings["threads"],
+        )
 
     def close(self) -> None:
         self.store.close()
@@ -155,6 +163,13 @@ class Library:
             )
             self.people.rescore(f"new episode {episode_id}")
         report.stage_seconds["store"] = time.perf_counter() - t0
+        if hook:
+            hook("index", 0, 1)
+        t0 = time.perf_counter()
+        self.search.index_pending(episode_id)  # a crash here loses nothing: the next index run embeds what is missing
+        report.stage_seconds["index"] = time.perf_counter() - t0
+        if hook:
+            hook("index", 1, 1)
         if hook:
             hook("store", 1, 1)
         return AddResult(
@@ -257,6 +272,14 @@ class Library:
 
     def podcasts(self) -> list[Podcast]:
         return self.store.list_podcasts()
+
+    def delete_episode(self, episode_id: int) -> Episode:
+        """Remove an episode with everything derived from it (segments, speakers, voiceprints, index entries)."""
+        episode = self.store.get_episode(episode_id)
+        segment_ids = self.store.episode_segment_ids(episode_id)
+        self.store.delete_episode(episode_id)
+        self.search.forget_segments(segment_ids)
+        return episode
 
     def transcript(self, episode_id: int) -> StoredTranscript:
         return self.store.get_transcript(episode_id)

@@ -38,6 +38,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Keep voiceprints, enrol people and recognise them across episodes. false turns all of it off: no enrolment,"
         " no matching, and no voiceprints kept for episodes added while it is off.",
     ),
+    Setting(
+        "embedding_backend",
+        "onnx",
+        "Sentence embeddings for semantic search: onnx (exported once, faster) or torch (sentence-transformers).",
+    ),
     Setting("voice_learning", True, "Let confirmations and verified matches add exemplars to a profile."),
     Setting(
         "low_threshold", 0.35, "Voice similarity from which a possible match is kept as `low` (hidden by default)."

@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 
 from podscope import __version__
-from podscope.cli import episodes, people
+from podscope.cli import episodes, people, search
 from podscope.cli.shell import err
 from podscope.errors import PodscopeError
 
@@ -37,6 +37,9 @@ for command in (
     episodes.settings_cmd,
     people.people,
     people.review,
+    search.search,
+    search.index,
+    search.delete,
 ):
     cli.add_command(command)
 
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     except PodscopeError as exc:
         if debug:
             raise
-        err.print(f"[red]Error:[/red] {escape(str(exc))}")
+        err.print(f"[red]Error:[/red] {escape(str(exc))}", soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("Interrupted; nothing was half-written.")

@@ -31,6 +31,7 @@ STAGE_NAMES = {
     "transcribe": "Transcribing",
     "align": "Aligning words",
     "store": "Saving",
+    "index": "Indexing for search",
 }
 
 

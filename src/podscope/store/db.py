@@ -26,6 +26,19 @@ def vector(data: bytes | None) -> Embedding | None:
     return None if data is None else np.frombuffer(data, dtype=np.float32).copy()
 
 
+def _statements(sql: str) -> Iterator[str]:
+    """The complete SQL statements of a script (a trigger's body holds semicolons of its own)."""
+    pending = ""
+    for line in sql.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if pending.strip():
+                yield pending
+            pending = ""
+    if pending.strip():
+        yield pending
+
+
 class Database:
     """One SQLite file, safe to share between threads (one connection behind a lock)."""
 
@@ -100,9 +113,8 @@ class Database:
                 if name in done:
                     continue
                 with self.transaction() as conn:
-                    for statement in sql.split(";"):
-                        if statement.strip():
-                            conn.execute(statement)
+                    for statement in _statements(sql):
+                        conn.execute(statement)
                     conn.execute(
                         "INSERT INTO migrations (name, applied_at) VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ','now'))",
                         (name,),

@@ -119,4 +119,28 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE exemplars ADD COLUMN kept INTEGER NOT NULL DEFAULT 0 CHECK (kept IN (0, 1))
         """,
     ),
+    (
+        "0004_search",
+        """
+        CREATE VIRTUAL TABLE segments_fts USING fts5(
+            text, content='segments', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER segments_fts_insert AFTER INSERT ON segments BEGIN
+            INSERT INTO segments_fts (rowid, text) VALUES (new.id, new.text);
+        END;
+        CREATE TRIGGER segments_fts_delete AFTER DELETE ON segments BEGIN
+            INSERT INTO segments_fts (segments_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        END;
+        CREATE TRIGGER segments_fts_update AFTER UPDATE OF text ON segments BEGIN
+            INSERT INTO segments_fts (segments_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            INSERT INTO segments_fts (rowid, text) VALUES (new.id, new.text);
+        END;
+        INSERT INTO segments_fts (segments_fts) VALUES ('rebuild');
+        CREATE TABLE segment_vectors (
+            segment_id INTEGER PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE,
+            vector BLOB NOT NULL
+        );
+        CREATE INDEX episodes_published ON episodes(published);
+        """,
+    ),
 ]

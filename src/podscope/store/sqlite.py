@@ -29,6 +29,7 @@ from podscope.models import (
 )
 from podscope.store.db import blob, vector
 from podscope.store.people import PeopleTables
+from podscope.store.search import SearchTables
 
 
 def _words_json(words: tuple[Word, ...]) -> str:
@@ -67,8 +68,9 @@ def _episode(row: sqlite3.Row) -> Episode:
     )
 
 
-class Store(PeopleTables):
-    """A podscope library in one SQLite file: episodes here, people and voice profiles in `PeopleTables`."""
+class Store(PeopleTables, SearchTables):
+    """A podscope library in one SQLite file: episodes here, people and voice profiles in `PeopleTables`, the search
+    index in `SearchTables`."""
 
     # -- episodes -------------------------------------------------------------------------------------------------
 

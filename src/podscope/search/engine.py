@@ -1,0 +1,299 @@
+"""Search over a library: text (FTS5, bm25), semantic (sentence vectors) and hybrid (both, fused by reciprocal rank).
+
+    search = lib.search
+    result = search.search('"bitter lesson" OR scaling', SearchOptions(speaker="Richard Sutton", mode="hybrid"))
+    for hit in result.hits:
+        print(hit.podcast, hit.episode, hit.start, hit.speaker, hit.text)
+
+Results carry what a player needs (episode id and the second to start at), the matched words' character spans for
+highlighting, optional neighbouring segments, and facet counts. Semantic and hybrid results are ranked among the
+`CANDIDATES` best of each retriever; their facets count those candidates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from podscope.errors import InputError
+from podscope.search.embed import DIMENSION, SentenceEmbedder
+from podscope.search.query import Query, highlight_spans, parse
+from podscope.search.vectors import VectorIndex
+from podscope.store import Store
+from podscope.store.search import TIER_ORDER, Filters
+
+MODES = ("hybrid", "text", "semantic")
+SORTS = ("relevance", "date")
+CANDIDATES = 200  # per retriever, for semantic and hybrid ranking
+RRF_K = 60  # reciprocal rank fusion constant (Cormack et al.)
+MIN_SIMILARITY = 0.25  # below this cosine a segment is not about the query at all (all-MiniLM-L6-v2)
+EMBED_BATCH = 256
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    mode: str = "hybrid"
+    speaker: str | None = None
+    podcast: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    min_tier: str = "matched"
+    language: str | None = None
+    sort: str = "relevance"
+    limit: int = 10
+    offset: int = 0
+    context: int = 0
+
+    def filters(self) -> Filters:
+        return Filters(
+            speaker=self.speaker,
+            podcast=self.podcast,
+            since=self.since,
+            until=self.until,
+            min_tier=self.min_tier,
+            language=self.language,
+        )
+
+
+@dataclass(frozen=True)
+class Line:
+    """A neighbouring segment shown for context."""
+
+    segment_id: int
+    start: float
+    end: float
+    speaker: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    segment_id: int
+    episode_id: int
+    podcast: str
+    episode: str
+    published: dt.date | None
+    speaker: str  # the person's name when attributed at min_tier or better, else the anonymous label
+    person: str | None
+    tier: str | None
+    label: str | None
+    start: float
+    end: float
+    text: str
+    highlights: tuple[tuple[int, int], ...]  # character spans of `text` that matched
+    score: float
+    before: tuple[Line, ...] = ()
+    after: tuple[Line, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    mode: str
+    total: int  # matches (text) or candidates (semantic, hybrid) passing the filters
+    hits: tuple[Hit, ...]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    offset: int = 0
+
+
+def _speaker(row: sqlite3.Row) -> str:
+    return str(row["person"] or row["label"] or "unknown")
+
+
+class Search:
+    """The search operations of one library; `embedder` is built on first semantic use."""
+
+    def __init__(self, store: Store, index_path: Path, embedder: Callable[[], SentenceEmbedder], threads: int = 2):
+        self.store = store
+        self.vectors = VectorIndex(index_path, DIMENSION, threads)
+        self._make_embedder = embedder
+        self._embedder: SentenceEmbedder | None = None
+
+    @property
+    def embedder(self) -> SentenceEmbedder:
+        if self._embedder is None:
+            self._embedder = self._make_embedder()
+        return self._embedder
+
+    # -- keeping the index --------------------------------------------------------------------------------------
+
+    def index_pending(self, episode_id: int | None = None, hook: Callable[[int, int], None] | None = None) -> int:
+        """Embed the segments that have no vector yet (one episode's, or all) and add them to the vector index."""
+        done = 0
+        while True:
+            batch = self.store.segments_without_vectors(EMBED_BATCH, episode_id)
+            if not batch:
+                break
+            ids = np.array([i for i, _ in batch], dtype=np.int64)
+            vectors = self.embedder([t for _, t in batch])
+            self.store.save_vectors(ids.tolist(), vectors)
+            done += len(batch)
+            if hook:
+                hook(done, done + (EMBED_BATCH if len(batch) == EMBED_BATCH else 0))
+        count = self.store.vector_count()
+        if self.vectors.needs_rebuild(count):
+            self.vectors.rebuild(count, self.store.vector_batches)
+        return done
+
+    def forget_segments(self, ids: list[int]) -> None:
+        """Drop deleted segments from the vector index (their stored vectors went with them)."""
+        self.vectors.remove(np.array(ids, dtype=np.int64))
+
+    def _ensure_index(self) -> None:
+        """Embed whatever is missing (episodes stored before search existed, or an interrupted ingest)."""
+        if self.store.segments_without_vectors(1):
+            self.index_pending()
+            return
+        count = self.store.vector_count()
+        if self.vectors.needs_rebuild(count):
+            self.vectors.rebuild(count, self.store.vector_batches)
+
+    # -- searching ------------------------------------------------------------------------------------------------
+
+    def search(self, text: str, options: SearchOptions | None = None) -> SearchResult:
+        o = options or SearchOptions()
+        if o.mode not in MODES:
+            raise InputError(f"search mode {o.mode!r}: expected one of {', '.join(MODES)}")
+        if o.sort not in SORTS:
+            raise InputError(f"sort {o.sort!r}: expected relevance or date")
+        if o.min_tier not in TIER_ORDER:
+            raise InputError(f"tier {o.min_tier!r}: expected one of {', '.join(TIER_ORDER)}")
+        if o.limit < 1 or o.limit > 1000 or o.offset < 0 or o.context < 0 or o.context > 20:
+            raise InputError("expected --limit 1-1000, --offset 0 or more and --context 0-20")
+        if o.since and o.until and o.since > o.until:
+            raise InputError(f"--since {o.since} is after --until {o.until}")
+        query = parse(text)
+        filters = o.filters()
+        self.store.check_filters(filters)
+        if o.mode == "text":
+            ranked, total, facets = self._text(query, filters, o)
+        else:
+            ranked, total, facets = self._ranked(query, filters, o)
+        return SearchResult(
+            query=text,
+            mode=o.mode,
+            total=total,
+            hits=tuple(self._hits(ranked, query, filters, o)),
+            facets=facets,
+            offset=o.offset,
+        )
+
+    def _text(
+        self, query: Query, f: Filters, o: SearchOptions
+    ) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]]]:
+        page = self.store.text_search(query.fts, f, sort=o.sort, limit=o.limit, offset=o.offset)
+        rows = self.store.text_facets(query.fts, f)
+        return [(i, -score) for i, score in page], sum(r["n"] for r in rows), _facets(rows)
+
+    def _ranked(
+        self, query: Query, f: Filters, o: SearchOptions
+    ) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]]]:
+        semantic = self._semantic(query, f)
+        if o.mode == "hybrid" and not query.plain:  # quotes, operators, prefixes: results must honour them
+            allowed = self.store.matching_fts([i for i, _ in semantic], query.fts)
+            semantic = [p for p in semantic if p[0] in allowed]
+        if o.mode == "semantic":
+            fused = semantic
+        else:
+            text = [i for i, _ in self.store.text_search(query.fts, f, limit=CANDIDATES)]
+            fused = rrf([text, [i for i, _ in semantic]])
+        ids = [i for i, _ in fused]
+        if o.sort == "date":
+            rows = self.store.segment_rows(ids, f)
+            fused.sort(key=lambda p: (rows[p[0]]["published"] or "", -rows[p[0]]["start"]), reverse=True)
+        facets = _facets(self.store.facets_of(ids, f)) if ids else {}
+        return fused[o.offset : o.offset + o.limit], len(fused), facets
+
+    def _semantic(self, query: Query, f: Filters) -> list[tuple[int, float]]:
+        """The CANDIDATES most similar segments that pass the filters, fetching more when filters reject many."""
+        self._ensure_index()
+        vector = self.embedder([query.semantic_text])[0]
+        k = CANDIDATES * 2
+        while True:
+            ids, scores = self.vectors.search(vector, k)
+            keep = set(self.store.keep_matching(ids.tolist(), f))
+            found = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if int(i) in keep]
+            found = [p for p in found if p[1] >= MIN_SIMILARITY]
+            if len(found) >= CANDIDATES or len(ids) < k or k >= 64 * CANDIDATES or scores[-1] < MIN_SIMILARITY:
+                return found[:CANDIDATES]
+            k *= 4
+
+    def _hits(self, ranked: list[tuple[int, float]], query: Query, f: Filters, o: SearchOptions) -> list[Hit]:
+        rows = self.store.segment_rows([i for i, _ in ranked], f)
+        terms = query.highlights if o.mode == "text" else query.content_highlights
+        hits = []
+        for segment_id, score in ranked:
+            r = rows.get(segment_id)
+            if r is None:
+                continue
+            before: tuple[Line, ...] = ()
+            after: tuple[Line, ...] = ()
+            if o.context:
+                b, a = self.store.neighbours(segment_id, o.context, f)
+                before = tuple(Line(x["id"], x["start"], x["end"], _speaker(x), x["text"]) for x in b)
+                after = tuple(Line(x["id"], x["start"], x["end"], _speaker(x), x["text"]) for x in a)
+            hits.append(
+                Hit(
+                    segment_id=segment_id,
+                    episode_id=r["episode_id"],
+                    podcast=r["podcast"],
+                    episode=r["episode"],
+                    published=dt.date.fromisoformat(r["published"]) if r["published"] else None,
+                    speaker=_speaker(r),
+                    person=r["person"],
+                    tier=r["tier"],
+                    label=r["label"],
+                    start=round(r["start"], 2),
+                    end=round(r["end"], 2),
+                    text=r["text"],
+                    highlights=tuple(highlight_spans(r["text"], terms)),
+                    score=round(score, 5),
+                    before=before,
+                    after=after,
+                )
+            )
+        return hits
+
+
+def rrf(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion: each list gives 1 / (k + rank) to its items; best total first."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda p: (-p[1], p[0]))
+
+
+def _facets(rows: list[sqlite3.Row]) -> dict[str, dict[str, int]]:
+    speakers: Counter[str] = Counter()
+    podcasts: Counter[str] = Counter()
+    years: Counter[str] = Counter()
+    for r in rows:
+        speakers[r["person"] or "(unnamed)"] += r["n"]
+        podcasts[r["podcast"]] += r["n"]
+        years[r["year"] or "(undated)"] += r["n"]
+    return {
+        "speaker": dict(speakers.most_common()),
+        "podcast": dict(podcasts.most_common()),
+        "year": dict(sorted(years.items(), reverse=True)),
+    }
+
+
+def options_from(values: dict[str, Any]) -> SearchOptions:
+    """SearchOptions from loosely typed values (CLI or HTTP), dates as YYYY-MM-DD strings."""
+    out = SearchOptions()
+    for key in ("since", "until"):
+        value = values.get(key)
+        if isinstance(value, str):
+            try:
+                values = {**values, key: dt.date.fromisoformat(value)}
+            except ValueError as exc:
+                raise InputError(f"--{key} {value!r}: expected YYYY-MM-DD") from exc
+    return replace(out, **{k: v for k, v in values.items() if v is not None})

@@ -1,0 +1,232 @@
+"""The store's search tables: the FTS5 index over segments (kept by triggers) and the segments' sentence vectors.
+
+Every query here takes the user's search only as a bound parameter (an FTS5 expression built by
+`podscope.search.query`, whose words are all quoted), and filters only as bound values, so no query text can change
+the SQL. FTS5 syntax errors cannot happen for expressions from the parser; any other database error is a bug and
+surfaces as StoreError.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from podscope.errors import NotFound, StoreError
+from podscope.store.db import Database
+
+TIER_ORDER = ("confirmed", "verified", "matched", "low")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a search is restricted to. `speaker` is a person's name, or "any" for any named person."""
+
+    speaker: str | None = None
+    podcast: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    min_tier: str = "matched"  # attributions below this tier are shown as anonymous labels and not filtered on
+    language: str | None = None
+
+    @property
+    def tiers(self) -> tuple[str, ...]:
+        return TIER_ORDER[: TIER_ORDER.index(self.min_tier) + 1]
+
+
+_FROM = """
+    FROM segments g
+    JOIN episodes e ON e.id = g.episode_id
+    JOIN podcasts p ON p.id = e.podcast_id
+    LEFT JOIN episode_speakers s ON s.id = g.speaker_id
+    LEFT JOIN attributions a ON a.speaker_id = g.speaker_id AND a.tier IN ({tiers})
+    LEFT JOIN people pe ON pe.id = a.person_id
+"""
+
+
+def _where(f: Filters) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if f.podcast is not None:
+        clauses.append("p.title = ?")
+        params.append(f.podcast)
+    if f.since is not None:
+        clauses.append("e.published >= ?")
+        params.append(f.since.isoformat())
+    if f.until is not None:
+        clauses.append("e.published <= ?")
+        params.append(f.until.isoformat())
+    if f.language is not None:
+        clauses.append("e.language = ?")
+        params.append(f.language)
+    if f.speaker is not None:
+        if f.speaker.lower() == "any":
+            clauses.append("pe.id IS NOT NULL")
+        else:
+            clauses.append("pe.name = ?")
+            params.append(f.speaker)
+    return (" AND " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _from(f: Filters) -> tuple[str, list[Any]]:
+    return _FROM.format(tiers=",".join("?" * len(f.tiers))), list(f.tiers)
+
+
+class SearchTables(Database):
+    """Full-text and vector search over segments (mixed into `Store`)."""
+
+    def check_filters(self, f: Filters) -> None:
+        """NotFound for a speaker or podcast the library does not have (a typo should not look like no results)."""
+        if f.min_tier not in TIER_ORDER:
+            raise NotFound(f"tier {f.min_tier!r}: expected one of {', '.join(TIER_ORDER)}")
+        if f.podcast is not None and not self._query("SELECT 1 FROM podcasts WHERE title = ?", (f.podcast,)):
+            raise NotFound(f"no podcast named {f.podcast!r}; `podscope podcasts` lists them")
+        if (
+            f.speaker is not None
+            and f.speaker.lower() != "any"
+            and not self._query("SELECT 1 FROM people WHERE name = ?", (f.speaker,))
+        ):
+            raise NotFound(f"no person named {f.speaker!r}; `podscope people list` lists them (or use 'any')")
+
+    def _run(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+        try:
+            return self._query(sql, tuple(params))
+        except sqlite3.Error as exc:
+            raise StoreError(f"search failed in the database: {exc}") from exc
+
+    # -- full text ------------------------------------------------------------------------------------------------
+
+    def text_search(
+        self, fts: str, f: Filters, *, sort: str = "relevance", limit: int = 10, offset: int = 0
+    ) -> list[tuple[int, float]]:
+        """(segment id, bm25 score: lower is better) for one page of matches."""
+        frm, params = _from(f)
+        where, wparams = _where(f)
+        order = "rank, g.id" if sort == "relevance" else "e.published IS NULL, e.published DESC, g.episode_id, g.start"
+        rows = self._run(
+            f"""SELECT g.id, bm25(segments_fts) AS rank FROM segments_fts JOIN segments g ON g.id = segments_fts.rowid
+                {frm.replace("FROM segments g", "")} WHERE segments_fts MATCH ? {where}
+                ORDER BY {order} LIMIT ? OFFSET ?""",
+            [*params, fts, *wparams, limit, offset],
+        )
+        return [(r["id"], float(r["rank"])) for r in rows]
+
+    def text_facets(self, fts: str, f: Filters) -> list[sqlite3.Row]:
+        """(podcast, person, year, count) over every match: the total and the facets in one pass."""
+        frm, params = _from(f)
+        where, wparams = _where(f)
+        return self._run(
+            f"""SELECT p.title AS podcast, pe.name AS person, substr(e.published, 1, 4) AS year, COUNT(*) AS n
+                FROM segments_fts JOIN segments g ON g.id = segments_fts.rowid {frm.replace("FROM segments g", "")}
+                WHERE segments_fts MATCH ? {where} GROUP BY 1, 2, 3""",
+            [*params, fts, *wparams],
+        )
+
+    # -- ids from elsewhere (vector search) -----------------------------------------------------------------------
+
+    def keep_matching(self, ids: Sequence[int], f: Filters) -> list[int]:
+        """The ids (in the given order) of segments that exist and pass the filters."""
+        if not ids:
+            return []
+        frm, params = _from(f)
+        where, wparams = _where(f)
+        rows = self._run(
+            f"SELECT g.id {frm} WHERE g.id IN (SELECT value FROM json_each(?)) {where}",
+            [*params, json.dumps([int(i) for i in ids]), *wparams],
+        )
+        found = {r["id"] for r in rows}
+        return [i for i in ids if i in found]
+
+    def matching_fts(self, ids: Sequence[int], fts: str) -> set[int]:
+        """Which of the ids also match an FTS5 expression."""
+        if not ids:
+            return set()
+        rows = self._run(
+            "SELECT rowid FROM segments_fts WHERE segments_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))",
+            [fts, json.dumps([int(i) for i in ids])],
+        )
+        return {r["rowid"] for r in rows}
+
+    def facets_of(self, ids: Sequence[int], f: Filters) -> list[sqlite3.Row]:
+        frm, params = _from(f)
+        return self._run(
+            f"""SELECT p.title AS podcast, pe.name AS person, substr(e.published, 1, 4) AS year, COUNT(*) AS n
+                {frm} WHERE g.id IN (SELECT value FROM json_each(?)) GROUP BY 1, 2, 3""",
+            [*params, json.dumps([int(i) for i in ids])],
+        )
+
+    # -- what a hit shows -----------------------------------------------------------------------------------------
+
+    def segment_rows(self, ids: Sequence[int], f: Filters) -> dict[int, sqlite3.Row]:
+        frm, params = _from(f)
+        rows = self._run(
+            f"""SELECT g.id, g.episode_id, g.start, g.end, g.text, s.label, pe.name AS person, a.tier, a.score,
+                       e.title AS episode, e.published, e.language, p.title AS podcast
+                {frm} WHERE g.id IN (SELECT value FROM json_each(?))""",
+            [*params, json.dumps([int(i) for i in ids])],
+        )
+        return {r["id"]: r for r in rows}
+
+    def neighbours(self, segment_id: int, count: int, f: Filters) -> tuple[list[sqlite3.Row], list[sqlite3.Row]]:
+        """Up to `count` segments before and after one segment in its episode (in time order)."""
+        frm, params = _from(f)
+        columns = "g.id, g.start, g.end, g.text, s.label, pe.name AS person, a.tier"
+        anchor = "(SELECT episode_id FROM segments WHERE id = ?)"
+        start = "(SELECT start FROM segments WHERE id = ?)"
+        before = self._run(
+            f"""SELECT {columns} {frm} WHERE g.episode_id = {anchor} AND (g.start < {start}
+                OR (g.start = {start} AND g.id < ?)) ORDER BY g.start DESC, g.id DESC LIMIT ?""",
+            [*params, segment_id, segment_id, segment_id, segment_id, count],
+        )
+        after = self._run(
+            f"""SELECT {columns} {frm} WHERE g.episode_id = {anchor} AND (g.start > {start}
+                OR (g.start = {start} AND g.id > ?)) ORDER BY g.start, g.id LIMIT ?""",
+            [*params, segment_id, segment_id, segment_id, segment_id, count],
+        )
+        return list(reversed(before)), after
+
+    # -- vectors --------------------------------------------------------------------------------------------------
+
+    def segments_without_vectors(self, limit: int, episode_id: int | None = None) -> list[tuple[int, str]]:
+        sql = """SELECT g.id, g.text FROM segments g LEFT JOIN segment_vectors v ON v.segment_id = g.id
+                 WHERE v.segment_id IS NULL"""
+        params: list[Any] = []
+        if episode_id is not None:
+            sql += " AND g.episode_id = ?"
+            params.append(episode_id)
+        return [(r["id"], r["text"]) for r in self._run(sql + " ORDER BY g.id LIMIT ?", [*params, limit])]
+
+    def save_vectors(self, ids: Sequence[int], vectors: npt.NDArray[np.float32]) -> None:
+        half = np.asarray(vectors, dtype=np.float16)
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO segment_vectors (segment_id, vector) VALUES (?, ?)",
+                [(int(i), half[k].tobytes()) for k, i in enumerate(ids)],
+            )
+
+    def vector_count(self) -> int:
+        return int(self._run("SELECT COUNT(*) AS n FROM segment_vectors", [])[0]["n"])
+
+    def vector_batches(self, size: int = 50_000) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
+        """Every stored vector, in id order, in batches (for rebuilding the vector index)."""
+        last = -1
+        while True:
+            rows = self._run(
+                "SELECT segment_id, vector FROM segment_vectors WHERE segment_id > ? ORDER BY segment_id LIMIT ?",
+                [last, size],
+            )
+            if not rows:
+                return
+            ids = np.array([r["segment_id"] for r in rows], dtype=np.int64)
+            vectors = np.frombuffer(b"".join(r["vector"] for r in rows), dtype=np.float16).reshape(len(rows), -1)
+            yield ids, vectors.astype(np.float32)
+            last = int(ids[-1])
+
+    def episode_segment_ids(self, episode_id: int) -> list[int]:
+        return [r["id"] for r in self._run("SELECT id FROM segments WHERE episode_id = ?", [episode_id])]
