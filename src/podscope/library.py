@@ -10,6 +10,7 @@ It never prints; errors are `podscope.errors` exceptions that the shells turn in
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,10 +18,23 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from podscope import audio, formats
 from podscope.asr.whisper import AsrOptions, WhisperTranscriber
 from podscope.errors import InputError
-from podscope.models import Embedding, Episode, EpisodeMeta, Podcast, StoredTranscript
+from podscope.models import (
+    Diarization,
+    Embedding,
+    Episode,
+    EpisodeMeta,
+    Podcast,
+    ProcessedEpisode,
+    Segment,
+    SpeakerTrack,
+    StoredTranscript,
+    Turn,
+)
 from podscope.people import People
 from podscope.search.embed import SentenceEmbedder
 from podscope.search.engine import Search
@@ -51,6 +65,28 @@ class AddResult:
     created: bool
     report: PipelineReport | None = None  # None when nothing was processed
     model: str = ""
+
+
+def join_cues(cues: list[Segment], longest: float = 20.0) -> list[Segment]:
+    """Caption cues joined into readable segments: a segment ends at a speaker change, at the end of a sentence once
+    it lasts 5 s or more, at a pause over 1.5 s, or before it would pass `longest` seconds."""
+    out: list[Segment] = []
+    for cue in cues:
+        text = " ".join(cue.text.split())
+        if not text:
+            continue
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and last.speaker == cue.speaker
+            and cue.start - last.end <= 1.5
+            and cue.end - last.start <= longest
+            and not (last.text.endswith((".", "?", "!")) and last.end - last.start >= 5.0)
+        ):
+            out[-1] = Segment(last.start, cue.end, last.speaker, f"{last.text} {text}", last.words + cue.words)
+        else:
+            out.append(Segment(cue.start, cue.end, cue.speaker, text, cue.words))
+    return out
 
 
 def parse_date(value: str | dt.date | None) -> dt.date | None:
@@ -228,6 +264,75 @@ class Library:
         if not talk:
             raise InputError(f"episode {episode_id} has no speaker turns")
         return max(talk, key=lambda label: talk[label])
+
+    def import_transcript(
+        self,
+        path: str | Path,
+        *,
+        podcast: str,
+        title: str,
+        published: str | dt.date | None = None,
+        language: str = "en",
+        fmt: str | None = None,
+    ) -> AddResult:
+        """Store an episode from a transcript alone (Podcasting 2.0 JSON, WebVTT or SRT; the format from the file's
+        extension unless given). Caption-sized cues are joined into sentence-sized segments per speaker; speakers the
+        transcript names become people attributed by the publisher (tier `confirmed`)."""
+        path = Path(path)
+        if not podcast.strip() or not title.strip():
+            raise InputError("expected --podcast NAME and --title TITLE")
+        date = parse_date(published)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        digest = hashlib.sha256(raw).hexdigest()
+        existing = self.store.find_episode_by_hash(digest)
+        if existing is not None:
+            return AddResult(episode=existing, created=False)
+        kind = (fmt or path.suffix.lstrip(".")).lower()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path.name} is not UTF-8 text: expected a JSON, VTT or SRT transcript") from exc
+        segments = join_cues(formats.read(text, kind))
+        if not segments:
+            raise InputError(f"{path.name} holds no transcript segments")
+        labels = list(dict.fromkeys(s.speaker for s in segments if s.speaker))
+        processed = ProcessedEpisode(
+            meta=EpisodeMeta(podcast=podcast.strip(), title=title.strip(), published=date, source=str(path.resolve())),
+            content_hash=digest,
+            duration=max(s.end for s in segments),
+            language=language,
+            asr_model=f"publisher transcript ({kind})",
+            asr_source="transcript",
+            segments=tuple(segments),
+            diarization=Diarization(
+                turns=tuple(Turn(s.start, s.end, s.speaker) for s in segments if s.speaker),
+                speakers=tuple(
+                    SpeakerTrack(
+                        label=label,
+                        embedding=np.zeros(0, np.float32),
+                        speaking_time=round(sum(s.end - s.start for s in segments if s.speaker == label), 3),
+                    )
+                    for label in labels
+                ),
+            ),
+        )
+        with self.store.transaction():
+            episode_id = self.store.save_episode(processed, voiceprints=False)
+            for label in labels:
+                person = self.store.find_person(label) or self.store.create_person(label)
+                self.store.set_attribution(
+                    self.store.find_speaker(episode_id, label),
+                    person.id,
+                    score=None,
+                    tier="confirmed",
+                    reason="named in the publisher's transcript",
+                    machine=False,
+                )
+        self.search.index_pending(episode_id)
+        return AddResult(episode=self.store.get_episode(episode_id), created=True)
 
     def embed_clip(
         self, path: str | Path, start: float | None = None, end: float | None = None

@@ -202,7 +202,8 @@ class Search:
         if o.mode == "semantic":
             fused = semantic
         else:
-            text = [i for i, _ in self.store.text_search(query.fts, f, limit=CANDIDATES)]
+            fts = query.relaxed_fts if query.plain else query.fts
+            text = [i for i, _ in self.store.text_search(fts, f, limit=CANDIDATES)]
             fused = rrf([text, [i for i, _ in semantic]])
         ids = [i for i, _ in fused]
         if o.sort == "date":

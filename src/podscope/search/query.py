@@ -249,8 +249,14 @@ class Query:
     def plain(self) -> bool:
         """Only words (no phrase, prefix, operator or exclusion): hybrid search may return segments by meaning alone.
         Otherwise every result must satisfy the query's syntax."""
-        items = self.tree.include if isinstance(self.tree, And) and not self.tree.exclude else (self.tree,)
-        return all(isinstance(t, Term) and not t.prefix and not t.phrase for t in items) and '"' not in self.text
+        return all(t.kind == "word" and not t.prefix for t in _tokens(self.text))
+
+    @property
+    def relaxed_fts(self) -> str:
+        """Any of the query's content words (an OR): the text side of hybrid search for a plain query, ranked by
+        bm25, so a natural-language question still finds segments that share its key words."""
+        terms = self.content_highlights or self.highlights
+        return " OR ".join(dict.fromkeys(_fts(t) for t in terms))
 
     @property
     def semantic_text(self) -> str:
