@@ -48,6 +48,7 @@ from podscope.models import Diarization, EpisodeMeta, ProcessedEpisode, Segment,
 from podscope.sample_scripts import sample_scripts  # noqa: E402
 from podscope.search.embed import model_dir  # noqa: E402
 from podscope.search.engine import SearchOptions  # noqa: E402
+from podscope.store.search import Filters  # noqa: E402
 
 FIRST = ["Ada", "Ben", "Cara", "Dev", "Elif", "Femi", "Gus", "Hana", "Ivo", "June", "Kofi", "Lena", "Milo", "Nia"]
 FIRST += ["Omar", "Pia", "Quinn", "Rosa", "Sami", "Tess", "Uma", "Vik", "Wren", "Xia", "Yara", "Zeb"]
@@ -60,7 +61,7 @@ def _dialogue_lines() -> list[str]:
     lines = [line.text for s in sample_scripts() for line in s.lines]
     for name in dir(corpus):
         value = getattr(corpus, name)
-        if name.startswith("_") and isinstance(value, str) and value.count("\n") > 5:
+        if name.startswith("_") and not name.startswith("__") and isinstance(value, str) and value.count("\n") > 5:
             lines += corpus._sentences(value)
     return [x for x in lines if len(x.split()) >= 4]
 
@@ -182,7 +183,7 @@ def scale_queries(info: dict[str, Any], rng: np.random.Generator) -> dict[str, l
     out: dict[str, list[tuple[str, SearchOptions]]] = {
         "word": [(w(), SearchOptions(mode="text")) for _ in range(n)],
         "common word": [(w(common), SearchOptions(mode="text")) for _ in range(n)],
-        "phrase": [(f'"{w(vocab[200:2000])} {w(vocab[0:300])}"', SearchOptions(mode="text")) for _ in range(n)],
+        "phrase": [(f'"{p}"', SearchOptions(mode="text")) for p in info["phrases"][:n]],
         "boolean": [
             (q, SearchOptions(mode="text"))
             for _ in range(n // 4)
@@ -198,6 +199,20 @@ def scale_queries(info: dict[str, Any], rng: np.random.Generator) -> dict[str, l
     out["semantic"] = [(q.replace('"', ""), SearchOptions(mode="semantic")) for q in pick]
     out["hybrid"] = [(q.replace('"', ""), SearchOptions(mode="hybrid")) for q in pick[::-1]]
     return out
+
+
+def _phrases(lib: Library, rng: np.random.Generator, n: int) -> list[str]:
+    """Two or three consecutive words of stored segments: phrases that occur."""
+    total = lib.store.counts()["segments"]
+    rows = lib.store.segment_rows([int(i) for i in rng.integers(1, total, size=3 * n)], Filters())
+    out = []
+    for r in rows.values():
+        words = r["text"].rstrip(".").lower().split()
+        k = int(rng.integers(2, 4))
+        if len(words) > k:
+            start = int(rng.integers(0, len(words) - k))
+            out.append(" ".join(words[start : start + k]))
+    return out[:n]
 
 
 def percentiles(ms: list[float]) -> str:
@@ -232,7 +247,9 @@ def run_scale(workdir: Path, n_segments: int) -> None:
         print(
             f"Index time for a 60-minute episode ({n} segments): {hour:.1f} s (transcribing it takes ~6 min at RTF 0.1)"
         )
-        queries = scale_queries(info, np.random.default_rng(1))
+        rng = np.random.default_rng(1)
+        info["phrases"] = _phrases(lib, rng, 40)
+        queries = scale_queries(info, rng)
         lib.search.search("warm up", SearchOptions(mode="hybrid"))  # model and index loaded once, as in a server
         by_mode: dict[str, list[float]] = defaultdict(list)
         print(f"\n{'kind':14} {'n':>4}  latency")

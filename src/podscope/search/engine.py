@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from podscope.errors import InputError
 from podscope.search.embed import DIMENSION, SentenceEmbedder
-from podscope.search.query import Query, highlight_spans, parse
+from podscope.search.query import Query, QueryError, Term, highlight_spans, parse, words
 from podscope.search.vectors import VectorIndex
 from podscope.store import Store
 from podscope.store.search import TIER_ORDER, Filters
@@ -127,6 +128,7 @@ class Search:
     def index_pending(self, episode_id: int | None = None, hook: Callable[[int, int], None] | None = None) -> int:
         """Embed the segments that have no vector yet (one episode's, or all) and add them to the vector index."""
         done = 0
+        fresh: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]] = []
         while True:
             batch = self.store.segments_without_vectors(EMBED_BATCH, episode_id)
             if not batch:
@@ -134,10 +136,13 @@ class Search:
             ids = np.array([i for i, _ in batch], dtype=np.int64)
             vectors = self.embedder([t for _, t in batch])
             self.store.save_vectors(ids.tolist(), vectors)
+            fresh.append((ids, vectors))
             done += len(batch)
             if hook:
                 hook(done, done + (EMBED_BATCH if len(batch) == EMBED_BATCH else 0))
         count = self.store.vector_count()
+        if fresh and self.vectors.size == count - done:  # the index was current: add to it
+            self.vectors.add(np.concatenate([i for i, _ in fresh]), np.concatenate([v for _, v in fresh]))
         if self.vectors.needs_rebuild(count):
             self.vectors.rebuild(count, self.store.vector_batches)
         return done
@@ -169,7 +174,12 @@ class Search:
             raise InputError("expected --limit 1-1000, --offset 0 or more and --context 0-20")
         if o.since and o.until and o.since > o.until:
             raise InputError(f"--since {o.since} is after --until {o.until}")
-        query = parse(text)
+        try:
+            query = parse(text)
+        except QueryError:
+            if o.mode != "semantic" or not words(text):
+                raise
+            query = Query(text, Term(tuple(words(text))))  # meaning alone: the syntax does not matter
         filters = o.filters()
         self.store.check_filters(filters)
         if o.mode == "text":
