@@ -202,7 +202,7 @@ class Library:
         if hook:
             hook("index", 0, 1)
         t0 = time.perf_counter()
-        self.search.index_pending(episode_id)  # a crash here loses nothing: the next index run embeds what is missing
+        self.search.index_pending()  # this episode, and anything an interrupted earlier run left unindexed
         report.stage_seconds["index"] = time.perf_counter() - t0
         if hook:
             hook("index", 1, 1)

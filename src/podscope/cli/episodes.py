@@ -77,6 +77,8 @@ def demo(model: str | None, home: Path | None) -> None:
     for command, what in [
         (f"podscope transcript {first} --format txt", "who said what, when"),
         (f"podscope transcript {first} --format vtt", "WebVTT with <v Speaker> voice spans"),
+        ('podscope search "sourdough starter"', "who said what, when: words and meaning"),
+        ('podscope search "radio" --speaker "Daniel Brooks"', "only what one person said"),
         ('podscope people show "Callum Reid"', "a person page: appearances over time, quotes"),
         ("podscope people unknown", "recurring voices nobody has named yet"),
         ("podscope episodes --json", "everything as JSON"),

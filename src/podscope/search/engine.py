@@ -153,7 +153,7 @@ class Search:
 
     def _ensure_index(self) -> None:
         """Embed whatever is missing (episodes stored before search existed, or an interrupted ingest)."""
-        if self.store.segments_without_vectors(1):
+        if self.store.vectors_behind():
             self.index_pending()
             return
         count = self.store.vector_count()

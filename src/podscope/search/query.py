@@ -74,14 +74,20 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def normalise(text: str) -> str:
-    """Lower case without accents: what the FTS5 tokenizer (unicode61, remove_diacritics 2) compares."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    """Lower case without accents, for highlighting (the index folds the same way: unicode61, remove_diacritics 2;
+    "ß" stays "ß", as there)."""
+    decomposed = unicodedata.normalize("NFD", text.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+def tokens(text: str) -> list[str]:
+    """The words of a text as typed; FTS5 folds case and accents itself when they reach it quoted."""
+    return [m.group() for m in _WORD.finditer(text)]
+
+
 def words(text: str) -> list[str]:
-    """The normalised words of a text, as the index sees them."""
-    return [normalise(m.group()) for m in _WORD.finditer(text)]
+    """The normalised words of a text."""
+    return [normalise(t) for t in tokens(text)]
 
 
 @dataclass(frozen=True)
@@ -141,11 +147,21 @@ def _tokens(query: str) -> list[_Token]:
 # -- parser -----------------------------------------------------------------------------------------------------------
 
 
+MAX_DEPTH = 16  # nested parentheses
+MAX_TERMS = 128  # words and phrases in one query
+
+
 class _Parser:
     def __init__(self, query: str):
         self.query = query
         self.tokens = _tokens(query)
         self.i = 0
+        self.depth = 0
+        terms = [t for t in self.tokens if t.kind in ("word", "phrase")]
+        if len(terms) > MAX_TERMS:
+            raise QueryError(
+                f"too many words: a query takes at most {MAX_TERMS} words and phrases", query, terms[MAX_TERMS].position
+            )
 
     def peek(self) -> _Token | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -171,12 +187,15 @@ class _Parser:
             if self.peek() is None or self.peek().kind in (")", "OR", "AND"):  # type: ignore[union-attr]
                 raise QueryError("OR needs something after it", self.query, t.position)
             options.append(self.and_expr())
-        return options[0] if len(options) == 1 else Or(tuple(options))
+        flat = [x for o in options for x in (o.options if isinstance(o, Or) else (o,))]
+        return flat[0] if len(flat) == 1 else Or(tuple(flat))
 
     def and_expr(self) -> Node:
         include: list[Node] = []
         exclude: list[Node] = []
         start = self.peek()
+        if start is not None and start.kind == "OR":
+            raise QueryError("OR needs something before it", self.query, start.position)
         while (t := self.peek()) is not None and t.kind not in ("OR", ")"):
             if t.kind == "AND":
                 self.take()
@@ -204,23 +223,28 @@ class _Parser:
             )
         if len(include) == 1 and not exclude:
             return include[0]
-        return And(tuple(include), tuple(exclude))
+        flat = [x for i in include for x in (i.include if isinstance(i, And) and not i.exclude else (i,))]
+        return And(tuple(flat), tuple(exclude))
 
     def atom(self) -> Node:
         t = self.take()
         if t.kind == "(":
             if self.peek() is not None and self.peek().kind == ")":  # type: ignore[union-attr]
                 raise QueryError("an empty group: put words between the parentheses", self.query, t.position)
+            if self.depth >= MAX_DEPTH:
+                raise QueryError(f"groups nested too deeply (at most {MAX_DEPTH} levels)", self.query, t.position)
+            self.depth += 1
             node = self.or_expr()
+            self.depth -= 1
             close = self.peek()
             if close is None or close.kind != ")":
                 raise QueryError("this '(' is never closed", self.query, t.position)
             self.take()
             return node
         if t.kind == "phrase":
-            return Term(tuple(words(t.text)))
+            return Term(tuple(tokens(t.text)))
         if t.kind == "word":
-            return Term(tuple(words(t.text)), prefix=t.prefix)
+            return Term(tuple(tokens(t.text)), prefix=t.prefix)
         raise QueryError(f"unexpected {t.text!r}", self.query, t.position)
 
 
@@ -243,7 +267,7 @@ class Query:
     @property
     def content_highlights(self) -> list[Term]:
         """The highlight terms without stop words (for results found by meaning)."""
-        return [t for t in self.highlights if t.phrase or t.prefix or t.words[0] not in STOPWORDS]
+        return [t for t in self.highlights if t.phrase or t.prefix or normalise(t.words[0]) not in STOPWORDS]
 
     @property
     def plain(self) -> bool:
@@ -273,6 +297,7 @@ def _quote(words_: tuple[str, ...]) -> str:
 
 
 def _fts(node: Node) -> str:
+    """The FTS5 expression, flat: (a AND b) NOT (x OR y), so long queries never nest deeply."""
     if isinstance(node, Term):
         return _quote(node.words) + (" *" if node.prefix else "")
     if isinstance(node, Or):
@@ -280,8 +305,8 @@ def _fts(node: Node) -> str:
     inner = " AND ".join(_fts(i) for i in node.include)
     if len(node.include) > 1:
         inner = f"({inner})"
-    for e in node.exclude:
-        inner = f"({inner} NOT {_fts(e)})"
+    if node.exclude:
+        inner = f"({inner} NOT ({' OR '.join(_fts(e) for e in node.exclude)}))"
     return inner
 
 
@@ -295,14 +320,15 @@ def _positive_terms(node: Node) -> list[Term]:
 
 def highlight_spans(text: str, terms: list[Term]) -> list[tuple[int, int]]:
     """Character spans of `text` that match the terms (words, phrases, prefixes), merged and in order."""
-    tokens = [(m.start(), m.end(), normalise(m.group())) for m in _WORD.finditer(text)]
+    found = [(m.start(), m.end(), normalise(m.group())) for m in _WORD.finditer(text)]
     spans: list[tuple[int, int]] = []
     for term in terms:
-        n = len(term.words)
-        for i in range(len(tokens) - n + 1):
-            window = tokens[i : i + n]
-            if all(tok == w for (_, _, tok), w in zip(window[:-1], term.words[:-1], strict=True)):
-                last, want = window[-1][2], term.words[-1]
+        wanted = [normalise(w) for w in term.words]
+        n = len(wanted)
+        for i in range(len(found) - n + 1):
+            window = found[i : i + n]
+            if all(tok == w for (_, _, tok), w in zip(window[:-1], wanted[:-1], strict=True)):
+                last, want = window[-1][2], wanted[-1]
                 if last == want or (term.prefix and last.startswith(want)):
                     spans.append((window[0][0], window[-1][1]))
     merged: list[tuple[int, int]] = []

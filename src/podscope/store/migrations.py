@@ -123,7 +123,8 @@ MIGRATIONS: list[tuple[str, str]] = [
         "0004_search",
         """
         CREATE VIRTUAL TABLE segments_fts USING fts5(
-            text, content='segments', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+            text, content='segments', content_rowid='id', tokenize='unicode61 remove_diacritics 2',
+            prefix='2 3 4'
         );
         CREATE TRIGGER segments_fts_insert AFTER INSERT ON segments BEGIN
             INSERT INTO segments_fts (rowid, text) VALUES (new.id, new.text);
@@ -140,6 +141,14 @@ MIGRATIONS: list[tuple[str, str]] = [
             segment_id INTEGER PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE,
             vector BLOB NOT NULL
         );
+        CREATE TABLE search_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+        INSERT INTO search_state (key, value) VALUES ('vectors', 0);
+        CREATE TRIGGER segment_vectors_count_insert AFTER INSERT ON segment_vectors BEGIN
+            UPDATE search_state SET value = value + 1 WHERE key = 'vectors';
+        END;
+        CREATE TRIGGER segment_vectors_count_delete AFTER DELETE ON segment_vectors BEGIN
+            UPDATE search_state SET value = value - 1 WHERE key = 'vectors';
+        END;
         CREATE INDEX episodes_published ON episodes(published);
         """,
     ),

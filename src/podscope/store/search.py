@@ -50,27 +50,37 @@ _FROM = """
 """
 
 
-def _where(f: Filters) -> tuple[str, list[Any]]:
+def _membership(f: Filters) -> tuple[str, list[Any]]:
+    """The filters as membership tests on a segment's own columns (episode_id, speaker_id), each subquery run once:
+    far cheaper per matching row than joining five tables."""
     clauses: list[str] = []
     params: list[Any] = []
+    episode: list[str] = []
     if f.podcast is not None:
-        clauses.append("p.title = ?")
+        episode.append("podcast_id IN (SELECT id FROM podcasts WHERE title = ?)")
         params.append(f.podcast)
     if f.since is not None:
-        clauses.append("e.published >= ?")
+        episode.append("published >= ?")
         params.append(f.since.isoformat())
     if f.until is not None:
-        clauses.append("e.published <= ?")
+        episode.append("published <= ?")
         params.append(f.until.isoformat())
     if f.language is not None:
-        clauses.append("e.language = ?")
+        episode.append("language = ?")
         params.append(f.language)
+    if episode:
+        clauses.append(f"g.episode_id IN (SELECT id FROM episodes WHERE {' AND '.join(episode)})")
     if f.speaker is not None:
+        tiers = ",".join("?" * len(f.tiers))
         if f.speaker.lower() == "any":
-            clauses.append("pe.id IS NOT NULL")
+            clauses.append(f"g.speaker_id IN (SELECT speaker_id FROM attributions WHERE tier IN ({tiers}))")
+            params.extend(f.tiers)
         else:
-            clauses.append("pe.name = ?")
-            params.append(f.speaker)
+            clauses.append(
+                f"g.speaker_id IN (SELECT a.speaker_id FROM attributions a JOIN people pe ON pe.id = a.person_id"
+                f" WHERE pe.name = ? AND a.tier IN ({tiers}))"
+            )
+            params.extend([f.speaker, *f.tiers])
     return (" AND " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -106,26 +116,36 @@ class SearchTables(Database):
         self, fts: str, f: Filters, *, sort: str = "relevance", limit: int = 10, offset: int = 0
     ) -> list[tuple[int, float]]:
         """(segment id, bm25 score: lower is better) for one page of matches."""
-        frm, params = _from(f)
-        where, wparams = _where(f)
-        order = "rank, g.id" if sort == "relevance" else "e.published IS NULL, e.published DESC, g.episode_id, g.start"
+        where, params = _membership(f)
+        if sort == "relevance":
+            order, extra = "rank, g.id", ""
+        else:
+            order, extra = (
+                "e.published IS NULL, e.published DESC, g.episode_id, g.start",
+                "JOIN episodes e ON e.id = g.episode_id",
+            )
         rows = self._run(
             f"""SELECT g.id, bm25(segments_fts) AS rank FROM segments_fts JOIN segments g ON g.id = segments_fts.rowid
-                {frm.replace("FROM segments g", "")} WHERE segments_fts MATCH ? {where}
-                ORDER BY {order} LIMIT ? OFFSET ?""",
-            [*params, fts, *wparams, limit, offset],
+                {extra} WHERE segments_fts MATCH ? {where} ORDER BY {order} LIMIT ? OFFSET ?""",
+            [fts, *params, limit, offset],
         )
         return [(r["id"], float(r["rank"])) for r in rows]
 
     def text_facets(self, fts: str, f: Filters) -> list[sqlite3.Row]:
-        """(podcast, person, year, count) over every match: the total and the facets in one pass."""
-        frm, params = _from(f)
-        where, wparams = _where(f)
+        """(podcast, person, year, count) over every match: the total and the facets in one pass, grouped by episode
+        speaker first so the names are joined once per group rather than once per matching segment."""
+        where, params = _membership(f)
+        tiers = ",".join("?" * len(f.tiers))
         return self._run(
-            f"""SELECT p.title AS podcast, pe.name AS person, substr(e.published, 1, 4) AS year, COUNT(*) AS n
-                FROM segments_fts JOIN segments g ON g.id = segments_fts.rowid {frm.replace("FROM segments g", "")}
-                WHERE segments_fts MATCH ? {where} GROUP BY 1, 2, 3""",
-            [*params, fts, *wparams],
+            f"""SELECT p.title AS podcast, pe.name AS person, substr(e.published, 1, 4) AS year, SUM(x.n) AS n
+                FROM (SELECT g.episode_id, g.speaker_id, COUNT(*) AS n
+                      FROM segments_fts JOIN segments g ON g.id = segments_fts.rowid
+                      WHERE segments_fts MATCH ? {where} GROUP BY 1, 2) x
+                JOIN episodes e ON e.id = x.episode_id JOIN podcasts p ON p.id = e.podcast_id
+                LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND a.tier IN ({tiers})
+                LEFT JOIN people pe ON pe.id = a.person_id
+                GROUP BY 1, 2, 3""",
+            [fts, *params, *f.tiers],
         )
 
     # -- ids from elsewhere (vector search) -----------------------------------------------------------------------
@@ -134,11 +154,10 @@ class SearchTables(Database):
         """The ids (in the given order) of segments that exist and pass the filters."""
         if not ids:
             return []
-        frm, params = _from(f)
-        where, wparams = _where(f)
+        where, params = _membership(f)
         rows = self._run(
-            f"SELECT g.id {frm} WHERE g.id IN (SELECT value FROM json_each(?)) {where}",
-            [*params, json.dumps([int(i) for i in ids]), *wparams],
+            f"SELECT g.id FROM segments g WHERE g.id IN (SELECT value FROM json_each(?)) {where}",
+            [json.dumps([int(i) for i in ids]), *params],
         )
         found = {r["id"] for r in rows}
         return [i for i in ids if i in found]
@@ -206,12 +225,24 @@ class SearchTables(Database):
         half = np.asarray(vectors, dtype=np.float16)
         with self.transaction() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO segment_vectors (segment_id, vector) VALUES (?, ?)",
+                """INSERT INTO segment_vectors (segment_id, vector) VALUES (?, ?)
+                   ON CONFLICT (segment_id) DO UPDATE SET vector = excluded.vector""",
                 [(int(i), half[k].tobytes()) for k, i in enumerate(ids)],
             )
 
     def vector_count(self) -> int:
-        return int(self._run("SELECT COUNT(*) AS n FROM segment_vectors", [])[0]["n"])
+        """How many segments have a vector (kept by triggers: no count over a million rows per query)."""
+        return int(self._run("SELECT value FROM search_state WHERE key = 'vectors'", [])[0]["value"])
+
+    def vectors_behind(self) -> bool:
+        """Whether the newest segment has no vector yet (a cheap check for each search; a full look for missing
+        vectors anywhere is `segments_without_vectors`, run after each ingest)."""
+        row = self._run(
+            """SELECT (SELECT MAX(id) FROM segments) > COALESCE((SELECT MAX(segment_id) FROM segment_vectors), 0)
+               AS behind""",
+            [],
+        )[0]
+        return bool(row["behind"])
 
     def vector_batches(self, size: int = 50_000) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
         """Every stored vector, in id order, in batches (for rebuilding the vector index)."""
