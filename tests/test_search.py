@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from conftest import DATA
-from podscope.errors import InputError, NotFound, StoreError
+from podscope.errors import InputError, NotFound
 from podscope.library import Library
 from podscope.search.embed import SentenceEmbedder
 from podscope.search.engine import Hit, SearchOptions, SearchResult
