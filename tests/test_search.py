@@ -736,7 +736,7 @@ def test_cli_search_json_is_the_complete_result(corpus: Corpus, tmp_path: Path) 
     proc = cli("search", '"show notes"', "--mode", "text", "--limit", "3", "--context", "1", "--json", home=home)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
-    assert set(result) == {"query", "mode", "total", "hits", "facets", "offset"}
+    assert set(result) == {"query", "mode", "total", "hits", "facets", "offset", "estimated"}
     assert result["query"] == '"show notes"' and result["mode"] == "text" and result["total"] > 3
     assert len(result["hits"]) == 3
     for hit in result["hits"]:

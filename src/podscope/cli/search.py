@@ -68,7 +68,8 @@ def _print(result: SearchResult) -> None:
         out.print(snippet)
         for line in hit.after:
             out.print(Text(f"     {line.speaker}: {line.text}", style="dim"))
-    out.print(f"\n{result.offset + 1}-{result.offset + len(result.hits)} of {result.total} ({result.mode})")
+    about = "about " if result.estimated else ""
+    out.print(f"\n{result.offset + 1}-{result.offset + len(result.hits)} of {about}{result.total} ({result.mode})")
     for name, counts in result.facets.items():
         top = ", ".join(f"{escape(k)} {v}" for k, v in list(counts.items())[:6])
         out.print(f"[dim]by {name}: {top}[/dim]")

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from podscope.errors import InputError
 from podscope.search.embed import DIMENSION, SentenceEmbedder
-from podscope.search.query import Query, QueryError, Term, highlight_spans, parse, words
+from podscope.search.query import Query, QueryError, Term, highlight_spans, normalise, parse, words
 from podscope.search.vectors import VectorIndex
 from podscope.store import Store
 from podscope.store.search import TIER_ORDER, Filters
@@ -35,7 +35,10 @@ SORTS = ("relevance", "date")
 CANDIDATES = 200  # per retriever, for semantic and hybrid ranking
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al.)
 MIN_SIMILARITY = 0.25  # below this cosine a segment is not about the query at all (all-MiniLM-L6-v2)
+COMMON_SHARE = 0.01  # a word in more than this share of segments is left out of hybrid's relaxed text side
+COMMON_FLOOR = 500  # ... but only once it is in more than this many segments (small libraries keep every word)
 EMBED_BATCH = 256
+EXACT_FACETS = 10_000  # up to this many matches facets are exact; above, counted on a sample and scaled
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class SearchResult:
     hits: tuple[Hit, ...]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     offset: int = 0
+    estimated: bool = False  # facets (and a filtered total) counted on a sample of a very large result set
 
 
 def _speaker(row: sqlite3.Row) -> str:
@@ -182,8 +186,9 @@ class Search:
             query = Query(text, Term(tuple(words(text))))  # meaning alone: the syntax does not matter
         filters = o.filters()
         self.store.check_filters(filters)
+        estimated = False
         if o.mode == "text":
-            ranked, total, facets = self._text(query, filters, o)
+            ranked, total, facets, estimated = self._text(query, filters, o)
         else:
             ranked, total, facets = self._ranked(query, filters, o)
         return SearchResult(
@@ -193,14 +198,21 @@ class Search:
             hits=tuple(self._hits(ranked, query, filters, o)),
             facets=facets,
             offset=o.offset,
+            estimated=estimated,
         )
 
     def _text(
         self, query: Query, f: Filters, o: SearchOptions
-    ) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]]]:
+    ) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]], bool]:
+        """One page by bm25 (or date), the number of matches and the facets. Above EXACT_FACETS matches the facets
+        (and, with filters, the total) are estimated from every n-th match, and say so."""
         page = self.store.text_search(query.fts, f, sort=o.sort, limit=o.limit, offset=o.offset)
-        rows = self.store.text_facets(query.fts, f)
-        return [(i, -score) for i, score in page], sum(r["n"] for r in rows), _facets(rows)
+        unfiltered = self.store.text_count(query.fts)
+        step = max(1, -(-unfiltered // EXACT_FACETS))
+        rows = self.store.text_facets(query.fts, f, step)
+        facets = _facets(rows, scale=step)
+        total = unfiltered if not f.any else sum(r["n"] for r in rows) * step
+        return [(i, -score) for i, score in page], total, facets, step > 1
 
     def _ranked(
         self, query: Query, f: Filters, o: SearchOptions
@@ -212,7 +224,7 @@ class Search:
         if o.mode == "semantic":
             fused = semantic
         else:
-            fts = query.relaxed_fts if query.plain else query.fts
+            fts = self._relaxed(query) if query.plain else query.fts
             text = [i for i, _ in self.store.text_search(fts, f, limit=CANDIDATES)]
             fused = rrf([text, [i for i, _ in semantic]])
         ids = [i for i, _ in fused]
@@ -221,6 +233,14 @@ class Search:
             fused.sort(key=lambda p: (rows[p[0]]["published"] or "", -rows[p[0]]["start"]), reverse=True)
         facets = _facets(self.store.facets_of(ids, f)) if ids else {}
         return fused[o.offset : o.offset + o.limit], len(fused), facets
+
+    def _relaxed(self, query: Query) -> str:
+        """The OR of a plain query's content words without those in more than COMMON_SHARE of all segments: they add
+        little to the ranking and would make bm25 score a large part of the library."""
+        terms = [normalise(t.words[0]) for t in query.content_highlights if not t.phrase]
+        limit = max(COMMON_FLOOR, COMMON_SHARE * self.store.segment_id_bound())
+        common = {t for t, n in self.store.term_documents(terms).items() if n > limit}
+        return query.relaxed_fts(common)
 
     def _semantic(self, query: Query, f: Filters) -> list[tuple[int, float]]:
         """The CANDIDATES most similar segments that pass the filters, fetching more when filters reject many."""
@@ -282,14 +302,14 @@ def rrf(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:
     return sorted(scores.items(), key=lambda p: (-p[1], p[0]))
 
 
-def _facets(rows: list[sqlite3.Row]) -> dict[str, dict[str, int]]:
+def _facets(rows: list[sqlite3.Row], scale: int = 1) -> dict[str, dict[str, int]]:
     speakers: Counter[str] = Counter()
     podcasts: Counter[str] = Counter()
     years: Counter[str] = Counter()
     for r in rows:
-        speakers[r["person"] or "(unnamed)"] += r["n"]
-        podcasts[r["podcast"]] += r["n"]
-        years[r["year"] or "(undated)"] += r["n"]
+        speakers[r["person"] or "(unnamed)"] += r["n"] * scale
+        podcasts[r["podcast"]] += r["n"] * scale
+        years[r["year"] or "(undated)"] += r["n"] * scale
     return {
         "speaker": dict(speakers.most_common()),
         "podcast": dict(podcasts.most_common()),

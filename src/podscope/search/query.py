@@ -275,12 +275,13 @@ class Query:
         Otherwise every result must satisfy the query's syntax."""
         return all(t.kind == "word" and not t.prefix for t in _tokens(self.text))
 
-    @property
-    def relaxed_fts(self) -> str:
-        """Any of the query's content words (an OR): the text side of hybrid search for a plain query, ranked by
-        bm25, so a natural-language question still finds segments that share its key words."""
+    def relaxed_fts(self, too_common: set[str] | frozenset[str] = frozenset()) -> str:
+        """Any of the query's content words (an OR), leaving out `too_common` ones (normalised) unless nothing else is
+        left: the text side of hybrid search for a plain query, ranked by bm25, so a natural-language question still
+        finds segments that share its key words."""
         terms = self.content_highlights or self.highlights
-        return " OR ".join(dict.fromkeys(_fts(t) for t in terms))
+        kept = [t for t in terms if normalise(" ".join(t.words)) not in too_common] or terms
+        return " OR ".join(dict.fromkeys(_fts(t) for t in kept))
 
     @property
     def semantic_text(self) -> str:

@@ -137,6 +137,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             INSERT INTO segments_fts (rowid, text) VALUES (new.id, new.text);
         END;
         INSERT INTO segments_fts (segments_fts) VALUES ('rebuild');
+        CREATE VIRTUAL TABLE segments_fts_vocab USING fts5vocab(segments_fts, 'row');
         CREATE TABLE segment_vectors (
             segment_id INTEGER PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE,
             vector BLOB NOT NULL
@@ -150,6 +151,7 @@ MIGRATIONS: list[tuple[str, str]] = [
             UPDATE search_state SET value = value - 1 WHERE key = 'vectors';
         END;
         CREATE INDEX episodes_published ON episodes(published);
+        CREATE INDEX segments_lookup ON segments(id, episode_id, speaker_id);
         """,
     ),
 ]

@@ -36,6 +36,10 @@ class Filters:
     language: str | None = None
 
     @property
+    def any(self) -> bool:
+        return any(x is not None for x in (self.speaker, self.podcast, self.since, self.until, self.language))
+
+    @property
     def tiers(self) -> tuple[str, ...]:
         return TIER_ORDER[: TIER_ORDER.index(self.min_tier) + 1]
 
@@ -115,8 +119,15 @@ class SearchTables(Database):
     def text_search(
         self, fts: str, f: Filters, *, sort: str = "relevance", limit: int = 10, offset: int = 0
     ) -> list[tuple[int, float]]:
-        """(segment id, bm25 score: lower is better) for one page of matches."""
+        """(segment id, bm25 score: lower is better) for one page of matches. The lookups of a match's episode and
+        speaker read the covering index `segments_lookup`, never the segment rows with their text."""
         where, params = _membership(f)
+        if sort == "relevance" and not where:  # the FTS index alone ranks: no row of `segments` is read
+            rows = self._run(
+                "SELECT rowid AS id, rank FROM segments_fts WHERE segments_fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?",
+                [fts, limit, offset],
+            )
+            return [(r["id"], float(r["rank"])) for r in rows]
         if sort == "relevance":
             order, extra = "rank, g.id", ""
         else:
@@ -125,22 +136,28 @@ class SearchTables(Database):
                 "JOIN episodes e ON e.id = g.episode_id",
             )
         rows = self._run(
-            f"""SELECT g.id, bm25(segments_fts) AS rank FROM segments_fts JOIN segments g ON g.id = segments_fts.rowid
+            f"""SELECT g.id, segments_fts.rank AS rank FROM segments_fts JOIN segments g ON g.id = segments_fts.rowid
                 {extra} WHERE segments_fts MATCH ? {where} ORDER BY {order} LIMIT ? OFFSET ?""",
             [fts, *params, limit, offset],
         )
         return [(r["id"], float(r["rank"])) for r in rows]
 
-    def text_facets(self, fts: str, f: Filters) -> list[sqlite3.Row]:
-        """(podcast, person, year, count) over every match: the total and the facets in one pass, grouped by episode
-        speaker first so the names are joined once per group rather than once per matching segment."""
+    def text_count(self, fts: str) -> int:
+        """How many segments match, before filters (the FTS index alone: fast even for a million matches)."""
+        return int(self._run("SELECT COUNT(*) AS n FROM segments_fts WHERE segments_fts MATCH ?", [fts])[0]["n"])
+
+    def text_facets(self, fts: str, f: Filters, step: int = 1) -> list[sqlite3.Row]:
+        """(podcast, person, year, count) over the matches: the total and the facets in one pass, grouped by episode
+        speaker first so the names are joined once per group rather than once per matching segment. With step > 1
+        only every step-th segment (by id) is counted: an estimate for very large result sets."""
         where, params = _membership(f)
         tiers = ",".join("?" * len(f.tiers))
+        sample = f" AND segments_fts.rowid % {int(step)} = 0" if step > 1 else ""
         return self._run(
             f"""SELECT p.title AS podcast, pe.name AS person, substr(e.published, 1, 4) AS year, SUM(x.n) AS n
                 FROM (SELECT g.episode_id, g.speaker_id, COUNT(*) AS n
                       FROM segments_fts JOIN segments g ON g.id = segments_fts.rowid
-                      WHERE segments_fts MATCH ? {where} GROUP BY 1, 2) x
+                      WHERE segments_fts MATCH ? {sample} {where} GROUP BY 1, 2) x
                 JOIN episodes e ON e.id = x.episode_id JOIN podcasts p ON p.id = e.podcast_id
                 LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND a.tier IN ({tiers})
                 LEFT JOIN people pe ON pe.id = a.person_id
@@ -161,6 +178,20 @@ class SearchTables(Database):
         )
         found = {r["id"] for r in rows}
         return [i for i in ids if i in found]
+
+    def term_documents(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many segments hold each (normalised) term, from the FTS5 vocabulary."""
+        if not terms:
+            return {}
+        rows = self._run(
+            "SELECT term, doc FROM segments_fts_vocab WHERE term IN (SELECT value FROM json_each(?))",
+            [json.dumps(list(terms))],
+        )
+        return {r["term"]: int(r["doc"]) for r in rows}
+
+    def segment_id_bound(self) -> int:
+        """The highest segment id: about how many segments the library holds, read in no time."""
+        return int(self._run("SELECT COALESCE(MAX(id), 0) AS n FROM segments", [])[0]["n"])
 
     def matching_fts(self, ids: Sequence[int], fts: str) -> set[int]:
         """Which of the ids also match an FTS5 expression."""
