@@ -265,6 +265,25 @@ def run_scale(workdir: Path, n_segments: int) -> None:
             print(f"{kind:14} {len(items):4}  {percentiles(times)}")
         for mode, times in by_mode.items():
             print(f"{'all ' + mode:14} {len(times):4}  {percentiles(times)}")
+        print(
+            f"Vector index recall@10 against exact search: {ann_recall(lib, [q for q, _ in queries['semantic'][:50]]):.3f}"
+        )
+
+
+def ann_recall(lib: Library, texts: list[str], k: int = 10) -> float:
+    """Share of the exact top-k (inner product over every stored vector) that the vector index returns."""
+    vectors = lib.search.embedder(texts)
+    best: list[list[tuple[float, int]]] = [[] for _ in texts]
+    for ids, batch in lib.store.vector_batches():
+        scores = vectors @ batch.T
+        for q in range(len(texts)):
+            top = np.argpartition(-scores[q], min(k, len(ids) - 1))[:k]
+            best[q] = sorted(best[q] + [(float(scores[q, i]), int(ids[i])) for i in top], reverse=True)[:k]
+    found = 0
+    for q in range(len(texts)):
+        ids, _ = lib.search.vectors.search(vectors[q], k)
+        found += len({i for _, i in best[q]} & set(ids.tolist()))
+    return found / (k * len(texts))
 
 
 # -- quality ------------------------------------------------------------------------------------------------------

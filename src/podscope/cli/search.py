@@ -68,8 +68,9 @@ def _print(result: SearchResult) -> None:
         out.print(snippet)
         for line in hit.after:
             out.print(Text(f"     {line.speaker}: {line.text}", style="dim"))
-    about = "about " if result.estimated else ""
-    out.print(f"\n{result.offset + 1}-{result.offset + len(result.hits)} of {about}{result.total} ({result.mode})")
+    out.print(f"\n{result.offset + 1}-{result.offset + len(result.hits)} of {result.total} ({result.mode})")
+    if result.estimated:
+        out.print("[dim](counts below are estimated from a sample of the matches)[/dim]")
     for name, counts in result.facets.items():
         top = ", ".join(f"{escape(k)} {v}" for k, v in list(counts.items())[:6])
         out.print(f"[dim]by {name}: {top}[/dim]")

@@ -38,7 +38,7 @@ MIN_SIMILARITY = 0.25  # below this cosine a segment is not about the query at a
 COMMON_SHARE = 0.01  # a word in more than this share of segments is left out of hybrid's relaxed text side
 COMMON_FLOOR = 500  # ... but only once it is in more than this many segments (small libraries keep every word)
 EMBED_BATCH = 256
-EXACT_FACETS = 10_000  # up to this many matches facets are exact; above, counted on a sample and scaled
+EXACT_FACETS = 2_000  # up to this many matches facets are exact; above, counted on a sample and scaled
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ class SearchResult:
     hits: tuple[Hit, ...]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     offset: int = 0
-    estimated: bool = False  # facets (and a filtered total) counted on a sample of a very large result set
+    estimated: bool = False  # facets counted on a sample of a large result set (the total is always exact)
 
 
 def _speaker(row: sqlite3.Row) -> str:
@@ -205,13 +205,12 @@ class Search:
         self, query: Query, f: Filters, o: SearchOptions
     ) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]], bool]:
         """One page by bm25 (or date), the number of matches and the facets. Above EXACT_FACETS matches the facets
-        (and, with filters, the total) are estimated from every n-th match, and say so."""
+        are estimated from every n-th match, and say so."""
         page = self.store.text_search(query.fts, f, sort=o.sort, limit=o.limit, offset=o.offset)
         unfiltered = self.store.text_count(query.fts)
+        total = self.store.text_count(query.fts, f) if f.any else unfiltered
         step = max(1, -(-unfiltered // EXACT_FACETS))
-        rows = self.store.text_facets(query.fts, f, step)
-        facets = _facets(rows, scale=step)
-        total = unfiltered if not f.any else sum(r["n"] for r in rows) * step
+        facets = _facets(self.store.text_facets(query.fts, f, step), scale=step)
         return [(i, -score) for i, score in page], total, facets, step > 1
 
     def _ranked(

@@ -142,9 +142,18 @@ class SearchTables(Database):
         )
         return [(r["id"], float(r["rank"])) for r in rows]
 
-    def text_count(self, fts: str) -> int:
-        """How many segments match, before filters (the FTS index alone: fast even for a million matches)."""
-        return int(self._run("SELECT COUNT(*) AS n FROM segments_fts WHERE segments_fts MATCH ?", [fts])[0]["n"])
+    def text_count(self, fts: str, f: Filters | None = None) -> int:
+        """How many segments match (without filters the FTS index alone counts: fast even for a million matches)."""
+        if f is None or not f.any:
+            return int(self._run("SELECT COUNT(*) AS n FROM segments_fts WHERE segments_fts MATCH ?", [fts])[0]["n"])
+        where, params = _membership(f)
+        return int(
+            self._run(
+                f"""SELECT COUNT(*) AS n FROM segments_fts JOIN segments g ON g.id = segments_fts.rowid
+                    WHERE segments_fts MATCH ? {where}""",
+                [fts, *params],
+            )[0]["n"]
+        )
 
     def text_facets(self, fts: str, f: Filters, step: int = 1) -> list[sqlite3.Row]:
         """(podcast, person, year, count) over the matches: the total and the facets in one pass, grouped by episode
