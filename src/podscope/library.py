@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -159,8 +159,10 @@ class Library:
         published: str | dt.date | None = None,
         model: str | None = None,
         hook: Hook | None = None,
+        into: int | None = None,
     ) -> AddResult:
-        """Process a recording and store it; a recording already in the library is not processed again."""
+        """Process a recording and store it; a recording already in the library is not processed again. `into` is a
+        pending episode (from a feed) to fill in place."""
         from podscope.pipeline import PipelineReport, process_episode
 
         path = Path(path)
@@ -196,6 +198,7 @@ class Library:
                 processed,
                 processing_seconds=time.perf_counter() - started,
                 voiceprints=self.people.enabled,
+                into=into,
             )
             self.people.rescore(f"new episode {episode_id}")
         report.stage_seconds["store"] = time.perf_counter() - t0
@@ -274,10 +277,17 @@ class Library:
         published: str | dt.date | None = None,
         language: str = "en",
         fmt: str | None = None,
+        audio_path: str | Path | None = None,
+        into: int | None = None,
+        hook: Hook | None = None,
     ) -> AddResult:
         """Store an episode from a transcript alone (Podcasting 2.0 JSON, WebVTT or SRT; the format from the file's
         extension unless given). Caption-sized cues are joined into sentence-sized segments per speaker; speakers the
-        transcript names become people attributed by the publisher (tier `confirmed`)."""
+        transcript names become people attributed by the publisher (tier `confirmed`).
+
+        With `audio_path` (the episode's recording) the audio is diarized too: segments get the diarized speakers,
+        voiceprints are kept and matched against voice profiles, and each diarized speaker the transcript names is
+        attributed to that person."""
         path = Path(path)
         if not podcast.strip() or not title.strip():
             raise InputError("expected --podcast NAME and --title TITLE")
@@ -298,31 +308,57 @@ class Library:
         segments = join_cues(formats.read(text, kind))
         if not segments:
             raise InputError(f"{path.name} holds no transcript segments")
-        labels = list(dict.fromkeys(s.speaker for s in segments if s.speaker))
-        processed = ProcessedEpisode(
-            meta=EpisodeMeta(podcast=podcast.strip(), title=title.strip(), published=date, source=str(path.resolve())),
-            content_hash=digest,
-            duration=max(s.end for s in segments),
-            language=language,
-            asr_model=f"publisher transcript ({kind})",
-            asr_source="transcript",
-            segments=tuple(segments),
-            diarization=Diarization(
-                turns=tuple(Turn(s.start, s.end, s.speaker) for s in segments if s.speaker),
-                speakers=tuple(
-                    SpeakerTrack(
-                        label=label,
-                        embedding=np.zeros(0, np.float32),
-                        speaking_time=round(sum(s.end - s.start for s in segments if s.speaker == label), 3),
-                    )
-                    for label in labels
+        meta = EpisodeMeta(podcast=podcast.strip(), title=title.strip(), published=date, source=str(path.resolve()))
+        names: dict[str, str]
+        if audio_path is not None:
+            from podscope.pipeline import process_with_transcript
+
+            audio.probe(Path(audio_path))
+            self.work_dir.mkdir(exist_ok=True)
+            processed, names = process_with_transcript(
+                Path(audio_path),
+                meta,
+                segments,
+                self.diarization_options(),
+                language=language,
+                source=f"publisher transcript ({kind})",
+                workdir=self.work_dir,
+                hook=hook,
+            )
+            processed = replace(processed, content_hash=digest)
+        else:
+            labels = list(dict.fromkeys(s.speaker for s in segments if s.speaker))
+            names = {label: label for label in labels}
+            processed = ProcessedEpisode(
+                meta=meta,
+                content_hash=digest,
+                duration=max(s.end for s in segments),
+                language=language,
+                asr_model=f"publisher transcript ({kind})",
+                asr_source="transcript",
+                segments=tuple(segments),
+                diarization=Diarization(
+                    turns=tuple(Turn(s.start, s.end, s.speaker) for s in segments if s.speaker),
+                    speakers=tuple(
+                        SpeakerTrack(
+                            label=label,
+                            embedding=np.zeros(0, np.float32),
+                            speaking_time=round(sum(s.end - s.start for s in segments if s.speaker == label), 3),
+                        )
+                        for label in labels
+                    ),
                 ),
-            ),
-        )
+            )
         with self.store.transaction():
-            episode_id = self.store.save_episode(processed, voiceprints=False)
-            for label in labels:
-                person = self.store.find_person(label) or self.store.create_person(label)
+            episode_id = self.store.save_episode(
+                processed, voiceprints=audio_path is not None and self.people.enabled, into=into
+            )
+            used: set[str] = set()
+            for label, name in names.items():
+                if name.lower() in used:  # one person is one speaker per episode: the first label keeps the name
+                    continue
+                used.add(name.lower())
+                person = self.store.find_person(name) or self.store.create_person(name)
                 self.store.set_attribution(
                     self.store.find_speaker(episode_id, label),
                     person.id,
@@ -331,7 +367,9 @@ class Library:
                     reason="named in the publisher's transcript",
                     machine=False,
                 )
-        self.search.index_pending(episode_id)
+            if audio_path is not None:
+                self.people.rescore(f"new episode {episode_id}")
+        self.search.index_pending()
         return AddResult(episode=self.store.get_episode(episode_id), created=True)
 
     def embed_clip(

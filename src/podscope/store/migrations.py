@@ -154,4 +154,46 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX segments_lookup ON segments(id, episode_id, speaker_id);
         """,
     ),
+    (
+        "0005_feeds",
+        """
+        CREATE TABLE feeds (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            podcast_id INTEGER REFERENCES podcasts(id) ON DELETE SET NULL,
+            title TEXT NOT NULL DEFAULT '',
+            podcast_guid TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            blocked INTEGER NOT NULL DEFAULT 0,
+            checked_at TEXT,
+            error TEXT,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        );
+        CREATE TABLE feed_items (
+            id INTEGER PRIMARY KEY,
+            feed_id INTEGER NOT NULL REFERENCES feeds(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            episode_id INTEGER REFERENCES episodes(id) ON DELETE SET NULL,
+            title TEXT NOT NULL DEFAULT '',
+            published TEXT,
+            enclosure_url TEXT,
+            enclosure_type TEXT,
+            transcripts TEXT NOT NULL DEFAULT '[]',
+            persons TEXT NOT NULL DEFAULT '[]',
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'failed', 'skipped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            UNIQUE (feed_id, key)
+        );
+        CREATE INDEX feed_items_status ON feed_items(status, feed_id);
+        CREATE TABLE credits (
+            episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+            role TEXT NOT NULL DEFAULT 'host',
+            grp TEXT NOT NULL DEFAULT 'cast',
+            PRIMARY KEY (episode_id, person_id, role)
+        );
+        """,
+    ),
 ]

@@ -28,6 +28,7 @@ from podscope.models import (
     Word,
 )
 from podscope.store.db import blob, vector
+from podscope.store.feeds import FeedTables
 from podscope.store.people import PeopleTables
 from podscope.store.search import SearchTables
 
@@ -68,7 +69,7 @@ def _episode(row: sqlite3.Row) -> Episode:
     )
 
 
-class Store(PeopleTables, SearchTables):
+class Store(PeopleTables, SearchTables, FeedTables):
     """A podscope library in one SQLite file: episodes here, people and voice profiles in `PeopleTables`, the search
     index in `SearchTables`."""
 
@@ -79,11 +80,17 @@ class Store(PeopleTables, SearchTables):
         return _episode(rows[0]) if rows else None
 
     def save_episode(
-        self, processed: ProcessedEpisode, processing_seconds: float | None = None, *, voiceprints: bool = True
+        self,
+        processed: ProcessedEpisode,
+        processing_seconds: float | None = None,
+        *,
+        voiceprints: bool = True,
+        into: int | None = None,
     ) -> int:
         """Store a processed episode with its speakers, turns, segments and words, in one transaction.
 
-        With voiceprints=False the speakers' embeddings are not kept (voice profiles switched off)."""
+        With voiceprints=False the speakers' embeddings are not kept (voice profiles switched off). `into` is a
+        pending episode (from a feed) that this fills in place, keeping its id."""
         meta = processed.meta
         with self.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO podcasts (title) VALUES (?)", (meta.podcast,))
@@ -95,25 +102,40 @@ class Store(PeopleTables, SearchTables):
             if done is not None:
                 return int(done["id"])
             # A failed earlier attempt at the same recording is replaced, never duplicated.
-            conn.execute("DELETE FROM episodes WHERE content_hash = ? AND status != 'done'", (processed.content_hash,))
-            cur = conn.execute(
-                """INSERT INTO episodes (podcast_id, title, published, duration, source, content_hash, status,
-                                         language, asr_model, asr_source, processing_seconds)
-                   VALUES (?, ?, ?, ?, ?, ?, 'done', ?, ?, ?, ?)""",
-                (
-                    podcast_id,
-                    meta.title,
-                    meta.published.isoformat() if meta.published else None,
-                    processed.duration,
-                    meta.source,
-                    processed.content_hash,
-                    processed.language,
-                    processed.asr_model,
-                    processed.asr_source,
-                    processing_seconds,
-                ),
+            conn.execute(
+                "DELETE FROM episodes WHERE content_hash = ? AND status != 'done' AND id IS NOT ?",
+                (processed.content_hash, into),
             )
-            episode_id = int(cur.lastrowid or 0)
+            values = (
+                podcast_id,
+                meta.title,
+                meta.published.isoformat() if meta.published else None,
+                processed.duration,
+                meta.source,
+                processed.content_hash,
+                processed.language,
+                processed.asr_model,
+                processed.asr_source,
+                processing_seconds,
+            )
+            if into is not None:
+                updated = conn.execute(
+                    """UPDATE episodes SET podcast_id = ?, title = ?, published = ?, duration = ?, source = ?,
+                           content_hash = ?, status = 'done', language = ?, asr_model = ?, asr_source = ?,
+                           processing_seconds = ? WHERE id = ? AND status != 'done'""",
+                    (*values, into),
+                ).rowcount
+                if not updated:
+                    raise NotFound(f"episode {into} is not waiting to be processed")
+                episode_id = into
+            else:
+                cur = conn.execute(
+                    """INSERT INTO episodes (podcast_id, title, published, duration, source, content_hash, status,
+                                             language, asr_model, asr_source, processing_seconds)
+                       VALUES (?, ?, ?, ?, ?, ?, 'done', ?, ?, ?, ?)""",
+                    values,
+                )
+                episode_id = int(cur.lastrowid or 0)
             speaker_ids: dict[str, int] = {}
             for track in processed.diarization.speakers:
                 cur = conn.execute(

@@ -1,0 +1,173 @@
+"""The store's feed tables: followed feeds, their items (each a pending or processed episode) and episode credits.
+
+Why it looks like this:
+- `feeds add` records every item at once as a pending episode (an `episodes` row with status 'pending'), so the
+  library shows what a feed holds before anything is downloaded; `sync` later fills that same row in place, so an
+  episode keeps its id from pending to done.
+- An item is identified within its feed by its key (the GUID, else the enclosure URL), unique per feed: re-reading a
+  feed adds only new keys and never duplicates.
+- Credits (`podcast:person`) are people linked to an episode with a role; they are not voice attributions.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from podscope.errors import NotFound
+from podscope.store.db import Database
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """A feed item to record: its key and what sync needs to fetch it."""
+
+    key: str
+    title: str
+    published: str | None  # ISO date
+    enclosure_url: str | None
+    enclosure_type: str | None
+    transcripts: list[dict[str, str]]  # [{"url", "type", "language"}]
+    persons: list[dict[str, str]]  # [{"name", "role", "group", "href", "img"}]
+    description: str = ""
+
+
+_FEED_SELECT = """
+    SELECT f.*, p.title AS podcast,
+           (SELECT COUNT(*) FROM feed_items i WHERE i.feed_id = f.id) AS items,
+           (SELECT COUNT(*) FROM feed_items i WHERE i.feed_id = f.id AND i.status = 'pending') AS pending,
+           (SELECT COUNT(*) FROM feed_items i WHERE i.feed_id = f.id AND i.status = 'done') AS done,
+           (SELECT COUNT(*) FROM feed_items i WHERE i.feed_id = f.id AND i.status = 'failed') AS failed
+    FROM feeds f LEFT JOIN podcasts p ON p.id = f.podcast_id
+"""
+
+
+class FeedTables(Database):
+    """Feeds, feed items and credits (mixed into `Store`)."""
+
+    def add_feed(self, url: str, podcast: str, *, podcast_guid: str | None, blocked: bool) -> int:
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM feeds WHERE url = ?", (url,)).fetchone():
+                raise NotFound(f"the feed {url} is already followed; `podscope feeds list` shows it")
+            conn.execute("INSERT OR IGNORE INTO podcasts (title) VALUES (?)", (podcast,))
+            podcast_id = conn.execute("SELECT id FROM podcasts WHERE title = ?", (podcast,)).fetchone()["id"]
+            cur = conn.execute(
+                "INSERT INTO feeds (url, podcast_id, title, podcast_guid, blocked) VALUES (?, ?, ?, ?, ?)",
+                (url, podcast_id, podcast, podcast_guid, int(blocked)),
+            )
+        return int(cur.lastrowid or 0)
+
+    def feeds(self) -> list[sqlite3.Row]:
+        return self._query(_FEED_SELECT + " ORDER BY f.id")
+
+    def feed(self, feed_id: int) -> sqlite3.Row:
+        rows = self._query(_FEED_SELECT + " WHERE f.id = ?", (feed_id,))
+        if not rows:
+            raise NotFound(f"no feed with id {feed_id}; `podscope feeds list` shows them")
+        return rows[0]
+
+    def remove_feed(self, feed_id: int) -> int:
+        """Stop following a feed; its pending episodes go, processed ones stay. Returns how many pending went."""
+        self.feed(feed_id)
+        with self.transaction() as conn:
+            gone = conn.execute(
+                """DELETE FROM episodes WHERE status = 'pending' AND id IN
+                   (SELECT episode_id FROM feed_items WHERE feed_id = ?)""",
+                (feed_id,),
+            ).rowcount
+            conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+        return int(gone)
+
+    def update_feed(self, feed_id: int, **values: Any) -> None:
+        allowed = {"url", "title", "podcast_guid", "etag", "last_modified", "blocked", "checked_at", "error"}
+        if not values or set(values) - allowed:
+            raise ValueError(f"update_feed: unknown fields {set(values) - allowed}")
+        columns = ", ".join(f"{k} = ?" for k in values)
+        with self.transaction() as conn:
+            conn.execute(f"UPDATE feeds SET {columns} WHERE id = ?", (*values.values(), feed_id))
+
+    def add_items(self, feed_id: int, items: Sequence[NewItem]) -> int:
+        """Record the items not seen before, each with a pending episode; returns how many were new."""
+        feed = self.feed(feed_id)
+        added = 0
+        with self.transaction() as conn:
+            known = {r["key"] for r in conn.execute("SELECT key FROM feed_items WHERE feed_id = ?", (feed_id,))}
+            for item in items:
+                if item.key in known:
+                    continue
+                known.add(item.key)
+                cur = conn.execute(
+                    """INSERT INTO episodes (podcast_id, title, published, source, status)
+                       VALUES (?, ?, ?, ?, 'pending')""",
+                    (feed["podcast_id"], item.title or item.key, item.published, item.enclosure_url or ""),
+                )
+                conn.execute(
+                    """INSERT INTO feed_items (feed_id, key, episode_id, title, published, enclosure_url,
+                                               enclosure_type, transcripts, persons)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (
+                        feed_id,
+                        item.key,
+                        int(cur.lastrowid or 0),
+                        item.title,
+                        item.published,
+                        item.enclosure_url,
+                        item.enclosure_type,
+                        json.dumps(item.transcripts),
+                        json.dumps(item.persons),
+                    ),
+                )
+                added += 1
+        return added
+
+    def pending_items(
+        self, feed_id: int | None = None, since: str | None = None, limit: int | None = None
+    ) -> list[sqlite3.Row]:
+        """Items still to process (pending, or failed fewer than three times), newest first."""
+        sql = """SELECT i.*, f.url AS feed_url, p.title AS podcast FROM feed_items i JOIN feeds f ON f.id = i.feed_id
+                 LEFT JOIN podcasts p ON p.id = f.podcast_id
+                 WHERE (i.status = 'pending' OR (i.status = 'failed' AND i.attempts < 3)) AND f.blocked = 0"""
+        params: list[Any] = []
+        if feed_id is not None:
+            sql += " AND i.feed_id = ?"
+            params.append(feed_id)
+        if since is not None:
+            sql += " AND i.published >= ?"
+            params.append(since)
+        sql += " ORDER BY i.published IS NULL, i.published DESC, i.id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return self._query(sql, tuple(params))
+
+    def finish_item(self, item_id: int, status: str, error: str | None = None) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE feed_items SET status = ?, error = ?, attempts = attempts + 1 WHERE id = ?",
+                (status, error, item_id),
+            )
+            if status == "failed":
+                conn.execute(
+                    """UPDATE episodes SET status = 'failed' WHERE status = 'pending' AND id =
+                       (SELECT episode_id FROM feed_items WHERE id = ?)""",
+                    (item_id,),
+                )
+
+    def set_credits(self, episode_id: int, credits: Sequence[tuple[int, str, str]]) -> None:
+        """Replace an episode's credits: (person id, role, group)."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM credits WHERE episode_id = ?", (episode_id,))
+            conn.executemany(
+                "INSERT OR IGNORE INTO credits (episode_id, person_id, role, grp) VALUES (?, ?, ?, ?)",
+                [(episode_id, pid, role, grp) for pid, role, grp in credits],
+            )
+
+    def credits(self, episode_id: int) -> list[sqlite3.Row]:
+        return self._query(
+            """SELECT p.name, c.role, c.grp FROM credits c JOIN people p ON p.id = c.person_id
+               WHERE c.episode_id = ? ORDER BY c.role, p.name""",
+            (episode_id,),
+        )
