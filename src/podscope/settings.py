@@ -43,6 +43,15 @@ SETTINGS: tuple[Setting, ...] = (
         "onnx",
         "Sentence embeddings for semantic search: onnx (exported once, faster) or torch (sentence-transformers).",
     ),
+    Setting(
+        "allow_private_addresses",
+        False,
+        "Let feeds and downloads reach private, loopback and link-local addresses (off: protects the local network).",
+    ),
+    Setting("fetch_timeout", 30.0, "Seconds to wait for a feed or download server before giving up (retried)."),
+    Setting("max_feed_mb", 20, "Largest feed document accepted, in MB."),
+    Setting("max_download_mb", 2000, "Largest enclosure (episode audio or video) downloaded, in MB."),
+    Setting("keep_downloads", False, "Keep downloaded episode audio in HOME/downloads after processing."),
     Setting("voice_learning", True, "Let confirmations and verified matches add exemplars to a profile."),
     Setting(
         "low_threshold", 0.35, "Voice similarity from which a possible match is kept as `low` (hidden by default)."

@@ -35,6 +35,7 @@ for command in (
     episodes.podcasts,
     episodes.transcript,
     episodes.settings_cmd,
+    episodes.import_transcript,
     people.people,
     people.review,
     search.search,

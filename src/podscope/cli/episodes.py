@@ -172,3 +172,49 @@ def settings_cmd(as_json: bool, home: Path | None) -> None:
     for s in SETTINGS:
         table.add_row(s.name, str(values[s.name]), str(s.default), s.help)
     out.print(table)
+
+
+@click.command("import-transcript")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--podcast", required=True, help="The podcast the episode belongs to (created if new).")
+@click.option("--title", required=True, help="The episode's title.")
+@click.option("--published", default=None, metavar="YYYY-MM-DD", help="The episode's publication date.")
+@click.option("--language", default="en", show_default=True, help="The transcript's language code.")
+@click.option(
+    "--format", "fmt", default=None, type=click.Choice(["json", "vtt", "srt"]), help="Default: from the extension."
+)
+@click.option(
+    "--audio", "audio_path", type=click.Path(path_type=Path), help="The episode's audio: find its voices too."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@home_option
+def import_transcript(
+    file: Path,
+    podcast: str,
+    title: str,
+    published: str | None,
+    language: str,
+    fmt: str | None,
+    audio_path: Path | None,
+    as_json: bool,
+    home: Path | None,
+) -> None:
+    """Store an episode from a transcript: Podcasting 2.0 JSON, WebVTT (<v Name> spans) or SRT ("Name:" prefixes)."""
+    with open_library(home) as lib, stage_progress(enabled=not as_json) as hook:
+        result = lib.import_transcript(
+            file,
+            podcast=podcast,
+            title=title,
+            published=published,
+            language=language,
+            fmt=fmt,
+            audio_path=audio_path,
+            hook=hook,
+        )
+    ep = result.episode
+    if as_json:
+        print_json({"created": result.created, "episode": ep})
+    elif not result.created:
+        out.print(f"Already in the library as episode {ep.id} ({ep.podcast} / {ep.title}); nothing to do.")
+    else:
+        out.print(f"Imported episode {ep.id}: {ep.podcast} / {ep.title} — {ep.segment_count} segments.")

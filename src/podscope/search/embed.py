@@ -142,6 +142,9 @@ class SentenceEmbedder:
 
 def _sentence_transformer(folder: Path) -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TQDM_DISABLE", "1")
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
