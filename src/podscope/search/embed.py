@@ -78,6 +78,7 @@ class SentenceEmbedder:
         self._model: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
+        self.fallback: str | None = None  # why the onnx backend fell back to torch, if it did
 
     def __call__(self, texts: list[str], batch_size: int = 64) -> Vectors:
         if not texts:
@@ -114,7 +115,13 @@ class SentenceEmbedder:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        onnx_path = self._exported(folder)
+        try:
+            onnx_path = self._exported(folder)
+        except Exception as exc:  # the export needs torch and onnx; the torch backend gives the same vectors
+            self.fallback = f"ONNX export failed ({type(exc).__name__}: {exc}); using the torch backend"
+            self.backend = "torch"
+            self._model = _sentence_transformer(folder)
+            return
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
