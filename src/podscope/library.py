@@ -42,6 +42,7 @@ from podscope.settings import load_settings, resolve_home
 from podscope.store import Store
 
 if TYPE_CHECKING:  # the pipeline pulls in torch and the models: imported only when audio is processed
+    from podscope.feeds.follow import Feeds
     from podscope.pipeline import PipelineReport
     from podscope.voices.diarize import DiarizationOptions
 
@@ -115,6 +116,13 @@ class Library:
             lambda: SentenceEmbedder(self.cache_dir, self.settings["embedding_backend"], self.settings["threads"]),
             self.settings["threads"],
         )
+
+    @property
+    def feeds(self) -> Feeds:
+        """Followed feeds (built on first use: it brings in the HTTP client and the XML parser)."""
+        from podscope.feeds.follow import Feeds
+
+        return Feeds(self)
 
     def close(self) -> None:
         self.store.close()

@@ -64,6 +64,7 @@ class UnknownVoice:
     episodes: tuple[int, ...]
     seconds: float
     stretch: Stretch
+    suggestions: tuple[str, ...] = ()  # people credited (podcast:person) in its episodes and not yet heard there
 
 
 @dataclass(frozen=True)
@@ -559,6 +560,12 @@ class People:
             if recurring_only and len(episodes) < 2:
                 continue
             longest = max(group, key=lambda v: v.speaking_time)
+            credited: dict[str, int] = defaultdict(int)
+            for episode_id in episodes:
+                heard = {a.person for a in self.store.attributions(episode_id=episode_id, tiers=SHOWN_TIERS)}
+                for row in self.store.credits(episode_id):
+                    if row["name"] not in heard:
+                        credited[row["name"]] += 1
             out.append(
                 UnknownVoice(
                     id=f"U{group[0].speaker_id}",
@@ -566,6 +573,7 @@ class People:
                     episodes=episodes,
                     seconds=round(sum(v.speaking_time for v in group), 1),
                     stretch=self.store.speaker_stretch(longest.speaker_id),
+                    suggestions=tuple(sorted(credited, key=lambda n: (-credited[n], n))),
                 )
             )
         return out

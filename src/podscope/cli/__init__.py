@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 
 from podscope import __version__
-from podscope.cli import episodes, people, search
+from podscope.cli import episodes, feeds, people, search
 from podscope.cli.shell import err
 from podscope.errors import PodscopeError
 
@@ -41,6 +41,8 @@ for command in (
     search.search,
     search.index,
     search.delete,
+    feeds.feeds,
+    feeds.sync,
 ):
     cli.add_command(command)
 

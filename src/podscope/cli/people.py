@@ -235,6 +235,8 @@ def people_unknown(as_json: bool, home: Path | None) -> None:
         )
         if s.quote:
             out.print(f"  “{escape(s.quote)}”")
+        if v.suggestions:
+            out.print(f"  credited in its episodes: {escape(', '.join(v.suggestions))}")
     out.print("\nName one with: podscope people enroll NAME --unknown ID")
 
 

@@ -156,6 +156,16 @@ class FeedTables(Database):
                     (item_id,),
                 )
 
+    def feed_item_rows(self, feed_id: int) -> list[sqlite3.Row]:
+        return self._query("SELECT * FROM feed_items WHERE feed_id = ? ORDER BY id", (feed_id,))
+
+    def link_item(self, item_id: int, episode_id: int, *, drop_pending: int | None = None) -> None:
+        """Point an item at an episode already in the library (the same recording), dropping its pending one."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE feed_items SET episode_id = ? WHERE id = ?", (episode_id, item_id))
+            if drop_pending is not None:
+                conn.execute("DELETE FROM episodes WHERE id = ? AND status != 'done'", (drop_pending,))
+
     def set_credits(self, episode_id: int, credits: Sequence[tuple[int, str, str]]) -> None:
         """Replace an episode's credits: (person id, role, group)."""
         with self.transaction() as conn:

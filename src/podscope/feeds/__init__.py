@@ -1,0 +1,1 @@
+"""Podcast feeds: fetching them safely over HTTP and reading episodes from them."""

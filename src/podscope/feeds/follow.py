@@ -1,0 +1,298 @@
+"""Following podcast feeds: add one (recording every episode as pending), list, remove, and sync.
+
+    feeds = lib.feeds
+    added = feeds.add("https://example.com/feed.xml")     # or a local file
+    report = feeds.sync(limit=5)                          # fetch and process what is pending
+
+Why it looks like this:
+- `add` reads the feed once and records all its items as pending episodes; `sync` refreshes every feed (conditional
+  GET, permanent redirects remembered), records new items, then processes pending ones newest first. An item is done
+  or failed only after its episode is stored, so an interrupted sync resumes where it stopped, and a half-downloaded
+  enclosure resumes from its `.part` file.
+- A publisher's transcript (preferring JSON, then VTT, then SRT) replaces transcription unless `retranscribe`; the
+  audio is still diarized so voices are found and matched. `podcast:person` credits become people credited on the
+  episode (not voice attributions).
+- A feed that says `podcast:block` or `itunes:block` is recorded but never processed.
+- One sync at a time: a lock file in the home makes a second run (cron, a timer) stop with a message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from podscope.errors import InputError, PodscopeError
+from podscope.feeds.fetch import Fetcher, safe_filename
+from podscope.feeds.parse import Feed, FeedItem, parse_feed
+from podscope.store.feeds import NewItem
+
+if TYPE_CHECKING:
+    from podscope.library import Library
+
+Hook = Callable[[str, float, float], None]
+# Transcript formats in order of preference, with the MIME types publishers use for them.
+TRANSCRIPT_TYPES = (
+    ("json", ("application/json",)),
+    ("vtt", ("text/vtt", "text/webvtt")),
+    ("srt", ("application/srt", "application/x-subrip", "text/srt", "text/x-srt")),
+)
+
+
+@dataclass(frozen=True)
+class AddedFeed:
+    id: int
+    url: str
+    podcast: str
+    items: int
+    blocked: bool
+
+
+@dataclass
+class SyncReport:
+    feeds: int = 0
+    new_items: int = 0
+    processed: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def best_transcript(transcripts: list[dict[str, str]]) -> tuple[str, str] | None:
+    """(url, format) of the transcript to import: JSON, then VTT, then SRT; None when there is none of those."""
+    for fmt, types in TRANSCRIPT_TYPES:
+        for t in transcripts:
+            kind = (t.get("type") or "").split(";")[0].strip().lower()
+            if kind in types or (not kind and t.get("url", "").lower().endswith("." + fmt)):
+                return t["url"], fmt
+    return None
+
+
+def _published(item: FeedItem) -> str | None:
+    if item.published is None:
+        return None
+    return item.published.date().isoformat() if isinstance(item.published, dt.datetime) else str(item.published)
+
+
+def _new_item(item: FeedItem) -> NewItem | None:
+    key = item.key
+    if not key:
+        return None
+    enclosure = item.enclosure
+    return NewItem(
+        key=key,
+        title=item.title or key,
+        published=_published(item),
+        enclosure_url=enclosure.url if enclosure else None,
+        enclosure_type=enclosure.type if enclosure else None,
+        transcripts=[{"url": t.url, "type": t.type or "", "language": t.language or ""} for t in item.transcripts],
+        persons=[{"name": p.name, "role": p.role or "host", "group": p.group or "cast"} for p in item.persons],
+    )
+
+
+class Feeds:
+    """The feed operations of one library."""
+
+    def __init__(self, lib: Library):
+        self.lib = lib
+        self.store = lib.store
+
+    def fetcher(self) -> Fetcher:
+        s = self.lib.settings
+        return Fetcher(
+            allow_private=bool(s["allow_private_addresses"]),
+            timeout=float(s["fetch_timeout"]),
+            max_feed_bytes=int(s["max_feed_mb"]) * 1_000_000,
+            max_enclosure_bytes=int(s["max_download_mb"]) * 1_000_000,
+        )
+
+    # -- reading feeds --------------------------------------------------------------------------------------------
+
+    def _read(
+        self, source: str, fetcher: Fetcher, etag: str | None = None, last_modified: str | None = None
+    ) -> tuple[bytes | None, str, dict[str, Any]]:
+        """The feed document (None when unchanged since the last read), its URL, and what to remember about it."""
+        path = Path(source[7:] if source.startswith("file://") else source)
+        if "://" not in source or source.startswith("file://"):
+            if not path.is_file():
+                raise InputError(f"{source}: no such feed file, and not an http(s) URL")
+            return path.read_bytes(), path.resolve().as_uri(), {}
+        response = fetcher.fetch_feed(source, etag=etag, last_modified=last_modified)
+        state: dict[str, Any] = {"etag": response.etag, "last_modified": response.last_modified}
+        if response.moved_to:
+            state["url"] = response.moved_to
+        return (None if response.status == 304 else response.content), source, state
+
+    def add(self, source: str) -> AddedFeed:
+        """Follow a feed (an http(s) URL or a local file) and record all its episodes as pending."""
+        with self.fetcher() as fetcher:
+            data, url, state = self._read(source.strip(), fetcher)
+        assert data is not None
+        feed = parse_feed(data, url)
+        podcast = (feed.title or url).strip()
+        url = state.pop("url", url)
+        with self.store.transaction():
+            feed_id = self.store.add_feed(url, podcast, podcast_guid=feed.podcast_guid, blocked=feed.blocked)
+            added = 0 if feed.blocked else self._record(feed_id, feed)
+            self.store.update_feed(feed_id, checked_at=_now(), **{k: v for k, v in state.items() if v})
+        return AddedFeed(feed_id, url, podcast, added, feed.blocked)
+
+    def _record(self, feed_id: int, feed: Feed) -> int:
+        items = [n for n in (_new_item(i) for i in feed.items) if n is not None]
+        added = self.store.add_items(feed_id, items)
+        self._credit(feed_id, feed)
+        return added
+
+    def _credit(self, feed_id: int, feed: Feed) -> None:
+        """podcast:person credits (an item's, else the channel's) on each of the feed's episodes."""
+        channel = [{"name": p.name, "role": p.role or "host", "group": p.group or "cast"} for p in feed.persons]
+        for row in self.store.feed_item_rows(feed_id):
+            persons = json.loads(row["persons"]) or channel
+            if row["episode_id"] is None or not persons:
+                continue
+            credits = []
+            for p in persons:
+                person = self.store.find_person(p["name"]) or self.store.create_person(p["name"])
+                credits.append((person.id, p["role"].lower(), p["group"].lower()))
+            self.store.set_credits(row["episode_id"], credits)
+
+    def refresh(self, feed_id: int, fetcher: Fetcher) -> int:
+        """Read a followed feed again; records new items and returns how many."""
+        row = self.store.feed(feed_id)
+        try:
+            data, _url, state = self._read(row["url"], fetcher, row["etag"], row["last_modified"])
+            if data is None:
+                self.store.update_feed(feed_id, checked_at=_now(), error=None)
+                return 0
+            feed = parse_feed(data, row["url"])
+        except PodscopeError as exc:
+            self.store.update_feed(feed_id, checked_at=_now(), error=str(exc))
+            raise
+        with self.store.transaction():
+            added = 0 if feed.blocked else self._record(feed_id, feed)
+            self.store.update_feed(
+                feed_id,
+                checked_at=_now(),
+                error=None,
+                blocked=int(feed.blocked),
+                **{k: v for k, v in state.items() if v},
+            )
+        return added
+
+    def list(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": r["id"],
+                "url": r["url"],
+                "podcast": r["podcast"],
+                "items": r["items"],
+                "pending": r["pending"],
+                "done": r["done"],
+                "failed": r["failed"],
+                "blocked": bool(r["blocked"]),
+                "checked_at": r["checked_at"],
+                "error": r["error"],
+            }
+            for r in self.store.feeds()
+        ]
+
+    def remove(self, feed_id: int) -> int:
+        return self.store.remove_feed(feed_id)
+
+    # -- syncing --------------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        path = self.lib.home / "sync.lock"
+        with open(path, "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise InputError(f"another podscope sync is running on this library (lock {path}); try later") from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def sync(
+        self,
+        feed_id: int | None = None,
+        *,
+        limit: int | None = None,
+        since: str | None = None,
+        retranscribe: bool = False,
+        hook: Hook | None = None,
+    ) -> SyncReport:
+        """Refresh the feeds (or one), then process pending episodes, newest first (at most `limit`)."""
+        report = SyncReport()
+        with self._lock(), self.fetcher() as fetcher:
+            rows = [self.store.feed(feed_id)] if feed_id is not None else self.store.feeds()
+            for n, row in enumerate(rows, start=1):
+                if hook:
+                    hook(f"feed {n}/{len(rows)}:refresh", 0, 1)
+                try:
+                    report.new_items += self.refresh(row["id"], fetcher)
+                except PodscopeError as exc:
+                    report.errors.append(f"feed {row['id']} ({row['url']}): {exc}")
+                report.feeds += 1
+                if hook:
+                    hook(f"feed {n}/{len(rows)}:refresh", 1, 1)
+            items = self.store.pending_items(feed_id, since=since, limit=limit)
+            for n, item in enumerate(items, start=1):
+                prefix = f"episode {n}/{len(items)}"
+                step: Hook | None = (lambda s, d, t, p=prefix: hook(f"{p}:{s}", d, t)) if hook else None
+                try:
+                    self._process(item, fetcher, retranscribe, step)
+                except PodscopeError as exc:
+                    self.store.finish_item(item["id"], "failed", str(exc))
+                    report.failed += 1
+                    report.errors.append(f"{item['title']}: {exc}")
+                else:
+                    self.store.finish_item(item["id"], "done")
+                    report.processed += 1
+        return report
+
+    def _process(self, item: Any, fetcher: Fetcher, retranscribe: bool, hook: Hook | None) -> None:
+        episode = self.store.get_episode(item["episode_id"]) if item["episode_id"] else None
+        if episode is None:
+            raise InputError("the episode was deleted from the library; nothing to process")
+        transcript = None if retranscribe else best_transcript(json.loads(item["transcripts"]))
+        audio_path = None
+        if item["enclosure_url"]:
+            folder = self.lib.home / "downloads" / str(item["feed_id"])
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / safe_filename(item["title"], item["enclosure_url"])
+            download_hook = (lambda done, total: hook("download", done, total or done)) if hook else None
+            audio_path = fetcher.download(item["enclosure_url"], target, hook=download_hook)
+        elif transcript is None:
+            raise InputError("the item has neither an audio enclosure nor a transcript")
+        try:
+            common = {"podcast": item["podcast"], "title": episode.title, "published": episode.published}
+            if transcript is not None:
+                url, fmt = transcript
+                response = fetcher.fetch_text(url)
+                path = self.lib.work_dir / f"transcript-{item['id']}.{fmt}"
+                self.lib.work_dir.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(response)
+                try:
+                    self.lib.import_transcript(
+                        path, fmt=fmt, audio_path=audio_path, into=episode.id, hook=hook, **common
+                    )
+                finally:
+                    path.unlink(missing_ok=True)
+            else:
+                assert audio_path is not None
+                result = self.lib.add_audio(audio_path, into=episode.id, hook=hook, **common)
+                if result.episode.id != episode.id:  # the same recording was already in the library
+                    self.store.link_item(item["id"], result.episode.id, drop_pending=episode.id)
+        finally:
+            if audio_path is not None and not self.lib.settings["keep_downloads"]:
+                audio_path.unlink(missing_ok=True)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,249 @@
+"""Following a feed end to end: a real HTTP server on loopback serving a feed with a real recording, a publisher's
+transcript of it, a transcript-only episode and credits; add, sync, re-sync, an interrupted download, a blocked feed,
+the sync lock and refused addresses."""
+
+from __future__ import annotations
+
+import fcntl
+import http.server
+import json
+import socketserver
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA, SAMPLE_WAV
+from podscope.errors import InputError
+from podscope.feeds.fetch import safe_filename
+from podscope.library import Library
+
+STM = DATA / "pyannote-sample" / "sample.stm"
+SRT = DATA / "transcripts" / "example.srt"
+PC = "https://podcastindex.org/namespace/1.0"
+
+
+def _json_transcript() -> bytes:
+    """The real recording's reference transcript (pyannote's STM) as Podcasting 2.0 JSON."""
+    segments = []
+    for line in STM.read_text().splitlines():
+        _, _, speaker, start, end, *words = line.split()
+        segments.append({"speaker": speaker, "startTime": float(start), "endTime": float(end), "body": " ".join(words)})
+    return json.dumps({"version": "1.0.0", "segments": segments}).encode()
+
+
+def _item(guid: str, title: str, date: str, enclosure: str | None, transcript: str | None, persons: str = "") -> str:
+    parts = [f"<guid>{guid}</guid>", f"<title>{title}</title>", f"<pubDate>{date}</pubDate>"]
+    if enclosure:
+        parts.append(f'<enclosure url="{enclosure}" type="audio/wav" length="{SAMPLE_WAV.stat().st_size}"/>')
+    if transcript:
+        kind = "application/json" if transcript.endswith(".json") else "application/srt"
+        parts.append(f'<podcast:transcript url="{transcript}" type="{kind}"/>')
+    return "<item>" + "".join(parts) + persons + "</item>"
+
+
+class Site:
+    """What the test server serves; `drop_once` paths cut the connection half-way the first time."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.drop_once: set[str] = set()
+        self.requests: list[tuple[str, str | None]] = []
+
+
+@pytest.fixture()
+def site() -> Iterator[tuple[Site, str]]:
+    state = Site()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            state.requests.append((self.path, self.headers.get("Range")))
+            if self.path not in state.files:
+                self.send_error(404)
+                return
+            body, kind = state.files[self.path]
+            start = 0
+            rng = self.headers.get("Range")
+            if rng and rng.startswith("bytes="):
+                start = int(rng[6:].split("-")[0])
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+            else:
+                self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body) - start))
+            self.send_header("Accept-Ranges", "bytes")
+            self.end_headers()
+            if self.path in state.drop_once:
+                state.drop_once.discard(self.path)
+                self.wfile.write(body[start : start + (len(body) - start) // 2])
+                self.wfile.flush()
+                self.connection.shutdown(2)
+                return
+            self.wfile.write(body[start:])
+
+    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    state.files["/audio/call.wav"] = (SAMPLE_WAV.read_bytes(), "audio/wav")
+    state.files["/audio/call-again.wav"] = (SAMPLE_WAV.read_bytes() + b"\0" * 3200, "audio/wav")
+    state.files["/t/call.json"] = (_json_transcript(), "application/json")
+    state.files["/t/tips.srt"] = (SRT.read_bytes(), "application/srt")
+    host = '<podcast:person role="host">Marta Ruiz</podcast:person>'
+    guests = host + "".join(f'<podcast:person role="guest">{n}</podcast:person>' for n in ("Diane", "Sheila"))
+    items = [
+        _item("ep-1", "A phone call", "Mon, 01 Apr 2024 10:00:00 GMT", f"{base}/audio/call.wav", None, guests),
+        _item(
+            "ep-2",
+            "The call, with its transcript",
+            "Mon, 08 Apr 2024 10:00:00 GMT",
+            f"{base}/audio/call-again.wav",
+            f"{base}/t/call.json",
+            guests,
+        ),
+        _item("ep-3", "Ten podcasting tips", "Mon, 15 Apr 2024 10:00:00 GMT", None, f"{base}/t/tips.srt"),
+    ]
+    state.files["/feed.xml"] = (_feed(items).encode(), "application/rss+xml")
+    yield state, base
+    server.shutdown()
+
+
+def _feed(items: list[str], extra: str = "") -> str:
+    return (
+        f'<?xml version="1.0"?><rss version="2.0" xmlns:podcast="{PC}"><channel><title>Line Notes</title>'
+        f"<podcast:guid>3f1a8b3c-1111-5555-9999-000000000001</podcast:guid>{extra}{''.join(items)}</channel></rss>"
+    )
+
+
+def _lib(home: Path, **settings: object) -> Library:
+    return Library(home, settings={"asr_model": "tiny.en", "allow_private_addresses": True, **settings})
+
+
+def test_add_sync_resync_and_resume(site: tuple[Site, str], tmp_path: Path) -> None:
+    state, base = site
+    state.drop_once.add("/audio/call.wav")  # this download is cut half-way: the fetcher resumes it with a Range
+    with _lib(tmp_path / "home") as lib:
+        added = lib.feeds.add(f"{base}/feed.xml")
+        assert (added.podcast, added.items, added.blocked) == ("Line Notes", 3, False)
+        pending = lib.episodes()
+        assert [e.status for e in pending] == ["pending"] * 3
+        # A run killed during a download left a .part file: the next sync carries on from there.
+        url = f"{base}/audio/call-again.wav"
+        part = lib.home / "downloads" / str(added.id) / (safe_filename("The call, with its transcript", url) + ".part")
+        part.parent.mkdir(parents=True)
+        body = state.files["/audio/call-again.wav"][0]
+        part.write_bytes(body[:40_000])
+
+        first = lib.feeds.sync()
+        assert (first.processed, first.failed) == (3, 0), first.errors
+        ranges = {p: r for p, r in state.requests if r}
+        assert ranges["/audio/call-again.wav"] == "bytes=40000-"
+        assert ranges["/audio/call.wav"].startswith("bytes=")
+        assert not part.exists() and not any((lib.home / "downloads").rglob("*.wav"))  # nothing left behind
+        episodes = {e.title: e for e in lib.episodes()}
+        assert all(e.status == "done" for e in episodes.values()) and len(episodes) == 3
+        # The recording went through transcription; the transcript episode kept the publisher's words and found the
+        # voices in the audio, named as the transcript names them; the transcript-only one has text only.
+        call = lib.transcript(episodes["A phone call"].id)
+        assert call.episode.asr_model == "tiny.en" and len(call.speakers) == 2
+        named = lib.transcript(episodes["The call, with its transcript"].id)
+        assert named.episode.asr_model.startswith("publisher transcript")
+        assert "I'm Sheila in Texas" in " ".join(s.text for s in named.segments)
+        assert set(lib.store.speaker_names(named.episode.id).values()) == {"Diane", "Sheila"}
+        assert lib.store.speaker_voices(episode_id=named.episode.id)  # voiceprints kept for matching
+        tips = lib.transcript(episodes["Ten podcasting tips"].id)
+        assert tips.episode.asr_model == "publisher transcript (srt)"
+        assert not lib.store.speaker_voices(episode_id=tips.episode.id)
+        # Credits are people on the episode, not voice attributions.
+        credits = {(r["name"], r["role"]) for r in lib.store.credits(episodes["A phone call"].id)}
+        assert credits == {("Marta Ruiz", "host"), ("Diane", "guest"), ("Sheila", "guest")}
+        assert "Marta Ruiz" not in lib.store.speaker_names(episodes["A phone call"].id).values()
+        # Search finds them.
+        assert lib.search.search("originally from Chicago", None).hits
+
+        # Re-sync: nothing new, nothing duplicated. A new item is picked up once.
+        assert lib.feeds.sync().new_items == 0 and len(lib.episodes()) == 3
+        state.files["/feed.xml"] = (
+            _feed([_item("ep-4", "A short note", "Mon, 22 Apr 2024 10:00:00 GMT", None, f"{base}/t/tips.srt")]).encode()
+            + b"",
+            "application/rss+xml",
+        )
+        report = lib.feeds.sync()
+        assert report.new_items == 1 and len(lib.episodes()) == 4
+        assert lib.feeds.sync().new_items == 0
+        listed = lib.feeds.list()[0]
+        assert (listed["items"], listed["done"], listed["pending"]) == (4, 4, 0)
+
+
+def test_blocked_feed_is_recorded_but_never_processed(site: tuple[Site, str], tmp_path: Path) -> None:
+    state, base = site
+    state.files["/blocked.xml"] = (
+        _feed(
+            [_item("b-1", "No", "Mon, 01 Apr 2024 10:00:00 GMT", f"{base}/audio/call.wav", None)],
+            "<podcast:block>yes</podcast:block>",
+        ).encode(),
+        "application/rss+xml",
+    )
+    with _lib(tmp_path / "home") as lib:
+        added = lib.feeds.add(f"{base}/blocked.xml")
+        assert added.blocked and added.items == 0
+        assert lib.feeds.sync().processed == 0 and lib.episodes() == []
+        assert not any(p.startswith("/audio") for p, _ in state.requests)
+
+
+def test_sync_lock_and_refused_addresses(site: tuple[Site, str], tmp_path: Path) -> None:
+    _, base = site
+    home = tmp_path / "home"
+    with _lib(home) as lib:
+        lib.feeds.add(f"{base}/feed.xml")
+        with open(home / "sync.lock", "w") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            with pytest.raises(InputError, match="another podscope sync is running"):
+                lib.feeds.sync()
+    # With the default setting, loopback and private addresses are refused and nothing is recorded.
+    guarded = tmp_path / "guarded"
+    with Library(guarded, settings={"asr_model": "tiny.en"}) as lib:
+        with pytest.raises(InputError, match=r"127\.0\.0\.1|private|loopback"):
+            lib.feeds.add(f"{base}/feed.xml")
+        assert lib.feeds.list() == [] and lib.episodes() == []
+
+
+def test_cli_feeds_and_sync(site: tuple[Site, str], tmp_path: Path) -> None:
+    _, base = site
+    home = tmp_path / "home"
+    (home).mkdir()
+    (home / "config.toml").write_text('allow_private_addresses = true\nasr_model = "tiny.en"\n')
+
+    def run(*args: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "podscope.cli", *map(str, args), "--home", str(home)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    p = run("feeds", "add", f"{base}/feed.xml")
+    assert p.returncode == 0 and "3 episodes recorded as pending" in p.stdout, p.stderr
+    listed = json.loads(run("feeds", "list", "--json").stdout)
+    assert listed[0]["pending"] == 3
+    assert "pending" in run("episodes").stdout
+    p = run("sync", "--limit", "1", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["processed"] == 1  # the newest: the transcript-only episode
+    p = run("feeds", "add", "http://[::1", "--json")
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    p = run("feeds", "remove", listed[0]["id"])
+    assert p.returncode == 0 and "2 pending episodes dropped" in p.stdout
+    with sqlite3.connect(home / "podscope.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM episodes").fetchone()[0] == 1
