@@ -65,6 +65,21 @@ def site() -> Iterator[tuple[Site, str]]:
 
         def do_GET(self) -> None:
             state.requests.append((self.path, self.headers.get("Range")))
+            if self.path.startswith("/loop"):  # a redirect loop
+                self.send_response(302)
+                self.send_header("Location", "/loop-b" if self.path == "/loop-a" else "/loop-a")
+                self.end_headers()
+                return
+            if self.path in ("/endless.xml", "/endless.wav"):  # a body that never ends
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml" if self.path.endswith("xml") else "audio/wav")
+                self.end_headers()
+                chunk = b"<!-- padding -->" * 4096 if self.path.endswith("xml") else b"\0" * 65536
+                try:
+                    while True:
+                        self.wfile.write(chunk)
+                except (BrokenPipeError, ConnectionResetError):
+                    return
             if self.path not in state.files:
                 self.send_error(404)
                 return
@@ -247,3 +262,50 @@ def test_cli_feeds_and_sync(site: tuple[Site, str], tmp_path: Path) -> None:
     assert p.returncode == 0 and "2 pending episodes dropped" in p.stdout
     with sqlite3.connect(home / "podscope.db") as conn:
         assert conn.execute("SELECT COUNT(*) FROM episodes").fetchone()[0] == 1
+
+
+def test_hostile_feeds_are_refused_and_leave_the_library_unchanged(site: tuple[Site, str], tmp_path: Path) -> None:
+    state, base = site
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-VALUE")
+    xxe = tmp_path / "xxe.xml"
+    xxe.write_text(
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "{secret.as_uri()}">]>'
+        f'<rss version="2.0"><channel><title>Evil &x;</title><item><guid>g</guid><title>&x;</title></item>'
+        "</channel></rss>"
+    )
+    bomb = tmp_path / "bomb.xml"
+    entities = '<!ENTITY a "lol">' + "".join(
+        f'<!ENTITY {c} "&{p};&{p};&{p};&{p};&{p};&{p};&{p};&{p};&{p};&{p};">'
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    bomb.write_text(f'<?xml version="1.0"?><!DOCTYPE rss [{entities}]><rss><channel><title>&i;</title></channel></rss>')
+    home = tmp_path / "home"
+    with _lib(home, max_feed_mb=1, max_download_mb=2) as lib:
+        added = lib.feeds.add(str(xxe))  # parsed, but the external entity is never read
+        bombed = lib.feeds.add(str(bomb))  # parsed, but the entities are never expanded
+        assert len(lib.feeds.list()) == 2 and bombed.podcast != "lol" * 10
+        raw = b"".join(p.read_bytes() for p in home.glob("podscope.db*"))
+        assert b"TOP-SECRET-VALUE" not in raw and b"lollollol" not in raw
+        before = lib.store.counts()
+        for url, message in [
+            (f"{base}/endless.xml", "MB"),  # a feed that never ends is cut at the size limit
+            (f"{base}/loop-a", "redirect"),  # a redirect loop
+            ("file:///etc/passwd", "feed"),  # not a feed file
+            ("gopher://example.com/feed", "http"),  # not http(s)
+        ]:
+            with pytest.raises(InputError, match=message):
+                lib.feeds.add(url)
+        assert lib.store.counts() == before and len(lib.feeds.list()) == 2
+        del added
+    # An enclosure that never ends: the item fails, its partial download is removed, nothing else changes.
+    state.files["/endless-feed.xml"] = (
+        _feed([_item("e-1", "Forever", "Mon, 01 Apr 2024 10:00:00 GMT", f"{base}/endless.wav", None)]).encode(),
+        "application/rss+xml",
+    )
+    with _lib(tmp_path / "home2", max_download_mb=2) as lib:
+        lib.feeds.add(f"{base}/endless-feed.xml")
+        report = lib.feeds.sync()
+        assert report.failed == 1 and "MB" in report.errors[0]
+        assert [e.status for e in lib.episodes()] == ["failed"]
+        assert not list((lib.home / "downloads").rglob("*.part"))
