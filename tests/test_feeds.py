@@ -184,6 +184,9 @@ def test_add_sync_resync_and_resume(site: tuple[Site, str], tmp_path: Path) -> N
         credits = {(r["name"], r["role"]) for r in lib.store.credits(episodes["A phone call"].id)}
         assert credits == {("Marta Ruiz", "host"), ("Diane", "guest"), ("Sheila", "guest")}
         assert "Marta Ruiz" not in lib.store.speaker_names(episodes["A phone call"].id).values()
+        # ... and are offered as names for the unknown voices of their episodes.
+        voices = [v for v in lib.people.unknown(recurring_only=False) if episodes["A phone call"].id in v.episodes]
+        assert voices and all({"Diane", "Sheila"} <= set(v.suggestions) for v in voices)
         # Search finds them.
         assert lib.search.search("originally from Chicago", None).hits
 
