@@ -38,7 +38,6 @@ from lxml import etree
 from podscope.errors import FormatError
 
 MAX_FEED_BYTES = 50 * 1024 * 1024
-PODCAST_NAMESPACE = "https://podcastindex.org/namespace/1.0"
 
 ExtraElement = tuple[str, dict[str, str], str]
 """A Podcasting 2.0 element kept as it was: (local name, attributes, whitespace-collapsed text)."""
@@ -588,9 +587,7 @@ def _inner_markup(node: Any) -> str | None:
     if len(node) == 0:
         content = node.text or ""
     else:
-        children = "".join(
-            etree.tostring(child, encoding="unicode", with_tail=True) for child in node if isinstance(child.tag, str)
-        )
+        children = "".join(etree.tostring(child, encoding="unicode", with_tail=True) for child in node)
         content = (node.text or "") + children
     return content.strip() or None
 
@@ -620,7 +617,7 @@ def _float(text: str | None) -> float | None:
     if text is None:
         return None
     try:
-        number = float(text.strip().replace(",", "."))
+        number = float(text.strip())
     except ValueError:
         return None
     return number if math.isfinite(number) else None
@@ -1446,7 +1443,7 @@ def parse_feed(data: bytes, url: str | None = None) -> Feed:
     """
     if len(data) > MAX_FEED_BYTES:
         raise FeedFormatError(
-            f"This feed is {len(data) / 1e6:.0f} MB; feeds over {MAX_FEED_BYTES // (1024 * 1024)} MiB are refused."
+            f"This feed is {len(data) / 2**20:.0f} MiB; feeds over {MAX_FEED_BYTES // 2**20} MiB are refused."
         )
     url = (url.strip() or None) if url else None
     prepared, repair_notes = _prepare(data)
