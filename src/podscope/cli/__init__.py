@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 
 from podscope import __version__
-from podscope.cli import episodes, feeds, people, search
+from podscope.cli import episodes, feeds, people, search, serve
 from podscope.cli.shell import err
 from podscope.errors import PodscopeError
 
@@ -43,6 +43,7 @@ for command in (
     search.delete,
     feeds.feeds,
     feeds.sync,
+    serve.serve,
 ):
     cli.add_command(command)
 

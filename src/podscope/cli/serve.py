@@ -1,0 +1,25 @@
+"""`podscope serve`: the web pages and the JSON API over the library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from podscope.cli.shell import err, home_option, open_library
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, help="Port to listen on.")
+@home_option
+def serve(host: str, port: int, home: Path | None) -> None:
+    """Serve the library in a browser (search, episodes, people, review, feeds) and as a JSON API under /api."""
+    import uvicorn
+
+    from podscope.web.app import create_app
+
+    with open_library(home) as lib:
+        err.print(f"podscope home: {lib.home}")
+        err.print(f"Open http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs; Ctrl+C stops)")
+        uvicorn.run(create_app(lib), host=host, port=port, log_level="warning")

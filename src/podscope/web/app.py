@@ -1,0 +1,75 @@
+"""The web application: one FastAPI app serving the JSON API under /api and the pages, over one library.
+
+    app = create_app(Library(home))
+    uvicorn.run(app, host="127.0.0.1", port=8765)
+
+Why it looks like this: the app is a thin shell like the CLI. Routes call the library; one place (here) maps the
+library's errors to HTTP responses (JSON for /api, an error page otherwise), so no route has its own error handling
+and no traceback ever reaches a client.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from podscope import __version__
+from podscope.errors import InputError, NotFound, PodscopeError
+from podscope.library import Library
+
+STATUS = ((NotFound, 404), (InputError, 400), (PodscopeError, 500))
+
+
+def status_of(exc: PodscopeError) -> int:
+    return next(code for kind, code in STATUS if isinstance(exc, kind))
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api") or "application/json" in request.headers.get("accept", "")
+
+
+def error_response(request: Request, status: int, message: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": message, "status": status}, status_code=status)
+    from podscope.web.pages import error_page  # the pages module renders the site's error page
+
+    return HTMLResponse(error_page(request, status, message), status_code=status)
+
+
+def create_app(lib: Library, **state: Any) -> FastAPI:
+    """The app over `lib`; extra keyword arguments are kept in `app.state` for the routers."""
+    app = FastAPI(
+        title="podscope",
+        version=__version__,
+        description="Podcast transcripts with speakers, voice profiles and search: who said what, when.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.lib = lib
+    for key, value in state.items():
+        setattr(app.state, key, value)
+
+    @app.exception_handler(PodscopeError)
+    async def library_error(request: Request, exc: PodscopeError) -> Response:
+        return error_response(request, status_of(exc), str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        response = error_response(request, exc.status_code, str(exc.detail))
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        return error_response(request, 500, f"internal error: {type(exc).__name__}")
+
+    from podscope.web import api, pages
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app
