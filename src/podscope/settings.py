@@ -66,6 +66,25 @@ SETTINGS: tuple[Setting, ...] = (
         "A person machine-matched in this share of a podcast's episodes by voices that do not sound alike is held"
         " back for review.",
     ),
+    Setting(
+        "api_read_requires_key",
+        False,
+        "Reading the HTTP API (and the pages) needs an API key (`podscope keys create --scope read`); off: anyone who"
+        " can reach the server can read.",
+    ),
+    Setting(
+        "api_open_admin_on_loopback",
+        True,
+        "Requests from this machine (loopback address, a localhost Host header, no cross-site origin) may change the"
+        " library without a key; off: every change needs an admin key.",
+    ),
+    Setting(
+        "api_rate_per_minute",
+        120,
+        "Requests per minute each API key may make (anonymous clients: per address), in bursts of up to that many; 0"
+        " turns the limit off.",
+    ),
+    Setting("max_upload_mb", 2000, "Largest episode upload accepted by the HTTP API, in MB."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 
 from podscope import __version__
-from podscope.cli import episodes, feeds, people, search, serve
+from podscope.cli import episodes, feeds, keys, people, search, serve
 from podscope.cli.shell import err
 from podscope.errors import PodscopeError
 
@@ -44,6 +44,7 @@ for command in (
     feeds.feeds,
     feeds.sync,
     serve.serve,
+    keys.keys,
 ):
     cli.add_command(command)
 

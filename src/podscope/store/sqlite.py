@@ -29,6 +29,7 @@ from podscope.models import (
 )
 from podscope.store.db import blob, vector
 from podscope.store.feeds import FeedTables
+from podscope.store.keys import KeyTables
 from podscope.store.people import PeopleTables
 from podscope.store.search import SearchTables
 
@@ -69,7 +70,7 @@ def _episode(row: sqlite3.Row) -> Episode:
     )
 
 
-class Store(PeopleTables, SearchTables, FeedTables):
+class Store(PeopleTables, SearchTables, FeedTables, KeyTables):
     """A podscope library in one SQLite file: episodes here, people and voice profiles in `PeopleTables`, the search
     index in `SearchTables`."""
 

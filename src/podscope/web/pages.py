@@ -1,17 +1,695 @@
-"""Server-rendered pages: search, episodes with a synced player, people, podcasts, review, feeds."""
+"""Server-rendered pages: search, episodes with a synced player, people, podcasts, review, feeds.
+
+Why it looks like this:
+- Every page is a Jinja2 template rendered with autoescaping on: transcripts, titles and names come from feeds and
+  recordings, so any of them may hold markup, and none of it is ever written unescaped. The one place that builds
+  markup in Python (search highlights) escapes the text first and inserts `<mark>` by character offsets.
+- Pages read the library directly and work without JavaScript; a small script (static/app.js) adds the inline
+  players, the transcript that follows playback, and seeking.
+- Forms that change data POST to this router. Each is protected against cross-site requests by a per-browser token,
+  kept in a cookie and repeated in a hidden field, compared in constant time; a request whose Origin names another
+  site is refused too. After a change the browser is redirected back (303) with a one-time message.
+- Static files are served by a route of this router (no mount needed in app.py), from a fixed list of files.
+"""
 
 from __future__ import annotations
 
-import html
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import math
+import mimetypes
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
+from starlette.exceptions import HTTPException
 
-router = APIRouter()
+from podscope import __version__
+from podscope.errors import InputError, NotFound, PodscopeError
+from podscope.formats import FORMATS
+from podscope.library import Library
+from podscope.models import Attribution, Episode
+from podscope.search.engine import MODES, SORTS, options_from
+from podscope.store.people import SHOWN_TIERS
+from podscope.web.auth import require_admin, require_read
+
+router = APIRouter(include_in_schema=False)
+# The pages follow the API's rules (podscope.web.auth): reading them is open unless `api_read_requires_key`, and a form
+# that changes the library is accepted from this machine (or not at all: a browser form cannot send an API key).
+READ = [Depends(require_read)]
+ADMIN = [Depends(require_admin)]
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml", ".png": "image/png"}
+CSRF_COOKIE = "podscope_csrf"
+FLASH_COOKIE = "podscope_flash"
+PAGE_SIZE = 10
+TIERS = ("confirmed", "verified", "matched", "low")
+TIER_HELP = {
+    "confirmed": "a person decided (or the publisher's transcript names them)",
+    "verified": "the voice matches their profile closely",
+    "matched": "the voice matches their profile",
+    "low": "a weak match, hidden by default",
+}
+AUDIO_SUFFIXES = {".mp3", ".m4a", ".m4b", ".aac", ".ogg", ".oga", ".opus", ".flac", ".wav", ".aif", ".aiff", ".mp4"}
+SEARCH_MODES = {"hybrid": "Words + meaning", "text": "Exact words", "semantic": "Meaning"}
+
+
+# -- formatting -------------------------------------------------------------------------------------------------------
+
+
+def clock(seconds: float | None) -> str:
+    """12.3 -> "0:12", 3725 -> "1:02:05"."""
+    total = max(0, int(seconds or 0))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def talk_time(seconds: float | None) -> str:
+    """Speaking time for people: "45 s", "4 min", "1 h 12 min"."""
+    s = float(seconds or 0)
+    if s < 60:
+        return f"{s:.0f} s"
+    minutes = round(s / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+def nice_date(value: dt.date | str | None) -> str:
+    if not value:
+        return ""
+    if isinstance(value, str):
+        try:
+            day = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    else:
+        day = value
+    return f"{day.day} {day:%b %Y}"
+
+
+def nice_time(value: str | None) -> str:
+    """An ISO timestamp from the store ("2025-03-14T10:22:03Z") as "14 Mar 2025, 10:22 UTC"."""
+    if not value:
+        return ""
+    try:
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return f"{when.day} {when:%b %Y, %H:%M} UTC"
+
+
+def highlight(text: str, spans: Iterable[tuple[int, int]]) -> Markup:
+    """The text escaped, with `<mark>` around the given character spans (merged, clipped to the text)."""
+    merged: list[list[int]] = []
+    for start, end in sorted((max(0, a), min(len(text), b)) for a, b in spans):
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out: list[str] = []
+    pos = 0
+    for start, end in merged:
+        out.append(str(escape(text[pos:start])))
+        out.append(f"<mark>{escape(text[start:end])}</mark>")
+        pos = end
+    out.append(str(escape(text[pos:])))
+    return Markup("".join(out))
+
+
+def hue(name: str) -> int:
+    """A stable colour index (0-5) for a name's avatar."""
+    return int(hashlib.md5(name.encode(), usedforsecurity=False).hexdigest(), 16) % 6
+
+
+def person_url(name: str) -> str:
+    return "/people/" + quote(name, safe="")
+
+
+def _static_version() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(STATIC.iterdir()):
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+# -- templates ------------------------------------------------------------------------------------------------------
+
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.filters.update(
+    clock=clock,
+    talk_time=talk_time,
+    nice_date=nice_date,
+    nice_time=nice_time,
+    highlight=highlight,
+    person_url=person_url,
+    hue=hue,
+)
+env.globals.update(
+    TIERS=TIERS, TIER_HELP=TIER_HELP, version=__version__, static_version=_static_version(), person_url=person_url
+)
+
+
+@pass_context
+def _url_with(context: Context, **changes: Any) -> str:
+    """The current search URL with some parameters changed (None or "" removes one); the page resets unless given."""
+    params: dict[str, Any] = dict(context.get("params", {}))
+    params.pop("page", None)
+    params.update(changes)
+    kept = {k: v for k, v in params.items() if v not in (None, "")}
+    return "/search" + ("?" + urlencode(kept) if kept else "")
+
+
+env.globals["url_with"] = _url_with
+
+
+def _lib(request: Request) -> Library:
+    lib: Library = request.app.state.lib
+    return lib
+
+
+def _review_count(lib: Library) -> int:
+    """Attributions in the default review queue (matched ones, and low ones held back), for the nav badge."""
+    if not lib.people.enabled:
+        return 0
+    return sum(1 for a in lib.store.attributions(tiers=("matched", "low")) if a.tier == "matched" or a.held)
+
+
+def _csrf_token(request: Request) -> tuple[str, bool]:
+    """The browser's token, or a new one (True when it must be set)."""
+    token = request.cookies.get(CSRF_COOKIE, "")
+    if 20 <= len(token) <= 100 and token.replace("-", "").replace("_", "").isalnum():
+        return token, False
+    return secrets.token_urlsafe(32), True
+
+
+def _read_flash(request: Request) -> dict[str, str] | None:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(raw.encode()).decode())
+        return {"kind": str(data["kind"]), "text": str(data["text"])}
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    lib = _lib(request)
+    token, fresh = _csrf_token(request)
+    flash = _read_flash(request)
+    body = env.get_template(template).render(
+        request_path=request.url.path,
+        csrf=token,
+        flash=flash,
+        review_count=_review_count(lib),
+        search_q=context.pop("search_q", ""),
+        **context,
+    )
+    response = HTMLResponse(body, status_code=status)
+    if fresh:
+        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax", path="/")
+    if flash is not None:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
 
 
 def error_page(request: Request, status: int, message: str) -> str:
-    """The site's error page (every value escaped)."""
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{status} · podscope</title></head>"
-        f"<body><h1>{status}</h1><p>{html.escape(message)}</p><p><a href='/'>Back to search</a></p></body></html>"
+    """The site's error page (every value escaped). It reads nothing from the library: that may be what failed."""
+    titles = {
+        400: "That request did not work",
+        401: "A key is needed",
+        403: "Not allowed",
+        404: "Not found",
+        405: "Not allowed",
+        429: "Too many requests",
+    }
+    try:
+        return env.get_template("error.html").render(
+            request_path=request.url.path,
+            csrf="",
+            flash=None,
+            review_count=None,
+            search_q="",
+            status=status,
+            title=titles.get(status, "Something went wrong"),
+            message=message,
+        )
+    except Exception:  # the error page must never fail: fall back to plain escaped HTML
+        return (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>{status} · podscope</title></head>"
+            f"<body><h1>{status}</h1><p>{escape(message)}</p><p><a href='/'>Back to search</a></p></body></html>"
+        )
+
+
+# -- forms ------------------------------------------------------------------------------------------------------------
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The posted form, after the cross-site checks: same origin (when the browser says) and the CSRF token."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        host = urlsplit(origin).netloc
+        if host != request.headers.get("host", ""):
+            raise HTTPException(403, "cross-site request refused")
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = values.get("csrf", "")
+    if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
+        raise HTTPException(403, "this form has expired or came from another site: reload the page and try again")
+    return values
+
+
+def _back(path: str, kind: str, text: str) -> RedirectResponse:
+    response = RedirectResponse(path, status_code=303)
+    payload = base64.urlsafe_b64encode(json.dumps({"kind": kind, "text": text}).encode()).decode()
+    response.set_cookie(FLASH_COOKIE, payload, httponly=True, samesite="lax", path="/", max_age=60)
+    return response
+
+
+def _safe_next(value: str | None, default: str) -> str:
+    """A local path to go back to (never another site)."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return default
+
+
+def _changed(changes: list[Any]) -> str:
+    n = len(changes)
+    return f" {n} other attribution{'s' if n != 1 else ''} updated." if n else ""
+
+
+async def _act(request: Request, default: str, action: Callable[[dict[str, str]], str]) -> RedirectResponse:
+    """Run a form's action; a library error comes back as a message on the page rather than an error page."""
+    form = await _form(request)
+    where = _safe_next(form.get("next"), default)
+    try:
+        return _back(where, "ok", action(form))
+    except PodscopeError as exc:
+        return _back(where, "error", str(exc))
+
+
+# -- search -----------------------------------------------------------------------------------------------------------
+
+
+def _people_names(lib: Library) -> list[str]:
+    return sorted((p.name for p, _active in lib.people.roster()), key=str.lower)
+
+
+@router.get("/", response_class=HTMLResponse, dependencies=READ)
+@router.get("/search", response_class=HTMLResponse, dependencies=READ)
+def search_page(request: Request) -> HTMLResponse:
+    lib = _lib(request)
+    q = request.query_params
+    params = {k: q.get(k, "").strip() for k in ("q", "speaker", "podcast", "since", "until", "mode", "sort", "page")}
+    if params["mode"] not in MODES:
+        params["mode"] = ""
+    if params["sort"] not in SORTS:
+        params["sort"] = ""
+    try:
+        page = max(1, min(100, int(params["page"] or 1)))
+    except ValueError:
+        page = 1
+    context: dict[str, Any] = {
+        "params": params,
+        "people": _people_names(lib),
+        "podcasts": lib.podcasts(),
+        "modes": SEARCH_MODES,
+        "result": None,
+        "playable": set(),
+        "error": None,
+        "page": page,
+        "page_size": PAGE_SIZE,
+        "search_q": params["q"],
+    }
+    status = 200
+    if params["q"]:
+        try:
+            context["result"] = lib.search.search(
+                params["q"],
+                options_from(
+                    {
+                        "mode": params["mode"] or None,
+                        "sort": params["sort"] or None,
+                        "speaker": params["speaker"] or None,
+                        "podcast": params["podcast"] or None,
+                        "since": params["since"] or None,
+                        "until": params["until"] or None,
+                        "limit": PAGE_SIZE,
+                        "offset": (page - 1) * PAGE_SIZE,
+                    }
+                ),
+            )
+            context["playable"] = _playable(lib, (h.episode_id for h in context["result"].hits))
+        except (InputError, NotFound) as exc:  # a malformed query, or a filter naming nobody: said on the page
+            context["error"] = str(exc)
+            status = 404 if isinstance(exc, NotFound) else 400
+    else:
+        episodes = [e for e in lib.episodes() if e.status == "done"]
+        episodes.sort(key=lambda e: (e.published or dt.date.min, e.created_at), reverse=True)
+        context["recent"] = episodes[:6]
+        context["counts"] = lib.store.counts()
+    return render(request, "search.html", status, **context)
+
+
+# -- episodes ---------------------------------------------------------------------------------------------------------
+
+
+def _who(lib: Library, episode_id: int) -> dict[str, Attribution]:
+    """Episode speaker label -> its shown attribution."""
+    return {a.label: a for a in lib.store.attributions(episode_id=episode_id, tiers=SHOWN_TIERS)}
+
+
+def has_recording(episode: Episode) -> bool:
+    """Whether the episode was made from a recording (the player's source, /api/episodes/{id}/audio) rather than
+    imported from a transcript alone or still pending."""
+    if episode.status != "done" or not episode.source:
+        return False
+    kind = mimetypes.guess_type(episode.source)[0] or ""
+    return kind.split("/")[0] in ("audio", "video") or Path(episode.source).suffix.lower() in AUDIO_SUFFIXES
+
+
+def _playable(lib: Library, episode_ids: Iterable[int]) -> set[int]:
+    """The episodes among these that have a recording to play."""
+    out = set()
+    for episode_id in set(episode_ids):
+        try:
+            if has_recording(lib.store.get_episode(episode_id)):
+                out.add(episode_id)
+        except NotFound:
+            continue
+    return out
+
+
+def _id(value: str, what: str) -> int:
+    """A numeric id from the path; anything else is a page that does not exist (not a validation error)."""
+    if not value.isdigit() or len(value) > 12:
+        raise NotFound(f"no {what} with id {value!r}")
+    return int(value)
+
+
+@router.get("/episodes/{episode_ref}", response_class=HTMLResponse, dependencies=READ)
+def episode_page(request: Request, episode_ref: str) -> HTMLResponse:
+    lib = _lib(request)
+    episode_id = _id(episode_ref, "episode")
+    transcript = lib.transcript(episode_id)
+    who = _who(lib, episode_id)
+    labels = sorted({s.label for s in transcript.speakers} | {s.speaker for s in transcript.segments if s.speaker})
+    colour = {label: i % 6 for i, label in enumerate(labels)}
+    speakers = sorted(transcript.speakers, key=lambda s: -s.speaking_time)
+    return render(
+        request,
+        "episode.html",
+        episode=transcript.episode,
+        segments=transcript.segments,
+        speakers=speakers,
+        who=who,
+        colour=colour,
+        credits=lib.store.credits(episode_id),
+        formats=list(FORMATS),
+        audio_url=f"/api/episodes/{episode_id}/audio" if has_recording(transcript.episode) else None,
     )
+
+
+# -- people -----------------------------------------------------------------------------------------------------------
+
+
+@router.get("/people", response_class=HTMLResponse, dependencies=READ)
+def people_page(request: Request) -> HTMLResponse:
+    lib = _lib(request)
+    roster = sorted(lib.people.roster(), key=lambda pa: (-pa[0].episodes, pa[0].name.lower()))
+    return render(request, "people.html", roster=roster, enabled=lib.people.enabled)
+
+
+def _months(monthly: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Monthly appearances with the months in between filled in (undated last), for the chart."""
+    rows = [dict(m) for m in monthly]
+    dated = [m for m in rows if m["month"] != "undated"]
+    undated = [m for m in rows if m["month"] == "undated"]
+    if not dated:
+        return undated
+    by_month = {m["month"]: m for m in dated}
+    year, month = map(int, dated[0]["month"].split("-"))
+    last = tuple(map(int, dated[-1]["month"].split("-")))
+    out: list[dict[str, Any]] = []
+    while (year, month) <= last and len(out) < 240:
+        key = f"{year:04d}-{month:02d}"
+        out.append(by_month.get(key, {"month": key, "episodes": 0, "seconds": 0.0}))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out + undated
+
+
+TICK_STEPS = (5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 18000, 36000, 72000)
+
+
+def _tick(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"
+
+
+def chart(monthly: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Bar geometry for the appearances-over-time chart: speaking time per month, on a scale with 2-4 gridlines."""
+    months = _months(monthly)
+    width, height, top, bottom, left = 720, 190, 18, 28, 48
+    n = max(1, len(months))
+    slot = (width - left) / n
+    bar = min(44.0, slot * 0.66)
+    peak = max([m["seconds"] for m in months] + [1.0])
+    step = next((s for s in TICK_STEPS if peak / s <= 4), TICK_STEPS[-1])
+    scale = step * math.ceil(peak / step)
+    plot = height - top - bottom
+    base = height - bottom
+    ticks = [{"y": round(base - plot * k * step / scale, 1), "label": _tick(k * step)} for k in range(1, 5)]
+    bars = []
+    for i, m in enumerate(months):
+        h = 0.0 if not m["seconds"] else max(3.0, plot * m["seconds"] / scale)
+        label = "undated" if m["month"] == "undated" else dt.date.fromisoformat(m["month"] + "-01").strftime("%b %y")
+        bars.append(
+            {
+                "x": round(left + i * slot + (slot - bar) / 2, 1),
+                "y": round(base - h, 1),
+                "w": round(bar, 1),
+                "h": round(h, 1),
+                "cx": round(left + i * slot + slot / 2, 1),
+                "label": label,
+                "show_label": n <= 12 or i % math.ceil(n / 12) == 0,
+                "episodes": m["episodes"],
+                "seconds": m["seconds"],
+            }
+        )
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "base": base,
+        "bars": bars,
+        "ticks": [t for t in ticks if t["y"] >= top - 1],
+    }
+
+
+@router.get("/people/{name:path}", response_class=HTMLResponse, dependencies=READ)
+def person_page(request: Request, name: str) -> HTMLResponse:
+    lib = _lib(request)
+    page = lib.people.show(name, quotes=6)
+    data = page.to_dict()
+    return render(
+        request,
+        "person.html",
+        person=page.person,
+        data=data,
+        chart=chart(data["appearances_by_month"]),
+        playable=_playable(lib, (q["episode_id"] for q in data["quotes"])),
+        podcasts=sorted({a["podcast"] for a in data["appearances"]}),
+    )
+
+
+# -- podcasts ---------------------------------------------------------------------------------------------------------
+
+
+@router.get("/podcasts", response_class=HTMLResponse, dependencies=READ)
+def podcasts_page(request: Request) -> HTMLResponse:
+    lib = _lib(request)
+    episodes = lib.episodes()
+    latest: dict[int, dt.date] = {}
+    hours: dict[int, float] = {}
+    for e in episodes:
+        if e.published and (e.podcast_id not in latest or e.published > latest[e.podcast_id]):
+            latest[e.podcast_id] = e.published
+        hours[e.podcast_id] = hours.get(e.podcast_id, 0.0) + (e.duration or 0.0)
+    return render(request, "podcasts.html", podcasts=lib.podcasts(), latest=latest, hours=hours)
+
+
+def _cast_entry(name: str, tier: str | None) -> dict[str, Any]:
+    return {"name": name, "episodes": 0, "seconds": 0.0, "tier": tier, "roles": set()}
+
+
+@router.get("/podcasts/{podcast_ref}", response_class=HTMLResponse, dependencies=READ)
+def podcast_page(request: Request, podcast_ref: str) -> HTMLResponse:
+    lib = _lib(request)
+    podcast_id = _id(podcast_ref, "podcast")
+    podcast = next((p for p in lib.podcasts() if p.id == podcast_id), None)
+    if podcast is None:
+        raise NotFound(f"no podcast with id {podcast_id}")
+    episodes = sorted(lib.episodes(podcast.title), key=lambda e: (e.published or dt.date.min, e.id), reverse=True)
+    people: dict[str, dict[str, Any]] = {}
+    order = {t: i for i, t in enumerate(TIERS)}
+    for e in episodes:
+        for a in lib.store.attributions(episode_id=e.id, tiers=SHOWN_TIERS):
+            entry = people.setdefault(a.person, _cast_entry(a.person, a.tier))
+            entry["episodes"] += 1
+            entry["seconds"] += a.speaking_time
+            if order[a.tier] < order[entry["tier"]]:
+                entry["tier"] = a.tier
+        for c in lib.store.credits(e.id):
+            people.setdefault(c["name"], _cast_entry(c["name"], None))["roles"].add(c["role"])
+    cast = sorted(people.values(), key=lambda p: (-p["seconds"], -p["episodes"], p["name"].lower()))
+    return render(request, "podcast.html", podcast=podcast, episodes=episodes, cast=cast)
+
+
+# -- review -----------------------------------------------------------------------------------------------------------
+
+
+@router.get("/review", response_class=HTMLResponse, dependencies=READ)
+def review_page(request: Request) -> HTMLResponse:
+    lib = _lib(request)
+    tier = request.query_params.get("tier", "matched")
+    if tier not in ("matched", "low", "verified"):
+        tier = "matched"
+    enabled = lib.people.enabled
+    items = lib.people.review(tier) if enabled else []
+    unknown = lib.people.unknown() if enabled else []
+    return render(
+        request,
+        "review.html",
+        enabled=enabled,
+        tier=tier,
+        items=items,
+        unknown=unknown,
+        people=_people_names(lib),
+        next_url=str(request.url.path) + (f"?tier={tier}" if tier != "matched" else ""),
+    )
+
+
+@router.post("/review/{speaker_ref}/confirm", dependencies=ADMIN)
+async def review_confirm(request: Request, speaker_ref: str) -> RedirectResponse:
+    lib = _lib(request)
+    speaker_id = _id(speaker_ref, "attribution")
+
+    def act(form: dict[str, str]) -> str:
+        a = lib.store.attribution(speaker_id)
+        changes = lib.people.confirm(speaker_id)
+        who = f"{a.person} in “{lib.store.get_episode(a.episode_id).title}”" if a else "the attribution"
+        return f"Confirmed {who}.{_changed(changes)}"
+
+    return await _act(request, "/review", act)
+
+
+@router.post("/review/{speaker_ref}/reject", dependencies=ADMIN)
+async def review_reject(request: Request, speaker_ref: str) -> RedirectResponse:
+    lib = _lib(request)
+    speaker_id = _id(speaker_ref, "attribution")
+
+    def act(form: dict[str, str]) -> str:
+        a = lib.store.attribution(speaker_id)
+        changes = lib.people.reject(speaker_id)
+        who = f"{a.label} is not {a.person}" if a else "rejected"
+        return f"Noted: {who}; this voice will not be matched to them again.{_changed(changes)}"
+
+    return await _act(request, "/review", act)
+
+
+@router.post("/review/{speaker_ref}/assign", dependencies=ADMIN)
+async def review_assign(request: Request, speaker_ref: str) -> RedirectResponse:
+    lib = _lib(request)
+    speaker_id = _id(speaker_ref, "attribution")
+
+    def act(form: dict[str, str]) -> str:
+        name = " ".join(form.get("name", "").split())
+        if not name:
+            raise InputError("type the name of the person who speaks here")
+        a = lib.store.attribution(speaker_id)
+        if a is None:
+            raise NotFound(f"no attribution {speaker_id}: it may have changed; reload the review page")
+        changes = lib.people.assign(a.episode_id, a.label, name)
+        return f"{a.label} in episode {a.episode_id} is now {name}.{_changed(changes)}"
+
+    return await _act(request, "/review", act)
+
+
+@router.post("/review/unknown/{unknown_id}/name", dependencies=ADMIN)
+async def review_name_unknown(request: Request, unknown_id: str) -> RedirectResponse:
+    lib = _lib(request)
+
+    def act(form: dict[str, str]) -> str:
+        name = " ".join(form.get("name", "").split())
+        if not name:
+            raise InputError("type the name of the person with this voice")
+        changes = lib.people.enroll_unknown(name, unknown_id)
+        return f"Named the voice {name}: they are recognised from now on.{_changed(changes)}"
+
+    return await _act(request, "/review", act)
+
+
+# -- feeds ------------------------------------------------------------------------------------------------------------
+
+
+@router.get("/feeds", response_class=HTMLResponse, dependencies=READ)
+def feeds_page(request: Request) -> HTMLResponse:
+    lib = _lib(request)
+    return render(request, "feeds.html", feeds=lib.feeds.list())
+
+
+@router.post("/feeds", dependencies=ADMIN)
+async def feeds_add(request: Request) -> RedirectResponse:
+    lib = _lib(request)
+
+    def act(form: dict[str, str]) -> str:
+        url = form.get("url", "").strip()
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise InputError("expected the feed's http:// or https:// address")
+        added = lib.feeds.add(url)
+        if added.blocked:
+            return f"Following {added.podcast}, but its publisher blocks aggregators: nothing will be fetched."
+        return f"Following {added.podcast}: {added.items} episodes recorded; `podscope sync` processes them."
+
+    return await _act(request, "/feeds", act)
+
+
+# -- static files -----------------------------------------------------------------------------------------------------
+
+_STATIC_FILES = {p.name: p for p in STATIC.iterdir() if p.is_file() and p.suffix in STATIC_TYPES}
+
+
+@router.get("/static/{name}")
+def static_file(name: str) -> FileResponse:
+    path = _STATIC_FILES.get(name)
+    if path is None:
+        raise NotFound(f"no static file {name!r}")
+    return FileResponse(path, media_type=STATIC_TYPES[path.suffix], headers={"Cache-Control": "public, max-age=86400"})

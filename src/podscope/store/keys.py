@@ -1,0 +1,109 @@
+"""The store's API keys: who may read the library over HTTP, and who may change it.
+
+Why it looks like this:
+- A key is 32 random bytes (`secrets.token_urlsafe`), so a single SHA-256 of it is enough to store: there is nothing
+  to brute-force that a slow password hash would protect. Only the hash is kept; the key is shown once, at creation.
+- A key is looked up by its hash and the hash is then compared with `hmac.compare_digest`: timing the lookup can
+  reveal something about a hash of a 256-bit secret, never about the secret itself.
+- Revoking keeps the row (with `revoked_at`), so `podscope keys list` still says which key was used when.
+- `last_used_at` is written at most once a minute per key, so reading the API does not turn into a write per request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import sqlite3
+from dataclasses import dataclass
+
+from podscope.errors import InputError, NotFound
+from podscope.store.db import Database
+
+SCOPES = ("read", "admin")  # admin includes read
+KEY_PREFIX = "psk_"
+SHOWN_CHARS = 8  # of the key, after the prefix, kept to tell keys apart in listings
+TOUCH_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key as stored (never the key itself)."""
+
+    id: int
+    name: str
+    scope: str  # read | admin
+    prefix: str  # "psk_AbCdEfGh": the key's first characters, to recognise it
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _key(row: sqlite3.Row) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        name=row["name"],
+        scope=row["scope"],
+        prefix=row["prefix"],
+        created_at=row["created_at"],
+        last_used_at=row["last_used_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class KeyTables(Database):
+    """API keys (mixed into `Store`)."""
+
+    def create_key(self, scope: str, name: str = "") -> tuple[ApiKey, str]:
+        """A new key with `scope` (read or admin); returns the stored key and the key itself, which is not kept."""
+        if scope not in SCOPES:
+            raise InputError(f"key scope {scope!r}: expected read or admin")
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO api_keys (name, scope, hash, prefix) VALUES (?, ?, ?, ?)",
+                (name.strip(), scope, key_hash(key), key[: len(KEY_PREFIX) + SHOWN_CHARS]),
+            )
+        return self.api_key(int(cur.lastrowid or 0)), key
+
+    def api_key(self, key_id: int) -> ApiKey:
+        rows = self._query("SELECT * FROM api_keys WHERE id = ?", (key_id,))
+        if not rows:
+            raise NotFound(f"no API key with id {key_id}; `podscope keys list` shows them")
+        return _key(rows[0])
+
+    def api_keys(self) -> list[ApiKey]:
+        return [_key(r) for r in self._query("SELECT * FROM api_keys ORDER BY id")]
+
+    def revoke_key(self, key_id: int) -> ApiKey:
+        """Revoke a key for good (revoking it again changes nothing)."""
+        self.api_key(key_id)
+        with self.transaction() as conn:
+            conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (_now(), key_id))
+        return self.api_key(key_id)
+
+    def verify_key(self, key: str) -> ApiKey | None:
+        """The active key `key` is, or None; notes when it was used (at most once a minute)."""
+        digest = key_hash(key)
+        rows = self._query("SELECT * FROM api_keys WHERE hash = ? AND revoked_at IS NULL", (digest,))
+        if not rows or not hmac.compare_digest(str(rows[0]["hash"]), digest):
+            return None
+        found = _key(rows[0])
+        cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=TOUCH_SECONDS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if found.last_used_at is None or found.last_used_at < cutoff:
+            with self.transaction() as conn:
+                conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (_now(), found.id))
+        return found

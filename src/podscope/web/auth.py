@@ -1,0 +1,191 @@
+"""Who may do what over HTTP: API keys, the this-machine exception and per-key rate limits, as FastAPI dependencies.
+
+    @router.get("/api/episodes", dependencies=[Depends(require_read)])      # reading
+    @router.post("/api/feeds", dependencies=[Depends(require_admin)])       # changing the library
+
+The rules (also in the README's "HTTP API" section):
+- A key (`podscope keys create --scope read|admin`) is sent as `Authorization: Bearer <key>`. An unknown or revoked key
+  is refused (401) wherever it is sent, so a client learns its key is wrong even where none is needed.
+- Reading needs no key unless the setting `api_read_requires_key` is on; then a read or an admin key.
+- Changing the library (every POST and DELETE) needs an admin key; a read key gets 403. The one exception: with
+  `api_open_admin_on_loopback` on (the default), a request from this machine needs no key at all, so someone running
+  `podscope serve` on their own computer can use the pages without keys.
+- "From this machine" is strict, because a browser on this machine also visits other sites: the client address is
+  loopback (uvicorn has already replaced it by X-Forwarded-For when a local proxy sent one, so proxied clients are not
+  local), the Host header names a loopback host (a DNS-rebinding page has its own host name), and the request is not
+  cross-site (an Origin other than the server's own, or `Sec-Fetch-Site: cross-site`, as a form on another site
+  would send; browsers post such forms without asking first).
+- Rate limits: a token bucket per key, or per client address for requests without a valid key, refilled at
+  `api_rate_per_minute` and holding as many; an empty bucket answers 429 with `Retry-After`. The bucket is charged
+  before the key is judged, so guessing keys is limited too.
+
+Refusals are `HTTPException`s: the app turns them into the same JSON errors as the library's.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from podscope.store.keys import ApiKey
+
+__all__ = ["Caller", "RateLimiter", "is_local", "require_admin", "require_read"]
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
+MAX_BUCKETS = 10_000  # above this, buckets that have refilled completely are forgotten
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    description="An API key from `podscope keys create --scope read|admin`, sent as `Authorization: Bearer <key>`.",
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking: their key (None without one) and whether the request comes from this machine."""
+
+    key: ApiKey | None
+    local: bool
+
+    @property
+    def admin(self) -> bool:
+        return self.key is not None and self.key.scope == "admin"
+
+
+class RateLimiter:
+    """Token buckets: each holds up to `rate` tokens and gains `rate` a minute; a request takes one."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}  # name -> (tokens, when last updated)
+        self._lock = threading.Lock()
+
+    def take(self, bucket: str, rate: int, now: float | None = None) -> float:
+        """0 when the request may go ahead (a token is taken), else the seconds until a token is there."""
+        if rate <= 0:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tokens, last = self._buckets.get(bucket, (float(rate), now))
+            tokens = min(float(rate), tokens + max(0.0, now - last) * rate / 60.0)
+            wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) * 60.0 / rate
+            self._buckets[bucket] = (tokens - 1.0 if wait == 0.0 else tokens, now)
+            if len(self._buckets) > MAX_BUCKETS:
+                self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 60.0}
+            return wait
+
+
+_limiter_lock = threading.Lock()
+
+
+def _limiter(request: Request) -> RateLimiter:
+    state = request.app.state
+    with _limiter_lock:
+        if getattr(state, "rate_limiter", None) is None:
+            state.rate_limiter = RateLimiter()
+        limiter: RateLimiter = state.rate_limiter
+    return limiter
+
+
+def _settings(request: Request) -> dict[str, Any]:
+    settings: dict[str, Any] = request.app.state.lib.settings
+    return settings
+
+
+def _loopback_host(host: str) -> bool:
+    host = host.strip().lower()
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def is_local(request: Request) -> bool:
+    """Whether a request comes from this machine and is not a cross-site request made by a browser on it."""
+    if request.client is None or not _loopback_host(request.client.host):
+        return False
+    host = request.headers.get("host", "")
+    if not host or not _loopback_host(urlsplit(f"//{host}").hostname or ""):
+        return False
+    origin = request.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc.lower() != host.lower():
+        return False
+    return request.headers.get("sec-fetch-site", "").lower() != "cross-site"
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _identify(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Caller:
+    """The caller, after charging their rate-limit bucket; a key that is presented must be valid."""
+    presented: str | None = None
+    if "authorization" in request.headers:
+        if credentials is None or not credentials.credentials.strip():
+            raise _unauthorized(
+                "the Authorization header must be `Bearer <key>` with a key from `podscope keys create`"
+            )
+        presented = credentials.credentials.strip()
+    key = request.app.state.lib.store.verify_key(presented) if presented else None
+    client = request.client.host if request.client else "unknown"
+    wait = _limiter(request).take(
+        f"key:{key.id}" if key else f"address:{client}", int(_settings(request)["api_rate_per_minute"])
+    )
+    if wait:
+        raise HTTPException(
+            429,
+            f"too many requests: at most {_settings(request)['api_rate_per_minute']} a minute; retry in"
+            f" {math.ceil(wait)} s",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
+    if presented is not None and key is None:
+        raise _unauthorized("unknown or revoked API key; `podscope keys list` shows the keys")
+    return Caller(key=key, local=is_local(request))
+
+
+def _open_locally(request: Request, caller: Caller) -> bool:
+    return caller.local and bool(_settings(request)["api_open_admin_on_loopback"])
+
+
+def require_read(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Caller:
+    """A dependency for reading: open unless `api_read_requires_key` (then a read or admin key, or this machine)."""
+    caller = _identify(request, credentials)
+    if caller.key is None and _settings(request)["api_read_requires_key"] and not _open_locally(request, caller):
+        raise _unauthorized(
+            "this server needs an API key to read: send `Authorization: Bearer <key>` (podscope keys create --scope"
+            " read)"
+        )
+    return caller
+
+
+def require_admin(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Caller:
+    """A dependency for changing the library: an admin key, or (with `api_open_admin_on_loopback`) this machine."""
+    caller = _identify(request, credentials)
+    if caller.key is not None:
+        if not caller.admin:
+            raise HTTPException(
+                403, "this API key may only read; changes need an admin key (podscope keys create --scope admin)"
+            )
+        return caller
+    if _open_locally(request, caller):
+        return caller
+    raise _unauthorized(
+        "changing the library needs an admin API key: send `Authorization: Bearer <key>` (podscope keys create"
+        " --scope admin)"
+    )
