@@ -36,6 +36,7 @@ $(STAMP): pyproject.toml Makefile
 
 demo: setup
 	$(BIN)/podscope demo $(if $(HOME_DIR),--home $(HOME_DIR),)
+	$(BIN)/podscope serve $(if $(HOME_DIR),--home $(HOME_DIR),)
 
 lint: setup
 	$(BIN)/ruff check src tests bench

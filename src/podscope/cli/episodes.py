@@ -82,6 +82,7 @@ def demo(model: str | None, home: Path | None) -> None:
         ('podscope people show "Callum Reid"', "a person page: appearances over time, quotes"),
         ("podscope people unknown", "recurring voices nobody has named yet"),
         ("podscope episodes --json", "everything as JSON"),
+        ("podscope serve", "the same in a browser: http://127.0.0.1:8765/"),
     ]:
         out.print(f"  {command:<42} # {what}", markup=False)
 

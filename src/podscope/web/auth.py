@@ -140,8 +140,15 @@ def _identify(request: Request, credentials: HTTPAuthorizationCredentials | None
         presented = credentials.credentials.strip()
     key = request.app.state.lib.store.verify_key(presented) if presented else None
     client = request.client.host if request.client else "unknown"
-    wait = _limiter(request).take(
-        f"key:{key.id}" if key else f"address:{client}", int(_settings(request)["api_rate_per_minute"])
+    path = request.url.path
+    # Programs are limited; a person browsing the pages, and a player's Range requests for audio, are not.
+    charged = path.startswith("/api/") and not path.endswith("/audio")
+    wait = (
+        _limiter(request).take(
+            f"key:{key.id}" if key else f"address:{client}", int(_settings(request)["api_rate_per_minute"])
+        )
+        if charged
+        else 0.0
     )
     if wait:
         raise HTTPException(
