@@ -84,7 +84,7 @@ def demo(model: str | None, home: Path | None) -> None:
         ("podscope episodes --json", "everything as JSON"),
         ("podscope serve", "the same in a browser: http://127.0.0.1:8765/"),
     ]:
-        out.print(f"  {command:<42} # {what}", markup=False)
+        out.print(f"  {command:<50} # {what}", markup=False)
 
 
 @click.command("episodes")

@@ -21,5 +21,7 @@ def serve(host: str, port: int, home: Path | None) -> None:
 
     with open_library(home) as lib:
         err.print(f"podscope home: {lib.home}")
-        err.print(f"Open http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs; Ctrl+C stops)")
+        err.print(
+            f"Open http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs; Ctrl+C stops)", soft_wrap=True
+        )
         uvicorn.run(create_app(lib), host=host, port=port, log_level="warning")
