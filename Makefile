@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.podscope-setup
-DEBIAN_PACKAGES := ffmpeg flite sox chromium
+DEBIAN_PACKAGES := ffmpeg flite sox chromium apertium apertium-eng-spa
 TORCH := torch==2.13.0
 HOME_DIR ?= $(if $(PODSCOPE_HOME),$(PODSCOPE_HOME),)
 

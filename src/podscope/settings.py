@@ -85,6 +85,11 @@ SETTINGS: tuple[Setting, ...] = (
         " turns the limit off.",
     ),
     Setting("max_upload_mb", 2000, "Largest episode upload accepted by the HTTP API, in MB."),
+    Setting(
+        "translate_backend",
+        "apertium",
+        "Translation backend for `podscope translate`: apertium (offline, Debian packages) or argos (argostranslate).",
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
