@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -616,3 +617,43 @@ def test_rate_limit_answers_429_with_retry_after(home: Path) -> None:
         assert [limited.get("/api/podcasts", headers=keyed).status_code for _ in range(4)] == [200, 200, 200, 429]
         wrong = {**REMOTE, "Authorization": "Bearer psk_guess"}
         assert [limited.get("/api/podcasts", headers=wrong).status_code for _ in range(3)] == [401, 401, 429]
+
+
+def test_quiz_answers_progress_and_translation(api: Served, ids: dict[str, int]) -> None:
+    audio = ids["audio"]
+    quiz = api.get(f"/api/episodes/{audio}/quiz", params={"seed": 7, "count": 4}).json()
+    assert quiz["episode_id"] == audio and len(quiz["questions"]) == 4
+    again = api.get(f"/api/episodes/{audio}/quiz", params={"seed": 7, "count": 4}).json()
+    assert again == quiz  # the same seed gives the same quiz, so answers can name it
+    words = [w for s in api.get(f"/api/episodes/{audio}/transcript").json()["segments"] for w in s["words"]]
+    for q in quiz["questions"]:
+        assert q["clip_start"] < q["clip_end"]
+        if q["kind"] == "gap":  # the answer is a word spoken inside the clip
+            assert any(q["clip_start"] <= w["start"] and w["end"] <= q["clip_end"] for w in words)
+    right = 0
+    for n, q in enumerate(quiz["questions"]):
+        chosen = q["answer_index"] if n % 2 == 0 else (q["answer_index"] + 1) % len(q["options"])
+        r = api.post(
+            f"/api/episodes/{audio}/quiz/answers",
+            json={"learner": "ana", "question_id": q["id"], "chosen": chosen, "seed": 7, "count": 4},
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        right += body["correct"]
+        assert body["correct"] == (n % 2 == 0) and body["answer_index"] == q["answer_index"]
+        assert body["result"]["answered"] == n + 1 and body["result"]["correct"] == right
+    progress = api.get("/api/learners/ana/progress").json()
+    assert progress["attempts"] == 4 and progress["correct"] == 2
+    assert_error(
+        api.post(
+            f"/api/episodes/{audio}/quiz/answers",
+            json={"learner": "ana", "question_id": "nope", "chosen": 0, "seed": 7, "count": 4},
+        ),
+        404,
+    )
+    assert_error(api.get("/api/learners/nobody/progress"), 404, "nobody")
+    assert_error(api.get("/api/episodes/999999/quiz"), 404)
+    if shutil.which("apertium"):
+        translated = api.get(f"/api/episodes/{ids['srt']}/translation", params={"to": "es"}).json()
+        assert translated["segments"] and all(s["translation"] for s in translated["segments"])
+        assert_error(api.get(f"/api/episodes/{ids['srt']}/translation", params={"to": "de"}), 400, "installed pairs")

@@ -44,6 +44,8 @@ from podscope.store import Store
 if TYPE_CHECKING:  # the pipeline pulls in torch and the models: imported only when audio is processed
     from podscope.feeds.follow import Feeds
     from podscope.pipeline import PipelineReport
+    from podscope.quiz import Quizzes
+    from podscope.translate import Translations
     from podscope.voices.diarize import DiarizationOptions
 
 Hook = Callable[[str, float, float], None]
@@ -110,12 +112,32 @@ class Library:
         self.work_dir = self.home / "tmp"
         self._transcribers: dict[AsrOptions, WhisperTranscriber] = {}
         self.people = People(self.store, self.settings, self.embed_clip)
+        self._quizzes: Quizzes | None = None
+        self._translations: Translations | None = None
         self.search = Search(
             self.store,
             self.home / "index" / "segments.faiss",
             lambda: SentenceEmbedder(self.cache_dir, self.settings["embedding_backend"], self.settings["threads"]),
             self.settings["threads"],
         )
+
+    @property
+    def quizzes(self) -> Quizzes:
+        """Listening quizzes and learners' progress (built once, on first use)."""
+        if self._quizzes is None:
+            from podscope.quiz import Quizzes
+
+            self._quizzes = Quizzes(self)
+        return self._quizzes
+
+    @property
+    def translations(self) -> Translations:
+        """Segment translations with a per-segment cache (the backend from `translate_backend`)."""
+        if self._translations is None:
+            from podscope.translate import Translations
+
+            self._translations = Translations(self)
+        return self._translations
 
     @property
     def feeds(self) -> Feeds:

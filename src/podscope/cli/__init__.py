@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 
 from podscope import __version__
-from podscope.cli import episodes, feeds, keys, people, search, serve
+from podscope.cli import episodes, feeds, keys, people, quiz, search, serve, translate
 from podscope.cli.shell import err
 from podscope.errors import PodscopeError
 
@@ -45,6 +45,9 @@ for command in (
     feeds.sync,
     serve.serve,
     keys.keys,
+    quiz.quiz,
+    quiz.quiz_progress,
+    translate.translate,
 ):
     cli.add_command(command)
 

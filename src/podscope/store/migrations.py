@@ -211,4 +211,41 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0007_quizzes",
+        """
+        CREATE TABLE quiz_attempts (
+            id INTEGER PRIMARY KEY,
+            learner TEXT NOT NULL,
+            episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            seed INTEGER NOT NULL,
+            level TEXT NOT NULL,
+            question_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            chosen INTEGER NOT NULL,
+            chosen_text TEXT NOT NULL,
+            answer_text TEXT NOT NULL,
+            correct INTEGER NOT NULL CHECK (correct IN (0, 1)),
+            at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        );
+        CREATE INDEX quiz_attempts_learner ON quiz_attempts(learner, at);
+        """,
+    ),
+    (
+        "0008_translations",
+        """
+        CREATE TABLE translations (
+            segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            language TEXT NOT NULL,
+            backend TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+            PRIMARY KEY (segment_id, language, backend, source)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER translations_stale AFTER UPDATE OF text ON segments BEGIN
+            DELETE FROM translations WHERE segment_id = new.id;
+        END;
+        """,
+    ),
 ]

@@ -31,7 +31,9 @@ from podscope.store.db import blob, vector
 from podscope.store.feeds import FeedTables
 from podscope.store.keys import KeyTables
 from podscope.store.people import PeopleTables
+from podscope.store.quizzes import QuizTables
 from podscope.store.search import SearchTables
+from podscope.store.translations import TranslationTables
 
 
 def _words_json(words: tuple[Word, ...]) -> str:
@@ -70,7 +72,7 @@ def _episode(row: sqlite3.Row) -> Episode:
     )
 
 
-class Store(PeopleTables, SearchTables, FeedTables, KeyTables):
+class Store(PeopleTables, SearchTables, FeedTables, KeyTables, TranslationTables, QuizTables):
     """A podscope library in one SQLite file: episodes here, people and voice profiles in `PeopleTables`, the search
     index in `SearchTables`."""
 

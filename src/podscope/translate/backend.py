@@ -96,9 +96,13 @@ def pair_label(pairs: list[tuple[str, str]]) -> str:
     return ", ".join(f"{a}→{b}" for a, b in sorted(set(pairs))) or "none"
 
 
+class MissingPair(InputError, ModelError):
+    """A language pair the backend has no model for: the request cannot be met here (bad input to an API caller)."""
+
+
 def missing_pair(source: str, target: str, pairs: list[tuple[str, str]], backend: str, hint: str) -> ModelError:
     """The error for a pair the backend cannot translate, naming the pairs it can."""
-    return ModelError(
+    return MissingPair(
         f"no translation from {source} to {target} with {backend}; installed pairs: {pair_label(pairs)}. {hint}"
     )
 

@@ -47,6 +47,7 @@ from podscope.feeds.follow import AddedFeed
 from podscope.library import Library, parse_date
 from podscope.models import Attribution, Episode, Person, Podcast
 from podscope.people import Change, PersonPage, ReviewItem, UnknownVoice, exemplar_dict
+from podscope.quiz import Quiz
 from podscope.search.engine import MODES, SORTS, SearchResult, options_from
 from podscope.store.people import SHOWN_TIERS
 from podscope.store.search import TIER_ORDER
@@ -993,3 +994,77 @@ def sync_feeds(request: Request, response: Response, body: SyncBody | None = Non
     job = jobs.submit("sync", work)
     response.headers["Location"] = f"/api/jobs/{job.id}"
     return JobOut.of(job, jobs)
+
+
+# -- listening quizzes and translation ------------------------------------------------------------------------------
+
+
+class AnswerIn(BaseModel):
+    """An answer to one question of a quiz; the quiz is named by how it was generated (it is deterministic)."""
+
+    learner: str = Field(min_length=1, max_length=80)
+    question_id: str
+    chosen: int
+    seed: int
+    level: str = "medium"
+    count: int = 10
+    start: float | None = None
+    end: float | None = None
+
+
+def _quiz(
+    lib: Library, episode_id: int, seed: int, level: str, count: int, start: float | None, end: float | None
+) -> Quiz:
+    return lib.quizzes.generate(episode_id, seed=seed, level=level, count=count, start=start, end=end)
+
+
+@router.get("/episodes/{episode_id}/quiz", dependencies=READ, tags=["quizzes"])
+def episode_quiz(
+    request: Request,
+    episode_id: int,
+    seed: int = 1,
+    level: str = "medium",
+    count: Annotated[int, Query(ge=1, le=50)] = 10,
+    start: float | None = None,
+    end: float | None = None,
+) -> dict[str, Any]:
+    """A listening quiz from the episode (gap and "who said it?" questions with clip times), the same for a seed."""
+    return _quiz(_lib(request), episode_id, seed, level, count, start, end).to_dict()
+
+
+@router.post("/episodes/{episode_id}/quiz/answers", dependencies=READ, tags=["quizzes"])
+def answer_quiz(request: Request, episode_id: int, body: AnswerIn) -> dict[str, Any]:
+    """Record a learner's answer; returns whether it was right, the right option and the learner's running result."""
+    lib = _lib(request)
+    quiz = _quiz(lib, episode_id, body.seed, body.level, body.count, body.start, body.end)
+    lib.quizzes.record_answer(body.learner, quiz, body.question_id, body.chosen)
+    question = quiz.question(body.question_id)
+    result = lib.quizzes.result(body.learner, quiz)
+    return {
+        "correct": body.chosen == question.answer_index,
+        "answer_index": question.answer_index,
+        "answer": question.answer,
+        "result": asdict(result),
+    }
+
+
+@router.get("/learners/{learner}/progress", dependencies=READ, tags=["quizzes"])
+def learner_progress(request: Request, learner: str) -> dict[str, Any]:
+    """A learner's answers over time: per episode, per day, and the words they missed."""
+    return _lib(request).quizzes.progress(learner).to_dict()
+
+
+@router.get("/episodes/{episode_id}/translation", dependencies=READ, tags=["translation"])
+def episode_translation(
+    request: Request, episode_id: int, to: str = "es", source: Annotated[str | None, Query(alias="from")] = None
+) -> dict[str, Any]:
+    """Every segment beside its translation (cached per segment and language)."""
+    pairs = _lib(request).translations.translate_episode(episode_id, to, source)
+    return {
+        "episode_id": episode_id,
+        "to": to,
+        "segments": [
+            {"start": seg.start, "end": seg.end, "speaker": seg.speaker, "text": seg.text, "translation": text}
+            for seg, text in pairs
+        ],
+    }

@@ -1,0 +1,112 @@
+"""The store's quiz tables: every answer a learner gives to a listening quiz.
+
+Why it looks like this:
+- One row per attempt, never updated: progress (per episode, per day, words missed) is a summary of the attempts, and
+  answering a question again adds a row, so improvement over time stays visible.
+- An attempt keeps the texts it was about (the answer and the chosen option), so progress never depends on
+  regenerating the quiz: a quiz is reproducible from its seed only while the library's vocabulary stays the same.
+- Attempts go with their episode (ON DELETE CASCADE): deleting an episode leaves no answers about it behind.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from podscope.store.db import Database
+
+
+@dataclass(frozen=True)
+class QuizAttempt:
+    """One answer a learner gave, as stored."""
+
+    id: int
+    learner: str
+    episode_id: int
+    seed: int
+    level: str
+    question_id: str
+    kind: str  # gap | who
+    chosen: int
+    chosen_text: str
+    answer_text: str
+    correct: bool
+    at: str  # UTC, ISO 8601
+
+
+def _attempt(row: sqlite3.Row) -> QuizAttempt:
+    return QuizAttempt(
+        id=row["id"],
+        learner=row["learner"],
+        episode_id=row["episode_id"],
+        seed=row["seed"],
+        level=row["level"],
+        question_id=row["question_id"],
+        kind=row["kind"],
+        chosen=row["chosen"],
+        chosen_text=row["chosen_text"],
+        answer_text=row["answer_text"],
+        correct=bool(row["correct"]),
+        at=row["at"],
+    )
+
+
+class QuizTables(Database):
+    """Quiz attempts (mixed into `Store`)."""
+
+    def add_attempt(
+        self,
+        *,
+        learner: str,
+        episode_id: int,
+        seed: int,
+        level: str,
+        question_id: str,
+        kind: str,
+        chosen: int,
+        chosen_text: str,
+        answer_text: str,
+        correct: bool,
+        at: str,
+    ) -> QuizAttempt:
+        with self.transaction() as conn:
+            cur = conn.execute(
+                """INSERT INTO quiz_attempts (learner, episode_id, seed, level, question_id, kind, chosen, chosen_text,
+                                              answer_text, correct, at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    learner,
+                    episode_id,
+                    seed,
+                    level,
+                    question_id,
+                    kind,
+                    chosen,
+                    chosen_text,
+                    answer_text,
+                    int(correct),
+                    at,
+                ),
+            )
+        return _attempt(self._query("SELECT * FROM quiz_attempts WHERE id = ?", (int(cur.lastrowid or 0),))[0])
+
+    def quiz_attempts(self, learner: str, episode_id: int | None = None) -> list[QuizAttempt]:
+        """A learner's attempts, oldest first (optionally of one episode)."""
+        sql = "SELECT * FROM quiz_attempts WHERE learner = ?"
+        params: tuple[object, ...] = (learner,)
+        if episode_id is not None:
+            sql += " AND episode_id = ?"
+            params = (learner, episode_id)
+        return [_attempt(r) for r in self._query(sql + " ORDER BY at, id", params)]
+
+    def quiz_learners(self) -> list[str]:
+        return [r["learner"] for r in self._query("SELECT DISTINCT learner FROM quiz_attempts ORDER BY learner")]
+
+    def recent_segment_texts(self, limit: int = 20000) -> list[str]:
+        """The text of the most recent segments of finished episodes: the library's own vocabulary, bounded."""
+        rows = self._query(
+            """SELECT g.text FROM segments g JOIN episodes e ON e.id = g.episode_id WHERE e.status = 'done'
+               ORDER BY g.id DESC LIMIT ?""",
+            (limit,),
+        )
+        return [r["text"] for r in rows]
