@@ -10,6 +10,9 @@ Why it looks like this:
   kept in a cookie and repeated in a hidden field, compared in constant time; a request whose Origin names another
   site is refused too. After a change the browser is redirected back (303) with a one-time message.
 - Static files are served by a route of this router (no mount needed in app.py), from a fixed list of files.
+- The listening quiz (/episodes/{id}/quiz) is rendered whole, every question with its options, so it reads without
+  JavaScript; static/quiz.js turns it into one question at a time, plays each clip, and posts the answers to the API
+  (/api/episodes/{id}/quiz/answers), which says whether they were right. The page never shows the answers itself.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from podscope.errors import InputError, NotFound, PodscopeError
 from podscope.formats import FORMATS
 from podscope.library import Library
 from podscope.models import Attribution, Episode
+from podscope.quiz import LEVELS, Question
 from podscope.search.engine import MODES, SORTS, options_from
 from podscope.store.people import SHOWN_TIERS
 from podscope.web.auth import require_admin, require_read
@@ -65,6 +69,19 @@ TIER_HELP = {
 }
 AUDIO_SUFFIXES = {".mp3", ".m4a", ".m4b", ".aac", ".ogg", ".oga", ".opus", ".flac", ".wav", ".aif", ".aiff", ".mp4"}
 SEARCH_MODES = {"hybrid": "Words + meaning", "text": "Exact words", "semantic": "Meaning"}
+LANGUAGE_NAMES = {
+    "ca": "Catalan",
+    "de": "German",
+    "en": "English",
+    "es": "Spanish",
+    "fr": "French",
+    "gl": "Galician",
+    "it": "Italian",
+    "nl": "Dutch",
+    "pt": "Portuguese",
+}
+QUIZ_COUNT = 10
+WHO_PREFIX = "Who said it?"
 
 
 # -- formatting -------------------------------------------------------------------------------------------------------
@@ -412,6 +429,22 @@ def _id(value: str, what: str) -> int:
     return int(value)
 
 
+def _translation_targets(request: Request, episode: Episode) -> list[tuple[str, str]]:
+    """(code, name) of the languages the episode can be translated into, Spanish first; the backend's pairs are read
+    once per server. With no backend installed Spanish is still offered: the page then says why it failed."""
+    lib = _lib(request)
+    pairs: list[tuple[str, str]] | None = getattr(request.app.state, "translation_pairs", None)
+    if pairs is None:
+        try:
+            pairs = lib.translations.pairs()
+        except PodscopeError:
+            pairs = []
+        request.app.state.translation_pairs = pairs
+    source = (episode.language or lib.settings.get("asr_language") or "en")[:2].lower()
+    targets = sorted({t for s, t in pairs if s == source and t != source}, key=lambda t: (t != "es", t)) or ["es"]
+    return [(t, LANGUAGE_NAMES.get(t, t.upper())) for t in targets]
+
+
 @router.get("/episodes/{episode_ref}", response_class=HTMLResponse, dependencies=READ)
 def episode_page(request: Request, episode_ref: str) -> HTMLResponse:
     lib = _lib(request)
@@ -432,7 +465,58 @@ def episode_page(request: Request, episode_ref: str) -> HTMLResponse:
         credits=lib.store.credits(episode_id),
         formats=list(FORMATS),
         audio_url=f"/api/episodes/{episode_id}/audio" if has_recording(transcript.episode) else None,
+        levels=LEVELS,
+        languages=_translation_targets(request, transcript.episode) if transcript.segments else [],
     )
+
+
+def _number(value: str | None, default: int, low: int, high: int) -> int:
+    try:
+        return max(low, min(high, int(value or default)))
+    except ValueError:
+        return default
+
+
+def _question_view(q: Question) -> dict[str, Any]:
+    """A question as the page shows it: a gap prompt split around its blank, a "who said it?" prompt as its quote."""
+    if q.kind == "who":
+        quote = q.prompt.removeprefix(WHO_PREFIX).strip().removeprefix("“").removesuffix("”")
+        parts, label = [quote], WHO_PREFIX
+    else:
+        parts, label = q.prompt.split("____"), "Fill the gap"
+    return {"q": q, "parts": parts, "label": label}
+
+
+@router.get("/episodes/{episode_ref}/quiz", response_class=HTMLResponse, dependencies=READ)
+def quiz_page(request: Request, episode_ref: str) -> HTMLResponse:
+    lib = _lib(request)
+    episode_id = _id(episode_ref, "episode")
+    episode = lib.store.get_episode(episode_id)  # NotFound: the site's 404 page
+    q = request.query_params
+    level = q.get("level") or "medium"
+    seed = _number(q.get("seed"), 1, 0, 2**31 - 1)
+    count = _number(q.get("count"), QUIZ_COUNT, 1, 50)
+    context: dict[str, Any] = {
+        "episode": episode,
+        "level": level,
+        "levels": LEVELS,
+        "seed": seed,
+        "count": count,
+        "questions": [],
+        "error": None,
+        "audio_url": f"/api/episodes/{episode_id}/audio" if has_recording(episode) else None,
+        "languages": _translation_targets(request, episode),
+    }
+    status = 200
+    try:
+        quiz = lib.quizzes.generate(episode_id, seed=seed, level=level, count=count)
+        context["questions"] = [_question_view(question) for question in quiz.questions]
+    except NotFound:
+        raise
+    except PodscopeError as exc:  # a bad level, or an episode without word timings: said on the page
+        context["error"] = str(exc)
+        status = 400
+    return render(request, "quiz.html", status, **context)
 
 
 # -- people -----------------------------------------------------------------------------------------------------------

@@ -147,6 +147,80 @@
     fromHash(true);
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", episodePage);
-  else episodePage();
+  // -- translation: a switch fetches the episode's translation once per language and shows each line's under it ----
+  function translateSwitches() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-translate]"), function (box) {
+      var toggle = box.querySelector(".translate-toggle");
+      var lang = box.querySelector(".translate-lang");
+      var status = box.querySelector(".translate-status");
+      var cache = {}, wanted = 0;
+      box.hidden = false;
+
+      function say(text, error) {
+        status.textContent = text;
+        status.classList.toggle("error", !!error);
+      }
+
+      function hideAll() {
+        Array.prototype.forEach.call(document.querySelectorAll(".translation"), function (el) { el.hidden = true; });
+      }
+
+      function show(code, segments) {
+        var byStart = {};
+        segments.forEach(function (s) { byStart[Math.round(s.start * 100)] = s.translation; });
+        var shown = 0;
+        Array.prototype.forEach.call(document.querySelectorAll("[data-translate-start]"), function (host) {
+          var key = Math.round(parseFloat(host.dataset.translateStart) * 100);
+          var text = byStart[key];
+          if (text === undefined) text = byStart[key - 1];
+          if (text === undefined) text = byStart[key + 1];
+          var el = host.nextElementSibling;
+          if (!el || !el.classList.contains("translation")) {
+            el = document.createElement("p");
+            el.className = "translation";
+            host.insertAdjacentElement("afterend", el);
+          }
+          el.lang = code;
+          el.textContent = text === undefined ? "" : text;
+          el.hidden = text === undefined || text === "";
+          if (!el.hidden) shown++;
+        });
+        say(shown ? "" : "No translated lines here.", false);
+      }
+
+      function update() {
+        if (!toggle.checked) { wanted++; hideAll(); say("", false); return; }
+        var code = lang.value, ticket = ++wanted;
+        if (cache[code]) { show(code, cache[code]); return; }
+        say("Translating…", false);
+        fetch(box.dataset.translate + "?to=" + encodeURIComponent(code), { headers: { Accept: "application/json" } })
+          .then(function (r) {
+            return r.json().catch(function () { return {}; }).then(function (body) {
+              if (!r.ok) throw new Error(body.detail || body.error || ("the server answered " + r.status));
+              return body;
+            });
+          })
+          .then(function (body) {
+            cache[code] = body.segments || [];
+            if (ticket === wanted) show(code, cache[code]);
+          })
+          .catch(function (err) {
+            if (ticket !== wanted) return;
+            var detail = err && err.message ? String(err.message) : "unknown error";
+            say("Translation failed: " + (typeof detail === "string" ? detail : JSON.stringify(detail)), true);
+          });
+      }
+
+      toggle.addEventListener("change", update);
+      lang.addEventListener("change", function () { if (toggle.checked) update(); });
+    });
+  }
+
+  function ready() {
+    episodePage();
+    translateSwitches();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
+  else ready();
 })();
