@@ -79,6 +79,7 @@
     if (audio) {
       audio.addEventListener("timeupdate", function () { if (stopAt !== null && audio.currentTime >= stopAt) stopClip(); });
       audio.addEventListener("ended", stopClip);
+      audio.addEventListener("pause", function () { if (audio.paused && stopAt !== null) stopClip(); });
     }
 
     quiz.addEventListener("click", function (event) {
