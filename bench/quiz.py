@@ -29,7 +29,14 @@ sys.path.insert(0, str(ROOT / "src"))
 from podscope import formats  # noqa: E402
 from podscope.library import join_cues  # noqa: E402
 from podscope.models import Episode, EpisodeSpeaker, Segment, StoredTranscript, Word  # noqa: E402
-from podscope.quiz import FUNCTION_WORDS, LEVELS, build_lexicon, general_words, generate_quiz  # noqa: E402
+from podscope.quiz import (  # noqa: E402
+    FUNCTION_WORDS,
+    LEVELS,
+    build_lexicon,
+    edit_distance,
+    general_words,
+    generate_quiz,
+)
 
 SRT = ROOT / "tests" / "data" / "transcripts" / "example.srt"
 MINUTES = 60.0
@@ -62,20 +69,10 @@ def long_transcript(minutes: float = MINUTES) -> StoredTranscript:
     return StoredTranscript(episode=episode, speakers=speakers, segments=tuple(segments))
 
 
-def _distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
-
-
 def most_similar_to_others(options: tuple[str, ...]) -> int:
     """The odd-one-out trick reversed: distractors are made from the answer, so pick the option nearest the rest."""
     totals = [
-        sum(_distance(o.lower(), p.lower()) / max(len(o), len(p)) for p in options if p is not o) for o in options
+        sum(edit_distance(o.lower(), p.lower()) / max(len(o), len(p)) for p in options if p is not o) for o in options
     ]
     return totals.index(min(totals))
 

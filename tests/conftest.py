@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 import wave
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -70,3 +76,75 @@ def encoded(tmp_path_factory: pytest.TempPathFactory, sample_samples: np.ndarray
         "flac": encode(d / "sample.flac", sample_samples, "flac"),
         "mp4": encode(d / "sample.mp4", sample_samples, "aac", video=True),
     }
+
+
+# -- a real server and a real browser (the web tests) ----------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def served(lib: Any) -> Iterator[str]:
+    """`podscope serve` over `lib` in a background thread (real uvicorn on loopback); yields its base URL."""
+    import uvicorn
+
+    from podscope.web.app import create_app
+
+    server = uvicorn.Server(uvicorn.Config(create_app(lib), host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, through Playwright (no browser download)."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium): `apt-get install -y chromium`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture()
+def page(browser: Any, site: dict[str, Any]) -> Iterator[Any]:
+    """A fresh page on the module's `site`; any page error or dialog (an alert() would be an injection) fails."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=site["url"])
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
+    try:
+        yield pg
+    finally:
+        context.close()
+    assert not errors, errors

@@ -10,9 +10,6 @@ and the error pages. A test saves a full-page screenshot of every page to bench/
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,12 +20,11 @@ import numpy as np
 import pytest
 from scipy.signal import resample
 
-from conftest import DATA, SAMPLE_WAV, write_wav
+from conftest import DATA, SAMPLE_WAV, served, write_wav
 from podscope.audio import load_audio
 from podscope.formats import FORMATS
 from podscope.library import Library
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "bench" / "out" / "screenshots"
 PERSON = "Diane Porter"
 EVIL_TEXT = "<script>alert(1)</script>"
@@ -101,33 +97,14 @@ def build_library(work: Path) -> dict[str, Any]:
         }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    import uvicorn
-
-    from podscope.web.app import create_app
-
     info = build_library(tmp_path_factory.mktemp("web"))
     lib = Library(info["home"], settings=SETTINGS)
-    server = uvicorn.Server(uvicorn.Config(create_app(lib), host="127.0.0.1", port=_free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield {**info, "lib": lib, "url": f"http://127.0.0.1:{port}"}
+        with served(lib) as url:
+            yield {**info, "lib": lib, "url": url}
     finally:
-        server.should_exit = True
-        thread.join(10)
         lib.close()
 
 
@@ -135,43 +112,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 def http(site: dict[str, Any]) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=site["url"], timeout=30) as client:
         yield client
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium): `apt-get install -y chromium`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        )
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-@pytest.fixture()
-def page(browser: Any, site: dict[str, Any]) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=site["url"])
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))  # an alert() would be an injection
-    try:
-        yield pg
-    finally:
-        context.close()
-    assert not errors, errors
 
 
 def page_urls(site: dict[str, Any]) -> dict[str, str]:

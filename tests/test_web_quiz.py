@@ -9,8 +9,6 @@ and off on the episode page and on the quiz page. Screenshots go to bench/out/sc
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -18,9 +16,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from conftest import SAMPLE_WAV
+from conftest import SAMPLE_WAV, served
 from podscope.library import Library
-from test_web import CHROMIUM, SCREENSHOTS, _free_port
+from test_web import SCREENSHOTS
 
 SETTINGS = {"asr_model": "tiny.en", "api_rate_per_minute": 0}
 TITLE = "Diane & Sheila <script>alert('quiz')</script>"
@@ -33,27 +31,15 @@ SPANISH = {"el", "la", "que", "de", "y", "en", "no", "un", "una", "es", "los", "
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    import uvicorn
-
-    from podscope.web.app import create_app
 
     home = tmp_path_factory.mktemp("quizweb") / "home"
     with Library(home, settings=SETTINGS) as lib:
         episode_id = lib.add_audio(SAMPLE_WAV, podcast=PODCAST, title=TITLE, published="2025-03-14").episode.id
     lib = Library(home, settings=SETTINGS)
-    server = uvicorn.Server(uvicorn.Config(create_app(lib), host="127.0.0.1", port=_free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield {"lib": lib, "episode": episode_id, "url": f"http://127.0.0.1:{port}"}
+        with served(lib) as url:
+            yield {"lib": lib, "episode": episode_id, "url": url}
     finally:
-        server.should_exit = True
-        thread.join(10)
         lib.close()
 
 
@@ -61,43 +47,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 def http(site: dict[str, Any]) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=site["url"], timeout=60) as client:
         yield client
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium): `apt-get install -y chromium`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        )
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-@pytest.fixture()
-def page(browser: Any, site: dict[str, Any]) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=site["url"])
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))  # an alert() would be an injection
-    try:
-        yield pg
-    finally:
-        context.close()
-    assert not errors, errors
 
 
 def quiz_url(site: dict[str, Any], **extra: Any) -> str:
