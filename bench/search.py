@@ -43,8 +43,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "src"))
 
 import corpus  # noqa: E402
-from podscope.library import Library  # noqa: E402
-from podscope.models import Diarization, EpisodeMeta, ProcessedEpisode, Segment, SpeakerTrack, Turn  # noqa: E402
+from podscope.library import Library, transcript_episode  # noqa: E402
+from podscope.models import EpisodeMeta, ProcessedEpisode, Segment  # noqa: E402
 from podscope.sample_scripts import sample_scripts  # noqa: E402
 from podscope.search.embed import model_dir  # noqa: E402
 from podscope.search.engine import SearchOptions  # noqa: E402
@@ -74,20 +74,8 @@ def _vocabulary() -> list[str]:
 def _processed(
     podcast: str, title: str, published: dt.date | None, segments: list[Segment], digest: str
 ) -> ProcessedEpisode:
-    labels = list(dict.fromkeys(s.speaker for s in segments if s.speaker))
-    return ProcessedEpisode(
-        meta=EpisodeMeta(podcast=podcast, title=title, published=published, source="bench"),
-        content_hash=digest,
-        duration=max(s.end for s in segments),
-        language="en",
-        asr_model="bench",
-        asr_source="bench",
-        segments=tuple(segments),
-        diarization=Diarization(
-            turns=tuple(Turn(s.start, s.end, s.speaker) for s in segments if s.speaker),
-            speakers=tuple(SpeakerTrack(label, np.zeros(0, np.float32), 1.0) for label in labels),
-        ),
-    )
+    meta = EpisodeMeta(podcast=podcast, title=title, published=published, source="bench")
+    return transcript_episode(meta, segments, content_hash=digest, language="en", source="bench")
 
 
 # -- scale --------------------------------------------------------------------------------------------------------

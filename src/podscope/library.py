@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,6 +90,34 @@ def join_cues(cues: list[Segment], longest: float = 20.0) -> list[Segment]:
         else:
             out.append(Segment(cue.start, cue.end, cue.speaker, text, cue.words))
     return out
+
+
+def transcript_episode(
+    meta: EpisodeMeta, segments: list[Segment], *, content_hash: str, language: str, source: str
+) -> ProcessedEpisode:
+    """An episode from a transcript alone (no audio): its named speakers become the episode's speakers, without
+    voiceprints, and their turns are the segments they speak."""
+    labels = list(dict.fromkeys(s.speaker for s in segments if s.speaker))
+    return ProcessedEpisode(
+        meta=meta,
+        content_hash=content_hash,
+        duration=max(s.end for s in segments),
+        language=language,
+        asr_model=source,
+        asr_source="transcript",
+        segments=tuple(segments),
+        diarization=Diarization(
+            turns=tuple(Turn(s.start, s.end, s.speaker) for s in segments if s.speaker),
+            speakers=tuple(
+                SpeakerTrack(
+                    label=label,
+                    embedding=np.zeros(0, np.float32),
+                    speaking_time=round(sum(s.end - s.start for s in segments if s.speaker == label), 3),
+                )
+                for label in labels
+            ),
+        ),
+    )
 
 
 def parse_date(value: str | dt.date | None) -> dt.date | None:
@@ -339,6 +367,7 @@ class Library:
         if not segments:
             raise InputError(f"{path.name} holds no transcript segments")
         meta = EpisodeMeta(podcast=podcast.strip(), title=title.strip(), published=date, source=str(path.resolve()))
+        source = f"publisher transcript ({kind})"
         names: dict[str, str]
         if audio_path is not None:
             from podscope.pipeline import process_with_transcript
@@ -351,34 +380,14 @@ class Library:
                 segments,
                 self.diarization_options(),
                 language=language,
-                source=f"publisher transcript ({kind})",
+                source=source,
+                content_hash=digest,
                 workdir=self.work_dir,
                 hook=hook,
             )
-            processed = replace(processed, content_hash=digest)
         else:
-            labels = list(dict.fromkeys(s.speaker for s in segments if s.speaker))
-            names = {label: label for label in labels}
-            processed = ProcessedEpisode(
-                meta=meta,
-                content_hash=digest,
-                duration=max(s.end for s in segments),
-                language=language,
-                asr_model=f"publisher transcript ({kind})",
-                asr_source="transcript",
-                segments=tuple(segments),
-                diarization=Diarization(
-                    turns=tuple(Turn(s.start, s.end, s.speaker) for s in segments if s.speaker),
-                    speakers=tuple(
-                        SpeakerTrack(
-                            label=label,
-                            embedding=np.zeros(0, np.float32),
-                            speaking_time=round(sum(s.end - s.start for s in segments if s.speaker == label), 3),
-                        )
-                        for label in labels
-                    ),
-                ),
-            )
+            processed = transcript_episode(meta, segments, content_hash=digest, language=language, source=source)
+            names = {t.label: t.label for t in processed.diarization.speakers}
         with self.store.transaction():
             episode_id = self.store.save_episode(
                 processed, voiceprints=audio_path is not None and self.people.enabled, into=into

@@ -119,6 +119,26 @@ def exemplar_dict(x: Exemplar) -> dict[str, Any]:
     }
 
 
+def review_dict(item: ReviewItem) -> dict[str, Any]:
+    """A review item as data (the CLI's --json and the API's review queue)."""
+    a, s = item.attribution, item.stretch
+    return {
+        "id": a.speaker_id,
+        "person": a.person,
+        "tier": a.tier,
+        "score": a.score,
+        "held": a.held,
+        "podcast": s.podcast,
+        "episode_id": s.episode_id,
+        "episode": s.episode_title,
+        "published": s.published,
+        "speaker": s.label,
+        "speaking_seconds": round(a.speaking_time, 1),
+        "listen": {"start": s.start, "end": s.end},
+        "quote": s.quote,
+    }
+
+
 def _describe(person: str | None, tier: str | None) -> str | None:
     return f"{person} ({tier})" if person else None
 
@@ -238,7 +258,7 @@ class People:
         return [ReviewItem(a, self.store.speaker_stretch(a.speaker_id)) for a in items]
 
     def flagged_exemplars(self) -> list[FlaggedExemplar]:
-        names = {p.id: p.name for p in self.store.list_people()}
+        names = self.store.person_names()
         return [FlaggedExemplar(names[x.person_id], x) for x in self.store.exemplars() if x.flagged]
 
     def keep_exemplar(self, exemplar_id: int) -> list[Change]:
@@ -337,7 +357,7 @@ class People:
         if not self.enabled:
             return []
         changes: dict[int, Change] = {}
-        names = {p.id: p.name for p in self.store.list_people()}
+        names = self.store.person_names()
         for person_id in names:  # a change to one profile can reveal a wrong exemplar in another
             self._upkeep(person_id)
         for _ in range(LEARNING_ROUNDS):
@@ -379,11 +399,11 @@ class People:
             if not x.flagged:
                 by_person[x.person_id].append(x)
         out = []
-        for p in self.store.list_people():
-            xs = by_person[p.id]
+        for person_id in self.store.person_names():
+            xs = by_person[person_id]
             out.append(
                 rules.Profile(
-                    p.id,
+                    person_id,
                     np.stack([x.embedding for x in xs]) if xs else np.zeros((0, 1), np.float32),
                     np.array([x.origin in rules.HUMAN_ORIGINS for x in xs], dtype=bool),
                 )
@@ -522,7 +542,7 @@ class People:
         """Flag exemplars that disagree with the profile (or sound like someone else), then cap the rest keeping the
         most diverse."""
         everyone = self.store.exemplars()
-        names = {p.id: p.name for p in self.store.list_people()}
+        names = self.store.person_names()
         others: dict[int, list[Embedding]] = defaultdict(list)
         for x in everyone:
             if x.person_id != person_id and not x.flagged:
@@ -643,7 +663,7 @@ class People:
     def sound_alikes(self) -> dict[int, list[tuple[str, float]]]:
         """People whose profiles are near-identical (best exemplar pair at or above the verified threshold): two
         names for one voice, or two voices the model cannot tell apart. Their matches are ambiguous."""
-        people = {p.id: p.name for p in self.store.list_people()}
+        people = self.store.person_names()
         profiles = [p for p in self._profiles() if len(p.exemplars)]
         out: dict[int, list[tuple[str, float]]] = defaultdict(list)
         limit = self.thresholds.verified

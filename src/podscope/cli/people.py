@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.markup import escape
@@ -13,7 +12,7 @@ from rich.table import Table
 
 from podscope.cli.shell import clock, err, home_option, open_library, out, print_json
 from podscope.errors import InputError
-from podscope.people import Change, PersonPage, ReviewItem, exemplar_dict, status_line
+from podscope.people import Change, PersonPage, exemplar_dict, review_dict, status_line
 
 
 def _print_changes(changes: list[Change], episode: int | None = None) -> None:
@@ -300,25 +299,6 @@ def people_history(name: str, home: Path | None) -> None:
 # -- review ------------------------------------------------------------------------------------------------------
 
 
-def _review_dict(item: ReviewItem) -> dict[str, Any]:
-    a, s = item.attribution, item.stretch
-    return {
-        "id": a.speaker_id,
-        "person": a.person,
-        "tier": a.tier,
-        "score": a.score,
-        "held": a.held,
-        "podcast": s.podcast,
-        "episode_id": s.episode_id,
-        "episode": s.episode_title,
-        "published": s.published,
-        "speaker": s.label,
-        "speaking_seconds": round(a.speaking_time, 1),
-        "listen": {"start": s.start, "end": s.end},
-        "quote": s.quote,
-    }
-
-
 @click.group("review", invoke_without_command=True)
 @click.option(
     "--tier",
@@ -340,7 +320,7 @@ def review(ctx: click.Context, tier: str, as_json: bool, home: Path | None) -> N
     if as_json:
         print_json(
             {
-                "attributions": [_review_dict(i) for i in items],
+                "attributions": [review_dict(i) for i in items],
                 "flagged_exemplars": [{"person": f.person, **exemplar_dict(f.exemplar)} for f in flagged],
             }
         )
@@ -348,7 +328,7 @@ def review(ctx: click.Context, tier: str, as_json: bool, home: Path | None) -> N
     if not items:
         out.print(f"Nothing to review at tier {tier}.")
     for i in items:
-        d = _review_dict(i)
+        d = review_dict(i)
         score = f"{d['score']:.2f}" if d["score"] is not None else "-"
         out.print(
             f"[bold]{d['id']}[/bold] {escape(d['person'])} ({d['tier']}, {score}) — {escape(d['podcast'])} /"

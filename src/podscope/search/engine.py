@@ -147,9 +147,13 @@ class Search:
         count = self.store.vector_count()
         if fresh and self.vectors.size == count - done:  # the index was current: add to it
             self.vectors.add(np.concatenate([i for i, _ in fresh]), np.concatenate([v for _, v in fresh]))
+        self._rebuild_if_stale(count)
+        return done
+
+    def _rebuild_if_stale(self, count: int) -> None:
+        """Rebuild the vector index from the store when it does not hold exactly its `count` vectors."""
         if self.vectors.needs_rebuild(count):
             self.vectors.rebuild(count, self.store.vector_batches)
-        return done
 
     def forget_segments(self, ids: list[int]) -> None:
         """Drop deleted segments from the vector index (their stored vectors went with them)."""
@@ -160,9 +164,7 @@ class Search:
         if self.store.vectors_behind():
             self.index_pending()
             return
-        count = self.store.vector_count()
-        if self.vectors.needs_rebuild(count):
-            self.vectors.rebuild(count, self.store.vector_batches)
+        self._rebuild_if_stale(self.store.vector_count())
 
     # -- searching ------------------------------------------------------------------------------------------------
 

@@ -108,6 +108,10 @@ class PeopleTables(Database):
             raise NotFound(f"no person with id {person_id}")
         return _person(rows[0])
 
+    def person_names(self) -> dict[int, str]:
+        """id -> name of every person, in list order: the cheap lookup (no counts) matching needs."""
+        return {r["id"]: r["name"] for r in self._query("SELECT id, name FROM people ORDER BY name COLLATE NOCASE")}
+
     def list_people(self) -> list[Person]:
         return [_person(r) for r in self._query(_PERSON_SELECT + " ORDER BY p.name COLLATE NOCASE")]
 

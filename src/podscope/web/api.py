@@ -46,7 +46,7 @@ from podscope.feeds.fetch import safe_filename
 from podscope.feeds.follow import AddedFeed
 from podscope.library import Library, parse_date
 from podscope.models import Attribution, Episode, Person, Podcast
-from podscope.people import Change, PersonPage, ReviewItem, UnknownVoice, exemplar_dict
+from podscope.people import Change, PersonPage, ReviewItem, UnknownVoice, exemplar_dict, review_dict
 from podscope.quiz import Quiz
 from podscope.search.engine import MODES, SORTS, SearchResult, options_from
 from podscope.store.people import SHOWN_TIERS
@@ -866,22 +866,7 @@ def review(
 
 
 def _review_item(item: ReviewItem) -> ReviewItemOut:
-    a, s = item.attribution, item.stretch
-    return ReviewItemOut(
-        id=a.speaker_id,
-        person=a.person,
-        tier=a.tier,
-        score=a.score,
-        held=a.held,
-        podcast=s.podcast,
-        episode_id=s.episode_id,
-        episode=s.episode_title,
-        published=s.published,
-        speaker=s.label,
-        speaking_seconds=round(a.speaking_time, 1),
-        listen=Span(start=s.start, end=s.end),
-        quote=s.quote,
-    )
+    return ReviewItemOut.model_validate(review_dict(item))
 
 
 @router.post("/review/{speaker_id}/confirm", response_model=Changes, dependencies=ADMIN, tags=["people"])
