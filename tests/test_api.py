@@ -32,7 +32,8 @@ import uvicorn
 from conftest import DATA, SAMPLE_WAV, write_wav
 from podscope.audio import load_audio
 from podscope.formats import FORMATS, MEDIA_TYPES
-from podscope.library import Library
+from podscope.library import Library, transcript_episode
+from podscope.models import Diarization, EpisodeMeta, ProcessedEpisode, Segment, SpeakerTrack, Turn
 from podscope.web.app import create_app
 
 TRANSCRIPTS = DATA / "transcripts"
@@ -195,8 +196,10 @@ def test_health_podcasts_and_episodes(api: Served, ids: dict[str, int]) -> None:
     assert audio["episode"]["title"] == "Diane and Sheila" and audio["episode"]["published"] == "2024-05-01"
     assert audio["audio_url"] == f"/api/episodes/{ids['audio']}/audio"
     assert len(audio["speakers"]) == 2 and all(s["voiceprint"] and s["name"] == s["label"] for s in audio["speakers"])
+    assert {t["speaker"] for t in audio["turns"]} == {"SPEAKER_00", "SPEAKER_01"}
     srt = api.get(f"/api/episodes/{ids['srt']}").json()
     assert srt["audio_url"] is None and srt["credits"] == []
+    assert {t["name"] for t in srt["turns"]} == {"Travis", "Sarah", "Gilon"}
     assert {(s["name"], s["tier"]) for s in srt["speakers"]} == {
         ("Travis", "confirmed"),
         ("Sarah", "confirmed"),
@@ -273,6 +276,72 @@ def test_transcript_formats_and_media_types(api: Served, ids: dict[str, int]) ->
     assert download.headers["content-disposition"].startswith("attachment;")
     assert_error(api.get(f"/api/episodes/{ids['srt']}/transcript?format=docx"), 400, "docx", "txt, json, srt")
     assert_error(api.get("/api/episodes/999/transcript?format=vtt"), 404)
+
+
+def _episode(title: str, segments: list[Segment], turns: list[Turn], labels: list[str]) -> ProcessedEpisode:
+    return ProcessedEpisode(
+        meta=EpisodeMeta(podcast="Turns", title=title),
+        content_hash=title,
+        duration=10.0,
+        language="en",
+        asr_model="tiny.en",
+        asr_source="package",
+        segments=tuple(segments),
+        diarization=Diarization(
+            turns=tuple(turns),
+            speakers=tuple(
+                SpeakerTrack(label, np.zeros(0, np.float32), sum(t.duration for t in turns if t.speaker == label))
+                for label in labels
+            ),
+        ),
+    )
+
+
+def test_who_spoke_when_comes_from_the_turns(tmp_path: Path) -> None:
+    """A speaker the recogniser caught no words from is in the episode's turns and its RTTM; overlapped speech gives
+    overlapping turns and lines; an episode without turns falls back to its segments."""
+    segments = [Segment(0.5, 2.8, "SPEAKER_00", "Hello and welcome."), Segment(3.2, 5.5, "SPEAKER_01", "Thanks.")]
+    turns = [
+        Turn(0.4, 3.0, "SPEAKER_00"),
+        Turn(2.6, 5.8, "SPEAKER_01"),  # talks over the end of SPEAKER_00's turn
+        Turn(6.0, 7.5, "SPEAKER_02"),  # no words
+        Turn(7.5, 8.25, "SPEAKER_02"),  # touches the one before: one RTTM line
+    ]
+    with Library(tmp_path / "home", settings=SETTINGS) as lib:
+        diarized = lib.store.save_episode(
+            _episode("diarized", segments, turns, ["SPEAKER_00", "SPEAKER_01", "SPEAKER_02"])
+        )
+        lib.people.assign(diarized, "SPEAKER_02", "Sam Roe")
+        untimed = lib.store.save_episode(_episode("no turns", segments, [], ["SPEAKER_00", "SPEAKER_01"]))
+        imported = lib.store.save_episode(
+            transcript_episode(
+                EpisodeMeta(podcast="Turns", title="imported"), segments, content_hash="t", language="en", source="srt"
+            )
+        )
+        with serve(lib) as api:
+            detail = api.get(f"/api/episodes/{diarized}").json()
+            assert detail["turns"] == [
+                {"start": 0.4, "end": 3.0, "speaker": "SPEAKER_00", "name": "SPEAKER_00"},
+                {"start": 2.6, "end": 5.8, "speaker": "SPEAKER_01", "name": "SPEAKER_01"},
+                {"start": 6.0, "end": 7.5, "speaker": "SPEAKER_02", "name": "Sam Roe"},
+                {"start": 7.5, "end": 8.25, "speaker": "SPEAKER_02", "name": "Sam Roe"},
+            ]
+            assert {s["label"]: s["speaking_time"] for s in detail["speakers"]}["SPEAKER_02"] == 2.25
+            rttm = api.get(f"/api/episodes/{diarized}/transcript", params={"format": "rttm"}).text
+            assert rttm.splitlines() == [
+                f"SPEAKER episode-{diarized} 1 0.400 2.600 <NA> <NA> SPEAKER_00 <NA> <NA>",
+                f"SPEAKER episode-{diarized} 1 2.600 3.200 <NA> <NA> SPEAKER_01 <NA> <NA>",
+                f"SPEAKER episode-{diarized} 1 6.000 2.250 <NA> <NA> Sam_Roe <NA> <NA>",
+            ]
+            for episode_id in (untimed, imported):  # who spoke when as far as the words tell
+                assert [
+                    (t["start"], t["end"], t["name"]) for t in api.get(f"/api/episodes/{episode_id}").json()["turns"]
+                ] == [
+                    (0.5, 2.8, "SPEAKER_00"),
+                    (3.2, 5.5, "SPEAKER_01"),
+                ]
+                rttm = api.get(f"/api/episodes/{episode_id}/transcript", params={"format": "rttm"}).text
+                assert [line.split()[3:5] for line in rttm.splitlines()] == [["0.500", "2.300"], ["3.200", "2.300"]]
 
 
 # -- audio ---------------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import html
 import itertools
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from pyannote.database.util import load_rttm
 from podscope import formats
 from podscope.errors import FormatError
 from podscope.formats import FORMATS, MEDIA_TYPES, READERS, read_json, read_srt, read_vtt, write
-from podscope.models import Episode, EpisodeSpeaker, Segment, StoredTranscript, Word
+from podscope.models import Episode, EpisodeSpeaker, Segment, StoredTranscript, Turn, Word
 
 DATA = Path(__file__).parent / "data" / "transcripts"
 LABELS = {"Travis": "SPEAKER_00", "Sarah": "SPEAKER_01", "Gilon": "SPEAKER_02"}
@@ -53,14 +54,17 @@ def episode(id: int = 7, duration: float = 0.0) -> Episode:
     )
 
 
-def transcript(segments: list[Segment], duration: float | None = None) -> StoredTranscript:
-    labels = sorted({s.speaker for s in segments if s.speaker is not None})
+def transcript(segments: list[Segment], duration: float | None = None, turns: Sequence[Turn] = ()) -> StoredTranscript:
+    """A stored transcript; without `turns`, one whose episode has no diarization turns."""
+    timeline = sorted(turns, key=lambda t: t.start) or [Turn(s.start, s.end, s.speaker) for s in segments if s.speaker]
     speakers = tuple(
-        EpisodeSpeaker(i, 7, label, sum(s.end - s.start for s in segments if s.speaker == label), None)
-        for i, label in enumerate(labels)
+        EpisodeSpeaker(i, 7, label, sum(t.duration for t in timeline if t.speaker == label), None)
+        for i, label in enumerate(sorted({t.speaker for t in timeline}))
     )
     end = max((s.end for s in segments), default=0.0)
-    return StoredTranscript(episode(duration=end if duration is None else duration), speakers, tuple(segments))
+    return StoredTranscript(
+        episode(duration=end if duration is None else duration), speakers, tuple(segments), tuple(turns)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -315,6 +319,62 @@ def test_rttm_merges_touching_segments_of_one_speaker() -> None:
         "SPEAKER episode-7 1 1.000 2.500 <NA> <NA> A <NA> <NA>",
         "SPEAKER episode-7 1 3.200 0.800 <NA> <NA> B <NA> <NA>",
         "SPEAKER episode-7 1 4.000 1.000 <NA> <NA> A <NA> <NA>",
+    ]
+
+
+def test_rttm_comes_from_the_turns_with_a_speaker_who_has_no_words(tmp_path: Path) -> None:
+    # SPEAKER_02 talks from 6 to 7.5 s but the recogniser caught nothing there: no segment is theirs.
+    segments = [Segment(0.5, 2.8, "SPEAKER_00", "Hello and welcome."), Segment(3.2, 5.5, "SPEAKER_01", "Thanks.")]
+    turns = [Turn(0.4, 3.0, "SPEAKER_00"), Turn(3.1, 5.8, "SPEAKER_01"), Turn(6.0, 7.5, "SPEAKER_02")]
+    stored = transcript(segments, turns=turns)
+    assert stored.timeline == tuple(turns)
+    path = tmp_path / "turns.rttm"
+    path.write_text(write(stored, "rttm", {"SPEAKER_00": "Jane Doe", "SPEAKER_02": "Sam Roe"}))
+    assert path.read_text().splitlines() == [
+        "SPEAKER episode-7 1 0.400 2.600 <NA> <NA> Jane_Doe <NA> <NA>",
+        "SPEAKER episode-7 1 3.100 2.700 <NA> <NA> SPEAKER_01 <NA> <NA>",
+        "SPEAKER episode-7 1 6.000 1.500 <NA> <NA> Sam_Roe <NA> <NA>",
+    ]
+    annotation = load_rttm(str(path))["episode-7"]
+    assert annotation.label_duration("Sam_Roe") == pytest.approx(1.5)
+    assert annotation.label_duration("Jane_Doe") == pytest.approx(2.6)  # the turn, not the 2.3 s of words
+
+
+def test_rttm_overlapping_turns_are_overlapping_lines_and_one_speakers_touching_turns_merge(tmp_path: Path) -> None:
+    turns = [
+        Turn(0.0, 4.0, "A"),
+        Turn(3.5, 5.0, "B"),  # B starts before A stops: overlapped speech
+        Turn(4.0, 6.0, "A"),  # touches A's first turn, with B's turn started in between: still one line
+        Turn(5.5, 6.5, "A"),  # overlaps A's line: merged
+        Turn(6.8, 8.0, "A"),  # a pause: a new line
+    ]
+    stored = transcript([Segment(0.2, 3.0, "A", "Words.")], turns=turns)
+    path = tmp_path / "overlap.rttm"
+    path.write_text(formats.rttm.write(stored))
+    assert path.read_text().splitlines() == [
+        "SPEAKER episode-7 1 0.000 6.500 <NA> <NA> A <NA> <NA>",
+        "SPEAKER episode-7 1 3.500 1.500 <NA> <NA> B <NA> <NA>",
+        "SPEAKER episode-7 1 6.800 1.200 <NA> <NA> A <NA> <NA>",
+    ]
+    annotation = load_rttm(str(path))["episode-7"]
+    assert annotation.get_overlap().duration() == pytest.approx(1.5)
+    assert annotation.label_duration("A") == pytest.approx(7.7)
+    # max_gap bridges a pause only when nobody else speaks in it
+    bridged = formats.rttm.write(stored, max_gap=0.5).splitlines()
+    assert [line.split()[3:5] for line in bridged] == [["0.000", "8.000"], ["3.500", "1.500"]]
+    interrupted = transcript([], turns=[*turns, Turn(6.6, 6.7, "B")])
+    assert len(formats.rttm.write(interrupted, max_gap=0.5).splitlines()) == 4
+
+
+def test_rttm_without_turns_falls_back_to_the_segments(small: StoredTranscript) -> None:
+    assert small.turns == ()
+    assert [(t.start, t.speaker) for t in small.timeline] == [
+        (s.start, s.speaker) for s in small.segments if s.speaker is not None
+    ]
+    # two labels named as one person: their touching turns are one line, as with segments
+    stored = transcript([Segment(0.0, 1.0, "A", "one"), Segment(1.0, 2.0, "B", "two"), Segment(2.0, 3.0, None, "x")])
+    assert formats.rttm.write(stored, {"A": "Ann", "B": "Ann"}).splitlines() == [
+        "SPEAKER episode-7 1 0.000 2.000 <NA> <NA> Ann <NA> <NA>"
     ]
 
 

@@ -81,6 +81,7 @@ def test_episode_round_trip(tmp_path: Path) -> None:
     assert speakers[0].embedding is not None and speakers[0].embedding.shape == (192,)
     np.testing.assert_array_equal(speakers[0].embedding, processed().diarization.speakers[0].embedding)
     assert [t.speaker for t in store.turns(episode_id)] == ["SPEAKER_00", "SPEAKER_01"]
+    assert t.turns == t.timeline == tuple(store.turns(episode_id))
     assert store.find_episode_by_hash("abc") == ep
     assert store.counts()["speaker_embeddings"] == 2
 

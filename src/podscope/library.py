@@ -34,6 +34,7 @@ from podscope.models import (
     SpeakerTrack,
     StoredTranscript,
     Turn,
+    segment_turns,
 )
 from podscope.people import People
 from podscope.search.embed import SentenceEmbedder
@@ -107,7 +108,7 @@ def transcript_episode(
         asr_source="transcript",
         segments=tuple(segments),
         diarization=Diarization(
-            turns=tuple(Turn(s.start, s.end, s.speaker) for s in segments if s.speaker),
+            turns=segment_turns(segments),
             speakers=tuple(
                 SpeakerTrack(
                     label=label,
@@ -465,6 +466,11 @@ class Library:
 
     def transcript(self, episode_id: int) -> StoredTranscript:
         return self.store.get_transcript(episode_id)
+
+    def timeline(self, episode_id: int) -> list[Turn]:
+        """Who spoke when, by start: the episode's diarization turns (they may overlap), or for an episode without any,
+        its segments that have a speaker."""
+        return self.store.turns(episode_id) or list(self.transcript(episode_id).timeline)
 
     def export_transcript(self, episode_id: int, fmt: str) -> str:
         """The episode's transcript in one of `formats.FORMATS` (txt, json, srt, vtt, rttm, md), with people's names

@@ -7,6 +7,7 @@ start of the episode's audio, as floats.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -165,11 +166,25 @@ class EpisodeSpeaker:
 
 @dataclass(frozen=True)
 class StoredTranscript:
-    """An episode with its speakers and segments, as the exporters need it."""
+    """An episode with its speakers, segments and diarization turns, as the exporters need it."""
 
     episode: Episode
     speakers: tuple[EpisodeSpeaker, ...]
     segments: tuple[Segment, ...]
+    turns: tuple[Turn, ...] = ()  # by start; a speaker with no recognised words still has turns
+
+    @property
+    def timeline(self) -> tuple[Turn, ...]:
+        """Who spoke when: the diarization turns (they may overlap), or for an episode without any, the segments that
+        have a speaker."""
+        return self.turns or segment_turns(self.segments)
+
+
+def segment_turns(segments: Sequence[Segment]) -> tuple[Turn, ...]:
+    """One turn per segment with a speaker, by start: who spoke when, as far as the words tell."""
+    return tuple(
+        Turn(s.start, max(s.end, s.start), s.speaker) for s in sorted(segments, key=lambda s: s.start) if s.speaker
+    )
 
 
 # -- people and voice profiles ----------------------------------------------------------------------------------------

@@ -30,6 +30,12 @@ def default_file_id(episode: Episode) -> str:
     return f"episode-{episode.id}"
 
 
+def _heard_in(open_lines: Mapping[str, _Turn], line: _Turn, until: float) -> bool:
+    """Whether another speaker talks between the end of `line` and `until`. Each speaker's lines are disjoint and in
+    time order, so their latest line is the one that reaches furthest."""
+    return any(o is not line and o.end > line.end and o.start <= until for o in open_lines.values())
+
+
 def write(
     transcript: StoredTranscript,
     speaker_names: Mapping[str, str] | None = None,
@@ -39,26 +45,34 @@ def write(
 ) -> str:
     """One line per speaker turn, in time order, with times to the millisecond.
 
-    Consecutive segments of the same speaker that touch or overlap (or leave at most `max_gap` seconds between them)
-    become one turn; with the default no silence is counted as speech, so each speaker's total equals the time their
-    segments cover. Segments without a speaker are left out: RTTM has no way to say "someone". Pass `file_id` to match
-    a reference RTTM (usually named after the audio file).
+    The turns are the episode's diarization turns (`StoredTranscript.timeline`), so a speaker who says nothing the
+    recogniser caught is still there; an episode without any (a transcript imported without audio) falls back to its
+    segments. Turns of different speakers may overlap, and so may their lines. Turns of one speaker that touch or
+    overlap become one line, as do turns at most `max_gap` seconds apart when nobody else speaks in the pause; with
+    the default no silence is counted as speech, so each speaker's total equals the time their turns cover.
+    Segments without a speaker are left out: RTTM has no way to say "someone". Pass `file_id` to match a reference
+    RTTM (usually named after the audio file).
     """
     uri = token(file_id or "") or default_file_id(transcript.episode)
-    turns: list[_Turn] = []
-    for segment in sorted(transcript.segments, key=lambda s: s.start):
-        name = display_name(segment.speaker, speaker_names)
+    lines: list[_Turn] = []
+    open_lines: dict[str, _Turn] = {}  # each speaker's latest line
+    for turn in sorted(transcript.timeline, key=lambda t: t.start):
+        name = display_name(turn.speaker, speaker_names)
         if name is None:
             continue
         speaker = token(name)
-        start, end = segment.start, max(segment.end, segment.start)
-        if turns and turns[-1].speaker == speaker and start <= turns[-1].end + max_gap:
-            turns[-1].end = max(turns[-1].end, end)
+        start, end = turn.start, max(turn.end, turn.start)
+        last = open_lines.get(speaker)
+        if last is not None and (
+            start <= last.end or (start <= last.end + max_gap and not _heard_in(open_lines, last, start))
+        ):
+            last.end = max(last.end, end)
         else:
-            turns.append(_Turn(speaker, start, end))
-    lines = []
-    for turn in turns:
-        onset, offset = round(turn.start, 3), round(turn.end, 3)
+            open_lines[speaker] = _Turn(speaker, start, end)
+            lines.append(open_lines[speaker])
+    out = []
+    for line in lines:
+        onset, offset = round(line.start, 3), round(line.end, 3)
         if offset > onset:
-            lines.append(f"SPEAKER {uri} 1 {onset:.3f} {offset - onset:.3f} <NA> <NA> {turn.speaker} <NA> <NA>")
-    return "\n".join(lines) + "\n" if lines else ""
+            out.append(f"SPEAKER {uri} 1 {onset:.3f} {offset - onset:.3f} <NA> <NA> {line.speaker} <NA> <NA>")
+    return "\n".join(out) + "\n" if out else ""

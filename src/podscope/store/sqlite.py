@@ -243,7 +243,12 @@ class Store(PeopleTables, SearchTables, FeedTables, KeyTables, TranslationTables
             )
             for r in rows
         )
-        return StoredTranscript(episode=episode, speakers=tuple(self.episode_speakers(episode_id)), segments=segments)
+        return StoredTranscript(
+            episode=episode,
+            speakers=tuple(self.episode_speakers(episode_id)),
+            segments=segments,
+            turns=tuple(self.turns(episode_id)),
+        )
 
     def counts(self) -> dict[str, int]:
         """Row counts of the main tables: what the library holds."""

@@ -179,9 +179,22 @@ class Credit(BaseModel):
     group: str
 
 
+class TurnOut(BaseModel):
+    """A stretch of time in which one speaker talks, with or without recognised words in it."""
+
+    start: float
+    end: float
+    speaker: str = Field(description="The episode speaker label.")
+    name: str = Field(description="The person's name at tier matched or better, else the label.")
+
+
 class EpisodeDetail(BaseModel):
     episode: Episode
     speakers: list[SpeakerOut]
+    turns: list[TurnOut] = Field(
+        description="Who spoke when, by start: the diarization turns (turns of different speakers may overlap), or"
+        " for an episode without any (a transcript imported without audio), its segments that have a speaker."
+    )
     credits: list[Credit]
     audio_url: str | None = Field(description="Where to stream the recording, or null when the library has none.")
     transcript_url: str
@@ -496,12 +509,20 @@ def episodes(
 
 @router.get("/episodes/{episode_id}", response_model=EpisodeDetail, dependencies=READ, tags=["episodes"])
 def episode(request: Request, episode_id: int) -> EpisodeDetail:
-    """An episode with its speakers (who each one is, how sure, how long they talk) and its credits."""
+    """An episode with its speakers (who each one is, how sure, how long they talk), who spoke when, and its
+    credits."""
     lib = _lib(request)
     found = lib.store.get_episode(episode_id)
+    names = lib.store.speaker_names(episode_id)
     return EpisodeDetail(
         episode=found,
         speakers=_speakers(lib, episode_id),
+        turns=[
+            TurnOut(
+                start=round(t.start, 3), end=round(t.end, 3), speaker=t.speaker, name=names.get(t.speaker, t.speaker)
+            )
+            for t in lib.timeline(episode_id)
+        ],
         credits=[Credit(name=r["name"], role=r["role"], group=r["grp"]) for r in lib.store.credits(episode_id)],
         audio_url=f"/api/episodes/{episode_id}/audio" if _has_recording(lib, found) else None,
         transcript_url=f"/api/episodes/{episode_id}/transcript",
