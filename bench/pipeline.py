@@ -3,6 +3,14 @@
     .venv/bin/python bench/pipeline.py                  # real sample + stitched real speech + synthetic + 10 min
     .venv/bin/python bench/pipeline.py --long           # also a 60-minute and a 3-hour episode (slow)
     .venv/bin/python bench/pipeline.py --model tiny.en  # another Whisper model
+    .venv/bin/python bench/pipeline.py --speed          # only the side-by-side speed check below
+
+Speed, side by side (`--speed`, also printed after the table): one real 9.5-minute call (or `--speed-file FILE`) is
+transcribed by faster-whisper alone (the same model folder, int8, 2 threads, beam 1, word timestamps, Silero VAD: what
+a user would run without podscope) and processed by `podscope add-audio` (decode, diarize, transcribe, align, store,
+index), each in a fresh process timed from start to exit (start-up and model loading included), in a home whose
+models are ready and in a new home (models joined and exported on first use). The ratio podscope / faster-whisper is
+the figure to watch; absolute times on a shared 2-core machine mean little.
 
 Each file runs in its own process through the library (`Library.add_audio` into a scratch home), so peak RSS is that
 file's alone. DER uses pyannote.metrics with a 0.25 s collar on each side (collar=0.5 total), with overlapped speech
@@ -231,10 +239,15 @@ def main() -> None:
     parser.add_argument("--long", action="store_true", help="also run the 60-minute and 3-hour episodes")
     parser.add_argument("--only", default=None, help="run only files whose name contains this")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--speed", action="store_true", help="only the side-by-side speed check")
+    parser.add_argument("--speed-file", type=Path, default=SPEED_FILE, help="the recording for the speed check")
     args = parser.parse_args()
     if args.worker:
         item = Item(**json.loads(Path(args.worker).read_text()))
         print(json.dumps(run_one(item, args.model)))
+        return
+    if args.speed:
+        speed(args.speed_file, args.model)
         return
 
     items = build_items(args.long)
@@ -298,6 +311,68 @@ def main() -> None:
                 f" p95 {np.percentile(errs, 95):.3f} s, max {errs.max():.3f} s, >0.5 s early: {(errs > 0.5).sum()}"
             )
     (OUT / "pipeline.json").write_text(json.dumps(rows, indent=2))
+    print()
+    speed(args.speed_file, args.model)
+
+
+# -- speed, side by side ---------------------------------------------------------------------------------------------
+
+SPEED_FILE = DATA / "conversations" / "gecko-sales-call" / "demo.mp3"
+
+# faster-whisper alone, as a user would run it: the same model folder podscope uses, nothing else.
+_ALONE = """
+import sys
+from faster_whisper import WhisperModel
+model = WhisperModel(sys.argv[1], device="cpu", compute_type="int8", cpu_threads=2)
+segments, info = model.transcribe(sys.argv[2], beam_size=1, word_timestamps=True, vad_filter=True)
+print(sum(len(s.words or []) for s in segments))
+"""
+
+
+def _timed(command: list[str]) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(command[:3])} failed: {proc.stderr.strip()[-400:]}")
+    return time.perf_counter() - t0
+
+
+def speed(path: Path, model: str) -> None:
+    """faster-whisper alone against `podscope add-audio` on one file, each a fresh process timed end to end."""
+    import av
+
+    with av.open(str(path)) as container:
+        duration = float(container.duration or 0) / 1_000_000
+    podscope = [str(Path(sys.executable).with_name("podscope"))]
+    settings = {"PODSCOPE_ASR_MODEL": model}
+    with tempfile.TemporaryDirectory(prefix="podscope-speed-") as tmp:
+        ready, new = Path(tmp) / "ready", Path(tmp) / "new"
+        clip = Path(tmp) / "clip.wav"
+        subprocess.run(["sox", str(DATA / "pyannote-sample" / "sample.wav"), str(clip), "trim", "0", "10"], check=True)
+        env = {**os.environ, **settings}
+        common = ["--podcast", "speed", "--title"]
+        subprocess.run(
+            [*podscope, "add-audio", str(clip), "--home", str(ready), *common, "warm-up"],
+            env=env,
+            capture_output=True,
+            check=True,
+        )
+        folder = next((ready / "models").glob("whisper-*"), None) if model == "base" else None
+        location = str(folder) if folder else model
+        os.environ.update(settings)
+        alone = _timed([sys.executable, "-c", _ALONE, location, str(path)])
+        ours_ready = _timed([*podscope, "add-audio", str(path), "--home", str(ready), *common, "speed"])
+        ours_new = _timed([*podscope, "add-audio", str(path), "--home", str(new), *common, "speed"])
+    print(f"speed on {path.name} ({duration / 60:.1f} min), each a fresh process, start-up included:")
+    print(
+        f"  faster-whisper alone ({model}, int8, beam 1, word timestamps, VAD): {alone:6.1f} s"
+        f"  RTF {alone / duration:.3f}"
+    )
+    for label, seconds in (("models ready", ours_ready), ("new home", ours_new)):
+        print(
+            f"  podscope add-audio, {label:<12}                        {seconds:6.1f} s  RTF {seconds / duration:.3f}"
+            f"  ratio to faster-whisper alone {seconds / alone:.2f}"
+        )
 
 
 if __name__ == "__main__":
