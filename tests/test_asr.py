@@ -1,4 +1,5 @@
-"""Speech recognition: model resolution order, real transcription with word timing, chunking, output guards."""
+"""Speech recognition: model resolution order, real transcription with word timing, chunking, output guards, the
+language (set > declared > detected on several speech-rich windows) and deterministic decoding."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import re
 from pathlib import Path
 
 import jiwer
+import numpy as np
 import pytest
 
-from conftest import DATA, SAMPLE_WAV
+from conftest import DATA, SAMPLE_WAV, write_wav
 from podscope import audio
 from podscope.asr import PACKAGES, AsrOptions, WhisperTranscriber, guard_repetitions, resolve
-from podscope.errors import ModelError
+from podscope.asr.whisper import check_language, detect_language, detection_windows, load_model, whisper_language
+from podscope.errors import InputError, ModelError
+from podscope.feeds.follow import declared_language
 from podscope.models import AsrSegment, Word
 
 JFK = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
@@ -68,11 +72,101 @@ def test_transcribes_real_speech_with_word_timing(tiny: WhisperTranscriber) -> N
     assert (result.language, result.model, result.model_source) == ("en", "tiny.en", "package")
 
 
-def test_language_is_detected_with_the_multilingual_model(tmp_path: Path) -> None:
-    base = WhisperTranscriber(AsrOptions(model="base", allow_download=False), tmp_path)
+@pytest.fixture(scope="module")
+def base_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for the multilingual base model (its split offline package is joined once)."""
+    return tmp_path_factory.mktemp("base-models")
+
+
+def test_language_is_detected_with_the_multilingual_model(base_models: Path) -> None:
+    base = WhisperTranscriber(AsrOptions(model="base", allow_download=False), base_models)
     with audio.decode(DATA / "whisper" / "jfk.flac") as decoded:
         result = base.transcribe(decoded)
-    assert result.language == "en" and result.language_probability > 0.5
+    assert (result.language, result.language_source) == ("en", "detected") and result.language_probability > 0.5
+
+
+def test_language_codes_are_normalised_to_whisper_codes() -> None:
+    assert [whisper_language(c) for c in ("en-US", "en-us", "EN", "pt-br", "pt_BR", " de-DE ", "zh-Hans")] == [
+        "en",
+        "en",
+        "en",
+        "pt",
+        "pt",
+        "de",
+        "zh",
+    ]
+    assert whisper_language("iw") == "he" and whisper_language("nb-NO") == "no"  # codes Whisper knows by another name
+    for unknown in (None, "", "  ", "xx", "tlh", "English", "x-klingon"):
+        assert whisper_language(unknown) is None  # nothing usable declared: the language is detected
+    assert check_language("pt-BR") == "pt" and check_language("") is None
+    with pytest.raises(InputError, match="'tlh' is not one Whisper knows"):
+        check_language("tlh")  # a language someone sets is never quietly replaced by detection
+
+
+def test_a_feed_declares_its_channel_language_else_its_transcripts_one() -> None:
+    assert declared_language("en-us", [{"url": "t.vtt", "language": "es"}]) == "en"
+    assert declared_language(None, [{"url": "t.vtt", "language": "pt-BR"}, {"url": "t.srt", "language": "pt"}]) == "pt"
+    assert declared_language(None, [{"url": "t.vtt", "language": "de"}, {"url": "t.srt", "language": "fr"}]) is None
+    assert declared_language("xx-unknown", [{"url": "t.vtt", "language": "de"}]) == "de"
+    assert declared_language("", []) is None and declared_language(None, [{"url": "t.vtt", "language": ""}]) is None
+
+
+def test_language_set_beats_declared_beats_detected(base_models: Path, tiny: WhisperTranscriber) -> None:
+    with audio.decode(DATA / "whisper" / "jfk.flac") as decoded:
+        setting = WhisperTranscriber(AsrOptions(model="base", allow_download=False, language="de"), base_models)
+        plain = WhisperTranscriber(AsrOptions(model="base", allow_download=False), base_models)
+        picks = {
+            "setting over declared": setting.choose_language(decoded, declared_language="fr-FR"),
+            "option over setting": setting.choose_language(decoded, language="es", declared_language="fr"),
+            "declared": plain.choose_language(decoded, declared_language="fr-FR"),
+            "unknown declared": plain.choose_language(decoded, declared_language="tlh"),
+            "nothing": plain.choose_language(decoded),
+            "english-only model": tiny.choose_language(decoded, language="de", declared_language="fr"),
+        }
+        declared = plain.transcribe(decoded, declared_language="en-GB")
+    assert {k: (c.code, c.source) for k, c in picks.items()} == {
+        "setting over declared": ("de", "set"),
+        "option over setting": ("es", "set"),
+        "declared": ("fr", "declared"),
+        "unknown declared": ("en", "detected"),
+        "nothing": ("en", "detected"),
+        "english-only model": ("en", "english-only"),
+    }
+    assert picks["nothing"].probability > 0.5 and picks["nothing"].windows  # where detection listened
+    assert (declared.language, declared.language_source) == ("en", "declared")
+    assert jiwer.wer(norm(JFK), norm(" ".join(s.text for s in declared.segments))) < 0.1
+
+
+def test_detection_listens_to_speech_spread_over_the_recording(base_models: Path, tmp_path: Path) -> None:
+    """A recording that opens with 40 s of hum and then talks: detection skips the hum, takes windows from different
+    parts of the recording and keeps only their speech."""
+    rng = np.random.default_rng(3)
+    t = np.arange(40 * 16000) / 16000
+    hum = (0.05 * np.sin(2 * np.pi * 100 * t) + 0.003 * rng.standard_normal(t.size)).astype(np.float32)
+    speech = audio.load_audio(SAMPLE_WAV)
+    jfk = audio.load_audio(DATA / "whisper" / "jfk.flac")
+    gap = np.zeros(16000 * 5, np.float32)
+    path = write_wav(tmp_path / "hum-then-talk.wav", np.concatenate([hum, speech, gap, jfk, gap, speech, gap, jfk]))
+    with audio.decode(path) as decoded:
+        assert decoded.duration > 130
+        windows = list(detection_windows(decoded))
+        model = load_model(resolve("base", base_models, allow_download=False))
+        choice = detect_language(model, decoded)
+    # Four parts of 34 s: the first is all hum and gives no window; each other part gives one, from its speech only.
+    starts = [start for start, _ in windows]
+    assert len(windows) == 3 and min(starts) > 34 and max(starts) - min(starts) > 60, starts
+    assert all(3 * 16000 <= s.size < 30 * 16000 for _, s in windows)
+    assert choice.code == "en" and choice.source == "detected" and len(choice.windows) >= 2
+
+
+def test_decoding_is_deterministic(base_models: Path) -> None:
+    """The same file gives the same transcript, word for word and to the timestamp, on every run."""
+    options = AsrOptions(model="base", allow_download=False)
+    assert options.temperatures == (0.0,)  # no random temperature fallback
+    with audio.decode(SAMPLE_WAV) as decoded:
+        first = WhisperTranscriber(options, base_models).transcribe(decoded)
+        second = WhisperTranscriber(options, base_models).transcribe(decoded)
+    assert first.words and first == second
 
 
 def test_chunked_recognition_keeps_text_and_absolute_times(tmp_path: Path) -> None:

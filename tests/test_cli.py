@@ -170,6 +170,8 @@ def test_bad_date_and_unknown_episode(
     home, _ = library
     args = ("add-audio", SAMPLE_WAV, "--podcast", "P", "--title", "T", "--published", "26/09/2025")
     _fails_cleanly(run_here(capsys, monkeypatch, *args, home=home), "YYYY-MM-DD")
+    args = ("add-audio", SAMPLE_WAV, "--podcast", "P", "--title", "T", "--language", "klingon")
+    _fails_cleanly(run_here(capsys, monkeypatch, *args, home=home), "'klingon' is not one Whisper knows")
     _fails_cleanly(run_here(capsys, monkeypatch, "transcript", "999", home=home), "no episode with id 999")
 
 

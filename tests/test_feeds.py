@@ -220,6 +220,25 @@ def test_blocked_feed_is_recorded_but_never_processed(site: tuple[Site, str], tm
         assert not any(p.startswith("/audio") for p, _ in state.requests)
 
 
+def test_sync_uses_the_language_the_feed_declares(site: tuple[Site, str], tmp_path: Path) -> None:
+    """The channel says German: the (English) recording is transcribed as German, not detected, and the
+    transcript-only episode is recorded as German. The multilingual base model, since tiny.en knows only English."""
+    state, base = site
+    items = [
+        _item("de-1", "Ein Anruf", "Mon, 01 Apr 2024 10:00:00 GMT", f"{base}/audio/call.wav", None),
+        _item("de-2", "Tipps", "Mon, 08 Apr 2024 10:00:00 GMT", None, f"{base}/t/tips.srt"),
+    ]
+    state.files["/de.xml"] = (_feed(items, "<language>de-DE</language>").encode(), "application/rss+xml")
+    with _lib(tmp_path / "home", asr_model="base", allow_download=False) as lib:
+        added = lib.feeds.add(f"{base}/de.xml")
+        assert lib.store.feed(added.id)["language"] == "de-DE"  # kept as declared, normalised when used
+        report = lib.feeds.sync()
+        assert (report.processed, report.failed) == (2, 0), report.errors
+        episodes = {e.title: e for e in lib.episodes()}
+    assert episodes["Ein Anruf"].language == "de" and episodes["Ein Anruf"].asr_model == "base"
+    assert episodes["Tipps"].language == "de"
+
+
 def test_sync_lock_and_refused_addresses(site: tuple[Site, str], tmp_path: Path) -> None:
     _, base = site
     home = tmp_path / "home"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from podscope import audio, formats
-from podscope.asr.whisper import AsrOptions, WhisperTranscriber
+from podscope.asr.whisper import AsrOptions, WhisperTranscriber, check_language
 from podscope.errors import InputError
 from podscope.models import (
     Diarization,
@@ -219,9 +219,14 @@ class Library:
         model: str | None = None,
         hook: Hook | None = None,
         into: int | None = None,
+        language: str | None = None,
+        declared_language: str | None = None,
     ) -> AddResult:
         """Process a recording and store it; a recording already in the library is not processed again. `into` is a
-        pending episode (from a feed) to fill in place."""
+        pending episode (from a feed) to fill in place.
+
+        The language: `language` if given, else the `asr_language` setting, else `declared_language` (what a feed
+        declares for the episode, when Whisper knows it), else detected from the recording."""
         from podscope.pipeline import PipelineReport, process_episode
 
         path = Path(path)
@@ -230,6 +235,8 @@ class Library:
         if not title.strip():
             raise InputError("episode title is empty: expected --title TITLE")
         date = parse_date(published)
+        check_language(language)  # a language nobody can transcribe in fails now, not after diarization
+        check_language(self.settings["asr_language"])
         audio.probe(path)  # fail fast, before hashing or loading models
         digest = audio.file_hash(path)
         existing = self.store.find_episode_by_hash(digest)
@@ -248,6 +255,8 @@ class Library:
             workdir=self.work_dir,
             hook=hook,
             report=report,
+            language=language,
+            declared_language=declared_language,
         )
         if hook:
             hook("store", 0, 1)

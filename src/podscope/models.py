@@ -49,6 +49,7 @@ class Transcription:
     segments: tuple[AsrSegment, ...]
     model: str
     model_source: str  # "path", "package" or "hub": where the weights came from
+    language_source: str = "detected"  # "set", "declared", "detected" or "english-only" (the model)
 
     @property
     def words(self) -> list[Word]:

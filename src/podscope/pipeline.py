@@ -16,7 +16,7 @@ from pathlib import Path
 
 from podscope import audio as audio_mod
 from podscope.align import AlignReport, align
-from podscope.asr.whisper import GuardReport, WhisperTranscriber
+from podscope.asr.whisper import GuardReport, LanguageChoice, WhisperTranscriber
 from podscope.errors import AudioError
 from podscope.models import Diarization, EpisodeMeta, ProcessedEpisode, Segment, Word
 from podscope.voices.diarize import DiarizationOptions, diarize
@@ -30,6 +30,7 @@ class PipelineReport:
 
     stage_seconds: dict[str, float] = field(default_factory=dict)
     guard: GuardReport = field(default_factory=GuardReport)
+    language: LanguageChoice | None = None  # the language transcribed in, and why
     align: AlignReport = field(default_factory=AlignReport)
     gain: float = 1.0
     asr_words: list[Word] = field(default_factory=list)  # as recognised, before the alignment guards
@@ -59,8 +60,13 @@ def process_episode(
     workdir: Path | None = None,
     hook: Hook | None = None,
     report: PipelineReport | None = None,
+    language: str | None = None,
+    declared_language: str | None = None,
 ) -> ProcessedEpisode:
-    """Run every stage on one recording. Raises AudioError for unusable audio (including silence)."""
+    """Run every stage on one recording. Raises AudioError for unusable audio (including silence).
+
+    `language` sets the recording's language; `declared_language` is the one its publisher declares (a feed's), used
+    when none is set; with neither it is detected."""
     hook = hook or _no_hook
     report = report if report is not None else PipelineReport()
     timings = report.stage_seconds
@@ -88,9 +94,12 @@ def process_episode(
         release_freed_memory()
 
         t0 = time.perf_counter()
-        transcription = transcriber.transcribe(decoded, hook=hook)
+        transcription = transcriber.transcribe(
+            decoded, hook=hook, language=language, declared_language=declared_language
+        )
         timings["transcribe"] = time.perf_counter() - t0
         report.guard = transcriber.last_guard
+        report.language = transcriber.last_language
 
     t0 = time.perf_counter()
     hook("align", 0, 1)

@@ -27,7 +27,12 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("asr_model", "base", "Whisper model: a name (base, tiny.en, small, ...) or a CTranslate2 model folder."),
     Setting("asr_beam_size", 1, "Beam size for recognition; 1 is greedy and fastest, 5 is slightly more accurate."),
-    Setting("asr_language", "", "Force a language code (e.g. en); empty means detect it per episode."),
+    Setting(
+        "asr_language",
+        "",
+        "The language of every episode (a code such as en or pt-BR); empty: the language a feed declares, else"
+        " detected per episode.",
+    ),
     Setting("threads", 2, "CPU threads for the models."),
     Setting("allow_download", True, "Let models missing from the offline packages be downloaded from their hub."),
     Setting("min_speakers", 1, "Fewest speakers diarization may return for an episode."),

@@ -1,8 +1,19 @@
-"""Speech recognition with faster-whisper: word timestamps, language detection, bounded memory, guarded output.
+"""Speech recognition with faster-whisper: word timestamps, language choice, bounded memory, guarded output.
 
 Why it looks like this:
 - Long episodes are recognised in chunks of about three minutes, cut at the quietest moment near each boundary, so the
-  features of a 3-hour file never sit in memory at once; the language is detected once, on the first chunk.
+  features of a 3-hour file never sit in memory at once.
+- The language is chosen once per recording, in this order: one set for it (an option, the `asr_language` setting),
+  one declared for it (a feed's `<language>`, a `podcast:transcript` language; `whisper_language()` turns "en-US"
+  into Whisper's "en" and anything Whisper does not know into None), and only then detection. Detection
+  (`detect_language()`) looks at up to five 30 s windows spread over the recording, keeps only their speech (Silero
+  VAD), and averages Whisper's language probabilities, weighted by speech: the first 30 s of an episode are often a
+  music intro, a jingle or crosstalk, and one window can be confidently wrong (an English meeting excerpt came out
+  as Welsh).
+- Decoding is deterministic: temperature 0 only (greedy, or beam search with `beam_size` > 1), so the same file gives
+  the same transcript on every run. Whisper's temperature fallback re-decodes doubtful stretches by random sampling,
+  and CTranslate2 seeds a thread's sampler once, at its first use, so even `set_random_seed` before every run does
+  not make runs in one process repeat each other. bench/asr.py measures what the fallback would be worth in WER.
 - Whisper's best-known failure is a loop that repeats a phrase (or invents one over silence). Conditioning on the
   previous text is off, silence is skipped with the bundled Silero VAD, and `guard_repetitions()` removes what still
   slips through. The counts of what it removed are returned so the benchmark can report them.
@@ -10,10 +21,12 @@ Why it looks like this:
 
 from __future__ import annotations
 
+import functools
 import itertools
+import math
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +35,7 @@ import numpy as np
 
 from podscope.asr.resolve import ResolvedModel, resolve
 from podscope.audio import SAMPLE_RATE, DecodedAudio
-from podscope.errors import ModelError
+from podscope.errors import InputError, ModelError
 from podscope.models import AsrSegment, Transcription, Word
 
 Hook = Callable[[str, float, float], None]
@@ -40,6 +53,21 @@ class AsrOptions:
     vad_filter: bool = True
     allow_download: bool = True
     compute_type: str = "int8"
+    # Decoding temperatures: (0.0,) is deterministic. Whisper's own fallback (0.0, 0.2, ..., 1.0) samples at random
+    # where the greedy text looks doubtful, so runs differ; kept as an option for bench/asr.py to measure.
+    temperatures: tuple[float, ...] = (0.0,)
+    detect_windows: int = 5  # most 30 s windows language detection looks at
+
+
+@dataclass(frozen=True)
+class LanguageChoice:
+    """The language a recording is transcribed in, how sure, and why: `set` (an option or setting), `declared` (by
+    the publisher), `detected`, or `english-only` (the model knows only English)."""
+
+    code: str
+    probability: float
+    source: str
+    windows: tuple[tuple[float, float], ...] = ()  # (start, seconds of speech) of each window detection used
 
 
 @dataclass
@@ -53,6 +81,43 @@ class GuardReport:
 
 _models: dict[tuple[str, str, int], Any] = {}
 _models_lock = threading.Lock()
+# Codes people and feeds use for languages Whisper knows under another code.
+_LANGUAGE_ALIASES = {"iw": "he", "in": "id", "ji": "yi", "jv": "jw", "nb": "no", "mo": "ro", "fil": "tl"}
+DETECT_WINDOW_SECONDS = 30.0  # what Whisper's language detection sees at once
+MIN_DETECT_SPEECH = 3.0  # seconds of speech a detection window needs to count
+_VAD = {"min_silence_duration_ms": 500, "speech_pad_ms": 200}
+
+
+@functools.cache
+def whisper_languages() -> frozenset[str]:
+    """The language codes Whisper knows (faster-whisper's list)."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return frozenset(_LANGUAGE_CODES)
+
+
+def whisper_language(code: str | None) -> str | None:
+    """A declared language as Whisper's code: "en-US" -> "en", "pt_BR" -> "pt", "iw" -> "he"; None when empty or not a
+    language Whisper knows (then the language is detected)."""
+    if not code or not code.strip():
+        return None
+    primary = re.split(r"[-_\s]", code.strip().lower(), maxsplit=1)[0]
+    primary = _LANGUAGE_ALIASES.get(primary, primary)
+    return primary if primary in whisper_languages() else None
+
+
+def check_language(code: str | None) -> str | None:
+    """A language someone set (an option or setting) as Whisper's code; None when unset. Raises InputError for a code
+    Whisper does not know, rather than quietly detecting."""
+    if not code or not code.strip():
+        return None
+    found = whisper_language(code)
+    if found is None:
+        raise InputError(
+            f"language {code!r} is not one Whisper knows: expected a code such as en, de, es or pt-BR (the language"
+            " part is used)"
+        )
+    return found
 
 
 def load_model(resolved: ResolvedModel, compute_type: str = "int8", cpu_threads: int = 2) -> Any:
@@ -148,6 +213,88 @@ def _cut_points(audio: DecodedAudio, chunk_seconds: float, search: float = 15.0)
     return cuts
 
 
+def _speech(samples: np.ndarray) -> np.ndarray:
+    """Only the speech of a stretch (Silero VAD, as in recognition)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    if samples.size == 0:
+        return samples
+    spans = get_speech_timestamps(samples, VadOptions(**_VAD))
+    if not spans:
+        return np.zeros(0, dtype=np.float32)
+    return np.concatenate([samples[s["start"] : s["end"]] for s in spans])
+
+
+def detection_windows(
+    audio: DecodedAudio, count: int = 5, seconds: float = DETECT_WINDOW_SECONDS, candidates: int = 4
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Up to `count` speech-rich windows spread over the recording, each as (start, its speech only).
+
+    The recording is cut into `count` equal parts (fewer when it is short: one per `seconds`), visited first, third,
+    fifth, then second and fourth, so the first two windows looked at are far apart. In each part up to `candidates`
+    windows of `seconds` are tried from the middle of the part outwards and the one with the most speech is kept (a
+    window that is 80% speech ends the search). Only those windows are read, so a 3-hour episode costs what a
+    10-minute one does.
+    """
+    total = audio.duration
+    parts = max(1, min(count, int(total // seconds)))
+    for i in sorted(range(parts), key=lambda i: (i % 2, i)):
+        lo, hi = total * i / parts, total * (i + 1) / parts
+        starts = [lo]
+        if hi - lo > seconds:
+            n = min(candidates, math.ceil((hi - lo) / seconds))
+            middle = (lo + hi - seconds) / 2
+            starts = sorted((lo + (hi - lo - seconds) * j / (n - 1) for j in range(n)), key=lambda s: abs(s - middle))
+        best: tuple[float, np.ndarray] | None = None
+        for start in starts:
+            speech = _speech(audio.read(start, start + seconds))
+            if best is None or speech.size > best[1].size:
+                best = (start, speech)
+            if speech.size >= 0.8 * seconds * SAMPLE_RATE:
+                break
+        if best is not None and best[1].size:
+            yield best
+
+
+def detect_language(model: Any, audio: DecodedAudio, windows: int = 5, sure: float = 0.9) -> LanguageChoice:
+    """The language of a recording from Whisper's language probabilities on several speech-rich windows
+    (`detection_windows`), averaged with each window weighted by its seconds of speech; the most probable wins.
+
+    Windows with under 3 s of speech are left out (unless no window has more). Detection stops early once two windows
+    agree on the top language with a mean probability of at least `sure`; otherwise every window counts, so one
+    window that is confidently wrong (music, crosstalk, a jingle) is outvoted."""
+    totals: dict[str, float] = {}
+    weight = 0.0
+    used: list[tuple[float, float]] = []
+    tops: set[str] = set()
+    short: tuple[float, np.ndarray] | None = None
+    for start, speech in detection_windows(audio, windows):
+        if speech.size < MIN_DETECT_SPEECH * SAMPLE_RATE:
+            short = short if short is not None and short[1].size >= speech.size else (start, speech)
+            continue
+        weight += _add_window(model, speech, totals, tops)
+        used.append((round(start, 2), round(speech.size / SAMPLE_RATE, 2)))
+        best = max(totals, key=lambda c: totals[c])
+        if len(used) >= 2 and tops == {best} and totals[best] / weight >= sure:
+            break
+    if not used:  # little or no speech anywhere: the best there is, else the opening as it is
+        start, speech = short if short is not None else (0.0, audio.read(0.0, DETECT_WINDOW_SECONDS))
+        weight += _add_window(model, speech, totals, tops)
+        used.append((round(start, 2), round(speech.size / SAMPLE_RATE, 2)))
+    code = max(totals, key=lambda c: totals[c])
+    return LanguageChoice(code=code, probability=totals[code] / weight, source="detected", windows=tuple(used))
+
+
+def _add_window(model: Any, speech: np.ndarray, totals: dict[str, float], tops: set[str]) -> float:
+    """Add one window's language probabilities, weighted by its seconds of speech, to `totals`; returns the weight."""
+    _lang, _prob, probs = model.detect_language(audio=speech, language_detection_segments=1)
+    weight = max(speech.size / SAMPLE_RATE, 0.1)
+    for code, p in probs:
+        totals[code] = totals.get(code, 0.0) + weight * float(p)
+    tops.add(probs[0][0])
+    return weight
+
+
 class WhisperTranscriber:
     """Recognises a decoded recording; the model is resolved and loaded on first use."""
 
@@ -155,34 +302,58 @@ class WhisperTranscriber:
         self.options = options
         self.resolved = resolve(options.model, cache_dir, allow_download=options.allow_download)
         self.last_guard = GuardReport()
+        self.last_language: LanguageChoice | None = None
+        self.last_resampled = 0  # segments decoded at a temperature above 0 (only with a fallback schedule)
 
-    def transcribe(self, audio: DecodedAudio, hook: Hook | None = None) -> Transcription:
+    def choose_language(
+        self, audio: DecodedAudio, language: str | None = None, declared_language: str | None = None
+    ) -> LanguageChoice:
+        """The language to transcribe in: one set (`language`, else the option), else one declared for the recording
+        (used when Whisper knows it), else detected. An English-only model always gives English."""
+        model = load_model(self.resolved, self.options.compute_type, self.options.cpu_threads)
+        if not model.model.is_multilingual:
+            return LanguageChoice("en", 1.0, "english-only")
+        chosen = check_language(language) or check_language(self.options.language)
+        if chosen:
+            return LanguageChoice(chosen, 1.0, "set")
+        declared = whisper_language(declared_language)
+        if declared:
+            return LanguageChoice(declared, 1.0, "declared")
+        return detect_language(model, audio, self.options.detect_windows)
+
+    def transcribe(
+        self,
+        audio: DecodedAudio,
+        hook: Hook | None = None,
+        *,
+        language: str | None = None,
+        declared_language: str | None = None,
+    ) -> Transcription:
+        """Recognise a recording. `language` sets its language (over the option); `declared_language` is what its
+        publisher declares, used when nothing is set; otherwise the language is detected (see `choose_language`)."""
         opts = self.options
         model = load_model(self.resolved, opts.compute_type, opts.cpu_threads)
-        language = opts.language
-        language_probability = 1.0
-        if not model.model.is_multilingual:
-            language = "en"
+        choice = self.choose_language(audio, language, declared_language)
+        self.last_language = choice
         raw: list[AsrSegment] = []
+        self.last_resampled = 0
         cuts = _cut_points(audio, opts.chunk_seconds)
         total = audio.duration
         for start, end in itertools.pairwise(cuts):
             samples = audio.read(start, end)
-            segments, info = model.transcribe(
+            segments, _info = model.transcribe(
                 samples,
-                language=language,
+                language=choice.code,
                 beam_size=opts.beam_size,
                 word_timestamps=True,
                 vad_filter=opts.vad_filter,
-                vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 200},
+                vad_parameters=dict(_VAD),
                 condition_on_previous_text=False,
                 hallucination_silence_threshold=2.0,
-                temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+                temperature=list(opts.temperatures),
             )
-            if language is None:
-                language = info.language
-                language_probability = float(info.language_probability)
             for seg in segments:
+                self.last_resampled += bool(seg.temperature)
                 words = tuple(
                     Word(start=start + w.start, end=start + w.end, text=w.word, probability=float(w.probability))
                     for w in (seg.words or [])
@@ -203,8 +374,9 @@ class WhisperTranscriber:
                 hook("transcribe", end, total)
         guarded, self.last_guard = guard_repetitions(raw)
         return Transcription(
-            language=language or "en",
-            language_probability=language_probability,
+            language=choice.code,
+            language_probability=choice.probability,
+            language_source=choice.source,
             duration=total,
             segments=tuple(guarded),
             model=self.resolved.name,

@@ -19,21 +19,38 @@ from podscope.settings import SETTINGS
 @click.option("--title", required=True, help="The episode's title.")
 @click.option("--published", default=None, metavar="YYYY-MM-DD", help="The episode's publication date.")
 @click.option("--model", default=None, help="Whisper model name or folder (default: the asr_model setting).")
+@click.option(
+    "--language",
+    default=None,
+    metavar="CODE",
+    help="The episode's language (en, de, pt-BR, ...; default: the asr_language setting, else detected).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @home_option
 def add_audio(
-    file: Path, podcast: str, title: str, published: str | None, model: str | None, as_json: bool, home: Path | None
+    file: Path,
+    podcast: str,
+    title: str,
+    published: str | None,
+    model: str | None,
+    language: str | None,
+    as_json: bool,
+    home: Path | None,
 ) -> None:
     """Transcribe an audio or video FILE, find its speakers, and store it as an episode."""
     with open_library(home) as lib, stage_progress(enabled=not as_json) as hook:
-        result = lib.add_audio(file, podcast=podcast, title=title, published=published, model=model, hook=hook)
+        result = lib.add_audio(
+            file, podcast=podcast, title=title, published=published, model=model, hook=hook, language=language
+        )
     ep = result.episode
+    chosen = result.report.language if result.report else None
     if as_json:
         print_json(
             {
                 "created": result.created,
                 "episode": ep,
                 "model": result.model,
+                "language_source": chosen.source if chosen else None,
                 "stage_seconds": result.report.stage_seconds if result.report else {},
             }
         )
@@ -43,7 +60,8 @@ def add_audio(
         return
     out.print(
         f"Added episode {ep.id}: {ep.podcast} / {ep.title} — {clock(ep.duration)}, {ep.speaker_count} speakers,"
-        f" {ep.segment_count} segments, language {ep.language} (model {result.model})."
+        f" {ep.segment_count} segments, language {ep.language}{f', {chosen.source}' if chosen else ''}"
+        f" (model {result.model})."
     )
     out.print(f"Read it with: podscope transcript {ep.id} --format txt")
 

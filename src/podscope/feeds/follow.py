@@ -13,6 +13,9 @@ Why it looks like this:
   audio is still diarized so voices are found and matched. `podcast:person` credits become people credited on the
   episode (not voice attributions).
 - A feed that says `podcast:block` or `itunes:block` is recorded but never processed.
+- The language the feed declares (the channel's `<language>`, kept with the feed and updated on every read; else the
+  item's `podcast:transcript` language when its transcripts agree on one) is what an episode is transcribed in,
+  unless one is set (`asr_language`); a language Whisper does not know, or none, leaves it to detection.
 - One sync at a time: a lock file in the home makes a second run (cron, a timer) stop with a message.
 """
 
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from podscope.asr.whisper import whisper_language
 from podscope.errors import InputError, PodscopeError
 from podscope.feeds.fetch import Fetcher, safe_filename
 from podscope.feeds.parse import Feed, FeedItem, parse_feed
@@ -70,6 +74,17 @@ def best_transcript(transcripts: list[dict[str, str]]) -> tuple[str, str] | None
             if kind in types or (not kind and t.get("url", "").lower().endswith("." + fmt)):
                 return t["url"], fmt
     return None
+
+
+def declared_language(channel: str | None, transcripts: list[dict[str, str]]) -> str | None:
+    """The language a feed declares for an episode, as Whisper's code: the channel's `<language>` ("en-us" -> "en"),
+    else the language of the item's transcripts when they all give the same one; None when nothing usable is declared
+    (a language Whisper does not know counts as none)."""
+    found = whisper_language(channel)
+    if found:
+        return found
+    languages = {whisper_language(t.get("language")) for t in transcripts if t.get("language")}
+    return languages.pop() if len(languages) == 1 else None
 
 
 def _published(item: FeedItem) -> str | None:
@@ -136,7 +151,9 @@ class Feeds:
         podcast = (feed.title or url).strip()
         url = state.pop("url", url)
         with self.store.transaction():
-            feed_id = self.store.add_feed(url, podcast, podcast_guid=feed.podcast_guid, blocked=feed.blocked)
+            feed_id = self.store.add_feed(
+                url, podcast, podcast_guid=feed.podcast_guid, blocked=feed.blocked, language=feed.language
+            )
             added = 0 if feed.blocked else self._record(feed_id, feed)
             self.store.update_feed(feed_id, checked_at=_now(), **{k: v for k, v in state.items() if v})
         return AddedFeed(feed_id, url, podcast, added, feed.blocked)
@@ -179,6 +196,7 @@ class Feeds:
                 checked_at=_now(),
                 error=None,
                 blocked=int(feed.blocked),
+                language=feed.language,
                 **{k: v for k, v in state.items() if v},
             )
         return added
@@ -260,7 +278,9 @@ class Feeds:
         episode = self.store.get_episode(item["episode_id"]) if item["episode_id"] else None
         if episode is None:
             raise InputError("the episode was deleted from the library; nothing to process")
-        transcript = None if retranscribe else best_transcript(json.loads(item["transcripts"]))
+        transcripts = json.loads(item["transcripts"])
+        transcript = None if retranscribe else best_transcript(transcripts)
+        declared = declared_language(item["feed_language"], transcripts)
         audio_path = None
         if item["enclosure_url"]:
             folder = self.lib.home / "downloads" / str(item["feed_id"])
@@ -274,19 +294,28 @@ class Feeds:
             common = {"podcast": item["podcast"], "title": episode.title, "published": episode.published}
             if transcript is not None:
                 url, fmt = transcript
+                own = next((t.get("language") for t in transcripts if t.get("url") == url), None)
                 response = fetcher.fetch_text(url)
                 path = self.lib.work_dir / f"transcript-{item['id']}.{fmt}"
                 self.lib.work_dir.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(response)
                 try:
                     self.lib.import_transcript(
-                        path, fmt=fmt, audio_path=audio_path, into=episode.id, hook=hook, **common
+                        path,
+                        fmt=fmt,
+                        audio_path=audio_path,
+                        into=episode.id,
+                        hook=hook,
+                        language=whisper_language(own) or declared or "en",
+                        **common,
                     )
                 finally:
                     path.unlink(missing_ok=True)
             else:
                 assert audio_path is not None
-                result = self.lib.add_audio(audio_path, into=episode.id, hook=hook, **common)
+                result = self.lib.add_audio(
+                    audio_path, into=episode.id, hook=hook, declared_language=declared, **common
+                )
                 if result.episode.id != episode.id:  # the same recording was already in the library
                     self.store.link_item(item["id"], result.episode.id, drop_pending=episode.id)
         finally:

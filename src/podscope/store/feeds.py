@@ -48,15 +48,17 @@ _FEED_SELECT = """
 class FeedTables(Database):
     """Feeds, feed items and credits (mixed into `Store`)."""
 
-    def add_feed(self, url: str, podcast: str, *, podcast_guid: str | None, blocked: bool) -> int:
+    def add_feed(
+        self, url: str, podcast: str, *, podcast_guid: str | None, blocked: bool, language: str | None = None
+    ) -> int:
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM feeds WHERE url = ?", (url,)).fetchone():
                 raise NotFound(f"the feed {url} is already followed; `podscope feeds list` shows it")
             conn.execute("INSERT OR IGNORE INTO podcasts (title) VALUES (?)", (podcast,))
             podcast_id = conn.execute("SELECT id FROM podcasts WHERE title = ?", (podcast,)).fetchone()["id"]
             cur = conn.execute(
-                "INSERT INTO feeds (url, podcast_id, title, podcast_guid, blocked) VALUES (?, ?, ?, ?, ?)",
-                (url, podcast_id, podcast, podcast_guid, int(blocked)),
+                "INSERT INTO feeds (url, podcast_id, title, podcast_guid, blocked, language) VALUES (?, ?, ?, ?, ?, ?)",
+                (url, podcast_id, podcast, podcast_guid, int(blocked), language),
             )
         return int(cur.lastrowid or 0)
 
@@ -82,7 +84,17 @@ class FeedTables(Database):
         return int(gone)
 
     def update_feed(self, feed_id: int, **values: Any) -> None:
-        allowed = {"url", "title", "podcast_guid", "etag", "last_modified", "blocked", "checked_at", "error"}
+        allowed = {
+            "url",
+            "title",
+            "podcast_guid",
+            "etag",
+            "last_modified",
+            "blocked",
+            "checked_at",
+            "error",
+            "language",
+        }
         if not values or set(values) - allowed:
             raise ValueError(f"update_feed: unknown fields {set(values) - allowed}")
         columns = ", ".join(f"{k} = ?" for k in values)
@@ -126,8 +138,10 @@ class FeedTables(Database):
     def pending_items(
         self, feed_id: int | None = None, since: str | None = None, limit: int | None = None
     ) -> list[sqlite3.Row]:
-        """Items still to process (pending, or failed fewer than three times), newest first."""
-        sql = """SELECT i.*, f.url AS feed_url, p.title AS podcast FROM feed_items i JOIN feeds f ON f.id = i.feed_id
+        """Items still to process (pending, or failed fewer than three times), newest first, each with its feed's URL,
+        podcast and declared language (`feed_language`)."""
+        sql = """SELECT i.*, f.url AS feed_url, f.language AS feed_language, p.title AS podcast
+                 FROM feed_items i JOIN feeds f ON f.id = i.feed_id
                  LEFT JOIN podcasts p ON p.id = f.podcast_id
                  WHERE (i.status = 'pending' OR (i.status = 'failed' AND i.attempts < 3)) AND f.blocked = 0"""
         params: list[Any] = []

@@ -248,4 +248,10 @@ MIGRATIONS: list[tuple[str, str]] = [
         END;
         """,
     ),
+    (
+        "0009_feed_language",
+        """
+        ALTER TABLE feeds ADD COLUMN language TEXT;  -- the channel's <language> as declared ("en-us"), or NULL
+        """,
+    ),
 ]
