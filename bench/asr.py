@@ -12,8 +12,11 @@ speech-rich 30 s windows over the recording, probabilities averaged. For compari
 says from the first 30 s alone (how podscope detected before). Each file is then recognised in two modes, each
 `--runs` times in one process:
 
-- greedy: temperature 0 only, podscope's decoding;
-- fallback: faster-whisper's default schedule (0.0, 0.2, ... 1.0): a segment whose text looks doubtful (compression
+- greedy: temperature 0 only, speech stretches decoded in batches of 8: podscope's decoding;
+- one-by-one: the same, one stretch after another (`batch_size=1`, faster-whisper's sequential decoding): what
+  batching costs or gains in WER, and the time of each;
+- fallback: faster-whisper's default schedule (0.0, 0.2, ... 1.0), sequential (the batched pipeline uses the first
+  temperature only): a segment whose text looks doubtful (compression
   ratio over 2.4, mean log-probability under -1) is decoded again by random sampling at the next temperature;
 - seeded (with --seeded): the fallback with `ctranslate2.set_random_seed(0)` before every run. CTranslate2 seeds each
   thread's generator once, at its first use, so this does not make runs in one process repeat each other.
@@ -185,11 +188,16 @@ def main() -> None:
     cache = OUT / "models"  # the split offline base model is joined here once
     transcribers = {
         "greedy": WhisperTranscriber(AsrOptions(model=args.model, allow_download=False), cache),
+        "one-by-one": WhisperTranscriber(AsrOptions(model=args.model, allow_download=False, batch_size=1), cache),
         "fallback": WhisperTranscriber(
-            AsrOptions(model=args.model, allow_download=False, temperatures=FALLBACK), cache
+            AsrOptions(model=args.model, allow_download=False, temperatures=FALLBACK, batch_size=1), cache
         ),
     }
-    runs = {"greedy": args.runs, "fallback": args.fallback_runs if args.fallback_runs is not None else args.runs}
+    runs = {
+        "greedy": args.runs,
+        "one-by-one": 1,
+        "fallback": args.fallback_runs if args.fallback_runs is not None else args.runs,
+    }
     if args.seeded:
         transcribers["seeded"] = transcribers["fallback"]
         runs["seeded"] = args.runs
@@ -212,7 +220,7 @@ def main() -> None:
         )
         for mode, m in row["modes"].items():  # type: ignore[attr-defined]
             print(
-                f"  {mode:<8} WER {pct(m['wer']):<24} same every run: {'yes' if m['same_every_run'] else 'NO':<4}"
+                f"  {mode:<10} WER {pct(m['wer']):<24} same every run: {'yes' if m['same_every_run'] else 'NO':<4}"
                 f" words {m['words']} of {m['reference_words']}  re-sampled segments {m['resampled_segments']}"
                 f"  {' / '.join(f'{t:.1f}' for t in m['seconds_per_run'])} s per run",
                 flush=True,

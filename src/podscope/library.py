@@ -192,6 +192,7 @@ class Library:
             model=model or s["asr_model"],
             language=s["asr_language"] or None,
             beam_size=s["asr_beam_size"],
+            batch_size=s["asr_batch_size"],
             cpu_threads=s["threads"],
             allow_download=s["allow_download"],
         )
