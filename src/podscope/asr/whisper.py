@@ -355,30 +355,21 @@ class WhisperTranscriber:
         batched = _batched(model) if opts.batch_size > 1 else None
         for start, end in itertools.pairwise(cuts):
             samples = audio.read(start, end)
+            common: dict[str, Any] = {
+                "language": choice.code,
+                "beam_size": opts.beam_size,
+                "word_timestamps": True,
+                "vad_filter": opts.vad_filter,
+                "vad_parameters": dict(_VAD),
+                "temperature": list(opts.temperatures),
+            }
             if batched is not None:
                 # Each speech stretch is decoded on its own (no conditioning on previous text) with the first
                 # temperature only: deterministic, like the sequential path below.
-                segments, _info = batched.transcribe(
-                    samples,
-                    language=choice.code,
-                    beam_size=opts.beam_size,
-                    word_timestamps=True,
-                    vad_filter=opts.vad_filter,
-                    vad_parameters=dict(_VAD),
-                    temperature=list(opts.temperatures),
-                    batch_size=opts.batch_size,
-                )
+                segments, _info = batched.transcribe(samples, batch_size=opts.batch_size, **common)
             else:
                 segments, _info = model.transcribe(
-                    samples,
-                    language=choice.code,
-                    beam_size=opts.beam_size,
-                    word_timestamps=True,
-                    vad_filter=opts.vad_filter,
-                    vad_parameters=dict(_VAD),
-                    condition_on_previous_text=False,
-                    hallucination_silence_threshold=2.0,
-                    temperature=list(opts.temperatures),
+                    samples, condition_on_previous_text=False, hallucination_silence_threshold=2.0, **common
                 )
             for seg in segments:
                 self.last_resampled += bool(seg.temperature)
