@@ -222,3 +222,37 @@ def test_missing_weights_raise_model_error(tmp_path: Path, monkeypatch: pytest.M
 def test_load_embedder_is_cached(embedder: CamPlusPlus) -> None:
     assert load_embedder(threads=1) is embedder
     assert load_embedder(threads=1) is load_embedder(default_weights_path(), 1)
+
+
+def test_onnx_trunk_gives_the_torch_frames(
+    embedder: CamPlusPlus, librispeech: dict[str, list[Audio]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trunk exported to ONNX (into the cache folder, once) computes what the torch module computes."""
+    monkeypatch.setenv("PODSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    clip = librispeech["1688"][0][: 16000 * 6]
+    onnx = CamPlusPlus(embedder.weights, backend="onnx")
+    torch_only = CamPlusPlus(embedder.weights, backend="torch")
+    a, b = onnx.frame_features(clip), torch_only.frame_features(clip)
+    assert onnx.fallback is None
+    assert len(list((tmp_path / "cache").glob("campplus-trunk-*.onnx"))) == 1
+    assert a.shape == b.shape
+    assert float(np.abs(a - b).max()) < 1e-3
+    assert float(onnx(clip) @ torch_only(clip)) > 0.9999
+    # a second embedder reuses the export instead of making it again
+    again = CamPlusPlus(embedder.weights, backend="onnx")
+    assert float(np.abs(again.frame_features(clip) - a).max()) == 0.0
+
+
+def test_onnx_trunk_falls_back_to_torch_when_the_cache_is_unusable(
+    embedder: CamPlusPlus, librispeech: dict[str, list[Audio]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("PODSCOPE_CACHE_DIR", str(blocker))
+    clip = librispeech["1998"][0][: 16000 * 3]
+    onnx = CamPlusPlus(embedder.weights, backend="onnx")
+    vector = onnx(clip)
+    assert onnx.fallback is not None
+    assert float(vector @ CamPlusPlus(embedder.weights, backend="torch")(clip)) > 0.9999
+    with pytest.raises(ModelError, match="expected onnx or torch"):
+        CamPlusPlus(embedder.weights, backend="tensorflow")

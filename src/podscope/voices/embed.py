@@ -19,15 +19,22 @@ Why it looks like this:
 - Inputs shorter than half a second are padded by repeating themselves (as 3D-Speaker and WeSpeaker do) rather than
   refused: a diarizer asks for embeddings of short turns and a weaker vector is more useful than an exception.
   `frame_features` does not pad, because its frames must stay aligned with time.
+- The trunk runs in onnxruntime: exported once with torch into the user's cache folder (named by the weights'
+  checksum), it gives the same frames (largest difference 2e-5, pooled cosine 1.0000) in 0.4x the time, which is
+  most of diarization's cost. Where the export cannot be made (no `onnx`, a read-only cache) torch runs it.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
+import os
+import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -414,12 +421,18 @@ class CamPlusPlus:
     sample_rate: int = SAMPLE_RATE
     dimension: int = DIMENSION
 
-    def __init__(self, weights: Path | None = None, threads: int = 2) -> None:
+    def __init__(self, weights: Path | None = None, threads: int = 2, backend: str = "onnx") -> None:
         if threads < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
+        if backend not in ("onnx", "torch"):
+            raise ModelError(f"CAM++ backend {backend!r}: expected onnx or torch")
         self.threads = threads
+        self.backend = backend
         self.weights = Path(weights) if weights is not None else default_weights_path()
         self.net = _load_network(self.weights)
+        self.fallback: str | None = None  # why the onnx trunk fell back to torch, if it did
+        self._session: Any = None
+        self._session_lock = threading.Lock()
 
     # ---- whole-utterance embeddings
 
@@ -432,8 +445,9 @@ class CamPlusPlus:
         out = np.empty((len(waveforms), DIMENSION), dtype=np.float32)
         feats = [fbank(_repeat_pad(_as_waveform(waveform))) for waveform in waveforms]
         for rows, batch in _same_length_batches(feats):
+            frames = torch.from_numpy(self._trunk(batch))
             with self._inference():
-                out[rows] = _normalise(self.net(batch))
+                out[rows] = _normalise(self.net.pool(frames))
         return out
 
     # ---- frame-level use, for diarization
@@ -462,8 +476,7 @@ class CamPlusPlus:
             feats.append(fbank(samples))
         out: list[FloatArray] = [np.empty((0, FRAME_CHANNELS), dtype=np.float32)] * len(feats)
         for rows, batch in _same_length_batches(feats):
-            with self._inference():
-                frames = self.net.frames(batch).transpose(1, 2).contiguous().numpy()
+            frames = np.ascontiguousarray(self._trunk(batch).transpose(0, 2, 1))
             for row, window in zip(rows, frames, strict=True):
                 out[row] = window
         return out
@@ -493,10 +506,79 @@ class CamPlusPlus:
 
     # ---- internals
 
+    def _trunk(self, batch: torch.Tensor) -> FloatArray:
+        """(B, T, 80) fbank -> (B, 512, ceil(T / 2)) frames, in onnxruntime when it is available."""
+        session = self._onnx() if self.backend == "onnx" else None
+        if session is not None:
+            return np.asarray(session.run(None, {"feats": batch.numpy()})[0], dtype=np.float32)
+        with self._inference():
+            return self.net.frames(batch).numpy()
+
+    def _onnx(self) -> Any:
+        with self._session_lock:
+            if self._session is None and self.fallback is None:
+                try:
+                    self._session = _trunk_session(self.net, self.weights, self.threads)
+                except Exception as exc:  # export or runtime missing or failing: torch gives the same frames
+                    self.fallback = f"{type(exc).__name__}: {exc}"
+            return self._session
+
     def _inference(self) -> torch.inference_mode:
         if torch.get_num_threads() != self.threads:
             torch.set_num_threads(self.threads)
         return torch.inference_mode()
+
+
+def onnx_cache_dir() -> Path:
+    """Where exported ONNX models that belong to no library are kept: `PODSCOPE_CACHE_DIR`, else the per-user cache
+    folder (e.g. ~/.cache/podscope)."""
+    import platformdirs
+
+    return Path(os.environ.get("PODSCOPE_CACHE_DIR") or platformdirs.user_cache_dir("podscope"))
+
+
+def _trunk_session(net: CAMPlusPlusNet, weights: Path, threads: int) -> Any:
+    """An onnxruntime session of the CAM++ trunk, exported once per weights file (its checksum names the file)."""
+    import onnxruntime as ort
+
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    target = onnx_cache_dir() / f"campplus-trunk-{digest}.onnx"
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".tmp{os.getpid()}-{threading.get_ident()}")
+        try:
+            _export_trunk(net, tmp)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
+
+
+def _export_trunk(net: CAMPlusPlusNet, target: Path) -> None:
+    class Trunk(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, feats: torch.Tensor) -> torch.Tensor:
+            return self.net.frames(feats)
+
+    example = torch.zeros(1, 998, N_MELS)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Trunk().eval(),
+            (example,),
+            str(target),
+            input_names=["feats"],
+            output_names=["frames"],
+            dynamic_axes={"feats": {0: "batch", 1: "time"}, "frames": {0: "batch", 2: "frames"}},
+            opset_version=17,
+            dynamo=False,
+        )
 
 
 def _same_length_batches(feats: Sequence[FloatArray]) -> Iterator[tuple[list[int], torch.Tensor]]:
