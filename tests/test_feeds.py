@@ -20,6 +20,7 @@ import pytest
 from conftest import DATA, SAMPLE_WAV
 from podscope.errors import InputError
 from podscope.feeds.fetch import safe_filename
+from podscope.feeds.follow import FeedLanguage
 from podscope.library import Library
 
 STM = DATA / "pyannote-sample" / "sample.stm"
@@ -239,6 +240,48 @@ def test_sync_uses_the_language_the_feed_declares(site: tuple[Site, str], tmp_pa
     assert episodes["Tipps"].language == "de"
 
 
+def test_a_language_set_for_the_podcast_beats_the_declared_one(site: tuple[Site, str], tmp_path: Path) -> None:
+    """The channel declares en-us (a host's default) but the user sets German: the (English) recording is transcribed
+    as German and the transcript-only episode recorded as German. Reading the feed again updates the declared
+    language and keeps the set one; clearing it goes back to the declared one; an unknown code is refused and nothing
+    is written."""
+    state, base = site
+    items = [
+        _item("de-1", "Ein Anruf", "Mon, 01 Apr 2024 10:00:00 GMT", f"{base}/audio/call.wav", None),
+        _item("de-2", "Tipps", "Mon, 08 Apr 2024 10:00:00 GMT", None, f"{base}/t/tips.srt"),
+    ]
+    state.files["/de.xml"] = (_feed(items, "<language>en-us</language>").encode(), "application/rss+xml")
+    with _lib(tmp_path / "home", asr_model="base", allow_download=False) as lib:
+        with pytest.raises(InputError, match="'tlh-Klingon' is not one Whisper knows"):
+            lib.feeds.add(f"{base}/de.xml", language="tlh-Klingon")
+        assert lib.feeds.list() == [] and lib.episodes() == [] and not state.requests  # not even fetched
+        added = lib.feeds.add(f"{base}/de.xml", language="de-DE")
+        assert (added.language_declared, added.language_set) == ("en-us", "de")
+        # The publisher changes the channel's language: the next read records it, the set language stays.
+        state.files["/de.xml"] = (_feed(items, "<language>en-GB</language>").encode(), "application/rss+xml")
+        report = lib.feeds.sync()
+        assert (report.processed, report.failed) == (2, 0), report.errors
+        assert lib.feeds.language(added.id) == FeedLanguage(added.id, "Line Notes", "en-GB", "de", "de")
+        listed = lib.feeds.list()[0]
+        assert (listed["language_declared"], listed["language_set"]) == ("en-GB", "de")
+        episodes = {e.title: e for e in lib.episodes()}
+        assert episodes["Ein Anruf"].language == "de" and episodes["Ein Anruf"].asr_model == "base"
+        assert episodes["Tipps"].language == "de"
+
+        with pytest.raises(InputError, match="not one Whisper knows"):
+            lib.feeds.set_language(added.id, "zz")
+        assert lib.store.feed(added.id)["language_set"] == "de"  # unchanged
+        assert lib.feeds.set_language(added.id, "es").language == "es"
+        cleared = lib.feeds.set_language(added.id, "")
+        assert cleared == FeedLanguage(added.id, "Line Notes", "en-GB", None, "en")
+        # Back to the declared language: a new episode is recorded in English.
+        items.append(_item("de-3", "Mehr Tipps", "Mon, 15 Apr 2024 10:00:00 GMT", None, f"{base}/t/call.json"))
+        state.files["/de.xml"] = (_feed(items, "<language>en-GB</language>").encode(), "application/rss+xml")
+        report = lib.feeds.sync()
+        assert (report.new_items, report.processed, report.failed) == (1, 1, 0), report.errors
+        assert {e.title: e.language for e in lib.episodes()}["Mehr Tipps"] == "en"
+
+
 def test_sync_lock_and_refused_addresses(site: tuple[Site, str], tmp_path: Path) -> None:
     _, base = site
     home = tmp_path / "home"
@@ -274,6 +317,19 @@ def test_cli_feeds_and_sync(site: tuple[Site, str], tmp_path: Path) -> None:
     assert p.returncode == 0 and "3 episodes recorded as pending" in p.stdout, p.stderr
     listed = json.loads(run("feeds", "list", "--json").stdout)
     assert listed[0]["pending"] == 3
+    assert (listed[0]["language_declared"], listed[0]["language_set"]) == (None, None)
+    # The podcast's language: set, refused when unknown (nothing written), cleared.
+    feed_id = listed[0]["id"]
+    p = run("feeds", "set-language", feed_id, "pt-BR", "--json")
+    assert p.returncode == 0 and json.loads(p.stdout)["language_set"] == "pt", p.stderr
+    p = run("feeds", "set-language", feed_id, "zz")
+    assert p.returncode == 1 and "'zz' is not one Whisper knows" in p.stderr and "Traceback" not in p.stderr
+    assert "pt (set)" in run("feeds", "list").stdout
+    p = run("feeds", "set-language", feed_id, "--clear")
+    assert p.returncode == 0 and "no language Whisper knows" in p.stdout, p.stderr
+    assert json.loads(run("feeds", "list", "--json").stdout)[0]["language_set"] is None
+    p = run("feeds", "add", f"{base}/other.xml", "--language", "zz")
+    assert p.returncode == 1 and "not one Whisper knows" in p.stderr
     assert "pending" in run("episodes").stdout
     p = run("sync", "--limit", "1", "--json")
     assert p.returncode == 0, p.stderr

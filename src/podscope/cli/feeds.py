@@ -1,4 +1,4 @@
-"""Feed commands: `podscope feeds add|list|remove` and `podscope sync`."""
+"""Feed commands: `podscope feeds add|list|set-language|remove` and `podscope sync`."""
 
 from __future__ import annotations
 
@@ -20,12 +20,18 @@ def feeds() -> None:
 
 @feeds.command("add")
 @click.argument("source")
+@click.option(
+    "--language",
+    default=None,
+    metavar="CODE",
+    help="The podcast's language (en, de, pt-BR, ...), over the one the feed declares.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @home_option
-def feeds_add(source: str, as_json: bool, home: Path | None) -> None:
+def feeds_add(source: str, language: str | None, as_json: bool, home: Path | None) -> None:
     """Follow a feed: SOURCE is an http(s) URL or a local RSS/Atom file."""
     with open_library(home) as lib:
-        added = lib.feeds.add(source)
+        added = lib.feeds.add(source, language=language)
     if as_json:
         print_json(added)
         return
@@ -49,12 +55,13 @@ def feeds_list(as_json: bool, home: Path | None) -> None:
     if not rows:
         out.print("No feeds yet. Follow one with: podscope feeds add URL")
         return
-    table = Table("id", "podcast", "episodes", "pending", "done", "failed", "checked", "note")
+    table = Table("id", "podcast", "language", "episodes", "pending", "done", "failed", "checked", "note")
     for r in rows:
         note = "blocked by the publisher" if r["blocked"] else (r["error"] or "")
         table.add_row(
             str(r["id"]),
             escape(r["podcast"] or r["url"]),
+            escape(_language(r["language_set"], r["language_declared"])),
             str(r["items"]),
             str(r["pending"]),
             str(r["done"]),
@@ -63,6 +70,42 @@ def feeds_list(as_json: bool, home: Path | None) -> None:
             escape(note),
         )
     out.print(table)
+
+
+def _language(chosen: str | None, declared: str | None) -> str:
+    """The language column: "es (set; feed says en-us)", "de-DE (declared)" or "" (detected)."""
+    if chosen:
+        return f"{chosen} (set; feed says {declared})" if declared else f"{chosen} (set)"
+    return f"{declared} (declared)" if declared else ""
+
+
+@feeds.command("set-language")
+@click.argument("feed_id", type=int)
+@click.argument("code", required=False)
+@click.option("--clear", is_flag=True, help="Go back to the language the feed declares.")
+@click.option("--json", "as_json", is_flag=True, help="Print the feed's languages as JSON.")
+@home_option
+def feeds_set_language(feed_id: int, code: str | None, clear: bool, as_json: bool, home: Path | None) -> None:
+    """Set the language of a feed's podcast (CODE: en, de, pt-BR, ...), used for its episodes over the one the feed
+    declares; --clear (or "") goes back to the declared one."""
+    if clear and code:
+        raise InputError("give a language CODE or --clear, not both")
+    if code is None and not clear:
+        raise InputError("expected a language CODE (en, de, pt-BR, ...), or --clear to use the one the feed declares")
+    with open_library(home) as lib:
+        languages = lib.feeds.set_language(feed_id, None if clear else code)
+    if as_json:
+        print_json(languages)
+        return
+    declared = escape(languages.language_declared or "")
+    if languages.language_set:
+        said = f" (the feed declares {declared})" if declared else ""
+        what = f"its episodes are transcribed in {languages.language_set}{said}"
+    elif languages.language:
+        what = f"back to the language the feed declares, {declared}"
+    else:
+        what = "nothing set, and the feed declares no language Whisper knows (detected per episode)"
+    out.print(f"Feed {feed_id} ({escape(languages.podcast)}): {what}.")
 
 
 @feeds.command("remove")

@@ -1,7 +1,8 @@
 """Following podcast feeds: add one (recording every episode as pending), list, remove, and sync.
 
     feeds = lib.feeds
-    added = feeds.add("https://example.com/feed.xml")     # or a local file
+    added = feeds.add("https://example.com/feed.xml")     # or a local file; language="de" sets the podcast's
+    feeds.set_language(added.id, "es")                    # or None: back to the language the feed declares
     report = feeds.sync(limit=5)                          # fetch and process what is pending
 
 Why it looks like this:
@@ -16,6 +17,9 @@ Why it looks like this:
 - The language the feed declares (the channel's `<language>`, kept with the feed and updated on every read; else the
   item's `podcast:transcript` language when its transcripts agree on one) is what an episode is transcribed in,
   unless one is set (`asr_language`); a language Whisper does not know, or none, leaves it to detection.
+- A language the user sets for a feed's podcast (`add(language=)`, `set_language()`) wins over all of that, the
+  `asr_language` setting included: hosts often leave `en-us` as the default on shows that are not in English. It is
+  kept apart from the declared one, so reading the feed again never overwrites it.
 - One sync at a time: a lock file in the home makes a second run (cron, a timer) stop with a message.
 """
 
@@ -30,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from podscope.asr.whisper import whisper_language
+from podscope.asr.whisper import check_language, whisper_language
 from podscope.errors import InputError, PodscopeError
 from podscope.feeds.fetch import Fetcher, safe_filename
 from podscope.feeds.parse import Feed, FeedItem, parse_feed
@@ -55,6 +59,21 @@ class AddedFeed:
     podcast: str
     items: int
     blocked: bool
+    language_declared: str | None = None  # the channel's <language> as written ("en-us")
+    language_set: str | None = None  # the one set for the podcast, as Whisper's code
+
+
+@dataclass(frozen=True)
+class FeedLanguage:
+    """A followed feed's languages: the one its channel declares (as written, "en-us"), the one the user set for the
+    podcast (Whisper's code, or None), and `language`, what its episodes are transcribed in (the set one, else the
+    declared one as Whisper's code; None: an item's `podcast:transcript` language, else detection)."""
+
+    feed_id: int
+    podcast: str
+    language_declared: str | None
+    language_set: str | None
+    language: str | None
 
 
 @dataclass
@@ -142,8 +161,11 @@ class Feeds:
             state["url"] = response.moved_to
         return (None if response.status == 304 else response.content), source, state
 
-    def add(self, source: str) -> AddedFeed:
-        """Follow a feed (an http(s) URL or a local file) and record all its episodes as pending."""
+    def add(self, source: str, *, language: str | None = None) -> AddedFeed:
+        """Follow a feed (an http(s) URL or a local file) and record all its episodes as pending. `language` sets the
+        podcast's language, over the one the feed declares (raises InputError, before anything is read or written,
+        when Whisper does not know it)."""
+        chosen = check_language(language)
         with self.fetcher() as fetcher:
             data, url, state = self._read(source.strip(), fetcher)
         assert data is not None
@@ -152,11 +174,35 @@ class Feeds:
         url = state.pop("url", url)
         with self.store.transaction():
             feed_id = self.store.add_feed(
-                url, podcast, podcast_guid=feed.podcast_guid, blocked=feed.blocked, language=feed.language
+                url,
+                podcast,
+                podcast_guid=feed.podcast_guid,
+                blocked=feed.blocked,
+                language=feed.language,
+                language_set=chosen,
             )
             added = 0 if feed.blocked else self._record(feed_id, feed)
             self.store.update_feed(feed_id, checked_at=_now(), **{k: v for k, v in state.items() if v})
-        return AddedFeed(feed_id, url, podcast, added, feed.blocked)
+        return AddedFeed(feed_id, url, podcast, added, feed.blocked, feed.language, chosen)
+
+    def language(self, feed_id: int) -> FeedLanguage:
+        """The languages of a followed feed (NotFound when there is no such feed)."""
+        row = self.store.feed(feed_id)
+        return FeedLanguage(
+            feed_id=feed_id,
+            podcast=row["podcast"] or row["url"],
+            language_declared=row["language"],
+            language_set=row["language_set"],
+            language=row["language_set"] or whisper_language(row["language"]),
+        )
+
+    def set_language(self, feed_id: int, language: str | None) -> FeedLanguage:
+        """Set the language of a feed's podcast, used for its episodes over the one the feed declares and kept when
+        the feed is read again; None or "" goes back to the declared one. A code Whisper does not know raises
+        InputError and nothing is written."""
+        chosen = check_language(language)
+        self.store.set_feed_language(feed_id, chosen)
+        return self.language(feed_id)
 
     def _record(self, feed_id: int, feed: Feed) -> int:
         items = [n for n in (_new_item(i) for i in feed.items) if n is not None]
@@ -212,6 +258,8 @@ class Feeds:
                 "done": r["done"],
                 "failed": r["failed"],
                 "blocked": bool(r["blocked"]),
+                "language_declared": r["language"],
+                "language_set": r["language_set"],
                 "checked_at": r["checked_at"],
                 "error": r["error"],
             }
@@ -281,6 +329,7 @@ class Feeds:
         transcripts = json.loads(item["transcripts"])
         transcript = None if retranscribe else best_transcript(transcripts)
         declared = declared_language(item["feed_language"], transcripts)
+        chosen = item["feed_language_set"]  # set by the user for the podcast: wins over anything declared
         audio_path = None
         if item["enclosure_url"]:
             folder = self.lib.home / "downloads" / str(item["feed_id"])
@@ -306,7 +355,7 @@ class Feeds:
                         audio_path=audio_path,
                         into=episode.id,
                         hook=hook,
-                        language=whisper_language(own) or declared or "en",
+                        language=chosen or whisper_language(own) or declared or "en",
                         **common,
                     )
                 finally:
@@ -314,7 +363,7 @@ class Feeds:
             else:
                 assert audio_path is not None
                 result = self.lib.add_audio(
-                    audio_path, into=episode.id, hook=hook, declared_language=declared, **common
+                    audio_path, into=episode.id, hook=hook, language=chosen, declared_language=declared, **common
                 )
                 if result.episode.id != episode.id:  # the same recording was already in the library
                     self.store.link_item(item["id"], result.episode.id, drop_pending=episode.id)

@@ -7,6 +7,8 @@ Why it looks like this:
 - An item is identified within its feed by its key (the GUID, else the enclosure URL), unique per feed: re-reading a
   feed adds only new keys and never duplicates.
 - Credits (`podcast:person`) are people linked to an episode with a role; they are not voice attributions.
+- A feed keeps two languages: `language`, what its channel declares (rewritten on every read), and `language_set`,
+  what the user set for the podcast; only `set_feed_language` writes the latter, so a refresh cannot undo it.
 """
 
 from __future__ import annotations
@@ -49,7 +51,14 @@ class FeedTables(Database):
     """Feeds, feed items and credits (mixed into `Store`)."""
 
     def add_feed(
-        self, url: str, podcast: str, *, podcast_guid: str | None, blocked: bool, language: str | None = None
+        self,
+        url: str,
+        podcast: str,
+        *,
+        podcast_guid: str | None,
+        blocked: bool,
+        language: str | None = None,
+        language_set: str | None = None,
     ) -> int:
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM feeds WHERE url = ?", (url,)).fetchone():
@@ -57,8 +66,9 @@ class FeedTables(Database):
             conn.execute("INSERT OR IGNORE INTO podcasts (title) VALUES (?)", (podcast,))
             podcast_id = conn.execute("SELECT id FROM podcasts WHERE title = ?", (podcast,)).fetchone()["id"]
             cur = conn.execute(
-                "INSERT INTO feeds (url, podcast_id, title, podcast_guid, blocked, language) VALUES (?, ?, ?, ?, ?, ?)",
-                (url, podcast_id, podcast, podcast_guid, int(blocked), language),
+                """INSERT INTO feeds (url, podcast_id, title, podcast_guid, blocked, language, language_set)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (url, podcast_id, podcast, podcast_guid, int(blocked), language, language_set),
             )
         return int(cur.lastrowid or 0)
 
@@ -83,7 +93,14 @@ class FeedTables(Database):
             conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
         return int(gone)
 
+    def set_feed_language(self, feed_id: int, language: str | None) -> None:
+        """Set the language the user chose for a feed's podcast (None: back to the declared one)."""
+        self.feed(feed_id)
+        with self.transaction() as conn:
+            conn.execute("UPDATE feeds SET language_set = ? WHERE id = ?", (language, feed_id))
+
     def update_feed(self, feed_id: int, **values: Any) -> None:
+        """Update what reading the feed tells (never `language_set`: see `set_feed_language`)."""
         allowed = {
             "url",
             "title",
@@ -139,8 +156,9 @@ class FeedTables(Database):
         self, feed_id: int | None = None, since: str | None = None, limit: int | None = None
     ) -> list[sqlite3.Row]:
         """Items still to process (pending, or failed fewer than three times), newest first, each with its feed's URL,
-        podcast and declared language (`feed_language`)."""
-        sql = """SELECT i.*, f.url AS feed_url, f.language AS feed_language, p.title AS podcast
+        podcast, declared language (`feed_language`) and the language the user set (`feed_language_set`)."""
+        sql = """SELECT i.*, f.url AS feed_url, f.language AS feed_language, f.language_set AS feed_language_set,
+                        p.title AS podcast
                  FROM feed_items i JOIN feeds f ON f.id = i.feed_id
                  LEFT JOIN podcasts p ON p.id = f.podcast_id
                  WHERE (i.status = 'pending' OR (i.status = 'failed' AND i.attempts < 3)) AND f.blocked = 0"""

@@ -254,4 +254,10 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE feeds ADD COLUMN language TEXT;  -- the channel's <language> as declared ("en-us"), or NULL
         """,
     ),
+    (
+        "0010_feed_language_set",
+        """
+        ALTER TABLE feeds ADD COLUMN language_set TEXT;  -- the one the user set (Whisper's code, "de"), or NULL
+        """,
+    ),
 ]
