@@ -24,6 +24,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -242,13 +243,14 @@ def main() -> None:
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--speed", action="store_true", help="only the side-by-side speed check")
     parser.add_argument("--speed-file", type=Path, default=SPEED_FILE, help="the recording for the speed check")
+    parser.add_argument("--speed-runs", type=int, default=2, help="alternated pairs of runs in the speed check")
     args = parser.parse_args()
     if args.worker:
         item = Item(**json.loads(Path(args.worker).read_text()))
         print(json.dumps(run_one(item, args.model)))
         return
     if args.speed:
-        speed(args.speed_file, args.model)
+        speed(args.speed_file, args.model, args.speed_runs)
         return
 
     items = build_items(args.long)
@@ -313,7 +315,7 @@ def main() -> None:
             )
     (OUT / "pipeline.json").write_text(json.dumps(rows, indent=2))
     print()
-    speed(args.speed_file, args.model)
+    speed(args.speed_file, args.model, args.speed_runs)
 
 
 # -- speed, side by side ---------------------------------------------------------------------------------------------
@@ -338,7 +340,7 @@ def _timed(command: list[str]) -> float:
     return time.perf_counter() - t0
 
 
-def speed(path: Path, model: str) -> None:
+def speed(path: Path, model: str, runs: int = 2) -> None:
     """faster-whisper alone against `podscope add-audio` on one file, each a fresh process timed end to end."""
     import av
 
@@ -361,19 +363,29 @@ def speed(path: Path, model: str) -> None:
         folder = next((ready / "models").glob("whisper-*"), None) if model == "base" else None
         location = str(folder) if folder else model
         os.environ.update(settings)
-        alone = _timed([sys.executable, "-c", _ALONE, location, str(path)])
-        ours_ready = _timed([*podscope, "add-audio", str(path), "--home", str(ready), *common, "speed"])
+        pairs = []
+        for _ in range(runs):  # alternated, so a change in the machine's load touches both sides alike
+            alone = _timed([sys.executable, "-c", _ALONE, location, str(path)])
+            home = Path(tmp) / f"ready-{len(pairs)}"  # a copy of the ready home: the file is new to it
+            shutil.copytree(ready, home)
+            ours = _timed([*podscope, "add-audio", str(path), "--home", str(home), *common, "speed"])
+            shutil.rmtree(home)
+            pairs.append((alone, ours))
         ours_new = _timed([*podscope, "add-audio", str(path), "--home", str(new), *common, "speed"])
     print(f"speed on {path.name} ({duration / 60:.1f} min), each a fresh process, start-up included:")
-    print(
-        f"  faster-whisper alone ({model}, int8, beam 1, word timestamps, VAD): {alone:6.1f} s"
-        f"  RTF {alone / duration:.3f}"
-    )
-    for label, seconds in (("models ready", ours_ready), ("new home", ours_new)):
+    for i, (alone, ours) in enumerate(pairs, 1):
         print(
-            f"  podscope add-audio, {label:<12}                        {seconds:6.1f} s  RTF {seconds / duration:.3f}"
-            f"  ratio to faster-whisper alone {seconds / alone:.2f}"
+            f"  run {i}: faster-whisper alone ({model}, int8, beam 1, word timestamps, VAD) {alone:6.1f} s"
+            f" (RTF {alone / duration:.3f}); podscope add-audio, models ready {ours:6.1f} s"
+            f" (RTF {ours / duration:.3f}); ratio {ours / alone:.2f}"
         )
+    alone = float(np.median([a for a, _ in pairs]))
+    ratio = float(np.median([o / a for a, o in pairs]))
+    print(f"  median ratio podscope / faster-whisper alone, models ready: {ratio:.2f}")
+    print(
+        f"  podscope add-audio in a new home (models joined and exported first): {ours_new:6.1f} s"
+        f" (RTF {ours_new / duration:.3f}), {ours_new / alone:.2f}x the median faster-whisper run"
+    )
 
 
 if __name__ == "__main__":

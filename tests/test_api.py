@@ -569,6 +569,7 @@ def test_feeds_follow_sync_and_unfollow(api: Served, feed_site: str) -> None:
     assert added.json()["podcast"] == "Text Only" and added.json()["items"] == 1
     listed = api.get("/api/feeds").json()
     assert [(f["podcast"], f["pending"]) for f in listed] == [("Text Only", 1)]
+    assert listed[0]["language_set"] is None and "language_declared" in listed[0]
 
     job = api.post("/api/feeds/sync", json={"feed_id": added.json()["id"]})
     assert job.status_code == 202 and job.json()["kind"] == "sync"

@@ -353,6 +353,8 @@ class FeedOut(BaseModel):
     blocked: bool
     checked_at: str | None
     error: str | None
+    language_declared: str | None = Field(None, description="The channel's <language> as the feed writes it.")
+    language_set: str | None = Field(None, description="The language set for this podcast (wins over the feed's).")
 
 
 class FeedRemoved(BaseModel):
