@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from podscope.audio import file_hash
 from podscope.errors import ModelError
+from podscope.modelcache import made_once
 
 DIMENSION = 384
 MAX_TOKENS = 256  # the model's max_seq_length
@@ -135,16 +136,7 @@ class SentenceEmbedder:
         """The ONNX export, made once per weights file (its checksum names the folder)."""
         digest = file_hash(folder / "model.safetensors")[:16]
         target = self.cache_dir / f"minilm-onnx-{digest}" / "model.onnx"
-        if target.is_file():
-            return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".tmp{os.getpid()}")
-        try:
-            _export_onnx(folder, tmp)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return target
+        return made_once(target, lambda path: _export_onnx(folder, path))
 
 
 def _sentence_transformer(folder: Path) -> Any:

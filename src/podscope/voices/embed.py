@@ -29,7 +29,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
-import os
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
@@ -43,6 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from podscope.errors import AudioError, ModelError
+from podscope.modelcache import made_once, user_cache_dir
 from podscope.models import Embedding
 
 SAMPLE_RATE: Final = 16000
@@ -529,28 +529,12 @@ class CamPlusPlus:
         return torch.inference_mode()
 
 
-def onnx_cache_dir() -> Path:
-    """Where exported ONNX models that belong to no library are kept: `PODSCOPE_CACHE_DIR`, else the per-user cache
-    folder (e.g. ~/.cache/podscope)."""
-    import platformdirs
-
-    return Path(os.environ.get("PODSCOPE_CACHE_DIR") or platformdirs.user_cache_dir("podscope"))
-
-
 def _trunk_session(net: CAMPlusPlusNet, weights: Path, threads: int) -> Any:
     """An onnxruntime session of the CAM++ trunk, exported once per weights file (its checksum names the file)."""
     import onnxruntime as ort
 
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
-    target = onnx_cache_dir() / f"campplus-trunk-{digest}.onnx"
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".tmp{os.getpid()}-{threading.get_ident()}")
-        try:
-            _export_trunk(net, tmp)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+    target = made_once(user_cache_dir() / f"campplus-trunk-{digest}.onnx", lambda path: _export_trunk(net, path))
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
