@@ -221,15 +221,21 @@ def test_blocked_feed_is_recorded_but_never_processed(site: tuple[Site, str], tm
         assert not any(p.startswith("/audio") for p, _ in state.requests)
 
 
-def test_sync_uses_the_language_the_feed_declares(site: tuple[Site, str], tmp_path: Path) -> None:
-    """The channel says German: the (English) recording is transcribed as German, not detected, and the
-    transcript-only episode is recorded as German. The multilingual base model, since tiny.en knows only English."""
-    state, base = site
+def _two_item_feed(state: Site, base: str, language: str) -> list[str]:
+    """/de.xml: a recording and a transcript-only item, under a channel that declares `language`; returns the items."""
     items = [
         _item("de-1", "Ein Anruf", "Mon, 01 Apr 2024 10:00:00 GMT", f"{base}/audio/call.wav", None),
         _item("de-2", "Tipps", "Mon, 08 Apr 2024 10:00:00 GMT", None, f"{base}/t/tips.srt"),
     ]
-    state.files["/de.xml"] = (_feed(items, "<language>de-DE</language>").encode(), "application/rss+xml")
+    state.files["/de.xml"] = (_feed(items, f"<language>{language}</language>").encode(), "application/rss+xml")
+    return items
+
+
+def test_sync_uses_the_language_the_feed_declares(site: tuple[Site, str], tmp_path: Path) -> None:
+    """The channel says German: the (English) recording is transcribed as German, not detected, and the
+    transcript-only episode is recorded as German. The multilingual base model, since tiny.en knows only English."""
+    state, base = site
+    _two_item_feed(state, base, "de-DE")
     with _lib(tmp_path / "home", asr_model="base", allow_download=False) as lib:
         added = lib.feeds.add(f"{base}/de.xml")
         assert lib.store.feed(added.id)["language"] == "de-DE"  # kept as declared, normalised when used
@@ -246,11 +252,7 @@ def test_a_language_set_for_the_podcast_beats_the_declared_one(site: tuple[Site,
     language and keeps the set one; clearing it goes back to the declared one; an unknown code is refused and nothing
     is written."""
     state, base = site
-    items = [
-        _item("de-1", "Ein Anruf", "Mon, 01 Apr 2024 10:00:00 GMT", f"{base}/audio/call.wav", None),
-        _item("de-2", "Tipps", "Mon, 08 Apr 2024 10:00:00 GMT", None, f"{base}/t/tips.srt"),
-    ]
-    state.files["/de.xml"] = (_feed(items, "<language>en-us</language>").encode(), "application/rss+xml")
+    items = _two_item_feed(state, base, "en-us")
     with _lib(tmp_path / "home", asr_model="base", allow_download=False) as lib:
         with pytest.raises(InputError, match="'tlh-Klingon' is not one Whisper knows"):
             lib.feeds.add(f"{base}/de.xml", language="tlh-Klingon")
