@@ -376,12 +376,18 @@ _FORBIDDEN = 4.0  # added to the distance of cannot-linked pairs: beyond any cos
 
 
 def _forbidden(
-    shared: npt.NDArray[np.float64], size_a: float, sizes: npt.NDArray[np.float64], ratio: float
+    shared: npt.NDArray[np.float64],
+    size_a: float,
+    sizes: npt.NDArray[np.float64],
+    dist: npt.NDArray[np.floating],
+    ratio: float,
+    same_voice: float,
 ) -> npt.NDArray[np.bool_]:
     """Cannot-link test: clusters that share windows (as different local speakers) in more than `ratio` of the
-    smaller one's windows are different people. A few shared windows between large clusters are tolerated: the
-    segmentation model occasionally gives one voice two local labels, which must not split a speaker forever."""
-    return shared >= np.maximum(1.0, ratio * np.minimum(size_a, sizes))
+    smaller one's windows are different people, unless their distance `dist` is under `same_voice`. A few shared
+    windows between large clusters are tolerated, and so are embeddings that are clearly one voice: the segmentation
+    model occasionally gives one voice two local labels, which must not split a speaker forever."""
+    return (shared >= np.maximum(1.0, ratio * np.minimum(size_a, sizes))) & (dist >= same_voice)
 
 
 def _agglomerate(
@@ -404,7 +410,7 @@ def _agglomerate(
     shared = shared.astype(np.float64, copy=True)
     dist = (1.0 - cent @ cent.T).astype(np.float64)
     for i in range(m):
-        dist[i] += _FORBIDDEN * (_forbidden(shared[i], sizes[i], sizes, ratio) & (dist[i] >= same_voice))
+        dist[i] += _FORBIDDEN * _forbidden(shared[i], sizes[i], sizes, dist[i], ratio, same_voice)
     np.fill_diagonal(dist, np.inf)
     alive = np.ones(m, dtype=bool)
     row_min = dist.min(axis=1) if m > 1 else np.full(m, np.inf)
@@ -426,7 +432,7 @@ def _agglomerate(
         ca = _normalise(sums[a])
         new = 1.0 - cent @ ca
         cent[a] = ca
-        new = new + _FORBIDDEN * (_forbidden(shared[a], sizes[a], sizes, ratio) & (new >= same_voice))
+        new = new + _FORBIDDEN * _forbidden(shared[a], sizes[a], sizes, new, ratio, same_voice)
         new[~alive] = np.inf
         new[a] = np.inf
         dist[a] = new
@@ -526,7 +532,7 @@ def _absorb_small(
         a = int(small[np.argmin(cmass[small])])
         cent = _normalise(sums)
         dist = 1.0 - cent @ cent[a]
-        forbidden = _forbidden(link[a], sizes[a], sizes, opts.cannot_link) & (dist >= opts.same_voice)
+        forbidden = _forbidden(link[a], sizes[a], sizes, dist, opts.cannot_link, opts.same_voice)
         dist = dist + _FORBIDDEN * forbidden
         dist[~alive] = np.inf
         dist[a] = np.inf

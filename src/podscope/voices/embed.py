@@ -27,7 +27,6 @@ Why it looks like this:
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
 import threading
 import warnings
@@ -41,6 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from podscope.audio import file_hash
 from podscope.errors import AudioError, ModelError
 from podscope.modelcache import made_once, user_cache_dir
 from podscope.models import Embedding
@@ -533,7 +533,7 @@ def _trunk_session(net: CAMPlusPlusNet, weights: Path, threads: int) -> Any:
     """An onnxruntime session of the CAM++ trunk, exported once per weights file (its checksum names the file)."""
     import onnxruntime as ort
 
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    digest = file_hash(weights)[:16]
     target = made_once(user_cache_dir() / f"campplus-trunk-{digest}.onnx", lambda path: _export_trunk(net, path))
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
