@@ -47,7 +47,7 @@ from pyannote.core import Annotation, Segment  # noqa: E402
 from pyannote.metrics.diarization import DiarizationErrorRate  # noqa: E402
 
 from podscope.audio import load_audio  # noqa: E402
-from podscope.models import Diarization  # noqa: E402
+from podscope.records import Diarization  # noqa: E402
 from podscope.synth import Line, synthesize, write_wav  # noqa: E402
 from podscope.voices.diarize import DiarizationOptions, diarize  # noqa: E402
 

@@ -28,15 +28,14 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from podscope import formats  # noqa: E402
 from podscope.library import join_cues  # noqa: E402
-from podscope.models import Episode, EpisodeSpeaker, Segment, StoredTranscript, Word  # noqa: E402
 from podscope.quiz import (  # noqa: E402
     FUNCTION_WORDS,
-    LEVELS,
     build_lexicon,
     edit_distance,
     general_words,
     generate_quiz,
 )
+from podscope.records import QUIZ_LEVELS, Episode, EpisodeSpeaker, Segment, StoredTranscript, Word  # noqa: E402
 
 SRT = ROOT / "tests" / "data" / "transcripts" / "example.srt"
 MINUTES = 60.0
@@ -94,7 +93,7 @@ def main() -> None:
     print(f"lexicon: {len(lexicon.ranks)} ranked words, {len(lexicon.pool)} distractor candidates,"
           f" built in {time.perf_counter() - t0:.2f} s (once per process)")  # fmt: skip
     print("\ngeneration, 10 questions (gap + who):")
-    for level in LEVELS:
+    for level in QUIZ_LEVELS:
         times = []
         for seed in range(10):
             t0 = time.perf_counter()
@@ -108,7 +107,7 @@ def main() -> None:
     print(f"\nnaive players on gap questions, {args.seeds} quizzes of 10 per level (chance 25%):")
     print(f"  {'level':<6} {'gaps':>5} {'similar':>8} {'longest':>8} {'content':>8} {'log rank':>9} {'letters':>8}"
           f" {'s/letter':>9} {'phrases':>8} {'clip s':>7}")  # fmt: skip
-    for level in LEVELS:
+    for level in QUIZ_LEVELS:
         gaps = similar = long = content = phrases = 0
         ranks, lengths, rates, clips = [], [], [], []
         for seed in range(args.seeds):

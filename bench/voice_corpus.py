@@ -57,7 +57,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import corpus  # noqa: E402
 from podscope.audio import probe  # noqa: E402
-from podscope.synth import SAMPLE_RATE, Line, build_conversation, load_audio, rttm_label, write_wav  # noqa: E402
+from podscope.records import SAMPLE_RATE  # noqa: E402
+from podscope.synth import Line, build_conversation, load_audio, rttm_label, write_wav  # noqa: E402
 
 __all__ = ["VoiceCorpus", "VoiceEpisode", "voice_corpus"]
 

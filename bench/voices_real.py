@@ -62,7 +62,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from corpus import DATA_DIR, real_conversations  # noqa: E402
 from podscope.library import Library  # noqa: E402
-from podscope.synth import SAMPLE_RATE, load_audio, write_wav  # noqa: E402
+from podscope.records import SAMPLE_RATE  # noqa: E402
+from podscope.synth import load_audio, write_wav  # noqa: E402
 from podscope.voices import profiles as rules  # noqa: E402
 from voice_corpus import VoiceCorpus, VoiceEpisode  # noqa: E402
 from voices import Truth, copy_library, enrol_all, ingest, print_board, scoreboard  # noqa: E402

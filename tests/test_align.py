@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from podscope.align import AlignReport, align, assign_speakers, build_segments, fix_early_starts
-from podscope.models import Turn, Word
+from podscope.records import Turn, Word
 
 
 def w(start: float, end: float, text: str) -> Word:

@@ -33,7 +33,7 @@ from conftest import DATA, SAMPLE_WAV, write_wav
 from podscope.audio import load_audio
 from podscope.formats import FORMATS, MEDIA_TYPES
 from podscope.library import Library, transcript_episode
-from podscope.models import Diarization, EpisodeMeta, ProcessedEpisode, Segment, SpeakerTrack, Turn
+from podscope.records import Diarization, EpisodeMeta, ProcessedEpisode, Segment, SpeakerTrack, Turn
 from podscope.web.app import create_app
 
 TRANSCRIPTS = DATA / "transcripts"

@@ -17,7 +17,7 @@ from podscope.asr import PACKAGES, AsrOptions, WhisperTranscriber, guard_repetit
 from podscope.asr.whisper import check_language, detect_language, detection_windows, load_model, whisper_language
 from podscope.errors import InputError, ModelError
 from podscope.feeds.follow import declared_language
-from podscope.models import AsrSegment, Word
+from podscope.records import AsrSegment, Word
 
 JFK = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 

@@ -11,13 +11,14 @@ import pytest
 from conftest import DATA, SAMPLE_WAV, write_wav
 from podscope import audio
 from podscope.errors import AudioError
+from podscope.records import SAMPLE_RATE
 
 
 @pytest.mark.parametrize("fmt", ["wav", "mp3", "m4a", "opus", "ogg", "flac", "mp4"])
 def test_every_format_decodes_to_16k_mono(encoded: dict[str, Path], sample_samples: np.ndarray, fmt: str) -> None:
     samples = audio.load_audio(encoded[fmt])
     assert samples.dtype == np.float32 and samples.ndim == 1
-    assert abs(samples.size / audio.SAMPLE_RATE - 30.0) < 0.1  # codec padding is a few ms
+    assert abs(samples.size / SAMPLE_RATE - 30.0) < 0.1  # codec padding is a few ms
     level = 20 * np.log10(np.sqrt(np.mean(samples**2)))
     reference = 20 * np.log10(np.sqrt(np.mean(sample_samples**2)))
     assert abs(level - reference) < 1.0
@@ -33,7 +34,7 @@ def test_stereo_44k_flac_becomes_mono_16k() -> None:
 def test_streaming_chunks_are_bounded(encoded: dict[str, Path]) -> None:
     chunks = list(audio.iter_decode(encoded["mp3"], chunk_seconds=5.0))
     assert len(chunks) >= 6
-    assert max(c.size for c in chunks) < 6 * audio.SAMPLE_RATE
+    assert max(c.size for c in chunks) < 6 * SAMPLE_RATE
 
 
 def test_spilled_decoding_reads_the_same_and_cleans_up(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import torch
 
 from podscope.audio import file_hash, load_audio
 from podscope.errors import ModelError
-from podscope.models import Diarization
+from podscope.records import Diarization
 from podscope.voices.diarize import DiarizationOptions, diarize
 from podscope.voices.segmentation import (
     SEGMENTATION_PROVENANCE,

@@ -35,9 +35,9 @@ from podscope.feeds.parse import (
     FeedItem,
     Person,
     html_to_text,
-    parse_date,
     parse_duration,
     parse_feed,
+    parse_feed_date,
 )
 
 DATA = Path(__file__).parent / "data" / "feeds"
@@ -609,7 +609,7 @@ def rss(channel: str, item: str = "", namespaces: str = "") -> bytes:
     ],
 )
 def test_dates(text: str | None, expected: dt.datetime | None) -> None:
-    parsed_date = parse_date(text)
+    parsed_date = parse_feed_date(text)
     assert parsed_date == expected
     assert parsed_date is None or parsed_date.tzinfo is not None
 

@@ -24,7 +24,7 @@ from pyannote.database.util import load_rttm
 from podscope import formats
 from podscope.errors import FormatError
 from podscope.formats import FORMATS, MEDIA_TYPES, READERS, read_json, read_srt, read_vtt, write
-from podscope.models import Episode, EpisodeSpeaker, Segment, StoredTranscript, Turn, Word
+from podscope.records import Episode, EpisodeSpeaker, Segment, StoredTranscript, Turn, Word
 
 DATA = Path(__file__).parent / "data" / "transcripts"
 LABELS = {"Travis": "SPEAKER_00", "Sarah": "SPEAKER_01", "Gilon": "SPEAKER_02"}

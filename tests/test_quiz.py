@@ -16,8 +16,8 @@ import pytest
 
 from podscope.errors import InputError, NotFound
 from podscope.library import Library
-from podscope.models import Word
-from podscope.quiz import LEVELS, Quiz, Quizzes, generate_quiz, normal, singular, sound_key
+from podscope.quiz import Quiz, Quizzes, generate_quiz, normal, singular, sound_key
+from podscope.records import QUIZ_LEVELS, Word
 
 DATA = Path(__file__).parent / "data"
 NAME = "Diane Ortiz"
@@ -50,7 +50,7 @@ def _core(word: Word) -> str:
 
 def _all_quizzes(quizzes: Quizzes) -> Iterator[tuple[int, Quiz]]:
     for episode_id in (1, 2):
-        for level in LEVELS:
+        for level in QUIZ_LEVELS:
             for seed in range(4):
                 yield episode_id, quizzes.generate(episode_id, seed=seed, level=level, count=8)
 
@@ -153,7 +153,7 @@ def test_answers_are_scored_and_progress_is_stored(quizzes: Quizzes) -> None:
 
 def test_hard_gaps_are_rarer_and_longer_than_easy_ones(quizzes: Quizzes) -> None:
     lexicon = quizzes.lexicon()
-    stats: dict[str, list[tuple[float, int]]] = {level: [] for level in LEVELS}
+    stats: dict[str, list[tuple[float, int]]] = {level: [] for level in QUIZ_LEVELS}
     for _episode_id, quiz in _all_quizzes(quizzes):
         for q in quiz.questions:
             if q.kind == "gap":

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from podscope.errors import NotFound
-from podscope.models import (
+from podscope.records import (
     Diarization,
     EpisodeMeta,
     ProcessedEpisode,

@@ -13,7 +13,7 @@ import bisect
 import re
 from dataclasses import dataclass, replace
 
-from podscope.models import Segment, Turn, Word
+from podscope.records import Segment, Turn, Word
 
 # Split a segment at a pause longer than this (seconds), or at a sentence end once it is longer than SOFT_MAX.
 PAUSE_SPLIT = 1.5

@@ -23,8 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from podscope.errors import AudioError
+from podscope.records import SAMPLE_RATE
 
-SAMPLE_RATE = 16000
 ACCEPTED = "mp3, m4a/aac, ogg/opus, flac, wav, or a video file with an audio track"
 # Below this peak level (dBFS) a recording is treated as silent.
 SILENCE_PEAK_DBFS = -60.0

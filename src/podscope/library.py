@@ -23,7 +23,9 @@ import numpy as np
 from podscope import audio, formats
 from podscope.asr.whisper import AsrOptions, WhisperTranscriber, check_language
 from podscope.errors import InputError
-from podscope.models import (
+from podscope.people import People
+from podscope.records import (
+    SAMPLE_RATE,
     Diarization,
     Embedding,
     Episode,
@@ -36,7 +38,6 @@ from podscope.models import (
     Turn,
     segment_turns,
 )
-from podscope.people import People
 from podscope.search.embed import SentenceEmbedder
 from podscope.search.engine import Search
 from podscope.settings import load_settings, resolve_home
@@ -121,7 +122,7 @@ def transcript_episode(
     )
 
 
-def parse_date(value: str | dt.date | None) -> dt.date | None:
+def parse_published(value: str | dt.date | None) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
     try:
@@ -235,7 +236,7 @@ class Library:
             raise InputError("podcast name is empty: expected --podcast NAME")
         if not title.strip():
             raise InputError("episode title is empty: expected --title TITLE")
-        date = parse_date(published)
+        date = parse_published(published)
         check_language(language)  # a language nobody can transcribe in fails now, not after diarization
         check_language(self.settings["asr_language"])
         audio.probe(path)  # fail fast, before hashing or loading models
@@ -360,7 +361,7 @@ class Library:
         path = Path(path)
         if not podcast.strip() or not title.strip():
             raise InputError("expected --podcast NAME and --title TITLE")
-        date = parse_date(published)
+        date = parse_published(published)
         try:
             raw = path.read_bytes()
         except OSError as exc:
@@ -435,7 +436,7 @@ class Library:
         path = Path(path)
         audio.probe(path)  # a clear message for a missing, empty or broken file
         waveform = audio.load_audio(path)
-        sr = audio.SAMPLE_RATE
+        sr = SAMPLE_RATE
         total = len(waveform) / sr
         lo = 0.0 if start is None else start
         hi = total if end is None else end

@@ -23,9 +23,8 @@ from typing import Any
 import numpy as np
 
 from podscope.errors import InputError, NotFound
-from podscope.models import Attribution, Embedding, Exemplar, Person, SpeakerVoice, Stretch
+from podscope.records import HUMAN_TIER, SHOWN_TIERS, Attribution, Embedding, Exemplar, Person, SpeakerVoice, Stretch
 from podscope.store import Store
-from podscope.store.people import HUMAN_TIER, SHOWN_TIERS
 from podscope.voices import profiles as rules
 
 ClipEmbedder = Callable[[Path, float | None, float | None], tuple[Embedding, float]]

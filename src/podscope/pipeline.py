@@ -19,7 +19,7 @@ from podscope import audio as audio_mod
 from podscope.align import AlignReport, align
 from podscope.asr.whisper import GuardReport, LanguageChoice, WhisperTranscriber
 from podscope.errors import AudioError
-from podscope.models import Diarization, EpisodeMeta, ProcessedEpisode, Segment, Word
+from podscope.records import Diarization, EpisodeMeta, ProcessedEpisode, Segment, Word
 from podscope.voices.diarize import DiarizationOptions, diarize
 
 Hook = Callable[[str, float, float], None]

@@ -38,13 +38,12 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from podscope.errors import InputError, ModelError, NotFound
-from podscope.models import StoredTranscript, Word
+from podscope.records import QUIZ_LEVELS, QuizLevel, StoredTranscript, Word
 from podscope.store.quizzes import QuizAttempt
 
 if TYPE_CHECKING:
     from podscope.library import Library
 
-LEVELS = ("easy", "medium", "hard")
 KINDS = ("gap", "who")
 OPTIONS = 4
 MAX_CLIP_SECONDS = 12.0
@@ -114,7 +113,7 @@ class Quiz:
 
     episode_id: int
     seed: int
-    level: str
+    level: QuizLevel
     questions: tuple[Question, ...]
 
     def question(self, question_id: str) -> Question:
@@ -139,7 +138,7 @@ class QuizResult:
     learner: str
     episode_id: int
     seed: int
-    level: str
+    level: QuizLevel
     questions: int
     answered: int
     correct: int
@@ -662,8 +661,8 @@ def generate_quiz(
     extended with the episode's own words. Raises InputError for bad options, an episode without word timings when
     gap questions are asked for, or a stretch where no question can be made."""
     episode_id = transcript.episode.id
-    if level not in LEVELS:
-        raise InputError(f"quiz level {level!r}: expected one of {', '.join(LEVELS)}")
+    if level not in QUIZ_LEVELS:
+        raise InputError(f"quiz level {level!r}: expected one of {', '.join(QUIZ_LEVELS)}")
     if count < 1:
         raise InputError(f"question count {count}: expected 1 or more")
     unknown = [k for k in kinds if k not in KINDS]
@@ -726,10 +725,6 @@ def generate_quiz(
 
 
 # -- the library's quizzes --------------------------------------------------------------------------------------------
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Quizzes:
@@ -862,7 +857,6 @@ class Quizzes:
 
 __all__ = [
     "KINDS",
-    "LEVELS",
     "DayProgress",
     "EpisodeProgress",
     "Lexicon",

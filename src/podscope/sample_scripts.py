@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from podscope.errors import FormatError
-from podscope.models import EpisodeMeta
+from podscope.records import EpisodeMeta
 from podscope.synth import Conversation, Line, build_conversation
 
 __all__ = ["EpisodeScript", "SampleEpisode", "SampleHook", "build_sample_library", "sample_scripts"]

@@ -41,6 +41,7 @@ from scipy.signal import resample_poly
 
 from podscope.audio import load_audio as decode_audio
 from podscope.errors import AudioError, InputError, ModelError
+from podscope.records import SAMPLE_RATE
 
 __all__ = [
     "DISTINCT_FLITE_VOICES",
@@ -65,7 +66,6 @@ __all__ = [
 
 Audio = npt.NDArray[np.float32]
 
-SAMPLE_RATE = 16000
 # flite voices that are recordings of different real people. "kal" is the 8 kHz build of the kal16 speaker and
 # "awb_time" is a talking clock, so neither counts as an extra speaker.
 DISTINCT_FLITE_VOICES = ("awb", "rms", "slt", "kal16")

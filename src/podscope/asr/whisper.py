@@ -34,9 +34,9 @@ from typing import Any
 import numpy as np
 
 from podscope.asr.resolve import ResolvedModel, resolve
-from podscope.audio import SAMPLE_RATE, DecodedAudio
+from podscope.audio import DecodedAudio
 from podscope.errors import InputError, ModelError
-from podscope.models import AsrSegment, Transcription, Word
+from podscope.records import SAMPLE_RATE, AsrSegment, Transcription, Word
 
 Hook = Callable[[str, float, float], None]
 

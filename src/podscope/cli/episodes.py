@@ -8,9 +8,10 @@ import click
 from rich.table import Table
 
 from podscope import formats
-from podscope.cli.shell import clock, err, home_option, open_library, out, print_json, stage_progress
-from podscope.models import Episode
+from podscope.cli.shell import err, home_option, open_library, out, print_json, stage_progress
+from podscope.records import Episode
 from podscope.settings import SETTINGS
+from podscope.timefmt import duration
 
 
 @click.command("add-audio")
@@ -59,7 +60,7 @@ def add_audio(
         out.print(f"Already in the library as episode {ep.id} ({ep.podcast} / {ep.title}); nothing to do.")
         return
     out.print(
-        f"Added episode {ep.id}: {ep.podcast} / {ep.title} — {clock(ep.duration)}, {ep.speaker_count} speakers,"
+        f"Added episode {ep.id}: {ep.podcast} / {ep.title} — {duration(ep.duration)}, {ep.speaker_count} speakers,"
         f" {ep.segment_count} segments, language {ep.language}{f', {chosen.source}' if chosen else ''}"
         f" (model {result.model})."
     )
@@ -130,7 +131,7 @@ def _episode_table(items: list[Episode]) -> None:
             e.podcast,
             e.title,
             e.published.isoformat() if e.published else "",
-            clock(e.duration),
+            duration(e.duration),
             str(e.speaker_count),
             str(e.segment_count),
             e.status,

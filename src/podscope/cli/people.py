@@ -10,9 +10,10 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from podscope.cli.shell import clock, err, home_option, open_library, out, print_json
+from podscope.cli.shell import err, home_option, open_library, out, print_json
 from podscope.errors import InputError
 from podscope.people import Change, PersonPage, exemplar_dict, review_dict, status_line
+from podscope.timefmt import position
 
 
 def _print_changes(changes: list[Change], episode: int | None = None) -> None:
@@ -112,14 +113,14 @@ def _print_page(page: PersonPage) -> None:
                 a["speaker"],
                 a["tier"],
                 f"{a['score']:.2f}" if a["score"] is not None else "",
-                clock(a["speaking_seconds"]),
+                position(a["speaking_seconds"]),
             )
         out.print(table)
     if page.quotes:
         out.print("[bold]Quotes[/bold]")
         for q in page.quotes:
             out.print(
-                f"  “{escape(q['text'])}” — {escape(q['podcast'])}, episode {q['episode_id']} at {clock(q['start'])}"
+                f"  “{escape(q['text'])}” — {escape(q['podcast'])}, episode {q['episode_id']} at {position(q['start'])}"
             )
 
 
@@ -230,7 +231,7 @@ def people_unknown(as_json: bool, home: Path | None) -> None:
         s = v.stretch
         out.print(
             f"[bold]{v.id}[/bold]: {len(v.episodes)} episodes ({', '.join(map(str, v.episodes))}), {v.seconds:.0f} s;"
-            f" listen: episode {s.episode_id} {s.label} at {clock(s.start)}"
+            f" listen: episode {s.episode_id} {s.label} at {position(s.start)}"
         )
         if s.quote:
             out.print(f"  “{escape(s.quote)}”")
@@ -332,8 +333,8 @@ def review(ctx: click.Context, tier: str, as_json: bool, home: Path | None) -> N
         score = f"{d['score']:.2f}" if d["score"] is not None else "-"
         out.print(
             f"[bold]{d['id']}[/bold] {escape(d['person'])} ({d['tier']}, {score}) — {escape(d['podcast'])} /"
-            f" episode {d['episode_id']} {escape(d['episode'])}, {d['speaker']}; listen {clock(d['listen']['start'])}"
-            f"-{clock(d['listen']['end'])}"
+            f" episode {d['episode_id']} {escape(d['episode'])}, {d['speaker']};"
+            f" listen {position(d['listen']['start'])}-{position(d['listen']['end'])}"
         )
         if d["held"]:
             out.print(f"    [yellow]held back: {escape(d['held'])}[/yellow]")

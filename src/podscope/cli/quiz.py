@@ -9,13 +9,15 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from podscope.cli.shell import clock, home_option, open_library, out, print_json
-from podscope.quiz import KINDS, LEVELS, Quizzes
+from podscope.cli.shell import home_option, open_library, out, print_json
+from podscope.quiz import KINDS, Quizzes
+from podscope.records import QUIZ_LEVELS
+from podscope.timefmt import position
 
 
 @click.command("quiz")
 @click.argument("episode_id", type=int)
-@click.option("--level", default="medium", show_default=True, type=click.Choice(LEVELS), help="How hard.")
+@click.option("--level", default="medium", show_default=True, type=click.Choice(QUIZ_LEVELS), help="How hard.")
 @click.option("--count", default=10, show_default=True, help="Number of questions.")
 @click.option("--seed", type=int, default=None, help="The same seed gives the same quiz (default: a random one).")
 @click.option("--start", type=float, default=None, help="Only the episode from this second.")
@@ -51,7 +53,7 @@ def quiz(
     )
     for n, q in enumerate(made.questions, start=1):
         out.print(
-            f"\n[bold]{n}.[/bold] [dim]{q.kind} · play {clock(q.clip_start)} ({q.clip_start:.2f}-{q.clip_end:.2f} s)"
+            f"\n[bold]{n}.[/bold] [dim]{q.kind} · play {position(q.clip_start)} ({q.clip_start:.2f}-{q.clip_end:.2f} s)"
             f"[/dim]\n   {escape(q.prompt)}"
         )
         for k, option in enumerate(q.options):

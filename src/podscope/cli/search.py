@@ -9,10 +9,11 @@ import click
 from rich.markup import escape
 from rich.text import Text
 
-from podscope.cli.shell import clock, err, home_option, open_library, out, print_json, stage_progress
+from podscope.cli.shell import err, home_option, open_library, out, print_json, stage_progress
 from podscope.errors import InputError
+from podscope.records import TIERS
 from podscope.search.engine import MODES, SearchResult, options_from
-from podscope.store.search import TIER_ORDER
+from podscope.timefmt import position
 
 
 @click.command("search")
@@ -26,7 +27,7 @@ from podscope.store.search import TIER_ORDER
     "--min-tier",
     default="matched",
     show_default=True,
-    type=click.Choice(TIER_ORDER),
+    type=click.Choice(TIERS),
     help="Least certain voice attribution to show and filter on (low ones are hidden by default).",
 )
 @click.option("--language", default=None, help="Only episodes in this language (e.g. en).")
@@ -55,7 +56,7 @@ def _print(result: SearchResult) -> None:
         who = hit.speaker + (f" ({hit.tier})" if hit.tier and hit.tier != "confirmed" else "")
         out.print(
             f"[bold]{n}.[/bold] [cyan]{escape(hit.podcast)}[/cyan] · {escape(hit.episode)} · {date} · "
-            f"[bold]{escape(who)}[/bold] at {clock(hit.start)}"
+            f"[bold]{escape(who)}[/bold] at {position(hit.start)}"
             f"  [dim](episode {hit.episode_id}, {hit.start:.1f} s)[/dim]"
         )
         for line in hit.before:

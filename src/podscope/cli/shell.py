@@ -108,8 +108,3 @@ def stage_progress(enabled: bool) -> Iterator[Callable[[str, float, float], None
             for task in list(tasks.values()):  # leave only the error message on screen
                 progress.remove_task(task)
             raise
-
-
-def clock(seconds: float) -> str:
-    s = round(seconds)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"

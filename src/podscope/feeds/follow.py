@@ -39,6 +39,7 @@ from podscope.errors import InputError, PodscopeError
 from podscope.feeds.fetch import Fetcher, safe_filename
 from podscope.feeds.parse import Feed, FeedItem, parse_feed
 from podscope.store.feeds import NewItem
+from podscope.timefmt import now_iso
 
 if TYPE_CHECKING:
     from podscope.library import Library
@@ -182,7 +183,7 @@ class Feeds:
                 language_set=chosen,
             )
             added = 0 if feed.blocked else self._record(feed_id, feed)
-            self.store.update_feed(feed_id, checked_at=_now(), **{k: v for k, v in state.items() if v})
+            self.store.update_feed(feed_id, checked_at=now_iso(), **{k: v for k, v in state.items() if v})
         return AddedFeed(feed_id, url, podcast, added, feed.blocked, feed.language, chosen)
 
     def language(self, feed_id: int) -> FeedLanguage:
@@ -229,17 +230,17 @@ class Feeds:
         try:
             data, _url, state = self._read(row["url"], fetcher, row["etag"], row["last_modified"])
             if data is None:
-                self.store.update_feed(feed_id, checked_at=_now(), error=None)
+                self.store.update_feed(feed_id, checked_at=now_iso(), error=None)
                 return 0
             feed = parse_feed(data, row["url"])
         except PodscopeError as exc:
-            self.store.update_feed(feed_id, checked_at=_now(), error=str(exc))
+            self.store.update_feed(feed_id, checked_at=now_iso(), error=str(exc))
             raise
         with self.store.transaction():
             added = 0 if feed.blocked else self._record(feed_id, feed)
             self.store.update_feed(
                 feed_id,
-                checked_at=_now(),
+                checked_at=now_iso(),
                 error=None,
                 blocked=int(feed.blocked),
                 language=feed.language,
@@ -370,7 +371,3 @@ class Feeds:
         finally:
             if audio_path is not None and not self.lib.settings["keep_downloads"]:
                 audio_path.unlink(missing_ok=True)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -683,7 +683,7 @@ def _rfc822(text: str) -> dt.datetime | None:
         return None
 
 
-def parse_date(text: str | None) -> dt.datetime | None:
+def parse_feed_date(text: str | None) -> dt.datetime | None:
     """A timezone-aware datetime from RFC 822/2822 (and common variants) or ISO 8601; None when unreadable.
 
     A date without a timezone (or with "-0000", "unknown zone") is taken as UTC.
@@ -1166,7 +1166,7 @@ def _item(node: Any, base: str | None, channel_persons: tuple[Person, ...]) -> F
         ],
     )
     published_text = dates.get("published") or dates.get("updated")
-    published = parse_date(published_text)
+    published = parse_feed_date(published_text)
     if published is None and published_text:
         got.warnings.append(f"unreadable date {published_text!r}")
     if not (guid or enclosure or link):
@@ -1238,8 +1238,8 @@ def _owner(node: Any) -> Owner | None:
 def _live_item(node: Any, base: str | None, channel_persons: tuple[Person, ...]) -> LiveItem:
     return LiveItem(
         status=(_attr(node, "status") or "").lower() or None,
-        start=parse_date(_attr(node, "start")),
-        end=parse_date(_attr(node, "end")),
+        start=parse_feed_date(_attr(node, "start")),
+        end=parse_feed_date(_attr(node, "end")),
         item=_item(node, base, channel_persons),
     )
 
@@ -1276,7 +1276,7 @@ class _ChannelCollected(_Collected):
                 Trailer(
                     url=url,
                     title=text,
-                    pubdate=parse_date(_attr(node, "pubdate")),
+                    pubdate=parse_feed_date(_attr(node, "pubdate")),
                     length=_int(_attr(node, "length")),
                     type=_attr(node, "type"),
                     season=_int(_attr(node, "season")),
@@ -1286,7 +1286,7 @@ class _ChannelCollected(_Collected):
             self.live_nodes.append(node)
         elif local == "updatefrequency" and self.update_frequency is None:
             complete = _yes_no(_attr(node, "complete")) is True
-            start = parse_date(_attr(node, "dtstart"))
+            start = parse_feed_date(_attr(node, "dtstart"))
             self.update_frequency = UpdateFrequency(text, complete, start, _attr(node, "rrule"))
         elif local == "podroll" and self.podroll is None:
             self.podroll = []
@@ -1402,8 +1402,8 @@ def _channel(root: Any, channel: Any, kind: str, base: str | None) -> Feed:
         keywords=keywords,
         generator=values.get("generator"),
         copyright=values.get("copyright") or values.get("rights"),
-        published=parse_date(values.get("published")),
-        updated=parse_date(values.get("updated")),
+        published=parse_feed_date(values.get("published")),
+        updated=parse_feed_date(values.get("updated")),
         podcast_guid=got.guid,
         locked=got.locked,
         locked_owner=got.locked_owner,

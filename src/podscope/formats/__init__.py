@@ -17,7 +17,7 @@ from typing import Protocol, TypeVar
 
 from podscope.errors import FormatError
 from podscope.formats import json, md, rttm, srt, txt, vtt
-from podscope.models import Segment, StoredTranscript
+from podscope.records import Segment, StoredTranscript
 
 __all__ = [
     "FORMATS",

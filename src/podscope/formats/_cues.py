@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from podscope.errors import FormatError
 from podscope.formats._speakers import display_name
-from podscope.models import Segment
+from podscope.records import Segment
 
 # Ahead of a cue, how many tokens are checked for text that a reader would take for a "Name:" prefix.
 _PREFIX_LOOKAHEAD = 6

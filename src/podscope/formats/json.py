@@ -13,8 +13,8 @@ from typing import Any
 
 from podscope.errors import FormatError
 from podscope.formats._speakers import display_name
-from podscope.formats._time import parse_clock
-from podscope.models import Segment, StoredTranscript
+from podscope.records import Segment, StoredTranscript
+from podscope.timefmt import parse_clock
 
 VERSION = "1.0.0"
 

@@ -10,8 +10,8 @@ import re
 from collections.abc import Mapping
 
 from podscope.formats._speakers import display_name
-from podscope.formats._time import duration, hms
-from podscope.models import StoredTranscript
+from podscope.records import StoredTranscript
+from podscope.timefmt import duration, hms
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _PUNCTUATION = re.compile(r"[\\`*\[\]~|]|(?<![^\W_])_|_(?![^\W_])")

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from podscope.formats._speakers import display_name
-from podscope.models import Episode, StoredTranscript
+from podscope.records import Episode, StoredTranscript
 
 
 @dataclass

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from podscope.errors import FormatError
 from podscope.formats._cues import CueLimits, build_cues, join_lines
 from podscope.formats._speakers import split_speaker_prefix
-from podscope.formats._time import TIMESTAMP, clock, parse_clock
-from podscope.models import Segment, StoredTranscript
+from podscope.records import Segment, StoredTranscript
+from podscope.timefmt import TIMESTAMP, clock, parse_clock
 
 MAX_LINE_LENGTH = 32
 MAX_LINES = 2

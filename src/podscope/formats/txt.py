@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from podscope.formats._speakers import display_name
-from podscope.formats._time import hms
-from podscope.models import StoredTranscript
+from podscope.records import StoredTranscript
+from podscope.timefmt import hms
 
 
 def write(transcript: StoredTranscript, speaker_names: Mapping[str, str] | None = None) -> str:

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 
 from podscope.errors import FormatError
 from podscope.formats._cues import CueLimits, build_cues, join_lines
-from podscope.formats._time import TIMESTAMP, clock, parse_clock
-from podscope.models import Segment, StoredTranscript
+from podscope.records import Segment, StoredTranscript
+from podscope.timefmt import TIMESTAMP, clock, parse_clock
 
 MAX_LINE_LENGTH = 65
 MAX_LINES = 1

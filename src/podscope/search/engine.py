@@ -24,11 +24,12 @@ import numpy as np
 import numpy.typing as npt
 
 from podscope.errors import InputError
+from podscope.records import TIERS
 from podscope.search.embed import DIMENSION, SentenceEmbedder
 from podscope.search.query import Query, QueryError, Term, highlight_spans, normalise, parse, words
 from podscope.search.vectors import VectorIndex
 from podscope.store import Store
-from podscope.store.search import TIER_ORDER, Filters
+from podscope.store.search import Filters
 
 MODES = ("hybrid", "text", "semantic")
 SORTS = ("relevance", "date")
@@ -174,8 +175,8 @@ class Search:
             raise InputError(f"search mode {o.mode!r}: expected one of {', '.join(MODES)}")
         if o.sort not in SORTS:
             raise InputError(f"sort {o.sort!r}: expected relevance or date")
-        if o.min_tier not in TIER_ORDER:
-            raise InputError(f"tier {o.min_tier!r}: expected one of {', '.join(TIER_ORDER)}")
+        if o.min_tier not in TIERS:
+            raise InputError(f"tier {o.min_tier!r}: expected one of {', '.join(TIERS)}")
         if o.limit < 1 or o.limit > 1000 or o.offset < 0 or o.context < 0 or o.context > 20:
             raise InputError("expected --limit 1-1000, --offset 0 or more and --context 0-20")
         if o.since and o.until and o.since > o.until:

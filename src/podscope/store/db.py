@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from podscope.errors import StoreError
-from podscope.models import Embedding
+from podscope.records import Embedding
 from podscope.store.migrations import MIGRATIONS
 
 

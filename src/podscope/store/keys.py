@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from podscope.errors import InputError, NotFound
 from podscope.store.db import Database
+from podscope.timefmt import now_iso
 
 SCOPES = ("read", "admin")  # admin includes read
 KEY_PREFIX = "psk_"
@@ -60,10 +61,6 @@ def _key(row: sqlite3.Row) -> ApiKey:
     )
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class KeyTables(Database):
     """API keys (mixed into `Store`)."""
 
@@ -92,7 +89,7 @@ class KeyTables(Database):
         """Revoke a key for good (revoking it again changes nothing)."""
         self.api_key(key_id)
         with self.transaction() as conn:
-            conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (_now(), key_id))
+            conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now_iso(), key_id))
         return self.api_key(key_id)
 
     def verify_key(self, key: str) -> ApiKey | None:
@@ -105,5 +102,5 @@ class KeyTables(Database):
         cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=TOUCH_SECONDS)).strftime("%Y-%m-%dT%H:%M:%SZ")
         if found.last_used_at is None or found.last_used_at < cutoff:
             with self.transaction() as conn:
-                conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (_now(), found.id))
+                conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now_iso(), found.id))
         return found

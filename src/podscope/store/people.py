@@ -16,7 +16,9 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from podscope.errors import InputError, NotFound
-from podscope.models import (
+from podscope.records import (
+    HUMAN_TIER,
+    SHOWN_TIERS,
     Attribution,
     AttributionChange,
     Embedding,
@@ -27,8 +29,6 @@ from podscope.models import (
 )
 from podscope.store.db import Database, blob, vector
 
-HUMAN_TIER = "confirmed"
-SHOWN_TIERS = ("confirmed", "verified", "matched")  # what a reader sees by default; `low` is kept but hidden
 STRETCH_SECONDS = 20.0  # a representative stretch is at most this long
 
 _PERSON_SELECT = """

@@ -19,9 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from podscope.errors import NotFound, StoreError
+from podscope.records import TIERS
 from podscope.store.db import Database
-
-TIER_ORDER = ("confirmed", "verified", "matched", "low")
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class Filters:
 
     @property
     def tiers(self) -> tuple[str, ...]:
-        return TIER_ORDER[: TIER_ORDER.index(self.min_tier) + 1]
+        return TIERS[: TIERS.index(self.min_tier) + 1]
 
 
 _FROM = """
@@ -97,8 +96,8 @@ class SearchTables(Database):
 
     def check_filters(self, f: Filters) -> None:
         """NotFound for a speaker or podcast the library does not have (a typo should not look like no results)."""
-        if f.min_tier not in TIER_ORDER:
-            raise NotFound(f"tier {f.min_tier!r}: expected one of {', '.join(TIER_ORDER)}")
+        if f.min_tier not in TIERS:
+            raise NotFound(f"tier {f.min_tier!r}: expected one of {', '.join(TIERS)}")
         if f.podcast is not None and not self._query("SELECT 1 FROM podcasts WHERE title = ?", (f.podcast,)):
             raise NotFound(f"no podcast named {f.podcast!r}; `podscope podcasts` lists them")
         if (

@@ -17,7 +17,7 @@ import sqlite3
 from typing import Any
 
 from podscope.errors import NotFound
-from podscope.models import (
+from podscope.records import (
     Episode,
     EpisodeSpeaker,
     Podcast,

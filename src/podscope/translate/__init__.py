@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from podscope.errors import InputError
-from podscope.models import Segment
+from podscope.records import Segment
 from podscope.translate.apertium import ApertiumTranslator
 from podscope.translate.argos import ArgosTranslator
 from podscope.translate.backend import Translator, language_code, missing_pair, pair_label

@@ -11,7 +11,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from podscope.models import Embedding
+from podscope.records import Embedding
 
 
 class SpeakerEmbedder(Protocol):

@@ -36,10 +36,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
-from podscope.models import Diarization, SpeakerTrack, Turn
+from podscope.records import SAMPLE_RATE, Diarization, SpeakerTrack, Turn
 from podscope.voices.segmentation import (
     NUM_LOCAL_SPEAKERS,
-    SAMPLE_RATE,
     WINDOW_SECONDS,
     Segmentation,
     SegmentationModel,

@@ -43,9 +43,8 @@ from torch import nn
 from podscope.audio import file_hash
 from podscope.errors import AudioError, ModelError
 from podscope.modelcache import made_once, user_cache_dir
-from podscope.models import Embedding
+from podscope.records import SAMPLE_RATE, Embedding
 
-SAMPLE_RATE: Final = 16000
 DIMENSION: Final = 192
 N_MELS: Final = 80
 # Kaldi framing: 25 ms windows every 10 ms, no frames that run past either end (snip_edges).

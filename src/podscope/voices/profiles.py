@@ -26,18 +26,11 @@ from scipy.optimize import linear_sum_assignment
 
 FloatArray = npt.NDArray[np.float32]
 
-# Ordered from most to least certain; "confirmed" is a human's decision.
-TIERS = ("confirmed", "verified", "matched", "low")
 # A speaker whose best and second-best people score within this margin (both above the publication threshold) is
 # ambiguous: it is held back from `matched` and asked about in review.
 AMBIGUITY_MARGIN = 0.05
 # An exemplar this close to one already kept adds nothing: it is not stored.
 REDUNDANT_COSINE = 0.92
-
-
-def tier_rank(tier: str) -> int:
-    """0 for the most certain tier; used for "at least this tier" filters."""
-    return TIERS.index(tier)
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,8 @@ from torch import nn
 
 from podscope.audio import file_hash
 from podscope.errors import ModelError
+from podscope.records import SAMPLE_RATE
 
-SAMPLE_RATE = 16_000
 WINDOW_SECONDS = 10.0
 NUM_LOCAL_SPEAKERS = 3
 MAX_SPEAKERS_PER_FRAME = 2

@@ -44,13 +44,11 @@ from podscope import audio, formats
 from podscope.errors import InputError, NotFound
 from podscope.feeds.fetch import safe_filename
 from podscope.feeds.follow import AddedFeed
-from podscope.library import Library, parse_date
-from podscope.models import Attribution, Episode, Person, Podcast
+from podscope.library import Library, parse_published
 from podscope.people import Change, PersonPage, ReviewItem, UnknownVoice, exemplar_dict, review_dict
 from podscope.quiz import Quiz
+from podscope.records import SHOWN_TIERS, TIERS, Attribution, Episode, Person, Podcast
 from podscope.search.engine import MODES, SORTS, SearchResult, options_from
-from podscope.store.people import SHOWN_TIERS
-from podscope.store.search import TIER_ORDER
 from podscope.web.auth import require_admin, require_read
 from podscope.web.jobs import Job, Jobs
 
@@ -443,7 +441,7 @@ def search(
         str,
         Query(
             description="Least certain voice attribution to show and filter on.",
-            json_schema_extra={"enum": list(TIER_ORDER)},
+            json_schema_extra={"enum": list(TIERS)},
         ),
     ] = "matched",
     language: Annotated[str | None, Query(description="Only episodes in this language (e.g. en).")] = None,
@@ -796,7 +794,7 @@ async def upload_episode(request: Request, response: Response) -> JobOut:
             raise InputError("podcast name is empty: expected a form field podcast")
         if not title:
             raise InputError("episode title is empty: expected a form field title")
-        parse_date(published)
+        parse_published(published)
         path = await run_in_threadpool(_keep_upload, lib.home / "uploads", file.file, file.filename or "", title, limit)
 
     def work(job_lib: Library, job: Job) -> None:

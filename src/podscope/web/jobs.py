@@ -18,7 +18,6 @@ Why it looks like this:
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import queue
 import threading
@@ -30,13 +29,11 @@ from typing import Any
 
 from podscope.errors import NotFound, PodscopeError
 from podscope.library import Library
+from podscope.records import JobStatus
+from podscope.timefmt import now_iso
 
 log = logging.getLogger(__name__)
 KEEP = 200  # jobs remembered
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -46,14 +43,14 @@ class Job:
 
     id: str
     kind: str  # upload | sync
-    status: str = "queued"  # queued | running | done | failed
+    status: JobStatus = "queued"
     stage: str | None = None
     progress: float | None = None
     episode_id: int | None = None
     created: bool | None = None  # for uploads: False when the recording was already in the library
     error: str | None = None
     result: dict[str, Any] = field(default_factory=dict)
-    queued_at: str = field(default_factory=_now)
+    queued_at: str = field(default_factory=now_iso)
     started_at: str | None = None
     finished_at: str | None = None
 
@@ -124,7 +121,7 @@ class Jobs:
     def _run(self) -> None:
         while True:
             job, work = self._queue.get()
-            job.status, job.started_at = "running", _now()
+            job.status, job.started_at = "running", now_iso()
             try:
                 work(self._library(), job)
             except PodscopeError as exc:
@@ -135,5 +132,5 @@ class Jobs:
             else:
                 job.status = "done"
             finally:
-                job.finished_at = _now()
+                job.finished_at = now_iso()
                 self._queue.task_done()

@@ -41,10 +41,10 @@ from podscope import __version__
 from podscope.errors import InputError, NotFound, PodscopeError
 from podscope.formats import FORMATS
 from podscope.library import Library
-from podscope.models import Attribution, Episode
-from podscope.quiz import LEVELS, Question
+from podscope.quiz import Question
+from podscope.records import QUIZ_LEVELS, SHOWN_TIERS, TIERS, Attribution, Episode
 from podscope.search.engine import MODES, SORTS, options_from
-from podscope.store.people import SHOWN_TIERS
+from podscope.timefmt import position
 from podscope.web.auth import require_admin, require_read
 
 router = APIRouter(include_in_schema=False)
@@ -60,7 +60,6 @@ STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg
 CSRF_COOKIE = "podscope_csrf"
 FLASH_COOKIE = "podscope_flash"
 PAGE_SIZE = 10
-TIERS = ("confirmed", "verified", "matched", "low")
 TIER_HELP = {
     "confirmed": "a person decided (or the publisher's transcript names them)",
     "verified": "the voice matches their profile closely",
@@ -85,14 +84,6 @@ WHO_PREFIX = "Who said it?"
 
 
 # -- formatting -------------------------------------------------------------------------------------------------------
-
-
-def clock(seconds: float | None) -> str:
-    """12.3 -> "0:12", 3725 -> "1:02:05"."""
-    total = max(0, int(seconds or 0))
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def talk_time(seconds: float | None) -> str:
@@ -177,7 +168,7 @@ env = Environment(
     lstrip_blocks=True,
 )
 env.filters.update(
-    clock=clock,
+    clock=position,
     talk_time=talk_time,
     nice_date=nice_date,
     nice_time=nice_time,
@@ -465,7 +456,7 @@ def episode_page(request: Request, episode_ref: str) -> HTMLResponse:
         credits=lib.store.credits(episode_id),
         formats=list(FORMATS),
         audio_url=f"/api/episodes/{episode_id}/audio" if has_recording(transcript.episode) else None,
-        levels=LEVELS,
+        levels=QUIZ_LEVELS,
         languages=_translation_targets(request, transcript.episode) if transcript.segments else [],
     )
 
@@ -499,7 +490,7 @@ def quiz_page(request: Request, episode_ref: str) -> HTMLResponse:
     context: dict[str, Any] = {
         "episode": episode,
         "level": level,
-        "levels": LEVELS,
+        "levels": QUIZ_LEVELS,
         "seed": seed,
         "count": count,
         "questions": [],

@@ -9,11 +9,28 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
 
 Embedding = npt.NDArray[np.float32]
+
+# -- the vocabulary ---------------------------------------------------------------------------------------------------
+
+SAMPLE_RATE = 16_000  # every stage works on 16 kHz mono float32 audio
+
+Tier = Literal["confirmed", "verified", "matched", "low"]
+"""How sure an attribution is, strongest first: a human said so; a voice match backed by evidence podscope stands
+behind; a voice match; a weak guess (kept, not shown)."""
+TIERS: tuple[Tier, ...] = get_args(Tier)
+HUMAN_TIER: Tier = "confirmed"
+SHOWN_TIERS: tuple[Tier, ...] = ("confirmed", "verified", "matched")  # what a reader sees; `low` is kept but hidden
+
+EpisodeStatus = Literal["pending", "done", "failed"]
+JobStatus = Literal["queued", "running", "done", "failed"]
+QuizLevel = Literal["easy", "medium", "hard"]
+QUIZ_LEVELS: tuple[QuizLevel, ...] = get_args(QuizLevel)
 
 
 @dataclass(frozen=True)
@@ -146,7 +163,7 @@ class Episode:
     duration: float
     source: str
     content_hash: str
-    status: str
+    status: EpisodeStatus
     language: str | None
     asr_model: str | None
     speaker_count: int
@@ -241,7 +258,7 @@ class Attribution:
     person_id: int
     person: str
     score: float | None
-    tier: str  # confirmed | verified | matched | low
+    tier: Tier
     held: str | None  # why a score above the publication threshold was held back to `low`
     speaking_time: float
     updated_at: str
@@ -253,9 +270,9 @@ class AttributionChange:
 
     speaker_id: int
     person_before: str | None
-    tier_before: str | None
+    tier_before: Tier | None
     person_after: str | None
-    tier_after: str | None
+    tier_after: Tier | None
     score: float | None
     reason: str
     at: str

@@ -1,13 +1,26 @@
-"""Timestamps as the transcript formats spell them, written exactly and read leniently."""
+"""Time as podscope writes and reads it: one module for every clock.
+
+- `now_iso()`: the UTC timestamp stored with every row (`2026-12-01T20:09:44Z`).
+- `clock(seconds, decimal)`: `HH:MM:SS.mmm` as SRT and WebVTT spell it; `hms`: `HH:MM:SS` for plain text.
+- `position(seconds)`: a place in an episode for people (`0:12`, `1:02:05`), truncated to the second so it never
+  points after the words it labels; `duration(seconds)`: a length for people, rounded.
+- `parse_clock(text)`: the lenient reader for all of them.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 
 # hh:mm:ss.mmm with optional hours, "," or "." before the fraction, and any number of fraction digits.
 TIMESTAMP = r"(?:\d+:)?\d{1,2}:\d{1,2}(?:[.,]\d+)?"
 _TIMESTAMP = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{1,2})(?:[.,](\d+))?")
+
+
+def now_iso() -> str:
+    """The current UTC time to the second, as stored: `YYYY-MM-DDTHH:MM:SSZ`."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def milliseconds(seconds: float) -> int:
@@ -32,6 +45,14 @@ def hms(seconds: float) -> str:
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+def position(seconds: float | None) -> str:
+    """A place in an episode for people: 12.7 -> `0:12`, 3725 -> `1:02:05` (truncated, like `hms`)."""
+    total = milliseconds(seconds or 0.0) // 1000
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def duration(seconds: float) -> str:
