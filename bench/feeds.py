@@ -129,7 +129,7 @@ def sync_feed(episodes: int) -> None:
             t0 = time.perf_counter()
             again = lib.feeds.sync()
             t_again = time.perf_counter() - t0
-            segments = lib.store.counts()["segments"]
+            segments = lib.store.episodes.counts()["segments"]
         print(
             f"Sync: feed of {episodes} episodes with SRT transcripts: add {t_add:.2f} s ({added.items} pending);"
             f" sync {t_sync:.1f} s ({report.processed} imported, {report.failed} failed, {segments} segments,"

@@ -143,7 +143,7 @@ def run_one(item: Item, model: str) -> dict[str, object]:
         wall = time.perf_counter() - t0
         peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before scoring, which is heavy
         episode = result.episode
-        turns = lib.store.turns(episode.id)
+        turns = lib.store.episodes.turns(episode.id)
         transcript = lib.transcript(episode.id)
         lib.close()
     duration = episode.duration

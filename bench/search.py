@@ -88,7 +88,7 @@ def build_scale(lib: Library, n_segments: int, seed: int = 0) -> dict[str, Any]:
     weights /= weights.sum()
     people = [f"{f} {m}" for f in FIRST for m in LAST][:500]
     store = lib.store
-    person_ids = [store.create_person(p).id for p in people]
+    person_ids = [store.people.create(p).id for p in people]
     pool_lines = _dialogue_lines()
     pool = lib.search.embedder(pool_lines)
     per_episode = 100
@@ -113,19 +113,19 @@ def build_scale(lib: Library, n_segments: int, seed: int = 0) -> dict[str, Any]:
         published = dt.date(2015, 1, 1) + dt.timedelta(days=int(rng.integers(0, 4300)))
         processed = _processed(f"Podcast {podcast:03d}", f"Episode {e:05d}", published, segments, f"bench-{e}")
         with store.transaction():
-            eid = store.save_episode(processed, voiceprints=False)
+            eid = store.episodes.save(processed, voiceprints=False)
             for k, person in enumerate(cast):
-                store.set_attribution(
-                    store.find_speaker(eid, f"SPEAKER_{k:02d}"),
+                store.people.set_attribution(
+                    store.people.find_speaker(eid, f"SPEAKER_{k:02d}"),
                     person_ids[person],
                     score=0.9,
                     tier=TIERS[int(rng.integers(0, len(TIERS)))] if k else "confirmed",
                     reason="bench",
                     machine=False,
                 )
-        ids = store.episode_segment_ids(eid)
+        ids = store.search.episode_segment_ids(eid)
         vectors = pool[np.arange(len(ids)) * 7919 % len(pool)] + rng.normal(0, 0.04, (len(ids), pool.shape[1]))
-        store.save_vectors(ids, (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32))
+        store.search.save_vectors(ids, (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32))
         if (e + 1) % 500 == 0:
             print(
                 f"  {e + 1} episodes ({(e + 1) * per_episode} segments) in {time.perf_counter() - t0:.0f} s",
@@ -148,7 +148,7 @@ def index_one_hour(lib: Library) -> tuple[float, int]:
         t += 6.0
     processed = _processed("Timing", "One hour", dt.date(2026, 1, 1), segments, f"hour-{time.time()}")
     t0 = time.perf_counter()
-    eid = lib.store.save_episode(processed, voiceprints=False)
+    eid = lib.store.episodes.save(processed, voiceprints=False)
     lib.search.index_pending(eid)
     return time.perf_counter() - t0, len(segments)
 
@@ -191,8 +191,8 @@ def scale_queries(info: dict[str, Any], rng: np.random.Generator) -> dict[str, l
 
 def _phrases(lib: Library, rng: np.random.Generator, n: int) -> list[str]:
     """Two or three consecutive words of stored segments: phrases that occur."""
-    total = lib.store.counts()["segments"]
-    rows = lib.store.segment_rows([int(i) for i in rng.integers(1, total, size=3 * n)], Filters())
+    total = lib.store.episodes.counts()["segments"]
+    rows = lib.store.search.segment_rows([int(i) for i in rng.integers(1, total, size=3 * n)], Filters())
     out = []
     for r in rows.values():
         words = r["text"].rstrip(".").lower().split()
@@ -222,7 +222,7 @@ def run_scale(workdir: Path, n_segments: int) -> None:
             info = json.loads((home / "bench-info.json").read_text())
             info.update({"vocab": _vocabulary(), "people": [f"{f} {m}" for f in FIRST for m in LAST][:500]})
             info["cached"] = True
-        segments = lib.store.counts()["segments"]
+        segments = lib.store.episodes.counts()["segments"]
         db_mb = sum(p.stat().st_size for p in home.glob("podscope.db*")) / 1e6
         idx_mb = sum(p.stat().st_size for p in (home / "index").glob("*.faiss")) / 1e6
         print(
@@ -267,7 +267,7 @@ def ann_recall(lib: Library, texts: list[str], k: int = 10) -> tuple[float, floa
     vectors = lib.search.embedder(texts)
     best: list[list[tuple[float, int]]] = [[] for _ in texts]
     stored: dict[int, np.ndarray] = {}
-    for ids, batch in lib.store.vector_batches():
+    for ids, batch in lib.store.search.vector_batches():
         scores = vectors @ batch.T
         for q in range(len(texts)):
             top = np.argpartition(-scores[q], min(k, len(ids) - 1))[:k]
@@ -300,11 +300,11 @@ def run_quality(workdir: Path) -> None:
         for k in range(0, len(lines), 40):
             chunk = lines[k : k + 40]
             segments = [Segment(6.0 * i, 6.0 * i + 5.5, f"SPEAKER_{i % 2:02d}", t) for i, t in enumerate(chunk)]
-            lib.store.save_episode(
+            lib.store.episodes.save(
                 _processed(f"Distractor {k // 200}", f"Part {k}", None, segments, f"distractor-{k}"), voiceprints=False
             )
         lib.search.index_pending()
-        total = lib.store.counts()["segments"]
+        total = lib.store.episodes.counts()["segments"]
         print(
             f"\nQuality: {len(spec['queries'])} labelled queries; {total} segments ({target=} is the labelled episode)"
         )

@@ -72,10 +72,10 @@ def ingest(corpus: VoiceCorpus, home: Path, model: str) -> Truth:
                 print(f"  ingested {n}/{len(corpus.episodes)} {ep.name}", file=sys.stderr)
             eid = result.episode.id
             names[eid] = ep.name
-            speakers = {s.label: s for s in lib.store.episode_speakers(eid)}
+            speakers = {s.label: s for s in lib.store.episodes.speakers(eid)}
             overlap: dict[tuple[str, str], float] = defaultdict(float)
             spoken: dict[str, float] = defaultdict(float)
-            for t in lib.store.turns(eid):
+            for t in lib.store.episodes.turns(eid):
                 spoken[t.speaker] += t.end - t.start
                 for s, e, who in ep.turns:
                     o = min(t.end, e) - max(t.start, s)
@@ -108,9 +108,9 @@ def enrol_all(lib: Library, corpus: VoiceCorpus, truth: Truth) -> dict[int, str]
     people = {}
     for who in sorted(corpus.enrolled):
         speaker_id = enrolment_speaker(corpus, truth, who)
-        voice = lib.store.speaker_voices(speaker_ids=[speaker_id])[0]
+        voice = lib.store.people.speaker_voices(speaker_ids=[speaker_id])[0]
         lib.people.enroll_speaker(who, voice.episode_id, voice.label)
-        people[lib.store.get_person(who).id] = who
+        people[lib.store.people.get(who).id] = who
     return people
 
 
@@ -129,8 +129,8 @@ def enrolment_speaker(corpus: VoiceCorpus, truth: Truth, who: str) -> int:
 def scoreboard(lib: Library, corpus: VoiceCorpus, truth: Truth, skip: set[int]) -> dict[str, Any]:
     """Per-tier precision/recall over episode speakers not decided by a human (and not in `skip`)."""
     enrolled = set(corpus.enrolled)
-    attributed = {a.speaker_id: a for a in lib.store.attributions()}
-    voices = [v for v in lib.store.speaker_voices() if v.speaker_id not in skip]
+    attributed = {a.speaker_id: a for a in lib.store.people.attributions()}
+    voices = [v for v in lib.store.people.speaker_voices() if v.speaker_id not in skip]
     stats: dict[str, Counter[str]] = defaultdict(Counter)
     by_condition: dict[str, Counter[str]] = defaultdict(Counter)
     for v in voices:
@@ -174,10 +174,10 @@ def print_board(title: str, board: dict[str, Any]) -> None:
 
 def curves(lib: Library, corpus: VoiceCorpus, truth: Truth, enrol_speakers: set[int]) -> None:
     """Raw score distributions and precision/recall of the joint assignment at each threshold."""
-    people = [(p.id, p.name) for p in lib.store.list_people()]
+    people = [(p.id, p.name) for p in lib.store.people.list_people()]
     profiles = lib.people._profiles()  # the profiles as matching sees them
     by_person = {p.person_id: p for p in profiles}
-    voices = [v for v in lib.store.speaker_voices() if v.speaker_id not in enrol_speakers]
+    voices = [v for v in lib.store.people.speaker_voices() if v.speaker_id not in enrol_speakers]
     genuine, impostor = [], []
     for v in voices:
         for pid, name in people:
@@ -250,7 +250,7 @@ def main() -> None:
             enrol_all(lib, corpus, truth)
             boards[learning] = scoreboard(lib, corpus, truth, enrol_speakers)
             print_board(f"one enrolment, learning {'on' if learning else 'off'}", boards[learning])
-            for a in lib.store.attributions(tiers=("verified", "matched")):
+            for a in lib.store.people.attributions(tiers=("verified", "matched")):
                 if truth.identity[a.speaker_id] != a.person:
                     print(
                         f"  wrong: {truth.identity[a.speaker_id]} in {truth.episode_name[a.episode_id]}"
@@ -258,15 +258,15 @@ def main() -> None:
                     )
             alikes = lib.people.sound_alikes()
             pairs = sorted(
-                {tuple(sorted((lib.store.person_by_id(a).name, b))) for a, v in alikes.items() for b, _ in v}
+                {tuple(sorted((lib.store.people.by_id(a).name, b))) for a, v in alikes.items() for b, _ in v}
             )
             print(f"  near-identical profiles flagged: {pairs or 'none'}")
             if learning:
                 t0 = time.perf_counter()
                 lib.people.match()
                 rescore = time.perf_counter() - t0
-                exemplars = Counter(x.origin for x in lib.store.exemplars())
-                flagged = sum(1 for x in lib.store.exemplars() if x.flagged)
+                exemplars = Counter(x.origin for x in lib.store.people.exemplars())
+                flagged = sum(1 for x in lib.store.people.exemplars() if x.flagged)
     conds = boards[True]["conditions"]
     print("  recall by condition (learning on): " + ", ".join(f"{c} {f}/{n}" for c, (f, n) in conds.items()))
     print(f"  exemplars after learning: {dict(exemplars)}; flagged {flagged}")
@@ -282,7 +282,7 @@ def main() -> None:
             if not queue:
                 break
             for a in queue:
-                current = lib.store.attribution(a.speaker_id)
+                current = lib.store.people.attribution(a.speaker_id)
                 if current is None or current.tier == "confirmed":
                     continue
                 decided.add(a.speaker_id)
@@ -294,7 +294,7 @@ def main() -> None:
                     rejected += 1
         board = scoreboard(lib, corpus, truth, decided)
         print_board(f"after review ({confirmed} conf., {rejected} rej.)", board)
-        shown = [a for a in lib.store.attributions(tiers=SHOWN) if a.speaker_id not in enrol_speakers]
+        shown = [a for a in lib.store.people.attributions(tiers=SHOWN) if a.speaker_id not in enrol_speakers]
         enrolled = set(corpus.enrolled)
         positives = sum(1 for sid, who in truth.identity.items() if who in enrolled and sid not in enrol_speakers)
         right = sum(1 for a in shown if truth.identity[a.speaker_id] == a.person)
@@ -310,24 +310,26 @@ def main() -> None:
         before = scoreboard(lib, corpus, truth, enrol_speakers)
         victim = "flite-awb" if "flite-awb" in corpus.enrolled else sorted(corpus.enrolled)[0]
         # The wrong voice: a speaker of another enrolled person that the victim's profile does not claim.
-        with_victim = {v.episode_id for v in lib.store.speaker_voices() if truth.identity[v.speaker_id] == victim}
+        with_victim = {
+            v.episode_id for v in lib.store.people.speaker_voices() if truth.identity[v.speaker_id] == victim
+        }
         wrong_speaker = next(
             v.speaker_id
-            for v in lib.store.speaker_voices()
+            for v in lib.store.people.speaker_voices()
             if truth.identity[v.speaker_id] in corpus.enrolled
             and truth.identity[v.speaker_id] != victim
             and v.speaker_id not in enrol_speakers
             and v.episode_id not in with_victim
         )
         wrong_who = truth.identity[wrong_speaker]
-        v = lib.store.speaker_voices(speaker_ids=[wrong_speaker])[0]
+        v = lib.store.people.speaker_voices(speaker_ids=[wrong_speaker])[0]
         lib.people.assign(v.episode_id, v.label, victim)
         after = scoreboard(lib, corpus, truth, enrol_speakers | {wrong_speaker})
-        pid = lib.store.get_person(victim).id
-        flagged = [x for x in lib.store.exemplars(pid) if x.flagged]
+        pid = lib.store.people.get(victim).id
+        flagged = [x for x in lib.store.people.exemplars(pid) if x.flagged]
         claimed = [
             a
-            for a in lib.store.attributions(person_id=pid, tiers=("verified", "matched"))
+            for a in lib.store.people.attributions(person_id=pid, tiers=("verified", "matched"))
             if truth.identity[a.speaker_id] == wrong_who
         ]
         print(
@@ -342,10 +344,10 @@ def main() -> None:
     with copy_library(base, {**settings, "voice_learning": True}) as lib:
         enrol_all(lib, corpus, truth)
         clusters = lib.people.unknown(recurring_only=False)
-        shown_ids = {a.speaker_id for a in lib.store.attributions(tiers=SHOWN)}
+        shown_ids = {a.speaker_id for a in lib.store.people.attributions(tiers=SHOWN)}
         grouped = 0
         report = []
-        episode_of = {v.speaker_id: v.episode_id for v in lib.store.speaker_voices()}
+        episode_of = {v.speaker_id: v.episode_id for v in lib.store.people.speaker_voices()}
         for who in sorted(corpus.recurring_unknown):
             # Grouped: one cluster covers every episode the voice is heard in (a voice that diarization split in
             # two within one episode leaves a fragment that cannot join: counted, not held against clustering).

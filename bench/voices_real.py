@@ -157,7 +157,7 @@ def enrollability(lib: Library, corpus: VoiceCorpus, ids: dict[str, int]) -> dic
         total = sum(e - s for s, e in theirs)
         spoken: dict[str, float] = defaultdict(float)
         overlap: dict[str, float] = defaultdict(float)
-        for t in lib.store.turns(ids[ep_name]):
+        for t in lib.store.episodes.turns(ids[ep_name]):
             spoken[t.speaker] += t.end - t.start
             overlap[t.speaker] += sum(max(0.0, min(t.end, e) - max(t.start, s)) for s, e in theirs)
         if not overlap:
@@ -183,9 +183,9 @@ def appearances(corpus: VoiceCorpus, ids: dict[str, int]) -> list[tuple[int, str
 
 def report(lib: Library, corpus: VoiceCorpus, truth: Truth, ids: dict[str, int]) -> None:
     """Per-tier precision and recall over appearances, wrong names, recall splits."""
-    machine = [a for a in lib.store.attributions() if a.tier in MACHINE_TIERS]
+    machine = [a for a in lib.store.people.attributions() if a.tier in MACHINE_TIERS]
     seen = appearances(corpus, ids)
-    own = {(v.episode_id, truth.identity[v.speaker_id]) for v in lib.store.speaker_voices()}
+    own = {(v.episode_id, truth.identity[v.speaker_id]) for v in lib.store.people.speaker_voices()}
     found: dict[tuple[int, str], str] = {}  # appearance -> tier it was found at
     for a in machine:
         if truth.identity[a.speaker_id] == a.person:
@@ -226,7 +226,7 @@ def report(lib: Library, corpus: VoiceCorpus, truth: Truth, ids: dict[str, int])
 
 
 def episode_table(lib: Library, corpus: VoiceCorpus, truth: Truth, ids: dict[str, int]) -> None:
-    attributed = {a.speaker_id: a for a in lib.store.attributions()}
+    attributed = {a.speaker_id: a for a in lib.store.people.attributions()}
     profiles = {p.person_id: p for p in lib.people._profiles()}
     print(
         "\nPer episode (learning on). score: best over the profile's exemplars, learnt ones included (the excerpts"
@@ -236,10 +236,10 @@ def episode_table(lib: Library, corpus: VoiceCorpus, truth: Truth, ids: dict[str
     print(f"{'episode':26} {'dur':>5} {'found/true':>10}  {'label':11} {'speech':>7}  {'truth':18} attributed")
     for ep in corpus.episodes:
         eid = ids[ep.name]
-        speakers = sorted(lib.store.episode_speakers(eid), key=lambda s: -s.speaking_time)
+        speakers = sorted(lib.store.episodes.speakers(eid), key=lambda s: -s.speaking_time)
         ref = speech(ep.turns)
         true = ", ".join(f"{w} {ref[w]:.0f}s" for w in sorted(ep.identities, key=lambda w: -ref[w]))
-        head = f"{ep.name:26} {lib.store.get_episode(eid).duration:5.0f} {len(speakers):>4}/{len(ep.identities):<5}"
+        head = f"{ep.name:26} {lib.store.episodes.get(eid).duration:5.0f} {len(speakers):>4}/{len(ep.identities):<5}"
         for i, s in enumerate(speakers):
             a = attributed.get(s.id)
             what = "-" if a is None else f"{a.person} {a.tier}" + (f" {a.score:.3f}" if a.score is not None else "")
@@ -260,13 +260,13 @@ def episode_table(lib: Library, corpus: VoiceCorpus, truth: Truth, ids: dict[str
 
 def impostors(lib: Library, corpus: VoiceCorpus, truth: Truth, ids: dict[str, int]) -> None:
     """Each distractor speaker's score against each enrolled person, and the lowest genuine score."""
-    people = lib.store.person_names()
+    people = lib.store.people.names()
     profiles = [p for p in lib.people._profiles() if len(p.exemplars)]  # the profiles as matching sees them
     names = [people[p.person_id] for p in profiles]
     group = {ids[e.name]: e.condition for e in corpus.episodes}
     enrolment = {ids[n] for n in corpus.enrolled.values()}
     name_of = {i: n for n, i in ids.items()}
-    voices = lib.store.speaker_voices()
+    voices = lib.store.people.speaker_voices()
     scores = rules.score_matrix(np.stack([v.embedding for v in voices]), profiles)
     print(f"\nImpostor margin: distractor speakers against {', '.join(names)}")
     print(f"{'episode':26} {'label':11} {'truth':18} " + " ".join(f"{n[:8]:>8}" for n in names) + "     best")
@@ -309,7 +309,7 @@ def main() -> None:
     truth = ingest(corpus, base, args.model)
     ids = {name: eid for eid, name in truth.episode_name.items()}
     with Library(base) as lib:
-        minutes = sum(lib.store.get_episode(i).duration for i in ids.values()) / 60
+        minutes = sum(lib.store.episodes.get(i).duration for i in ids.values()) / 60
         able = enrollability(lib, corpus, ids)
     print(
         f"Corpus: {len(corpus.episodes)} real episodes ({minutes:.1f} min, ingest {time.perf_counter() - t0:.0f} s),"

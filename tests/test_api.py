@@ -308,12 +308,12 @@ def test_who_spoke_when_comes_from_the_turns(tmp_path: Path) -> None:
         Turn(7.5, 8.25, "SPEAKER_02"),  # touches the one before: one RTTM line
     ]
     with Library(tmp_path / "home", settings=SETTINGS) as lib:
-        diarized = lib.store.save_episode(
+        diarized = lib.store.episodes.save(
             _episode("diarized", segments, turns, ["SPEAKER_00", "SPEAKER_01", "SPEAKER_02"])
         )
         lib.people.assign(diarized, "SPEAKER_02", "Sam Roe")
-        untimed = lib.store.save_episode(_episode("no turns", segments, [], ["SPEAKER_00", "SPEAKER_01"]))
-        imported = lib.store.save_episode(
+        untimed = lib.store.episodes.save(_episode("no turns", segments, [], ["SPEAKER_00", "SPEAKER_01"]))
+        imported = lib.store.episodes.save(
             transcript_episode(
                 EpisodeMeta(podcast="Turns", title="imported"), segments, content_hash="t", language="en", source="srt"
             )
@@ -609,7 +609,7 @@ def test_keys_admin_read_revoked_and_hashed_at_rest(home: Path, ids: dict[str, i
     admin_key = created.stdout.strip()
     assert admin_key.startswith("psk_") and len(admin_key) > 40 and "shown only now" in created.stderr
     with Library(home, settings=SETTINGS) as lib:
-        read_stored, read_key = lib.store.create_key("read", "dashboard")
+        read_stored, read_key = lib.store.keys.create("read", "dashboard")
     admin = {"Authorization": f"Bearer {admin_key}"}
     read = {"Authorization": f"Bearer {read_key}"}
 
@@ -640,7 +640,7 @@ def test_keys_admin_read_revoked_and_hashed_at_rest(home: Path, ids: dict[str, i
         assert strict.get("/api/episodes", headers=admin).headers["www-authenticate"] == "Bearer"
 
     with Library(home, settings=SETTINGS) as lib:
-        assert lib.store.revoke_key(read_stored.id).revoked_at is not None
+        assert lib.store.keys.revoke(read_stored.id).revoked_at is not None
     stored = b"".join(p.read_bytes() for p in home.glob("podscope.db*"))
     assert admin_key.encode() not in stored and read_key.encode() not in stored
     assert admin_key[12:].encode() not in stored  # beyond the listed prefix, nothing of the key is kept
@@ -648,7 +648,7 @@ def test_keys_admin_read_revoked_and_hashed_at_rest(home: Path, ids: dict[str, i
 
 def test_read_requires_key(home: Path, ids: dict[str, int]) -> None:
     with Library(home, settings=SETTINGS) as lib:
-        _, key = lib.store.create_key("read")
+        _, key = lib.store.keys.create("read")
     with variant(home, api_read_requires_key=True) as locked:
         assert locked.get("/api/episodes").status_code == 200  # this machine, with loopback opening on
         assert_error(locked.get("/api/episodes", headers=REMOTE), 401, "needs an API key to read")
@@ -676,7 +676,7 @@ def test_changes_open_only_to_this_machine(api: Served) -> None:
 
 def test_rate_limit_answers_429_with_retry_after(home: Path) -> None:
     with Library(home, settings=SETTINGS) as lib:
-        _, key = lib.store.create_key("read")
+        _, key = lib.store.keys.create("read")
     with variant(home, api_rate_per_minute=3) as limited:
         assert [limited.get("/api/podcasts").status_code for _ in range(3)] == [200, 200, 200]
         refused = limited.get("/api/podcasts")

@@ -176,15 +176,15 @@ def test_add_sync_resync_and_resume(site: tuple[Site, str], tmp_path: Path) -> N
         named = lib.transcript(episodes["The call, with its transcript"].id)
         assert named.episode.asr_model.startswith("publisher transcript")
         assert "I'm Sheila in Texas" in " ".join(s.text for s in named.segments)
-        assert set(lib.store.speaker_names(named.episode.id).values()) == {"Diane", "Sheila"}
-        assert lib.store.speaker_voices(episode_id=named.episode.id)  # voiceprints kept for matching
+        assert set(lib.store.people.speaker_names(named.episode.id).values()) == {"Diane", "Sheila"}
+        assert lib.store.people.speaker_voices(episode_id=named.episode.id)  # voiceprints kept for matching
         tips = lib.transcript(episodes["Ten podcasting tips"].id)
         assert tips.episode.asr_model == "publisher transcript (srt)"
-        assert not lib.store.speaker_voices(episode_id=tips.episode.id)
+        assert not lib.store.people.speaker_voices(episode_id=tips.episode.id)
         # Credits are people on the episode, not voice attributions.
-        credits = {(r["name"], r["role"]) for r in lib.store.credits(episodes["A phone call"].id)}
+        credits = {(r["name"], r["role"]) for r in lib.store.feeds.credits(episodes["A phone call"].id)}
         assert credits == {("Marta Ruiz", "host"), ("Diane", "guest"), ("Sheila", "guest")}
-        assert "Marta Ruiz" not in lib.store.speaker_names(episodes["A phone call"].id).values()
+        assert "Marta Ruiz" not in lib.store.people.speaker_names(episodes["A phone call"].id).values()
         # ... and are offered as names for the unknown voices of their episodes.
         voices = [v for v in lib.people.unknown(recurring_only=False) if episodes["A phone call"].id in v.episodes]
         assert voices and all({"Diane", "Sheila"} <= set(v.suggestions) for v in voices)
@@ -238,7 +238,7 @@ def test_sync_uses_the_language_the_feed_declares(site: tuple[Site, str], tmp_pa
     _two_item_feed(state, base, "de-DE")
     with _lib(tmp_path / "home", asr_model="base", allow_download=False) as lib:
         added = lib.feeds.add(f"{base}/de.xml")
-        assert lib.store.feed(added.id)["language"] == "de-DE"  # kept as declared, normalised when used
+        assert lib.store.feeds.get(added.id)["language"] == "de-DE"  # kept as declared, normalised when used
         report = lib.feeds.sync()
         assert (report.processed, report.failed) == (2, 0), report.errors
         episodes = {e.title: e for e in lib.episodes()}
@@ -272,7 +272,7 @@ def test_a_language_set_for_the_podcast_beats_the_declared_one(site: tuple[Site,
 
         with pytest.raises(InputError, match="not one Whisper knows"):
             lib.feeds.set_language(added.id, "zz")
-        assert lib.store.feed(added.id)["language_set"] == "de"  # unchanged
+        assert lib.store.feeds.get(added.id)["language_set"] == "de"  # unchanged
         assert lib.feeds.set_language(added.id, "es").language == "es"
         cleared = lib.feeds.set_language(added.id, "")
         assert cleared == FeedLanguage(added.id, "Line Notes", "en-GB", None, "en")
@@ -367,7 +367,7 @@ def test_hostile_feeds_are_refused_and_leave_the_library_unchanged(site: tuple[S
         assert len(lib.feeds.list()) == 2 and bombed.podcast != "lol" * 10
         raw = b"".join(p.read_bytes() for p in home.glob("podscope.db*"))
         assert b"TOP-SECRET-VALUE" not in raw and b"lollollol" not in raw
-        before = lib.store.counts()
+        before = lib.store.episodes.counts()
         for url, message in [
             (f"{base}/endless.xml", "MB"),  # a feed that never ends is cut at the size limit
             (f"{base}/loop-a", "redirect"),  # a redirect loop
@@ -376,7 +376,7 @@ def test_hostile_feeds_are_refused_and_leave_the_library_unchanged(site: tuple[S
         ]:
             with pytest.raises(InputError, match=message):
                 lib.feeds.add(url)
-        assert lib.store.counts() == before and len(lib.feeds.list()) == 2
+        assert lib.store.episodes.counts() == before and len(lib.feeds.list()) == 2
         del added
     # An enclosure that never ends: the item fails, its partial download is removed, nothing else changes.
     state.files["/endless-feed.xml"] = (

@@ -82,7 +82,7 @@ def lib(corpus: tuple[Path, dict[str, tuple[int, Conversation]]], tmp_path: Path
 def labels(lib: Library, episode_id: int, conv: Conversation) -> dict[str, str]:
     """identity -> the episode speaker label that overlaps it most."""
     overlap: dict[tuple[str, str], float] = {}
-    for t in lib.store.turns(episode_id):
+    for t in lib.store.episodes.turns(episode_id):
         for r in conv.turns:
             o = min(t.end, r.end) - max(t.start, r.start)
             if o > 0:
@@ -96,7 +96,7 @@ def labels(lib: Library, episode_id: int, conv: Conversation) -> dict[str, str]:
 
 def who(lib: Library, episode_id: int, tiers: tuple[str, ...] = ("confirmed", "verified", "matched")) -> dict[str, str]:
     """label -> person for one episode's attributions of the given tiers."""
-    return {a.label: a.person for a in lib.store.attributions(episode_id=episode_id, tiers=tiers)}
+    return {a.label: a.person for a in lib.store.people.attributions(episode_id=episode_id, tiers=tiers)}
 
 
 def enrol(
@@ -171,7 +171,7 @@ def test_enrolling_once_recognises_the_voice_in_other_episodes(lib: Library, cor
     e2, e3, e4 = (corpus[1][k][0] for k in ("e2", "e3", "e4"))
     assert "Ada Host" in who(lib, e2).values() and "Ada Host" in who(lib, e4).values()
     assert "Ben Reader" in who(lib, e3).values()
-    for a in lib.store.attributions(tiers=("verified", "matched")):
+    for a in lib.store.people.attributions(tiers=("verified", "matched")):
         expected = {"Ada Host": "host", "Ben Reader": "ls-1688"}[a.person]
         assert gold[(a.episode_id, a.label)] == expected, a
         assert a.score is not None and a.score >= lib.settings["match_threshold"]
@@ -204,34 +204,37 @@ def test_human_decisions_survive_rematching_and_a_wrong_one_is_flagged(lib: Libr
     assert [f.person for f in flagged] == ["Ada Host"] and "does not sound like" in (flagged[0].exemplar.flagged or "")
     # The profile did not become a magnet: the same guest elsewhere is not claimed by the host.
     gold = truth(lib, corpus)
-    host_id = lib.store.get_person("Ada Host").id
-    for a in lib.store.attributions(person_id=host_id, tiers=("verified", "matched")):
+    host_id = lib.store.people.get("Ada Host").id
+    for a in lib.store.people.attributions(person_id=host_id, tiers=("verified", "matched")):
         assert gold[(a.episode_id, a.label)] == "host"
     # A human can overrule the flag (kept for good, through every upkeep) or drop the exemplar.
     bad = flagged[0].exemplar.id
     lib.people.keep_exemplar(bad)
     lib.people.match()
-    assert lib.store.exemplar(bad).kept and lib.store.exemplar(bad).flagged is None
+    assert lib.store.people.exemplar(bad).kept and lib.store.people.exemplar(bad).flagged is None
     lib.people.drop_exemplar(bad)
-    assert bad not in {x.id for x in lib.store.exemplars(host_id)}
+    assert bad not in {x.id for x in lib.store.people.exemplars(host_id)}
     assert who(lib, e2_id) == {wrong: "Ada Host"}  # the human decision itself stays
 
 
 def test_review_confirm_and_reject(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     enrol(lib, corpus, "Ada Host", "host", "e1")
     e4_id = corpus[1]["e4"][0]
-    (a,) = [x for x in lib.store.attributions(episode_id=e4_id) if x.person == "Ada Host"]
+    (a,) = [x for x in lib.store.people.attributions(episode_id=e4_id) if x.person == "Ada Host"]
     queue = lib.people.review("verified") + lib.people.review("matched")
     item = next(i for i in queue if i.attribution.speaker_id == a.speaker_id)
     assert item.stretch.end > item.stretch.start and item.stretch.episode_id == e4_id
     lib.people.reject(a.speaker_id)
     lib.people.match()
-    assert lib.store.attribution(a.speaker_id) is None or lib.store.attribution(a.speaker_id).person != "Ada Host"  # type: ignore[union-attr]
-    assert any(h.reason == "rejected by a human" for h in lib.store.history(speaker_id=a.speaker_id))
+    assert (
+        lib.store.people.attribution(a.speaker_id) is None
+        or lib.store.people.attribution(a.speaker_id).person != "Ada Host"
+    )  # type: ignore[union-attr]
+    assert any(h.reason == "rejected by a human" for h in lib.store.people.history(speaker_id=a.speaker_id))
     # Confirming another makes it a human decision and (learning on) an exemplar.
-    (b,) = [x for x in lib.store.attributions(episode_id=corpus[1]["e2"][0]) if x.person == "Ada Host"]
+    (b,) = [x for x in lib.store.people.attributions(episode_id=corpus[1]["e2"][0]) if x.person == "Ada Host"]
     lib.people.confirm(b.speaker_id)
-    assert lib.store.attribution(b.speaker_id).tier == "confirmed"  # type: ignore[union-attr]
+    assert lib.store.people.attribution(b.speaker_id).tier == "confirmed"  # type: ignore[union-attr]
     with pytest.raises(NotFound, match="podscope review"):
         lib.people.confirm(999_999)
 
@@ -242,7 +245,7 @@ def test_recurring_unknown_voice_is_listed_and_named_once(lib: Library, corpus) 
     voices = lib.people.unknown()
     assert voices
     for v in voices:  # no cluster mixes two people
-        rows = lib.store.speaker_voices(speaker_ids=list(v.speaker_ids))
+        rows = lib.store.people.speaker_voices(speaker_ids=list(v.speaker_ids))
         assert len({gold[(r.episode_id, r.label)] for r in rows}) == 1
     e4, e5 = corpus[1]["e4"][0], corpus[1]["e5"][0]
     (reader,) = [v for v in voices if set(v.episodes) == {e4, e5}]
@@ -259,7 +262,7 @@ def test_enrol_from_an_audio_sample(lib: Library, corpus, tmp_path: Path) -> Non
     )
     lib.people.enroll_audio("Ada Host", clip.audio_path)
     assert "Ada Host" in who(lib, corpus[1]["e2"][0]).values()
-    x, *learnt = lib.store.exemplars(lib.store.get_person("Ada Host").id)
+    x, *learnt = lib.store.people.exemplars(lib.store.people.get("Ada Host").id)
     assert x.origin == "enrolled" and x.source.startswith("clip.wav")
     assert all(e.origin == "verified" and e.source.startswith("episode") for e in learnt)
     two_voices = corpus[1]["e1"][1].audio_path
@@ -271,25 +274,27 @@ def test_enrol_from_an_audio_sample(lib: Library, corpus, tmp_path: Path) -> Non
 
 def test_forget_removes_every_voiceprint_from_the_file(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     enrol(lib, corpus, "Ada Host", "host", "e1")
-    person = lib.store.get_person("Ada Host")
-    attributed = lib.store.attributions(person_id=person.id)
-    exemplars = lib.store.exemplars(person.id)
+    person = lib.store.people.get("Ada Host")
+    attributed = lib.store.people.attributions(person_id=person.id)
+    exemplars = lib.store.people.exemplars(person.id)
     secrets = [x.embedding.tobytes() for x in exemplars]
-    secrets += [v.embedding.tobytes() for v in lib.store.speaker_voices(speaker_ids=[a.speaker_id for a in attributed])]
+    secrets += [
+        v.embedding.tobytes() for v in lib.store.people.speaker_voices(speaker_ids=[a.speaker_id for a in attributed])
+    ]
     removed = lib.people.forget("Ada Host")
     assert removed["exemplars"] == len(exemplars) and removed["attributions"] == len(attributed) >= 3
     assert removed["speaker_voiceprints"] == len(attributed)
     raw = b"".join(p.read_bytes() for p in lib.store.path.parent.glob("podscope.db*"))
     for secret in secrets:
         assert secret not in raw
-    assert lib.store.find_person("Ada Host") is None
+    assert lib.store.people.find("Ada Host") is None
     assert "Ada Host" not in lib.export_transcript(corpus[1]["e1"][0], "txt")
     with sqlite3.connect(lib.store.path) as conn:
         ids = ",".join(str(a.speaker_id) for a in attributed)
         assert conn.execute(f"SELECT COUNT(*) FROM speaker_embeddings WHERE speaker_id IN ({ids})").fetchone()[0] == 0
         assert conn.execute("SELECT COUNT(*) FROM attribution_log").fetchone()[0] == 0
     # Other voices are untouched.
-    assert lib.store.speaker_voices(episode_id=corpus[1]["e3"][0])
+    assert lib.store.people.speaker_voices(episode_id=corpus[1]["e3"][0])
 
 
 def test_privacy_switch(corpus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -297,10 +302,10 @@ def test_privacy_switch(corpus, tmp_path: Path) -> None:  # type: ignore[no-unty
     with Library(home, settings={"asr_model": "tiny.en", "voice_profiles": False}) as lib:
         result = lib.add_audio(corpus[1]["e5"][1].audio_path, podcast="Other Show", title="e5")
         eid = result.episode.id
-        assert lib.store.episode_speakers(eid) and all(s.embedding is None for s in lib.store.episode_speakers(eid))
-        assert lib.store.counts()["speaker_embeddings"] == 0
+        assert lib.store.episodes.speakers(eid) and all(s.embedding is None for s in lib.store.episodes.speakers(eid))
+        assert lib.store.episodes.counts()["speaker_embeddings"] == 0
         with pytest.raises(InputError, match="voice_profiles"):
-            lib.people.enroll_speaker("Someone", eid, lib.store.episode_speakers(eid)[0].label)
+            lib.people.enroll_speaker("Someone", eid, lib.store.episodes.speakers(eid)[0].label)
         with pytest.raises(InputError, match="switched off"):
             lib.people.match()
         assert lib.people.unknown() == []
@@ -311,12 +316,12 @@ def test_merge_and_rename(lib: Library, corpus) -> None:  # type: ignore[no-unty
     e2_id, e2 = corpus[1]["e2"]
     lib.people.assign(e2_id, labels(lib, e2_id, e2)["host"], "A. Host")
     lib.people.merge("A. Host", "Ada Host")
-    assert lib.store.find_person("A. Host") is None
+    assert lib.store.people.find("A. Host") is None
     assert who(lib, e2_id)[labels(lib, e2_id, e2)["host"]] == "Ada Host"
     lib.people.rename("Ada Host", "Ada Lovelace")
     assert "Ada Lovelace" in who(lib, corpus[1]["e4"][0]).values()
     with pytest.raises(InputError, match="already exists"):
-        lib.store.create_person("ada lovelace")
+        lib.store.people.create("ada lovelace")
 
 
 def labels_from_db(home: Path, episode_id: int, conv: Conversation) -> dict[str, str]:

@@ -418,10 +418,10 @@ def test_language_filter(shared: Library, corpus: Corpus) -> None:
 
 def test_a_low_attribution_is_hidden_unless_asked_for(fresh: Library, corpus: Corpus) -> None:
     ten = corpus.ids["ten"]
-    speaker_id = fresh.store.find_speaker(ten, "Gilon")
-    gillian = fresh.store.find_person("Gillian")
+    speaker_id = fresh.store.people.find_speaker(ten, "Gilon")
+    gillian = fresh.store.people.find("Gillian")
     assert gillian is not None
-    fresh.store.set_attribution(speaker_id, gillian.id, score=0.4, tier="low", reason="test", machine=False)
+    fresh.store.people.set_attribution(speaker_id, gillian.id, score=0.4, tier="low", reason="test", machine=False)
 
     [hit] = [h for h in find(fresh, '"Joe Rogan"').hits if h.episode_id == ten]
     assert (hit.speaker, hit.person, hit.tier, hit.label) == ("Gilon", None, None, "Gilon")

@@ -64,8 +64,8 @@ def test_migrations_are_recorded_and_idempotent(tmp_path: Path) -> None:
 
 def test_episode_round_trip(tmp_path: Path) -> None:
     store = Store(tmp_path / "lib.db")
-    episode_id = store.save_episode(processed())
-    ep = store.get_episode(episode_id)
+    episode_id = store.episodes.save(processed())
+    ep = store.episodes.get(episode_id)
     assert (ep.podcast, ep.title, ep.published, ep.speaker_count, ep.segment_count) == (
         "Test Pod",
         "Pilot",
@@ -73,32 +73,32 @@ def test_episode_round_trip(tmp_path: Path) -> None:
         2,
         2,
     )
-    t = store.get_transcript(episode_id)
+    t = store.episodes.transcript(episode_id)
     assert [s.text for s in t.segments] == ["Hello there.", "Hi!"]
     assert [w.text for w in t.segments[0].words] == [" Hello", " there."]
     assert t.segments[1].words[0].speaker == "SPEAKER_01"
-    speakers = store.episode_speakers(episode_id)
+    speakers = store.episodes.speakers(episode_id)
     assert speakers[0].embedding is not None and speakers[0].embedding.shape == (192,)
     np.testing.assert_array_equal(speakers[0].embedding, processed().diarization.speakers[0].embedding)
-    assert [t.speaker for t in store.turns(episode_id)] == ["SPEAKER_00", "SPEAKER_01"]
-    assert t.turns == t.timeline == tuple(store.turns(episode_id))
-    assert store.find_episode_by_hash("abc") == ep
-    assert store.counts()["speaker_embeddings"] == 2
+    assert [t.speaker for t in store.episodes.turns(episode_id)] == ["SPEAKER_00", "SPEAKER_01"]
+    assert t.turns == t.timeline == tuple(store.episodes.turns(episode_id))
+    assert store.episodes.find_by_hash("abc") == ep
+    assert store.episodes.counts()["speaker_embeddings"] == 2
 
 
 def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
     store = Store(tmp_path / "lib.db")
     with pytest.raises(sqlite3.IntegrityError):
-        store.save_episode(processed(bad_turn=True))
-    assert store.counts() == dict.fromkeys(store.counts(), 0)
-    store.save_episode(processed())  # the next run can redo it
-    assert store.counts()["episodes"] == 1
+        store.episodes.save(processed(bad_turn=True))
+    assert store.episodes.counts() == dict.fromkeys(store.episodes.counts(), 0)
+    store.episodes.save(processed())  # the next run can redo it
+    assert store.episodes.counts()["episodes"] == 1
 
 
 def test_crash_mid_transaction_loses_no_earlier_work(tmp_path: Path) -> None:
     db = tmp_path / "lib.db"
     store = Store(db)
-    store.save_episode(processed("first"))
+    store.episodes.save(processed("first"))
     store.close()
     # A separate process starts writing a second episode and dies before committing.
     script = f"""
@@ -113,25 +113,25 @@ with s.transaction() as conn:
     proc = subprocess.run([sys.executable, "-c", script], check=False)
     assert proc.returncode == 9
     store = Store(db)
-    assert [e.content_hash for e in store.list_episodes()] == ["first"]
-    assert [p.title for p in store.list_podcasts()] == ["Test Pod"]
+    assert [e.content_hash for e in store.episodes.list_episodes()] == ["first"]
+    assert [p.title for p in store.episodes.podcasts()] == ["Test Pod"]
 
 
 def test_listing_and_filters(tmp_path: Path) -> None:
     store = Store(tmp_path / "lib.db")
-    store.save_episode(processed("a", podcast="Alpha"))
-    store.save_episode(processed("b", podcast="Beta"))
-    assert [e.podcast for e in store.list_episodes()] == ["Alpha", "Beta"]
-    assert [e.content_hash for e in store.list_episodes("Beta")] == ["b"]
-    assert [(p.title, p.episode_count) for p in store.list_podcasts()] == [("Alpha", 1), ("Beta", 1)]
+    store.episodes.save(processed("a", podcast="Alpha"))
+    store.episodes.save(processed("b", podcast="Beta"))
+    assert [e.podcast for e in store.episodes.list_episodes()] == ["Alpha", "Beta"]
+    assert [e.content_hash for e in store.episodes.list_episodes("Beta")] == ["b"]
+    assert [(p.title, p.episode_count) for p in store.episodes.podcasts()] == [("Alpha", 1), ("Beta", 1)]
     with pytest.raises(NotFound, match="no podcast named 'Gamma'"):
-        store.list_episodes("Gamma")
+        store.episodes.list_episodes("Gamma")
     with pytest.raises(NotFound, match="no episode with id 99"):
-        store.get_episode(99)
+        store.episodes.get(99)
 
 
 def test_delete_removes_every_row_and_embedding(tmp_path: Path) -> None:
     store = Store(tmp_path / "lib.db")
-    episode_id = store.save_episode(processed())
-    store.delete_episode(episode_id)
-    assert store.counts() == dict.fromkeys(store.counts(), 0)
+    episode_id = store.episodes.save(processed())
+    store.episodes.delete(episode_id)
+    assert store.episodes.counts() == dict.fromkeys(store.episodes.counts(), 0)

@@ -76,7 +76,7 @@ def test_episode_to_spanish_is_complete_and_cached(episode: tuple[Library, int])
     words = " ".join(t for _, t in rows).lower().split()
     assert "podcast" in words and ("el" in words or "la" in words)
     assert {"que", "de", "y", "es"} <= set(words)
-    assert lib.store.translation_count(episode_id) == len(rows)
+    assert lib.store.translations.translation_count(episode_id) == len(rows)
 
     again = Translations(lib, backend).translate_episode(episode_id, "es")  # a new object: the cache is the store
     assert backend.runs == 1
@@ -192,6 +192,6 @@ def test_cli_json_and_pairs(capsys: pytest.CaptureFixture[str], episode: tuple[L
 def test_deleting_the_episode_removes_its_translations(episode: tuple[Library, int]) -> None:
     lib, episode_id = episode
     Translations(lib).translate_episode(episode_id, "es")
-    assert lib.store.translation_count() > 0
+    assert lib.store.translations.translation_count() > 0
     lib.delete_episode(episode_id)
-    assert lib.store.translation_count() == 0
+    assert lib.store.translations.translation_count() == 0

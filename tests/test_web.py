@@ -82,11 +82,11 @@ def build_library(work: Path) -> dict[str, Any]:
         feed.write_text(FEED)
         lib.feeds.add(str(feed))
         # the other voice of the call is credited on both episodes: the review page suggests the name
-        sheila = lib.store.create_person("Sheila Marsh")
+        sheila = lib.store.people.create("Sheila Marsh")
         for episode_id in (first.episode.id, copy.episode.id):
-            lib.store.set_credits(episode_id, [(sheila.id, "guest", "cast")])
+            lib.store.feeds.set_credits(episode_id, [(sheila.id, "guest", "cast")])
         pending = [a for a in lib.people.review() if a.attribution.episode_id == copy.episode.id]
-        assert pending, f"expected a machine match in the copy: {lib.store.attributions(tiers=None)}"
+        assert pending, f"expected a machine match in the copy: {lib.store.people.attributions(tiers=None)}"
         return {
             "home": home,
             "first": first.episode.id,
@@ -200,7 +200,7 @@ def test_error_pages(site: dict[str, Any], http: httpx.Client) -> None:
 def test_forms_refuse_cross_site_posts(site: dict[str, Any], http: httpx.Client) -> None:
     lib: Library = site["lib"]
     sid = site["review_speaker"]
-    before = lib.store.attribution(sid)
+    before = lib.store.people.attribution(sid)
     url = f"/review/{sid}/confirm"
     token = re.search(r'name="csrf" value="([^"]+)"', http.get("/review").text)
     assert token and http.cookies.get("podscope_csrf") == token.group(1)
@@ -212,7 +212,7 @@ def test_forms_refuse_cross_site_posts(site: dict[str, Any], http: httpx.Client)
     r = http.post(url, data={"csrf": token.group(1)}, headers={"Origin": "https://evil.example"})
     assert r.status_code in (401, 403) and "Back to search" in r.text  # not from this machine, and not same-origin
     assert http.post("/feeds", data={"url": "https://example.com/feed.xml"}).status_code == 403
-    assert lib.store.attribution(sid) == before
+    assert lib.store.people.attribution(sid) == before
     assert len(lib.feeds.list()) == 1
 
 
@@ -321,7 +321,7 @@ def test_confirm_in_review_updates_the_person(site: dict[str, Any], page: Any) -
     assert page.locator(".mainnav .count").count() == 0 or page.locator(".mainnav .count").inner_text() != badge
     page.goto("/people/" + quote(PERSON))
     assert page.locator(f'tr[data-episode="{site["copy"]}"] .tier-confirmed').count() == 1
-    assert site["lib"].store.attribution(sid).tier == "confirmed"
+    assert site["lib"].store.people.attribution(sid).tier == "confirmed"
 
 
 def test_name_an_unknown_voice(site: dict[str, Any], page: Any) -> None:

@@ -241,7 +241,7 @@ class Library:
         check_language(self.settings["asr_language"])
         audio.probe(path)  # fail fast, before hashing or loading models
         digest = audio.file_hash(path)
-        existing = self.store.find_episode_by_hash(digest)
+        existing = self.store.episodes.find_by_hash(digest)
         if existing is not None:
             return AddResult(episode=existing, created=False)
         transcriber = self.transcriber(model)
@@ -264,7 +264,7 @@ class Library:
             hook("store", 0, 1)
         t0 = time.perf_counter()
         with self.store.transaction():  # the episode and its voice matches land together
-            episode_id = self.store.save_episode(
+            episode_id = self.store.episodes.save(
                 processed,
                 processing_seconds=time.perf_counter() - started,
                 voiceprints=self.people.enabled,
@@ -282,7 +282,7 @@ class Library:
         if hook:
             hook("store", 1, 1)
         return AddResult(
-            episode=self.store.get_episode(episode_id),
+            episode=self.store.episodes.get(episode_id),
             created=True,
             report=report,
             model=transcriber.resolved.describe(),
@@ -322,7 +322,7 @@ class Library:
         if self.people.enabled:
             for name, key in SAMPLE_HOSTS.items():
                 index = next(i for i, ep in enumerate(built) if ep.key == key)
-                if self.store.find_person(name) is None:
+                if self.store.people.find(name) is None:
                     spans = [(t.start, t.end) for t in built[index].conversation.turns if t.speaker == name]
                     episode_id = results[index].episode.id
                     self.people.enroll_speaker(name, episode_id, self._label_over(episode_id, spans))
@@ -331,7 +331,7 @@ class Library:
     def _label_over(self, episode_id: int, spans: list[tuple[float, float]]) -> str:
         """The episode speaker label that talks most during the given stretches."""
         talk: dict[str, float] = {}
-        for t in self.store.turns(episode_id):
+        for t in self.store.episodes.turns(episode_id):
             for start, end in spans:
                 talk[t.speaker] = talk.get(t.speaker, 0.0) + max(0.0, min(t.end, end) - max(t.start, start))
         if not talk:
@@ -367,7 +367,7 @@ class Library:
         except OSError as exc:
             raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
         digest = hashlib.sha256(raw).hexdigest()
-        existing = self.store.find_episode_by_hash(digest)
+        existing = self.store.episodes.find_by_hash(digest)
         if existing is not None:
             return AddResult(episode=existing, created=False)
         kind = (fmt or path.suffix.lstrip(".")).lower()
@@ -401,7 +401,7 @@ class Library:
             processed = transcript_episode(meta, segments, content_hash=digest, language=language, source=source)
             names = {t.label: t.label for t in processed.diarization.speakers}
         with self.store.transaction():
-            episode_id = self.store.save_episode(
+            episode_id = self.store.episodes.save(
                 processed, voiceprints=audio_path is not None and self.people.enabled, into=into
             )
             used: set[str] = set()
@@ -409,9 +409,9 @@ class Library:
                 if name.lower() in used:  # one person is one speaker per episode: the first label keeps the name
                     continue
                 used.add(name.lower())
-                person = self.store.find_person(name) or self.store.create_person(name)
-                self.store.set_attribution(
-                    self.store.find_speaker(episode_id, label),
+                person = self.store.people.find(name) or self.store.people.create(name)
+                self.store.people.set_attribution(
+                    self.store.people.find_speaker(episode_id, label),
                     person.id,
                     score=None,
                     tier="confirmed",
@@ -421,7 +421,7 @@ class Library:
             if audio_path is not None:
                 self.people.rescore(f"new episode {episode_id}")
         self.search.index_pending()
-        return AddResult(episode=self.store.get_episode(episode_id), created=True)
+        return AddResult(episode=self.store.episodes.get(episode_id), created=True)
 
     def embed_clip(
         self, path: str | Path, start: float | None = None, end: float | None = None
@@ -462,28 +462,28 @@ class Library:
     # -- reading --------------------------------------------------------------------------------------------------
 
     def episodes(self, podcast: str | None = None) -> list[Episode]:
-        return self.store.list_episodes(podcast)
+        return self.store.episodes.list_episodes(podcast)
 
     def podcasts(self) -> list[Podcast]:
-        return self.store.list_podcasts()
+        return self.store.episodes.podcasts()
 
     def delete_episode(self, episode_id: int) -> Episode:
         """Remove an episode with everything derived from it (segments, speakers, voiceprints, index entries)."""
-        episode = self.store.get_episode(episode_id)
-        segment_ids = self.store.episode_segment_ids(episode_id)
-        self.store.delete_episode(episode_id)
+        episode = self.store.episodes.get(episode_id)
+        segment_ids = self.store.search.episode_segment_ids(episode_id)
+        self.store.episodes.delete(episode_id)
         self.search.forget_segments(segment_ids)
         return episode
 
     def transcript(self, episode_id: int) -> StoredTranscript:
-        return self.store.get_transcript(episode_id)
+        return self.store.episodes.transcript(episode_id)
 
     def timeline(self, episode_id: int) -> list[Turn]:
         """Who spoke when, by start: the episode's diarization turns (they may overlap), or for an episode without any,
         its segments that have a speaker."""
-        return self.store.turns(episode_id) or list(self.transcript(episode_id).timeline)
+        return self.store.episodes.turns(episode_id) or list(self.transcript(episode_id).timeline)
 
     def export_transcript(self, episode_id: int, fmt: str) -> str:
         """The episode's transcript in one of `formats.FORMATS` (txt, json, srt, vtt, rttm, md), with people's names
         where a speaker is attributed at `matched` or better."""
-        return formats.write(self.transcript(episode_id), fmt, self.store.speaker_names(episode_id))
+        return formats.write(self.transcript(episode_id), fmt, self.store.people.speaker_names(episode_id))

@@ -177,22 +177,22 @@ class People:
     # -- enrolment ------------------------------------------------------------------------------------------------
 
     def _person(self, name: str, create: bool) -> Person:
-        person = self.store.find_person(name)
+        person = self.store.people.find(name)
         if person is not None:
             return person
         if not create:
             raise NotFound(f"no person named {name!r}; `podscope people list` shows them")
-        return self.store.create_person(name)
+        return self.store.people.create(name)
 
     def enroll_speaker(self, name: str, episode_id: int, label: str) -> list[Change]:
         """Name an episode speaker: a human decision and an exemplar of the person's voice."""
         self._require_enabled()
         with self.store.transaction():
-            speaker_id = self.store.find_speaker(episode_id, label)
+            speaker_id = self.store.people.find_speaker(episode_id, label)
             voice = self._voice(speaker_id)
             person = self._person(name, create=True)
             self._take_slot(person.id, speaker_id, voice.episode_id)
-            self.store.set_attribution(
+            self.store.people.set_attribution(
                 speaker_id, person.id, score=None, tier=HUMAN_TIER, reason="enrolled by a human", machine=False
             )
             self._learn(person.id, voice, "enrolled", force=True)
@@ -210,7 +210,7 @@ class People:
         span = f" {start or 0:.1f}-{end:.1f} s" if end is not None else (f" from {start:.1f} s" if start else "")
         with self.store.transaction():
             person = self._person(name, create=True)
-            self.store.add_exemplar(
+            self.store.people.add_exemplar(
                 person.id, embedding, origin="enrolled", source=f"{path.name}{span}", seconds=seconds
             )
             self._upkeep(person.id)
@@ -230,7 +230,7 @@ class People:
             for speaker_id in voices[wanted].speaker_ids:
                 voice = self._voice(speaker_id)
                 self._take_slot(person.id, speaker_id, voice.episode_id)
-                self.store.set_attribution(
+                self.store.people.set_attribution(
                     speaker_id,
                     person.id,
                     score=None,
@@ -250,34 +250,34 @@ class People:
             raise InputError(f"review tier {tier!r}: expected matched, low or verified")
         items = [
             a
-            for a in self.store.attributions(tiers=(tier, "low") if tier == "matched" else (tier,))
+            for a in self.store.people.attributions(tiers=(tier, "low") if tier == "matched" else (tier,))
             if tier != "matched" or a.tier == "matched" or a.held
         ]
         items.sort(key=lambda a: (a.score if a.score is not None else 1.0, a.episode_id))
-        return [ReviewItem(a, self.store.speaker_stretch(a.speaker_id)) for a in items]
+        return [ReviewItem(a, self.store.people.speaker_stretch(a.speaker_id)) for a in items]
 
     def flagged_exemplars(self) -> list[FlaggedExemplar]:
-        names = self.store.person_names()
-        return [FlaggedExemplar(names[x.person_id], x) for x in self.store.exemplars() if x.flagged]
+        names = self.store.people.names()
+        return [FlaggedExemplar(names[x.person_id], x) for x in self.store.people.exemplars() if x.flagged]
 
     def keep_exemplar(self, exemplar_id: int) -> list[Change]:
         """A human says a flagged exemplar is right (the person in another condition): it counts again, for good."""
         self._require_enabled()
         with self.store.transaction():
-            x = self.store.exemplar(exemplar_id)
-            self.store.keep_exemplar(exemplar_id)
+            x = self.store.people.exemplar(exemplar_id)
+            self.store.people.keep_exemplar(exemplar_id)
             return self.rescore(f"profile of person {x.person_id} changed: exemplar {exemplar_id} kept by a human")
 
     def drop_exemplar(self, exemplar_id: int) -> list[Change]:
         """Remove an exemplar from a profile (and its voiceprint copy with it)."""
         with self.store.transaction():
-            x = self.store.exemplar(exemplar_id)
-            self.store.delete_exemplars([exemplar_id])
+            x = self.store.people.exemplar(exemplar_id)
+            self.store.people.delete_exemplars([exemplar_id])
             self._upkeep(x.person_id)
             return self.rescore(f"profile of person {x.person_id} changed: exemplar {exemplar_id} removed by a human")
 
     def _attribution(self, speaker_id: int) -> Attribution:
-        a = self.store.attribution(speaker_id)
+        a = self.store.people.attribution(speaker_id)
         if a is None:
             raise NotFound(f"no attribution {speaker_id}; `podscope review` lists them with their ids")
         return a
@@ -287,7 +287,7 @@ class People:
         self._require_enabled()
         with self.store.transaction():
             a = self._attribution(speaker_id)
-            self.store.set_attribution(
+            self.store.people.set_attribution(
                 speaker_id, a.person_id, score=a.score, tier=HUMAN_TIER, reason="confirmed by a human", machine=False
             )
             voice = self._voice_or_none(speaker_id)
@@ -300,12 +300,12 @@ class People:
         self._require_enabled()
         with self.store.transaction():
             a = self._attribution(speaker_id)
-            self.store.add_rejection(speaker_id, a.person_id)
-            self.store.set_attribution(
+            self.store.people.add_rejection(speaker_id, a.person_id)
+            self.store.people.set_attribution(
                 speaker_id, None, score=None, tier=None, reason="rejected by a human", machine=False
             )
-            stale = [x.id for x in self.store.exemplars(a.person_id) if x.speaker_id == speaker_id]
-            self.store.delete_exemplars(stale)
+            stale = [x.id for x in self.store.people.exemplars(a.person_id) if x.speaker_id == speaker_id]
+            self.store.people.delete_exemplars(stale)
             self._upkeep(a.person_id)
             return self.rescore(f"rejection in episode {a.episode_id}")
 
@@ -313,10 +313,10 @@ class People:
         """A human names an episode speaker directly (creating the person if needed)."""
         self._require_enabled()
         with self.store.transaction():
-            speaker_id = self.store.find_speaker(episode_id, label)
+            speaker_id = self.store.people.find_speaker(episode_id, label)
             person = self._person(name, create=True)
             self._take_slot(person.id, speaker_id, episode_id)
-            self.store.set_attribution(
+            self.store.people.set_attribution(
                 speaker_id, person.id, score=None, tier=HUMAN_TIER, reason="assigned by a human", machine=False
             )
             voice = self._voice_or_none(speaker_id)
@@ -326,8 +326,8 @@ class People:
 
     def rename(self, old: str, new: str) -> Person:
         person = self._person(old, create=False)
-        self.store.rename_person(person.id, new)
-        return self.store.person_by_id(person.id)
+        self.store.people.rename(person.id, new)
+        return self.store.people.by_id(person.id)
 
     def merge(self, source: str, target: str) -> list[Change]:
         """Join two people who are one: `source`'s exemplars and attributions move to `target`."""
@@ -335,7 +335,7 @@ class People:
         if a.id == b.id:
             raise InputError(f"{source!r} and {target!r} are the same person")
         with self.store.transaction():
-            self.store.merge_people(a.id, b.id, reason=f"merged person {a.id} into {b.id}")
+            self.store.people.merge(a.id, b.id, reason=f"merged person {a.id} into {b.id}")
             self._upkeep(b.id)
             return self.rescore(f"profile of person {b.id} changed: merge") if self.enabled else []
 
@@ -356,19 +356,19 @@ class People:
         if not self.enabled:
             return []
         changes: dict[int, Change] = {}
-        names = self.store.person_names()
+        names = self.store.people.names()
         for person_id in names:  # a change to one profile can reveal a wrong exemplar in another
             self._upkeep(person_id)
         for _ in range(LEARNING_ROUNDS):
             learnt = False
-            current = {a.speaker_id: a for a in self.store.attributions()}
+            current = {a.speaker_id: a for a in self.store.people.attributions()}
             for voice, match in self._proposals():
                 before = current.get(voice.speaker_id)
                 if before is not None and before.tier == HUMAN_TIER:
                     continue
                 state = (match.person_id, match.tier, match.held, match.score) if match else None
                 if state != ((before.person_id, before.tier, before.held, before.score) if before else None):
-                    changed = self.store.set_attribution(
+                    changed = self.store.people.set_attribution(
                         voice.speaker_id,
                         match.person_id if match else None,
                         score=match.score if match else None,
@@ -394,11 +394,11 @@ class People:
 
     def _profiles(self) -> list[rules.Profile]:
         by_person: dict[int, list[Exemplar]] = defaultdict(list)
-        for x in self.store.exemplars():
+        for x in self.store.people.exemplars():
             if not x.flagged:
                 by_person[x.person_id].append(x)
         out = []
-        for person_id in self.store.person_names():
+        for person_id in self.store.people.names():
             xs = by_person[person_id]
             out.append(
                 rules.Profile(
@@ -414,9 +414,9 @@ class People:
         thresholds = self.thresholds
         profiles = [p for p in self._profiles() if len(p.exemplars)]
         person_ids = [p.person_id for p in profiles]
-        voices = self.store.speaker_voices()
-        human = {a.speaker_id: a for a in self.store.attributions(tiers=(HUMAN_TIER,))}
-        rejected = self.store.rejections()
+        voices = self.store.people.speaker_voices()
+        human = {a.speaker_id: a for a in self.store.people.attributions(tiers=(HUMAN_TIER,))}
+        rejected = self.store.people.rejections()
         by_episode: dict[int, list[SpeakerVoice]] = defaultdict(list)
         for v in voices:
             by_episode[v.episode_id].append(v)
@@ -483,13 +483,13 @@ class People:
         return voice
 
     def _voice_or_none(self, speaker_id: int) -> SpeakerVoice | None:
-        found = self.store.speaker_voices(speaker_ids=[speaker_id])
+        found = self.store.people.speaker_voices(speaker_ids=[speaker_id])
         return found[0] if found else None
 
     def _take_slot(self, person_id: int, speaker_id: int, episode_id: int) -> None:
         """One person at most once per episode: a human naming them moves a machine guess off the other speaker,
         and naming them twice in one episode is refused."""
-        for a in self.store.attributions(episode_id=episode_id, person_id=person_id):
+        for a in self.store.people.attributions(episode_id=episode_id, person_id=person_id):
             if a.speaker_id == speaker_id:
                 continue
             if a.tier == HUMAN_TIER:
@@ -497,7 +497,7 @@ class People:
                     f"{a.person} is already {a.label} in episode {episode_id} (a human decision); one person speaks"
                     " as one speaker per episode: reject that one first"
                 )
-            self.store.set_attribution(
+            self.store.people.set_attribution(
                 a.speaker_id, None, score=None, tier=None, reason="the person was named on another speaker"
             )
 
@@ -506,27 +506,27 @@ class People:
         profile changed. Only human decisions and verified matches call this; `force` is for enrolment."""
         if not force and not self.settings["voice_learning"]:
             return False
-        current = self.store.exemplars(person_id)
+        current = self.store.people.exemplars(person_id)
         if any(x.speaker_id == voice.speaker_id for x in current):
             return False
         active = [x.embedding for x in current if not x.flagged]
         human = [x.embedding for x in current if not x.flagged and x.origin in rules.HUMAN_ORIGINS]
         if not force and (
-            voice.speaker_id in self.store.exemplar_sources()
+            voice.speaker_id in self.store.people.exemplar_sources()
             or rules.redundant(voice.embedding, active)
             or (
                 origin == "verified"
                 and active
                 and not rules.one_voice(
-                    self.store.window_voiceprints(voice.speaker_id),
+                    self.store.people.window_voiceprints(voice.speaker_id),
                     np.stack(human) if human else np.zeros((0, 1), np.float32),
                     self.thresholds.matched,
                 )
             )
         ):
             return False
-        episode = self.store.get_episode(voice.episode_id)
-        self.store.add_exemplar(
+        episode = self.store.episodes.get(voice.episode_id)
+        self.store.people.add_exemplar(
             person_id,
             voice.embedding,
             origin=origin,
@@ -540,8 +540,8 @@ class People:
     def _upkeep(self, person_id: int) -> None:
         """Flag exemplars that disagree with the profile (or sound like someone else), then cap the rest keeping the
         most diverse."""
-        everyone = self.store.exemplars()
-        names = self.store.person_names()
+        everyone = self.store.people.exemplars()
+        names = self.store.people.names()
         others: dict[int, list[Embedding]] = defaultdict(list)
         for x in everyone:
             if x.person_id != person_id and not x.flagged:
@@ -552,9 +552,9 @@ class People:
         flags = rules.disagreeing(
             infos, self.thresholds.matched, [(names[pid], np.stack(embs)) for pid, embs in others.items()]
         )
-        self.store.set_exemplar_flags(person_id, flags)
+        self.store.people.set_exemplar_flags(person_id, flags)
         active = [i for i in infos if i.id not in flags]
-        self.store.delete_exemplars(rules.to_drop(active, int(self.settings["max_exemplars"])))
+        self.store.people.delete_exemplars(rules.to_drop(active, int(self.settings["max_exemplars"])))
 
     # -- unknown voices -------------------------------------------------------------------------------------------
 
@@ -562,8 +562,8 @@ class People:
         """Voices that match nobody, clustered across episodes; recurring ones (2+ episodes) by default."""
         if not self.enabled:
             return []
-        named = {a.speaker_id for a in self.store.attributions(tiers=SHOWN_TIERS)}
-        voices = [v for v in self.store.speaker_voices() if v.speaker_id not in named]
+        named = {a.speaker_id for a in self.store.people.attributions(tiers=SHOWN_TIERS)}
+        voices = [v for v in self.store.people.speaker_voices() if v.speaker_id not in named]
         if not voices:
             return []
         clusters = rules.cluster_voices(
@@ -581,8 +581,8 @@ class People:
             longest = max(group, key=lambda v: v.speaking_time)
             credited: dict[str, int] = defaultdict(int)
             for episode_id in episodes:
-                heard = {a.person for a in self.store.attributions(episode_id=episode_id, tiers=SHOWN_TIERS)}
-                for row in self.store.credits(episode_id):
+                heard = {a.person for a in self.store.people.attributions(episode_id=episode_id, tiers=SHOWN_TIERS)}
+                for row in self.store.feeds.credits(episode_id):
                     if row["name"] not in heard:
                         credited[row["name"]] += 1
             out.append(
@@ -591,7 +591,7 @@ class People:
                     speaker_ids=tuple(v.speaker_id for v in group),
                     episodes=episodes,
                     seconds=round(sum(v.speaking_time for v in group), 1),
-                    stretch=self.store.speaker_stretch(longest.speaker_id),
+                    stretch=self.store.people.speaker_stretch(longest.speaker_id),
                     suggestions=tuple(sorted(credited, key=lambda n: (-credited[n], n))),
                 )
             )
@@ -602,16 +602,16 @@ class People:
     def roster(self) -> list[tuple[Person, bool]]:
         """Every person with whether their profile is active."""
         active = self._active_people()
-        return [(p, p.id in active) for p in self.store.list_people()]
+        return [(p, p.id in active) for p in self.store.people.list_people()]
 
     def _active_people(self) -> set[int]:
         if not self.enabled:
             return set()
-        return {x.person_id for x in self.store.exemplars() if not x.flagged}
+        return {x.person_id for x in self.store.people.exemplars() if not x.flagged}
 
     def show(self, name: str, quotes: int = 5) -> PersonPage:
         person = self._person(name, create=False)
-        rows = self.store.person_appearances(person.id)
+        rows = self.store.people.appearances(person.id)
         appearances = tuple(
             {
                 "podcast": r["podcast"],
@@ -636,12 +636,12 @@ class People:
             {"month": m["month"], "episodes": len(m["episodes"]), "seconds": round(m["seconds"], 1)}
             for m in sorted(months.values(), key=lambda m: (m["month"] == "undated", m["month"]))
         )
-        quote_rows = self.store.person_quotes(person.id, quotes)
+        quote_rows = self.store.people.quotes(person.id, quotes)
         return PersonPage(
             person=person,
             active=person.id in self._active_people(),
             verified_seconds=sum(a["speaking_seconds"] for a in appearances if a["tier"] in ("confirmed", "verified")),
-            exemplars=tuple(self.store.exemplars(person.id)),
+            exemplars=tuple(self.store.people.exemplars(person.id)),
             monthly=monthly,
             appearances=appearances,
             quotes=tuple(
@@ -662,7 +662,7 @@ class People:
     def sound_alikes(self) -> dict[int, list[tuple[str, float]]]:
         """People whose profiles are near-identical (best exemplar pair at or above the verified threshold): two
         names for one voice, or two voices the model cannot tell apart. Their matches are ambiguous."""
-        people = self.store.person_names()
+        people = self.store.people.names()
         profiles = [p for p in self._profiles() if len(p.exemplars)]
         out: dict[int, list[tuple[str, float]]] = defaultdict(list)
         limit = self.thresholds.verified
@@ -679,7 +679,7 @@ class People:
     def forget(self, name: str) -> dict[str, int]:
         """Remove a person, their exemplars and every stored voiceprint tied to them; returns counts by kind."""
         person = self._person(name, create=False)
-        return self.store.forget_person(person.id)
+        return self.store.people.forget(person.id)
 
     def export(self, name: str) -> dict[str, Any]:
         """Everything held about a person, voiceprints included (a subject-access export)."""
@@ -690,7 +690,7 @@ class People:
         data["created_at"] = person.created_at
         data["profile"]["exemplars"] = [
             {**exemplar_dict(x), "embedding": [round(float(v), 6) for v in x.embedding]}
-            for x in self.store.exemplars(person.id)
+            for x in self.store.people.exemplars(person.id)
         ]
         data["all_attributions"] = [
             {
@@ -701,9 +701,9 @@ class People:
                 "score": a.score,
                 "held": a.held,
             }
-            for a in self.store.attributions(person_id=person.id)
+            for a in self.store.people.attributions(person_id=person.id)
         ]
-        data["rejected_speakers"] = sorted(sid for sid, pid in self.store.rejections() if pid == person.id)
+        data["rejected_speakers"] = sorted(sid for sid, pid in self.store.people.rejections() if pid == person.id)
         data["history"] = [
             {
                 "speaker_id": h.speaker_id,
@@ -713,7 +713,7 @@ class People:
                 "reason": h.reason,
                 "at": h.at,
             }
-            for h in self.store.history(person_id=person.id)
+            for h in self.store.people.history(person_id=person.id)
         ]
         return data
 

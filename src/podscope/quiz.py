@@ -737,7 +737,7 @@ class Quizzes:
     def lexicon(self) -> Lexicon:
         """The general lexicon extended with the library's recent words (built once per `Quizzes`)."""
         if self._lexicon is None:
-            self._lexicon = build_lexicon(general_words(), self.lib.store.recent_segment_texts())
+            self._lexicon = build_lexicon(general_words(), self.lib.store.quizzes.recent_segment_texts())
         return self._lexicon
 
     def generate(
@@ -754,7 +754,7 @@ class Quizzes:
         transcript = self.lib.transcript(episode_id)  # NotFound for an unknown episode
         return generate_quiz(
             transcript,
-            self.lib.store.speaker_names(episode_id),
+            self.lib.store.people.speaker_names(episode_id),
             seed=seed,
             level=level,
             count=count,
@@ -775,7 +775,7 @@ class Quizzes:
         if not 0 <= chosen < len(question.options):
             raise InputError(f"chosen option {chosen}: expected 0 to {len(question.options) - 1}")
         when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return self.lib.store.add_attempt(
+        return self.lib.store.quizzes.add_attempt(
             learner=learner,
             episode_id=quiz.episode_id,
             seed=quiz.seed,
@@ -792,7 +792,7 @@ class Quizzes:
     def result(self, learner: str, quiz: Quiz) -> QuizResult:
         """How a learner did on a quiz, from their latest answer to each of its questions."""
         latest: dict[str, QuizAttempt] = {}
-        for a in self.lib.store.quiz_attempts(learner.strip(), quiz.episode_id):
+        for a in self.lib.store.quizzes.attempts(learner.strip(), quiz.episode_id):
             if a.seed == quiz.seed and a.level == quiz.level:
                 latest[a.question_id] = a
         ids = {q.id for q in quiz.questions}
@@ -811,12 +811,12 @@ class Quizzes:
     def progress(self, learner: str) -> Progress:
         """Every answer of a learner summed up per episode and per day, with the gapped words they missed."""
         learner = learner.strip()
-        attempts = self.lib.store.quiz_attempts(learner)
+        attempts = self.lib.store.quizzes.attempts(learner)
         if not attempts:
-            known = self.lib.store.quiz_learners()
+            known = self.lib.store.quizzes.learners()
             hint = f" (learners: {', '.join(known)})" if known else ""
             raise NotFound(f"no quiz answers from {learner!r}{hint}")
-        titles = {e.id: e.title for e in self.lib.store.list_episodes()}
+        titles = {e.id: e.title for e in self.lib.store.episodes.list_episodes()}
         per_episode: dict[int, list[QuizAttempt]] = defaultdict(list)
         per_day: dict[str, list[QuizAttempt]] = defaultdict(list)
         misses: dict[str, list[QuizAttempt]] = defaultdict(list)

@@ -35,9 +35,9 @@ def translate(
             return
         if episode_id is None or not target:
             raise click.UsageError("give an EPISODE_ID and --to LANG (or --pairs to list the language pairs)")
-        episode = lib.store.get_episode(episode_id)
+        episode = lib.store.episodes.get(episode_id)
         rows = translations.translate_episode(episode_id, target, source)
-        names = lib.store.speaker_names(episode_id)
+        names = lib.store.people.speaker_names(episode_id)
         src = translations.source_language(source, episode.language)
         backend = translations.translator.name
     if as_json:

@@ -174,7 +174,7 @@ class Feeds:
         podcast = (feed.title or url).strip()
         url = state.pop("url", url)
         with self.store.transaction():
-            feed_id = self.store.add_feed(
+            feed_id = self.store.feeds.add(
                 url,
                 podcast,
                 podcast_guid=feed.podcast_guid,
@@ -183,12 +183,12 @@ class Feeds:
                 language_set=chosen,
             )
             added = 0 if feed.blocked else self._record(feed_id, feed)
-            self.store.update_feed(feed_id, checked_at=now_iso(), **{k: v for k, v in state.items() if v})
+            self.store.feeds.update(feed_id, checked_at=now_iso(), **{k: v for k, v in state.items() if v})
         return AddedFeed(feed_id, url, podcast, added, feed.blocked, feed.language, chosen)
 
     def language(self, feed_id: int) -> FeedLanguage:
         """The languages of a followed feed (NotFound when there is no such feed)."""
-        row = self.store.feed(feed_id)
+        row = self.store.feeds.get(feed_id)
         return FeedLanguage(
             feed_id=feed_id,
             podcast=row["podcast"] or row["url"],
@@ -202,43 +202,43 @@ class Feeds:
         the feed is read again; None or "" goes back to the declared one. A code Whisper does not know raises
         InputError and nothing is written."""
         chosen = check_language(language)
-        self.store.set_feed_language(feed_id, chosen)
+        self.store.feeds.set_language(feed_id, chosen)
         return self.language(feed_id)
 
     def _record(self, feed_id: int, feed: Feed) -> int:
         items = [n for n in (_new_item(i) for i in feed.items) if n is not None]
-        added = self.store.add_items(feed_id, items)
+        added = self.store.feeds.add_items(feed_id, items)
         self._credit(feed_id, feed)
         return added
 
     def _credit(self, feed_id: int, feed: Feed) -> None:
         """podcast:person credits (an item's, else the channel's) on each of the feed's episodes."""
         channel = [{"name": p.name, "role": p.role or "host", "group": p.group or "cast"} for p in feed.persons]
-        for row in self.store.feed_item_rows(feed_id):
+        for row in self.store.feeds.items(feed_id):
             persons = json.loads(row["persons"]) or channel
             if row["episode_id"] is None or not persons:
                 continue
             credits = []
             for p in persons:
-                person = self.store.find_person(p["name"]) or self.store.create_person(p["name"])
+                person = self.store.people.find(p["name"]) or self.store.people.create(p["name"])
                 credits.append((person.id, p["role"].lower(), p["group"].lower()))
-            self.store.set_credits(row["episode_id"], credits)
+            self.store.feeds.set_credits(row["episode_id"], credits)
 
     def refresh(self, feed_id: int, fetcher: Fetcher) -> int:
         """Read a followed feed again; records new items and returns how many."""
-        row = self.store.feed(feed_id)
+        row = self.store.feeds.get(feed_id)
         try:
             data, _url, state = self._read(row["url"], fetcher, row["etag"], row["last_modified"])
             if data is None:
-                self.store.update_feed(feed_id, checked_at=now_iso(), error=None)
+                self.store.feeds.update(feed_id, checked_at=now_iso(), error=None)
                 return 0
             feed = parse_feed(data, row["url"])
         except PodscopeError as exc:
-            self.store.update_feed(feed_id, checked_at=now_iso(), error=str(exc))
+            self.store.feeds.update(feed_id, checked_at=now_iso(), error=str(exc))
             raise
         with self.store.transaction():
             added = 0 if feed.blocked else self._record(feed_id, feed)
-            self.store.update_feed(
+            self.store.feeds.update(
                 feed_id,
                 checked_at=now_iso(),
                 error=None,
@@ -264,11 +264,11 @@ class Feeds:
                 "checked_at": r["checked_at"],
                 "error": r["error"],
             }
-            for r in self.store.feeds()
+            for r in self.store.feeds.list_feeds()
         ]
 
     def remove(self, feed_id: int) -> int:
-        return self.store.remove_feed(feed_id)
+        return self.store.feeds.remove(feed_id)
 
     # -- syncing --------------------------------------------------------------------------------------------------
 
@@ -297,7 +297,7 @@ class Feeds:
         """Refresh the feeds (or one), then process pending episodes, newest first (at most `limit`)."""
         report = SyncReport()
         with self._lock(), self.fetcher() as fetcher:
-            rows = [self.store.feed(feed_id)] if feed_id is not None else self.store.feeds()
+            rows = [self.store.feeds.get(feed_id)] if feed_id is not None else self.store.feeds.list_feeds()
             for n, row in enumerate(rows, start=1):
                 if hook:
                     hook(f"feed {n}/{len(rows)}:refresh", 0, 1)
@@ -308,23 +308,23 @@ class Feeds:
                 report.feeds += 1
                 if hook:
                     hook(f"feed {n}/{len(rows)}:refresh", 1, 1)
-            items = self.store.pending_items(feed_id, since=since, limit=limit)
+            items = self.store.feeds.pending_items(feed_id, since=since, limit=limit)
             for n, item in enumerate(items, start=1):
                 prefix = f"episode {n}/{len(items)}"
                 step: Hook | None = (lambda s, d, t, p=prefix: hook(f"{p}:{s}", d, t)) if hook else None
                 try:
                     self._process(item, fetcher, retranscribe, step)
                 except PodscopeError as exc:
-                    self.store.finish_item(item["id"], "failed", str(exc))
+                    self.store.feeds.finish_item(item["id"], "failed", str(exc))
                     report.failed += 1
                     report.errors.append(f"{item['title']}: {exc}")
                 else:
-                    self.store.finish_item(item["id"], "done")
+                    self.store.feeds.finish_item(item["id"], "done")
                     report.processed += 1
         return report
 
     def _process(self, item: Any, fetcher: Fetcher, retranscribe: bool, hook: Hook | None) -> None:
-        episode = self.store.get_episode(item["episode_id"]) if item["episode_id"] else None
+        episode = self.store.episodes.get(item["episode_id"]) if item["episode_id"] else None
         if episode is None:
             raise InputError("the episode was deleted from the library; nothing to process")
         transcripts = json.loads(item["transcripts"])
@@ -367,7 +367,7 @@ class Feeds:
                     audio_path, into=episode.id, hook=hook, language=chosen, declared_language=declared, **common
                 )
                 if result.episode.id != episode.id:  # the same recording was already in the library
-                    self.store.link_item(item["id"], result.episode.id, drop_pending=episode.id)
+                    self.store.feeds.link_item(item["id"], result.episode.id, drop_pending=episode.id)
         finally:
             if audio_path is not None and not self.lib.settings["keep_downloads"]:
                 audio_path.unlink(missing_ok=True)

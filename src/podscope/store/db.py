@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +125,26 @@ class Database:
     def applied_migrations(self) -> list[str]:
         return [r["name"] for r in self._query("SELECT name FROM migrations ORDER BY name")]
 
+    def compact(self) -> None:
+        """Fold the write-ahead log into the file and rebuild it, so deleted rows leave no copy behind."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._conn.execute("VACUUM")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+class Tables:
+    """The base of each SQLite repository: the shared `Database` it reads and writes through."""
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.transaction()
+
+    def _query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        return self._db._query(sql, params)

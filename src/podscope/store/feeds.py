@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from podscope.errors import NotFound
-from podscope.store.db import Database
+from podscope.store.db import Tables
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,10 @@ _FEED_SELECT = """
 """
 
 
-class FeedTables(Database):
+class FeedTables(Tables):
     """Feeds, feed items and credits (mixed into `Store`)."""
 
-    def add_feed(
+    def add(
         self,
         url: str,
         podcast: str,
@@ -72,18 +72,18 @@ class FeedTables(Database):
             )
         return int(cur.lastrowid or 0)
 
-    def feeds(self) -> list[sqlite3.Row]:
+    def list_feeds(self) -> list[sqlite3.Row]:
         return self._query(_FEED_SELECT + " ORDER BY f.id")
 
-    def feed(self, feed_id: int) -> sqlite3.Row:
+    def get(self, feed_id: int) -> sqlite3.Row:
         rows = self._query(_FEED_SELECT + " WHERE f.id = ?", (feed_id,))
         if not rows:
             raise NotFound(f"no feed with id {feed_id}; `podscope feeds list` shows them")
         return rows[0]
 
-    def remove_feed(self, feed_id: int) -> int:
+    def remove(self, feed_id: int) -> int:
         """Stop following a feed; its pending episodes go, processed ones stay. Returns how many pending went."""
-        self.feed(feed_id)
+        self.get(feed_id)
         with self.transaction() as conn:
             gone = conn.execute(
                 """DELETE FROM episodes WHERE status = 'pending' AND id IN
@@ -93,13 +93,13 @@ class FeedTables(Database):
             conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
         return int(gone)
 
-    def set_feed_language(self, feed_id: int, language: str | None) -> None:
+    def set_language(self, feed_id: int, language: str | None) -> None:
         """Set the language the user chose for a feed's podcast (None: back to the declared one)."""
-        self.feed(feed_id)
+        self.get(feed_id)
         with self.transaction() as conn:
             conn.execute("UPDATE feeds SET language_set = ? WHERE id = ?", (language, feed_id))
 
-    def update_feed(self, feed_id: int, **values: Any) -> None:
+    def update(self, feed_id: int, **values: Any) -> None:
         """Update what reading the feed tells (never `language_set`: see `set_feed_language`)."""
         allowed = {
             "url",
@@ -120,7 +120,7 @@ class FeedTables(Database):
 
     def add_items(self, feed_id: int, items: Sequence[NewItem]) -> int:
         """Record the items not seen before, each with a pending episode; returns how many were new."""
-        feed = self.feed(feed_id)
+        feed = self.get(feed_id)
         added = 0
         with self.transaction() as conn:
             known = {r["key"] for r in conn.execute("SELECT key FROM feed_items WHERE feed_id = ?", (feed_id,))}
@@ -188,7 +188,7 @@ class FeedTables(Database):
                     (item_id,),
                 )
 
-    def feed_item_rows(self, feed_id: int) -> list[sqlite3.Row]:
+    def items(self, feed_id: int) -> list[sqlite3.Row]:
         return self._query("SELECT * FROM feed_items WHERE feed_id = ? ORDER BY id", (feed_id,))
 
     def link_item(self, item_id: int, episode_id: int, *, drop_pending: int | None = None) -> None:

@@ -19,7 +19,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from podscope.errors import InputError, NotFound
-from podscope.store.db import Database
+from podscope.store.db import Tables
 from podscope.timefmt import now_iso
 
 SCOPES = ("read", "admin")  # admin includes read
@@ -61,10 +61,10 @@ def _key(row: sqlite3.Row) -> ApiKey:
     )
 
 
-class KeyTables(Database):
+class KeyTables(Tables):
     """API keys (mixed into `Store`)."""
 
-    def create_key(self, scope: str, name: str = "") -> tuple[ApiKey, str]:
+    def create(self, scope: str, name: str = "") -> tuple[ApiKey, str]:
         """A new key with `scope` (read or admin); returns the stored key and the key itself, which is not kept."""
         if scope not in SCOPES:
             raise InputError(f"key scope {scope!r}: expected read or admin")
@@ -74,25 +74,25 @@ class KeyTables(Database):
                 "INSERT INTO api_keys (name, scope, hash, prefix) VALUES (?, ?, ?, ?)",
                 (name.strip(), scope, key_hash(key), key[: len(KEY_PREFIX) + SHOWN_CHARS]),
             )
-        return self.api_key(int(cur.lastrowid or 0)), key
+        return self.get(int(cur.lastrowid or 0)), key
 
-    def api_key(self, key_id: int) -> ApiKey:
+    def get(self, key_id: int) -> ApiKey:
         rows = self._query("SELECT * FROM api_keys WHERE id = ?", (key_id,))
         if not rows:
             raise NotFound(f"no API key with id {key_id}; `podscope keys list` shows them")
         return _key(rows[0])
 
-    def api_keys(self) -> list[ApiKey]:
+    def list_keys(self) -> list[ApiKey]:
         return [_key(r) for r in self._query("SELECT * FROM api_keys ORDER BY id")]
 
-    def revoke_key(self, key_id: int) -> ApiKey:
+    def revoke(self, key_id: int) -> ApiKey:
         """Revoke a key for good (revoking it again changes nothing)."""
-        self.api_key(key_id)
+        self.get(key_id)
         with self.transaction() as conn:
             conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now_iso(), key_id))
-        return self.api_key(key_id)
+        return self.get(key_id)
 
-    def verify_key(self, key: str) -> ApiKey | None:
+    def verify(self, key: str) -> ApiKey | None:
         """The active key `key` is, or None; notes when it was used (at most once a minute)."""
         digest = key_hash(key)
         rows = self._query("SELECT * FROM api_keys WHERE hash = ? AND revoked_at IS NULL", (digest,))

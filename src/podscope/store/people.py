@@ -27,7 +27,7 @@ from podscope.records import (
     SpeakerVoice,
     Stretch,
 )
-from podscope.store.db import Database, blob, vector
+from podscope.store.db import Tables, blob, vector
 
 STRETCH_SECONDS = 20.0  # a representative stretch is at most this long
 
@@ -77,49 +77,49 @@ def _placeholders(values: Sequence[object]) -> str:
     return ",".join("?" * len(values))
 
 
-class PeopleTables(Database):
+class PeopleTables(Tables):
     """People, exemplars and attributions (mixed into `Store`)."""
 
     # -- people ---------------------------------------------------------------------------------------------------
 
-    def create_person(self, name: str) -> Person:
+    def create(self, name: str) -> Person:
         name = name.strip()
         if not name:
             raise InputError("person name is empty: expected a name such as 'Maya Chen'")
-        if self.find_person(name) is not None:
+        if self.find(name) is not None:
             raise InputError(f"a person named {name!r} already exists; `podscope people list` shows them")
         with self.transaction() as conn:
             cur = conn.execute("INSERT INTO people (name) VALUES (?)", (name,))
-        return self.person_by_id(int(cur.lastrowid or 0))
+        return self.by_id(int(cur.lastrowid or 0))
 
-    def find_person(self, name: str) -> Person | None:
+    def find(self, name: str) -> Person | None:
         rows = self._query(_PERSON_SELECT + " WHERE p.name = ?", (name.strip(),))
         return _person(rows[0]) if rows else None
 
-    def get_person(self, name: str) -> Person:
-        person = self.find_person(name)
+    def get(self, name: str) -> Person:
+        person = self.find(name)
         if person is None:
             raise NotFound(f"no person named {name!r}; `podscope people list` shows them")
         return person
 
-    def person_by_id(self, person_id: int) -> Person:
+    def by_id(self, person_id: int) -> Person:
         rows = self._query(_PERSON_SELECT + " WHERE p.id = ?", (person_id,))
         if not rows:
             raise NotFound(f"no person with id {person_id}")
         return _person(rows[0])
 
-    def person_names(self) -> dict[int, str]:
+    def names(self) -> dict[int, str]:
         """id -> name of every person, in list order: the cheap lookup (no counts) matching needs."""
         return {r["id"]: r["name"] for r in self._query("SELECT id, name FROM people ORDER BY name COLLATE NOCASE")}
 
     def list_people(self) -> list[Person]:
         return [_person(r) for r in self._query(_PERSON_SELECT + " ORDER BY p.name COLLATE NOCASE")]
 
-    def rename_person(self, person_id: int, name: str) -> None:
+    def rename(self, person_id: int, name: str) -> None:
         name = name.strip()
         if not name:
             raise InputError("new name is empty: expected a name such as 'Maya Chen'")
-        other = self.find_person(name)
+        other = self.find(name)
         if other is not None and other.id != person_id:
             raise InputError(f"a person named {name!r} already exists; use `podscope people merge` to join them")
         with self.transaction() as conn:
@@ -387,7 +387,7 @@ class PeopleTables(Database):
 
     # -- people pages ---------------------------------------------------------------------------------------------
 
-    def person_appearances(self, person_id: int, tiers: Sequence[str] = SHOWN_TIERS) -> list[sqlite3.Row]:
+    def appearances(self, person_id: int, tiers: Sequence[str] = SHOWN_TIERS) -> list[sqlite3.Row]:
         """One row per attributed episode speaker: podcast, episode, date, tier, score, speaking seconds."""
         return self._query(
             f"""SELECT a.speaker_id, a.tier, a.score, s.label, s.speaking_time, e.id AS episode_id,
@@ -399,7 +399,7 @@ class PeopleTables(Database):
             (person_id, *tiers),
         )
 
-    def person_quotes(self, person_id: int, limit: int, tiers: Sequence[str] = SHOWN_TIERS) -> list[sqlite3.Row]:
+    def quotes(self, person_id: int, limit: int, tiers: Sequence[str] = SHOWN_TIERS) -> list[sqlite3.Row]:
         """The person's longest lines (by words) across their attributed episodes, with where they are."""
         return self._query(
             f"""SELECT g.episode_id, e.title AS episode, p.title AS podcast, e.published, g.start, g.end, g.text
@@ -412,7 +412,7 @@ class PeopleTables(Database):
 
     # -- merging and forgetting -----------------------------------------------------------------------------------
 
-    def merge_people(self, source_id: int, target_id: int, reason: str) -> int:
+    def merge(self, source_id: int, target_id: int, reason: str) -> int:
         """Move everything of `source` to `target` and delete `source`; returns how many attributions moved.
 
         Where both are attributed in one episode, the more certain attribution stays and the other goes to nobody.
@@ -442,7 +442,7 @@ class PeopleTables(Database):
             conn.execute("DELETE FROM people WHERE id = ?", (source_id,))
         return moved
 
-    def forget_person(self, person_id: int) -> dict[str, int]:
+    def forget(self, person_id: int) -> dict[str, int]:
         """Remove a person and every voiceprint tied to them; returns what was removed, by kind."""
         with self.transaction() as conn:
             speakers = {
@@ -478,12 +478,5 @@ class PeopleTables(Database):
                 ).rowcount,
             }
             conn.execute("DELETE FROM people WHERE id = ?", (person_id,))  # cascades to the person's rows
-        self.compact()
+        self._db.compact()
         return {k: int(v) for k, v in counts.items()}
-
-    def compact(self) -> None:
-        """Fold the write-ahead log into the file and rebuild it, so deleted rows leave no copy behind."""
-        with self._lock:
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self._conn.execute("VACUUM")
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

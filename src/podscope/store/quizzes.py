@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from podscope.store.db import Database
+from podscope.store.db import Tables
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def _attempt(row: sqlite3.Row) -> QuizAttempt:
     )
 
 
-class QuizTables(Database):
+class QuizTables(Tables):
     """Quiz attempts (mixed into `Store`)."""
 
     def add_attempt(
@@ -90,7 +90,7 @@ class QuizTables(Database):
             )
         return _attempt(self._query("SELECT * FROM quiz_attempts WHERE id = ?", (int(cur.lastrowid or 0),))[0])
 
-    def quiz_attempts(self, learner: str, episode_id: int | None = None) -> list[QuizAttempt]:
+    def attempts(self, learner: str, episode_id: int | None = None) -> list[QuizAttempt]:
         """A learner's attempts, oldest first (optionally of one episode)."""
         sql = "SELECT * FROM quiz_attempts WHERE learner = ?"
         params: tuple[object, ...] = (learner,)
@@ -99,7 +99,7 @@ class QuizTables(Database):
             params = (learner, episode_id)
         return [_attempt(r) for r in self._query(sql + " ORDER BY at, id", params)]
 
-    def quiz_learners(self) -> list[str]:
+    def learners(self) -> list[str]:
         return [r["learner"] for r in self._query("SELECT DISTINCT learner FROM quiz_attempts ORDER BY learner")]
 
     def recent_segment_texts(self, limit: int = 20000) -> list[str]:

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from podscope.errors import NotFound, StoreError
 from podscope.records import TIERS
-from podscope.store.db import Database
+from podscope.store.db import Tables
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _from(f: Filters) -> tuple[str, list[Any]]:
     return _FROM.format(tiers=",".join("?" * len(f.tiers))), list(f.tiers)
 
 
-class SearchTables(Database):
+class SearchTables(Tables):
     """Full-text and vector search over segments (mixed into `Store`)."""
 
     def check_filters(self, f: Filters) -> None:

@@ -1,33 +1,18 @@
-"""The embedded store: one SQLite file under the podscope home. The only code that writes SQL.
+"""The embedded store: one SQLite file under the podscope home, made of one repository per kind of record.
 
-Why it looks like this:
-- An episode is written in one transaction (`save_episode`), so a crash mid-way leaves nothing half-written and the
-  next run can redo it; the content hash makes re-adding the same recording a no-op.
-- Words are kept per segment as a compact JSON array ([start, end, text, probability]): they are read with their
-  segment (transcripts, quizzes, exports) and never queried one by one, and a 3-hour episode has 30,000 of them.
-- Embeddings are float32 blobs; they are biometric data, so they live in three tables only (episode_speakers,
-  speaker_embeddings and exemplars), which makes removing them complete and checkable (`PeopleTables.forget_person`).
+Each repository is a small class over the one shared `Database` (connection, lock, transactions, migrations):
+`store.episodes`, `store.people`, `store.search`, `store.feeds`, `store.keys`, `store.quizzes`,
+`store.translations`. A library operation that spans repositories groups their writes with `store.transaction()`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import sqlite3
-from typing import Any
+from contextlib import AbstractContextManager
+from pathlib import Path
 
-from podscope.errors import NotFound
-from podscope.records import (
-    Episode,
-    EpisodeSpeaker,
-    Podcast,
-    ProcessedEpisode,
-    Segment,
-    StoredTranscript,
-    Turn,
-    Word,
-)
-from podscope.store.db import blob, vector
+from podscope.store.db import Database
+from podscope.store.episodes import EpisodeTables
 from podscope.store.feeds import FeedTables
 from podscope.store.keys import KeyTables
 from podscope.store.people import PeopleTables
@@ -36,221 +21,29 @@ from podscope.store.search import SearchTables
 from podscope.store.translations import TranslationTables
 
 
-def _words_json(words: tuple[Word, ...]) -> str:
-    return json.dumps([[round(w.start, 3), round(w.end, 3), w.text, round(w.probability, 3)] for w in words])
+class Store:
+    """A podscope library in one SQLite file."""
 
+    def __init__(self, path: Path | str):
+        self.db = Database(path)
+        self.path = self.db.path
+        self.episodes = EpisodeTables(self.db)
+        self.people = PeopleTables(self.db)
+        self.search = SearchTables(self.db)
+        self.feeds = FeedTables(self.db)
+        self.keys = KeyTables(self.db)
+        self.quizzes = QuizTables(self.db)
+        self.translations = TranslationTables(self.db)
 
-def _words(text: str, speaker: str | None) -> tuple[Word, ...]:
-    return tuple(Word(start=s, end=e, text=t, probability=p, speaker=speaker) for s, e, t, p in json.loads(text))
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One write transaction across repositories; nested calls join the outer one."""
+        return self.db.transaction()
 
+    def migrate(self) -> list[str]:
+        return self.db.migrate()
 
-_EPISODE_SELECT = """
-    SELECT e.id, e.podcast_id, p.title AS podcast, e.title, e.published, e.duration, e.source, e.content_hash,
-           e.status, e.language, e.asr_model, e.created_at,
-           (SELECT COUNT(*) FROM episode_speakers s WHERE s.episode_id = e.id) AS speaker_count,
-           (SELECT COUNT(*) FROM segments g WHERE g.episode_id = e.id) AS segment_count
-    FROM episodes e JOIN podcasts p ON p.id = e.podcast_id
-"""
+    def applied_migrations(self) -> list[str]:
+        return self.db.applied_migrations()
 
-
-def _episode(row: sqlite3.Row) -> Episode:
-    return Episode(
-        id=row["id"],
-        podcast_id=row["podcast_id"],
-        podcast=row["podcast"],
-        title=row["title"],
-        published=dt.date.fromisoformat(row["published"]) if row["published"] else None,
-        duration=row["duration"],
-        source=row["source"],
-        content_hash=row["content_hash"] or "",
-        status=row["status"],
-        language=row["language"],
-        asr_model=row["asr_model"],
-        speaker_count=row["speaker_count"],
-        segment_count=row["segment_count"],
-        created_at=row["created_at"],
-    )
-
-
-class Store(PeopleTables, SearchTables, FeedTables, KeyTables, TranslationTables, QuizTables):
-    """A podscope library in one SQLite file: episodes here, people and voice profiles in `PeopleTables`, the search
-    index in `SearchTables`."""
-
-    # -- episodes -------------------------------------------------------------------------------------------------
-
-    def find_episode_by_hash(self, content_hash: str) -> Episode | None:
-        rows = self._query(_EPISODE_SELECT + " WHERE e.content_hash = ? AND e.status = 'done'", (content_hash,))
-        return _episode(rows[0]) if rows else None
-
-    def save_episode(
-        self,
-        processed: ProcessedEpisode,
-        processing_seconds: float | None = None,
-        *,
-        voiceprints: bool = True,
-        into: int | None = None,
-    ) -> int:
-        """Store a processed episode with its speakers, turns, segments and words, in one transaction.
-
-        With voiceprints=False the speakers' embeddings are not kept (voice profiles switched off). `into` is a
-        pending episode (from a feed) that this fills in place, keeping its id."""
-        meta = processed.meta
-        with self.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO podcasts (title) VALUES (?)", (meta.podcast,))
-            podcast_id = conn.execute("SELECT id FROM podcasts WHERE title = ?", (meta.podcast,)).fetchone()["id"]
-            # Another process may have stored the same recording while this one was processing it.
-            done = conn.execute(
-                "SELECT id FROM episodes WHERE content_hash = ? AND status = 'done'", (processed.content_hash,)
-            ).fetchone()
-            if done is not None:
-                return int(done["id"])
-            # A failed earlier attempt at the same recording is replaced, never duplicated.
-            conn.execute(
-                "DELETE FROM episodes WHERE content_hash = ? AND status != 'done' AND id IS NOT ?",
-                (processed.content_hash, into),
-            )
-            values = (
-                podcast_id,
-                meta.title,
-                meta.published.isoformat() if meta.published else None,
-                processed.duration,
-                meta.source,
-                processed.content_hash,
-                processed.language,
-                processed.asr_model,
-                processed.asr_source,
-                processing_seconds,
-            )
-            if into is not None:
-                updated = conn.execute(
-                    """UPDATE episodes SET podcast_id = ?, title = ?, published = ?, duration = ?, source = ?,
-                           content_hash = ?, status = 'done', language = ?, asr_model = ?, asr_source = ?,
-                           processing_seconds = ? WHERE id = ? AND status != 'done'""",
-                    (*values, into),
-                ).rowcount
-                if not updated:
-                    raise NotFound(f"episode {into} is not waiting to be processed")
-                episode_id = into
-            else:
-                cur = conn.execute(
-                    """INSERT INTO episodes (podcast_id, title, published, duration, source, content_hash, status,
-                                             language, asr_model, asr_source, processing_seconds)
-                       VALUES (?, ?, ?, ?, ?, ?, 'done', ?, ?, ?, ?)""",
-                    values,
-                )
-                episode_id = int(cur.lastrowid or 0)
-            speaker_ids: dict[str, int] = {}
-            for track in processed.diarization.speakers:
-                cur = conn.execute(
-                    "INSERT INTO episode_speakers (episode_id, label, speaking_time, embedding) VALUES (?, ?, ?, ?)",
-                    (episode_id, track.label, track.speaking_time, blob(track.embedding) if voiceprints else None),
-                )
-                sid = int(cur.lastrowid or 0)
-                speaker_ids[track.label] = sid
-                conn.executemany(
-                    "INSERT INTO speaker_embeddings (speaker_id, embedding) VALUES (?, ?)",
-                    [(sid, blob(e)) for e in track.turn_embeddings] if voiceprints else [],
-                )
-            conn.executemany(
-                "INSERT INTO turns (episode_id, speaker_id, start, end) VALUES (?, ?, ?, ?)",
-                [(episode_id, speaker_ids[t.speaker], t.start, t.end) for t in processed.diarization.turns],
-            )
-            conn.executemany(
-                "INSERT INTO segments (episode_id, speaker_id, start, end, text, words) VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        episode_id,
-                        speaker_ids.get(s.speaker) if s.speaker else None,
-                        s.start,
-                        s.end,
-                        s.text,
-                        _words_json(s.words),
-                    )
-                    for s in processed.segments
-                ],
-            )
-        return episode_id
-
-    def get_episode(self, episode_id: int) -> Episode:
-        rows = self._query(_EPISODE_SELECT + " WHERE e.id = ?", (episode_id,))
-        if not rows:
-            raise NotFound(f"no episode with id {episode_id}; `podscope episodes` lists them")
-        return _episode(rows[0])
-
-    def list_episodes(self, podcast: str | None = None) -> list[Episode]:
-        sql = _EPISODE_SELECT
-        params: tuple[Any, ...] = ()
-        if podcast is not None:
-            if not self._query("SELECT 1 FROM podcasts WHERE title = ?", (podcast,)):
-                raise NotFound(f"no podcast named {podcast!r}; `podscope podcasts` lists them")
-            sql += " WHERE p.title = ?"
-            params = (podcast,)
-        sql += " ORDER BY p.title COLLATE NOCASE, e.published IS NULL, e.published, e.id"
-        return [_episode(r) for r in self._query(sql, params)]
-
-    def list_podcasts(self) -> list[Podcast]:
-        rows = self._query(
-            """SELECT p.id, p.title, COUNT(e.id) AS n FROM podcasts p LEFT JOIN episodes e ON e.podcast_id = p.id
-               GROUP BY p.id ORDER BY p.title COLLATE NOCASE"""
-        )
-        return [Podcast(id=r["id"], title=r["title"], episode_count=r["n"]) for r in rows]
-
-    def delete_episode(self, episode_id: int) -> None:
-        self.get_episode(episode_id)
-        with self.transaction() as conn:
-            conn.execute("DELETE FROM episodes WHERE id = ?", (episode_id,))
-            conn.execute("DELETE FROM podcasts WHERE id NOT IN (SELECT podcast_id FROM episodes)")
-
-    def episode_speakers(self, episode_id: int) -> list[EpisodeSpeaker]:
-        rows = self._query(
-            "SELECT id, episode_id, label, speaking_time, embedding FROM episode_speakers WHERE episode_id = ?"
-            " ORDER BY label",
-            (episode_id,),
-        )
-        return [
-            EpisodeSpeaker(
-                id=r["id"],
-                episode_id=r["episode_id"],
-                label=r["label"],
-                speaking_time=r["speaking_time"],
-                embedding=vector(r["embedding"]),
-            )
-            for r in rows
-        ]
-
-    def turns(self, episode_id: int) -> list[Turn]:
-        rows = self._query(
-            """SELECT t.start, t.end, s.label FROM turns t JOIN episode_speakers s ON s.id = t.speaker_id
-               WHERE t.episode_id = ? ORDER BY t.start""",
-            (episode_id,),
-        )
-        return [Turn(start=r["start"], end=r["end"], speaker=r["label"]) for r in rows]
-
-    def get_transcript(self, episode_id: int) -> StoredTranscript:
-        episode = self.get_episode(episode_id)
-        rows = self._query(
-            """SELECT g.start, g.end, g.text, g.words, s.label FROM segments g
-               LEFT JOIN episode_speakers s ON s.id = g.speaker_id WHERE g.episode_id = ? ORDER BY g.start, g.id""",
-            (episode_id,),
-        )
-        segments = tuple(
-            Segment(
-                start=r["start"],
-                end=r["end"],
-                speaker=r["label"],
-                text=r["text"],
-                words=_words(r["words"], r["label"]),
-            )
-            for r in rows
-        )
-        return StoredTranscript(
-            episode=episode,
-            speakers=tuple(self.episode_speakers(episode_id)),
-            segments=segments,
-            turns=tuple(self.turns(episode_id)),
-        )
-
-    def counts(self) -> dict[str, int]:
-        """Row counts of the main tables: what the library holds."""
-        tables = ("podcasts", "episodes", "episode_speakers", "speaker_embeddings", "turns", "segments")
-        return {t: int(self._query(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"]) for t in tables}
+    def close(self) -> None:
+        self.db.close()

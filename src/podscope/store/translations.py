@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from podscope.store.db import Database
+from podscope.store.db import Tables
 
 
 def _marks(ids: Sequence[int]) -> str:
     return ",".join("?" * len(ids))
 
 
-class TranslationTables(Database):
+class TranslationTables(Tables):
     """Cached segment translations (mixed into `Store`)."""
 
     def segment_texts(self, episode_id: int) -> list[tuple[int, str]]:

@@ -72,18 +72,18 @@ class Translations:
         store = self.lib.store
         transcript = self.lib.transcript(episode_id)
         src, tgt = self.source_language(source, transcript.episode.language), language_code(target)
-        ids = store.segment_texts(episode_id)
+        ids = store.translations.segment_texts(episode_id)
         if len(ids) != len(transcript.segments):  # changed between the two reads
             raise InputError(f"episode {episode_id} changed while it was being translated; try again")
         if src == tgt:
             return [(segment, segment.text) for segment in transcript.segments]
         backend = self.translator
-        done = store.cached_translations([sid for sid, _ in ids], src, tgt, backend.name)
+        done = store.translations.cached_translations([sid for sid, _ in ids], src, tgt, backend.name)
         todo = [(sid, text) for sid, text in ids if sid not in done]
         if todo:
             fresh = backend.translate([text for _, text in todo], src, tgt)
             new = {sid: text for (sid, _), text in zip(todo, fresh, strict=True)}
-            store.save_translations(new, src, tgt, backend.name)
+            store.translations.save_translations(new, src, tgt, backend.name)
             done.update(new)
         return [(segment, done[sid]) for segment, (sid, _) in zip(transcript.segments, ids, strict=True)]
 

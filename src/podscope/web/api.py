@@ -425,7 +425,7 @@ class SyncBody(BaseModel):
 def health(request: Request) -> Health:
     """The library's home and what it holds."""
     lib = _lib(request)
-    return Health(home=str(lib.home), counts=lib.store.counts())
+    return Health(home=str(lib.home), counts=lib.store.episodes.counts())
 
 
 @router.get("/search", response_model=SearchResult, dependencies=READ, tags=["search"])
@@ -488,7 +488,7 @@ def podcast(request: Request, podcast_id: int) -> PodcastDetail:
     episodes = lib.episodes(found.title)
     ids = {e.id for e in episodes}
     heard: dict[str, tuple[set[int], float]] = {}
-    for a in lib.store.attributions(tiers=SHOWN_TIERS):
+    for a in lib.store.people.attributions(tiers=SHOWN_TIERS):
         if a.episode_id in ids:
             seen, seconds = heard.get(a.person, (set(), 0.0))
             heard[a.person] = (seen | {a.episode_id}, seconds + a.speaking_time)
@@ -512,8 +512,8 @@ def episode(request: Request, episode_id: int) -> EpisodeDetail:
     """An episode with its speakers (who each one is, how sure, how long they talk), who spoke when, and its
     credits."""
     lib = _lib(request)
-    found = lib.store.get_episode(episode_id)
-    names = lib.store.speaker_names(episode_id)
+    found = lib.store.episodes.get(episode_id)
+    names = lib.store.people.speaker_names(episode_id)
     return EpisodeDetail(
         episode=found,
         speakers=_speakers(lib, episode_id),
@@ -523,16 +523,16 @@ def episode(request: Request, episode_id: int) -> EpisodeDetail:
             )
             for t in lib.timeline(episode_id)
         ],
-        credits=[Credit(name=r["name"], role=r["role"], group=r["grp"]) for r in lib.store.credits(episode_id)],
+        credits=[Credit(name=r["name"], role=r["role"], group=r["grp"]) for r in lib.store.feeds.credits(episode_id)],
         audio_url=f"/api/episodes/{episode_id}/audio" if _has_recording(lib, found) else None,
         transcript_url=f"/api/episodes/{episode_id}/transcript",
     )
 
 
 def _speakers(lib: Library, episode_id: int) -> list[SpeakerOut]:
-    attributed = {a.speaker_id: a for a in lib.store.attributions(episode_id=episode_id)}
+    attributed = {a.speaker_id: a for a in lib.store.people.attributions(episode_id=episode_id)}
     out = []
-    for s in lib.store.episode_speakers(episode_id):
+    for s in lib.store.episodes.speakers(episode_id):
         a = attributed.get(s.id)
         out.append(
             SpeakerOut(
@@ -585,7 +585,7 @@ def transcript(
     lib = _lib(request)
     if fmt is None:
         stored = lib.transcript(episode_id)
-        names = lib.store.speaker_names(episode_id)
+        names = lib.store.people.speaker_names(episode_id)
         return TranscriptOut(
             episode=stored.episode,
             speakers={s.label: names.get(s.label, s.label) for s in stored.speakers},
@@ -685,7 +685,7 @@ AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
 def episode_audio(request: Request, episode_id: int) -> FileResponse:
     """The episode's recording, with HTTP Range support so players can seek."""
     lib = _lib(request)
-    found = lib.store.get_episode(episode_id)
+    found = lib.store.episodes.get(episode_id)
     media_type = _audio_type(Path(found.source)) if found.source else None
     if media_type is None:
         raise NotFound(f"episode {episode_id} has no recording in the library (it was imported from a transcript)")
@@ -895,7 +895,7 @@ def confirm(request: Request, speaker_id: int) -> Changes:
     """A human says the attribution is right: it becomes confirmed (and, with learning on, an exemplar)."""
     lib = _lib(request)
     changes = lib.people.confirm(speaker_id)
-    return Changes(changes=changes, attribution=lib.store.attribution(speaker_id))
+    return Changes(changes=changes, attribution=lib.store.people.attribution(speaker_id))
 
 
 @router.post("/review/{speaker_id}/reject", response_model=Changes, dependencies=ADMIN, tags=["people"])
@@ -903,7 +903,7 @@ def reject(request: Request, speaker_id: int) -> Changes:
     """A human says the voice is not that person: remembered for good, and the speaker is matched again."""
     lib = _lib(request)
     changes = lib.people.reject(speaker_id)
-    return Changes(changes=changes, attribution=lib.store.attribution(speaker_id))
+    return Changes(changes=changes, attribution=lib.store.people.attribution(speaker_id))
 
 
 @router.post("/review/exemplars/{exemplar_id}/keep", response_model=Changes, dependencies=ADMIN, tags=["people"])
@@ -924,7 +924,8 @@ def assign(request: Request, body: AssignBody) -> Changes:
     lib = _lib(request)
     changes = lib.people.assign(body.episode_id, body.label, body.name)
     return Changes(
-        changes=changes, attribution=lib.store.attribution(lib.store.find_speaker(body.episode_id, body.label))
+        changes=changes,
+        attribution=lib.store.people.attribution(lib.store.people.find_speaker(body.episode_id, body.label)),
     )
 
 
@@ -954,7 +955,8 @@ def enroll(request: Request, body: EnrollBody) -> Changes:
     assert body.episode_id is not None
     changes = lib.people.enroll_speaker(body.name, body.episode_id, body.label)
     return Changes(
-        changes=changes, attribution=lib.store.attribution(lib.store.find_speaker(body.episode_id, body.label))
+        changes=changes,
+        attribution=lib.store.people.attribution(lib.store.people.find_speaker(body.episode_id, body.label)),
     )
 
 
@@ -987,7 +989,7 @@ def sync_feeds(request: Request, response: Response, body: SyncBody | None = Non
     """Refresh the feeds (or one) and process pending episodes, newest first, as a background job."""
     options = body or SyncBody()
     if options.feed_id is not None:
-        _lib(request).store.feed(options.feed_id)
+        _lib(request).store.feeds.get(options.feed_id)
     since = options.since.isoformat() if options.since else None
 
     def work(job_lib: Library, job: Job) -> None:

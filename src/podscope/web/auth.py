@@ -138,7 +138,7 @@ def _identify(request: Request, credentials: HTTPAuthorizationCredentials | None
                 "the Authorization header must be `Bearer <key>` with a key from `podscope keys create`"
             )
         presented = credentials.credentials.strip()
-    key = request.app.state.lib.store.verify_key(presented) if presented else None
+    key = request.app.state.lib.store.keys.verify(presented) if presented else None
     client = request.client.host if request.client else "unknown"
     path = request.url.path
     # Programs are limited; a person browsing the pages, and a player's Range requests for audio, are not.

@@ -203,7 +203,7 @@ def _review_count(lib: Library) -> int:
     """Attributions in the default review queue (matched ones, and low ones held back), for the nav badge."""
     if not lib.people.enabled:
         return 0
-    return sum(1 for a in lib.store.attributions(tiers=("matched", "low")) if a.tier == "matched" or a.held)
+    return sum(1 for a in lib.store.people.attributions(tiers=("matched", "low")) if a.tier == "matched" or a.held)
 
 
 def _csrf_token(request: Request) -> tuple[str, bool]:
@@ -380,7 +380,7 @@ def search_page(request: Request) -> HTMLResponse:
         episodes = [e for e in lib.episodes() if e.status == "done"]
         episodes.sort(key=lambda e: (e.published or dt.date.min, e.created_at), reverse=True)
         context["recent"] = episodes[:6]
-        context["counts"] = lib.store.counts()
+        context["counts"] = lib.store.episodes.counts()
     return render(request, "search.html", status, **context)
 
 
@@ -389,7 +389,7 @@ def search_page(request: Request) -> HTMLResponse:
 
 def _who(lib: Library, episode_id: int) -> dict[str, Attribution]:
     """Episode speaker label -> its shown attribution."""
-    return {a.label: a for a in lib.store.attributions(episode_id=episode_id, tiers=SHOWN_TIERS)}
+    return {a.label: a for a in lib.store.people.attributions(episode_id=episode_id, tiers=SHOWN_TIERS)}
 
 
 def has_recording(episode: Episode) -> bool:
@@ -406,7 +406,7 @@ def _playable(lib: Library, episode_ids: Iterable[int]) -> set[int]:
     out = set()
     for episode_id in set(episode_ids):
         try:
-            if has_recording(lib.store.get_episode(episode_id)):
+            if has_recording(lib.store.episodes.get(episode_id)):
                 out.add(episode_id)
         except NotFound:
             continue
@@ -453,7 +453,7 @@ def episode_page(request: Request, episode_ref: str) -> HTMLResponse:
         speakers=speakers,
         who=who,
         colour=colour,
-        credits=lib.store.credits(episode_id),
+        credits=lib.store.feeds.credits(episode_id),
         formats=list(FORMATS),
         audio_url=f"/api/episodes/{episode_id}/audio" if has_recording(transcript.episode) else None,
         levels=QUIZ_LEVELS,
@@ -482,7 +482,7 @@ def _question_view(q: Question) -> dict[str, Any]:
 def quiz_page(request: Request, episode_ref: str) -> HTMLResponse:
     lib = _lib(request)
     episode_id = _id(episode_ref, "episode")
-    episode = lib.store.get_episode(episode_id)  # NotFound: the site's 404 page
+    episode = lib.store.episodes.get(episode_id)  # NotFound: the site's 404 page
     q = request.query_params
     level = q.get("level") or "medium"
     seed = _number(q.get("seed"), 1, 0, 2**31 - 1)
@@ -636,13 +636,13 @@ def podcast_page(request: Request, podcast_ref: str) -> HTMLResponse:
     people: dict[str, dict[str, Any]] = {}
     order = {t: i for i, t in enumerate(TIERS)}
     for e in episodes:
-        for a in lib.store.attributions(episode_id=e.id, tiers=SHOWN_TIERS):
+        for a in lib.store.people.attributions(episode_id=e.id, tiers=SHOWN_TIERS):
             entry = people.setdefault(a.person, _cast_entry(a.person, a.tier))
             entry["episodes"] += 1
             entry["seconds"] += a.speaking_time
             if order[a.tier] < order[entry["tier"]]:
                 entry["tier"] = a.tier
-        for c in lib.store.credits(e.id):
+        for c in lib.store.feeds.credits(e.id):
             people.setdefault(c["name"], _cast_entry(c["name"], None))["roles"].add(c["role"])
     cast = sorted(people.values(), key=lambda p: (-p["seconds"], -p["episodes"], p["name"].lower()))
     return render(request, "podcast.html", podcast=podcast, episodes=episodes, cast=cast)
@@ -678,9 +678,9 @@ async def review_confirm(request: Request, speaker_ref: str) -> RedirectResponse
     speaker_id = _id(speaker_ref, "attribution")
 
     def act(form: dict[str, str]) -> str:
-        a = lib.store.attribution(speaker_id)
+        a = lib.store.people.attribution(speaker_id)
         changes = lib.people.confirm(speaker_id)
-        who = f"{a.person} in “{lib.store.get_episode(a.episode_id).title}”" if a else "the attribution"
+        who = f"{a.person} in “{lib.store.episodes.get(a.episode_id).title}”" if a else "the attribution"
         return f"Confirmed {who}.{_changed(changes)}"
 
     return await _act(request, "/review", act)
@@ -692,7 +692,7 @@ async def review_reject(request: Request, speaker_ref: str) -> RedirectResponse:
     speaker_id = _id(speaker_ref, "attribution")
 
     def act(form: dict[str, str]) -> str:
-        a = lib.store.attribution(speaker_id)
+        a = lib.store.people.attribution(speaker_id)
         changes = lib.people.reject(speaker_id)
         who = f"{a.label} is not {a.person}" if a else "rejected"
         return f"Noted: {who}; this voice will not be matched to them again.{_changed(changes)}"
@@ -709,7 +709,7 @@ async def review_assign(request: Request, speaker_ref: str) -> RedirectResponse:
         name = " ".join(form.get("name", "").split())
         if not name:
             raise InputError("type the name of the person who speaks here")
-        a = lib.store.attribution(speaker_id)
+        a = lib.store.people.attribution(speaker_id)
         if a is None:
             raise NotFound(f"no attribution {speaker_id}: it may have changed; reload the review page")
         changes = lib.people.assign(a.episode_id, a.label, name)
