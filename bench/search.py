@@ -44,11 +44,15 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import corpus  # noqa: E402
 from podscope.library import Library, transcript_episode  # noqa: E402
-from podscope.records import EpisodeMeta, ProcessedEpisode, Segment  # noqa: E402
+from podscope.records import (  # noqa: E402
+    EpisodeMeta,
+    ProcessedEpisode,
+    SearchFilters,
+    Segment,
+)
 from podscope.sample_scripts import sample_scripts  # noqa: E402
 from podscope.search.embed import model_dir  # noqa: E402
 from podscope.search.engine import SearchOptions  # noqa: E402
-from podscope.store.search import Filters  # noqa: E402
 
 FIRST = ["Ada", "Ben", "Cara", "Dev", "Elif", "Femi", "Gus", "Hana", "Ivo", "June", "Kofi", "Lena", "Milo", "Nia"]
 FIRST += ["Omar", "Pia", "Quinn", "Rosa", "Sami", "Tess", "Uma", "Vik", "Wren", "Xia", "Yara", "Zeb"]
@@ -192,10 +196,10 @@ def scale_queries(info: dict[str, Any], rng: np.random.Generator) -> dict[str, l
 def _phrases(lib: Library, rng: np.random.Generator, n: int) -> list[str]:
     """Two or three consecutive words of stored segments: phrases that occur."""
     total = lib.store.episodes.counts()["segments"]
-    rows = lib.store.search.segment_rows([int(i) for i in rng.integers(1, total, size=3 * n)], Filters())
+    rows = lib.store.search.segment_rows([int(i) for i in rng.integers(1, total, size=3 * n)], SearchFilters())
     out = []
     for r in rows.values():
-        words = r["text"].rstrip(".").lower().split()
+        words = r.text.rstrip(".").lower().split()
         k = int(rng.integers(2, 4))
         if len(words) > k:
             start = int(rng.integers(0, len(words) - k))

@@ -182,7 +182,7 @@ def test_add_sync_resync_and_resume(site: tuple[Site, str], tmp_path: Path) -> N
         assert tips.episode.asr_model == "publisher transcript (srt)"
         assert not lib.store.people.speaker_voices(episode_id=tips.episode.id)
         # Credits are people on the episode, not voice attributions.
-        credits = {(r["name"], r["role"]) for r in lib.store.feeds.credits(episodes["A phone call"].id)}
+        credits = {(r.name, r.role) for r in lib.store.feeds.credits(episodes["A phone call"].id)}
         assert credits == {("Marta Ruiz", "host"), ("Diane", "guest"), ("Sheila", "guest")}
         assert "Marta Ruiz" not in lib.store.people.speaker_names(episodes["A phone call"].id).values()
         # ... and are offered as names for the unknown voices of their episodes.
@@ -238,7 +238,7 @@ def test_sync_uses_the_language_the_feed_declares(site: tuple[Site, str], tmp_pa
     _two_item_feed(state, base, "de-DE")
     with _lib(tmp_path / "home", asr_model="base", allow_download=False) as lib:
         added = lib.feeds.add(f"{base}/de.xml")
-        assert lib.store.feeds.get(added.id)["language"] == "de-DE"  # kept as declared, normalised when used
+        assert lib.store.feeds.get(added.id).language == "de-DE"  # kept as declared, normalised when used
         report = lib.feeds.sync()
         assert (report.processed, report.failed) == (2, 0), report.errors
         episodes = {e.title: e for e in lib.episodes()}
@@ -272,7 +272,7 @@ def test_a_language_set_for_the_podcast_beats_the_declared_one(site: tuple[Site,
 
         with pytest.raises(InputError, match="not one Whisper knows"):
             lib.feeds.set_language(added.id, "zz")
-        assert lib.store.feeds.get(added.id)["language_set"] == "de"  # unchanged
+        assert lib.store.feeds.get(added.id).language_set == "de"  # unchanged
         assert lib.feeds.set_language(added.id, "es").language == "es"
         cleared = lib.feeds.set_language(added.id, "")
         assert cleared == FeedLanguage(added.id, "Line Notes", "en-GB", None, "en")

@@ -105,7 +105,7 @@ def test_crash_mid_transaction_loses_no_earlier_work(tmp_path: Path) -> None:
 import os
 from podscope.store import Store
 s = Store({str(db)!r})
-with s.transaction() as conn:
+with s.db.transaction() as conn:  # the SQLite connection itself, to write raw rows
     conn.execute("INSERT INTO podcasts (title) VALUES ('Crash Pod')")
     conn.execute("INSERT INTO episodes (podcast_id, title, content_hash) VALUES (last_insert_rowid(), 'x', 'second')")
     os._exit(9)

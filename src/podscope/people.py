@@ -583,8 +583,8 @@ class People:
             for episode_id in episodes:
                 heard = {a.person for a in self.store.people.attributions(episode_id=episode_id, tiers=SHOWN_TIERS)}
                 for row in self.store.feeds.credits(episode_id):
-                    if row["name"] not in heard:
-                        credited[row["name"]] += 1
+                    if row.name not in heard:
+                        credited[row.name] += 1
             out.append(
                 UnknownVoice(
                     id=f"U{group[0].speaker_id}",
@@ -612,17 +612,17 @@ class People:
     def show(self, name: str, quotes: int = 5) -> PersonPage:
         person = self._person(name, create=False)
         rows = self.store.people.appearances(person.id)
-        appearances = tuple(
+        appearances: tuple[dict[str, Any], ...] = tuple(
             {
-                "podcast": r["podcast"],
-                "episode_id": r["episode_id"],
-                "episode": r["episode"],
-                "published": r["published"],
-                "speaker": r["label"],
-                "speaker_id": r["speaker_id"],
-                "tier": r["tier"],
-                "score": r["score"],
-                "speaking_seconds": round(r["speaking_time"], 1),
+                "podcast": r.podcast,
+                "episode_id": r.episode_id,
+                "episode": r.episode,
+                "published": r.published,
+                "speaker": r.label,
+                "speaker_id": r.speaker_id,
+                "tier": r.tier,
+                "score": r.score,
+                "speaking_seconds": round(r.speaking_time, 1),
             }
             for r in rows
         )
@@ -646,13 +646,13 @@ class People:
             appearances=appearances,
             quotes=tuple(
                 {
-                    "episode_id": q["episode_id"],
-                    "episode": q["episode"],
-                    "podcast": q["podcast"],
-                    "published": q["published"],
-                    "start": round(q["start"], 2),
-                    "end": round(q["end"], 2),
-                    "text": q["text"],
+                    "episode_id": q.episode_id,
+                    "episode": q.episode,
+                    "podcast": q.podcast,
+                    "published": q.published,
+                    "start": round(q.start, 2),
+                    "end": round(q.end, 2),
+                    "text": q.text,
                 }
                 for q in quote_rows
             ),

@@ -38,8 +38,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from podscope.errors import InputError, ModelError, NotFound
-from podscope.records import QUIZ_LEVELS, QuizLevel, StoredTranscript, Word
-from podscope.store.quizzes import QuizAttempt
+from podscope.records import QUIZ_LEVELS, QuizAttempt, QuizLevel, StoredTranscript, Word
 
 if TYPE_CHECKING:
     from podscope.library import Library

@@ -291,3 +291,192 @@ class Stretch:
     start: float
     end: float
     quote: str
+
+
+# -- what the store hands out beyond episodes and people ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Credit:
+    """A person credited on an episode by its feed (`podcast:person`): name, role and group."""
+
+    name: str
+    role: str
+    group: str
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """One attributed episode speaker of a person, for their page."""
+
+    speaker_id: int
+    tier: Tier
+    score: float | None
+    label: str
+    speaking_time: float
+    episode_id: int
+    episode: str
+    published: str | None  # ISO date
+    podcast: str
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One of a person's lines, with where it is."""
+
+    episode_id: int
+    episode: str
+    podcast: str
+    published: str | None  # ISO date
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class FollowedFeed:
+    """A followed feed with its item counts."""
+
+    id: int
+    url: str
+    podcast_id: int | None
+    podcast: str | None
+    title: str
+    podcast_guid: str | None
+    etag: str | None
+    last_modified: str | None
+    blocked: bool
+    checked_at: str | None
+    error: str | None
+    created_at: str
+    language: str | None  # the channel's <language> as declared ("en-us")
+    language_set: str | None  # the one the user set (Whisper's code)
+    items: int
+    pending: int
+    done: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class NewItem:
+    """A feed item to record: its key and what sync needs to fetch it."""
+
+    key: str
+    title: str
+    published: str | None  # ISO date
+    enclosure_url: str | None
+    enclosure_type: str | None
+    transcripts: list[dict[str, str]]  # [{"url", "type", "language"}]
+    persons: list[dict[str, str]]  # [{"name", "role", "group", "href", "img"}]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class FollowedItem:
+    """A feed item as recorded; items waiting to be processed also carry their feed's URL, languages and podcast."""
+
+    id: int
+    feed_id: int
+    key: str
+    episode_id: int | None
+    title: str
+    published: str | None  # ISO date
+    enclosure_url: str | None
+    enclosure_type: str | None
+    transcripts: list[dict[str, str]]
+    persons: list[dict[str, str]]
+    status: str  # pending | done | failed | skipped
+    attempts: int
+    error: str | None
+    feed_url: str | None = None
+    feed_language: str | None = None
+    feed_language_set: str | None = None
+    podcast: str | None = None
+
+
+KeyScope = Literal["read", "admin"]  # admin includes read
+KEY_SCOPES: tuple[KeyScope, ...] = get_args(KeyScope)
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key as stored (never the key itself)."""
+
+    id: int
+    name: str
+    scope: KeyScope
+    prefix: str  # "psk_AbCdEfGh": the key's first characters, to recognise it
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True)
+class QuizAttempt:
+    """One answer a learner gave, as stored."""
+
+    id: int
+    learner: str
+    episode_id: int
+    seed: int
+    level: str
+    question_id: str
+    kind: str  # gap | who
+    chosen: int
+    chosen_text: str
+    answer_text: str
+    correct: bool
+    at: str  # UTC, ISO 8601
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """What a search is restricted to. `speaker` is a person's name, or "any" for any named person."""
+
+    speaker: str | None = None
+    podcast: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    min_tier: str = "matched"  # attributions below this tier are shown as anonymous labels and not filtered on
+    language: str | None = None
+
+    @property
+    def any(self) -> bool:
+        return any(x is not None for x in (self.speaker, self.podcast, self.since, self.until, self.language))
+
+    @property
+    def tiers(self) -> tuple[str, ...]:
+        return TIERS[: TIERS.index(self.min_tier) + 1]
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    """How many matching segments fall in one (podcast, person, year)."""
+
+    podcast: str
+    person: str | None
+    year: str | None
+    n: int
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    """A stored segment with its speaker's attribution and its episode: what a search hit shows."""
+
+    id: int
+    start: float
+    end: float
+    text: str
+    label: str | None
+    person: str | None
+    tier: str | None
+    episode_id: int = 0
+    score: float | None = None
+    episode: str = ""
+    published: str | None = None
+    language: str | None = None
+    podcast: str = ""

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from podscope.cli.shell import err, home_option, open_library, out, print_json
-from podscope.store.keys import SCOPES
+from podscope.records import KEY_SCOPES
 
 
 @click.group("keys")
@@ -19,7 +19,7 @@ def keys() -> None:
 
 
 @keys.command("create")
-@click.option("--scope", required=True, type=click.Choice(SCOPES), help="read, or admin to change the library.")
+@click.option("--scope", required=True, type=click.Choice(KEY_SCOPES), help="read, or admin to change the library.")
 @click.option("--name", default="", help="What the key is for (shown by `keys list`).")
 @click.option("--json", "as_json", is_flag=True, help="Print the key and its record as JSON.")
 @home_option

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from podscope.asr.whisper import check_language, whisper_language
 from podscope.errors import InputError, PodscopeError
 from podscope.feeds.fetch import Fetcher, safe_filename
 from podscope.feeds.parse import Feed, FeedItem, parse_feed
-from podscope.store.feeds import NewItem
+from podscope.records import FollowedItem, NewItem
 from podscope.timefmt import now_iso
 
 if TYPE_CHECKING:
@@ -191,10 +190,10 @@ class Feeds:
         row = self.store.feeds.get(feed_id)
         return FeedLanguage(
             feed_id=feed_id,
-            podcast=row["podcast"] or row["url"],
-            language_declared=row["language"],
-            language_set=row["language_set"],
-            language=row["language_set"] or whisper_language(row["language"]),
+            podcast=row.podcast or row.url,
+            language_declared=row.language,
+            language_set=row.language_set,
+            language=row.language_set or whisper_language(row.language),
         )
 
     def set_language(self, feed_id: int, language: str | None) -> FeedLanguage:
@@ -215,24 +214,24 @@ class Feeds:
         """podcast:person credits (an item's, else the channel's) on each of the feed's episodes."""
         channel = [{"name": p.name, "role": p.role or "host", "group": p.group or "cast"} for p in feed.persons]
         for row in self.store.feeds.items(feed_id):
-            persons = json.loads(row["persons"]) or channel
-            if row["episode_id"] is None or not persons:
+            persons = row.persons or channel
+            if row.episode_id is None or not persons:
                 continue
             credits = []
             for p in persons:
                 person = self.store.people.find(p["name"]) or self.store.people.create(p["name"])
                 credits.append((person.id, p["role"].lower(), p["group"].lower()))
-            self.store.feeds.set_credits(row["episode_id"], credits)
+            self.store.feeds.set_credits(row.episode_id, credits)
 
     def refresh(self, feed_id: int, fetcher: Fetcher) -> int:
         """Read a followed feed again; records new items and returns how many."""
         row = self.store.feeds.get(feed_id)
         try:
-            data, _url, state = self._read(row["url"], fetcher, row["etag"], row["last_modified"])
+            data, _url, state = self._read(row.url, fetcher, row.etag, row.last_modified)
             if data is None:
                 self.store.feeds.update(feed_id, checked_at=now_iso(), error=None)
                 return 0
-            feed = parse_feed(data, row["url"])
+            feed = parse_feed(data, row.url)
         except PodscopeError as exc:
             self.store.feeds.update(feed_id, checked_at=now_iso(), error=str(exc))
             raise
@@ -251,18 +250,18 @@ class Feeds:
     def list(self) -> list[dict[str, Any]]:
         return [
             {
-                "id": r["id"],
-                "url": r["url"],
-                "podcast": r["podcast"],
-                "items": r["items"],
-                "pending": r["pending"],
-                "done": r["done"],
-                "failed": r["failed"],
-                "blocked": bool(r["blocked"]),
-                "language_declared": r["language"],
-                "language_set": r["language_set"],
-                "checked_at": r["checked_at"],
-                "error": r["error"],
+                "id": r.id,
+                "url": r.url,
+                "podcast": r.podcast,
+                "items": r.items,
+                "pending": r.pending,
+                "done": r.done,
+                "failed": r.failed,
+                "blocked": bool(r.blocked),
+                "language_declared": r.language,
+                "language_set": r.language_set,
+                "checked_at": r.checked_at,
+                "error": r.error,
             }
             for r in self.store.feeds.list_feeds()
         ]
@@ -302,9 +301,9 @@ class Feeds:
                 if hook:
                     hook(f"feed {n}/{len(rows)}:refresh", 0, 1)
                 try:
-                    report.new_items += self.refresh(row["id"], fetcher)
+                    report.new_items += self.refresh(row.id, fetcher)
                 except PodscopeError as exc:
-                    report.errors.append(f"feed {row['id']} ({row['url']}): {exc}")
+                    report.errors.append(f"feed {row.id} ({row.url}): {exc}")
                 report.feeds += 1
                 if hook:
                     hook(f"feed {n}/{len(rows)}:refresh", 1, 1)
@@ -315,38 +314,38 @@ class Feeds:
                 try:
                     self._process(item, fetcher, retranscribe, step)
                 except PodscopeError as exc:
-                    self.store.feeds.finish_item(item["id"], "failed", str(exc))
+                    self.store.feeds.finish_item(item.id, "failed", str(exc))
                     report.failed += 1
-                    report.errors.append(f"{item['title']}: {exc}")
+                    report.errors.append(f"{item.title}: {exc}")
                 else:
-                    self.store.feeds.finish_item(item["id"], "done")
+                    self.store.feeds.finish_item(item.id, "done")
                     report.processed += 1
         return report
 
-    def _process(self, item: Any, fetcher: Fetcher, retranscribe: bool, hook: Hook | None) -> None:
-        episode = self.store.episodes.get(item["episode_id"]) if item["episode_id"] else None
+    def _process(self, item: FollowedItem, fetcher: Fetcher, retranscribe: bool, hook: Hook | None) -> None:
+        episode = self.store.episodes.get(item.episode_id) if item.episode_id else None
         if episode is None:
             raise InputError("the episode was deleted from the library; nothing to process")
-        transcripts = json.loads(item["transcripts"])
+        transcripts = item.transcripts
         transcript = None if retranscribe else best_transcript(transcripts)
-        declared = declared_language(item["feed_language"], transcripts)
-        chosen = item["feed_language_set"]  # set by the user for the podcast: wins over anything declared
+        declared = declared_language(item.feed_language, transcripts)
+        chosen = item.feed_language_set  # set by the user for the podcast: wins over anything declared
         audio_path = None
-        if item["enclosure_url"]:
-            folder = self.lib.home / "downloads" / str(item["feed_id"])
+        if item.enclosure_url:
+            folder = self.lib.home / "downloads" / str(item.feed_id)
             folder.mkdir(parents=True, exist_ok=True)
-            target = folder / safe_filename(item["title"], item["enclosure_url"])
+            target = folder / safe_filename(item.title, item.enclosure_url)
             download_hook = (lambda done, total: hook("download", done, total or done)) if hook else None
-            audio_path = fetcher.download(item["enclosure_url"], target, hook=download_hook)
+            audio_path = fetcher.download(item.enclosure_url, target, hook=download_hook)
         elif transcript is None:
             raise InputError("the item has neither an audio enclosure nor a transcript")
         try:
-            common = {"podcast": item["podcast"], "title": episode.title, "published": episode.published}
+            common: dict[str, Any] = {"podcast": item.podcast, "title": episode.title, "published": episode.published}
             if transcript is not None:
                 url, fmt = transcript
                 own = next((t.get("language") for t in transcripts if t.get("url") == url), None)
                 response = fetcher.fetch_text(url)
-                path = self.lib.work_dir / f"transcript-{item['id']}.{fmt}"
+                path = self.lib.work_dir / f"transcript-{item.id}.{fmt}"
                 self.lib.work_dir.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(response)
                 try:
@@ -367,7 +366,7 @@ class Feeds:
                     audio_path, into=episode.id, hook=hook, language=chosen, declared_language=declared, **common
                 )
                 if result.episode.id != episode.id:  # the same recording was already in the library
-                    self.store.feeds.link_item(item["id"], result.episode.id, drop_pending=episode.id)
+                    self.store.feeds.link_item(item.id, result.episode.id, drop_pending=episode.id)
         finally:
             if audio_path is not None and not self.lib.settings["keep_downloads"]:
                 audio_path.unlink(missing_ok=True)

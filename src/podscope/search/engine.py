@@ -13,7 +13,6 @@ highlighting, optional neighbouring segments, and facet counts. Semantic and hyb
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -24,12 +23,11 @@ import numpy as np
 import numpy.typing as npt
 
 from podscope.errors import InputError
-from podscope.records import TIERS
+from podscope.records import TIERS, FacetCount, SearchFilters, SegmentRow
 from podscope.search.embed import DIMENSION, SentenceEmbedder
 from podscope.search.query import Query, QueryError, Term, highlight_spans, normalise, parse, words
 from podscope.search.vectors import VectorIndex
 from podscope.store import Store
-from podscope.store.search import Filters
 
 MODES = ("hybrid", "text", "semantic")
 SORTS = ("relevance", "date")
@@ -56,8 +54,8 @@ class SearchOptions:
     offset: int = 0
     context: int = 0
 
-    def filters(self) -> Filters:
-        return Filters(
+    def filters(self) -> SearchFilters:
+        return SearchFilters(
             speaker=self.speaker,
             podcast=self.podcast,
             since=self.since,
@@ -109,8 +107,8 @@ class SearchResult:
     estimated: bool = False  # facets counted on a sample of a large result set (the total is always exact)
 
 
-def _speaker(row: sqlite3.Row) -> str:
-    return str(row["person"] or row["label"] or "unknown")
+def _speaker(row: SegmentRow) -> str:
+    return str(row.person or row.label or "unknown")
 
 
 class Search:
@@ -205,7 +203,7 @@ class Search:
         )
 
     def _text(
-        self, query: Query, f: Filters, o: SearchOptions
+        self, query: Query, f: SearchFilters, o: SearchOptions
     ) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]], bool]:
         """One page by bm25 (or date), the number of matches and the facets. Above EXACT_FACETS matches the facets
         are estimated from every n-th match, and say so."""
@@ -217,7 +215,7 @@ class Search:
         return [(i, -score) for i, score in page], total, facets, step > 1
 
     def _ranked(
-        self, query: Query, f: Filters, o: SearchOptions
+        self, query: Query, f: SearchFilters, o: SearchOptions
     ) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]]]:
         semantic = self._semantic(query, f)
         if o.mode == "hybrid" and not query.plain:  # quotes, operators, prefixes: results must honour them
@@ -232,7 +230,7 @@ class Search:
         ids = [i for i, _ in fused]
         if o.sort == "date":
             rows = self.store.search.segment_rows(ids, f)
-            fused.sort(key=lambda p: (rows[p[0]]["published"] or "", -rows[p[0]]["start"]), reverse=True)
+            fused.sort(key=lambda p: (rows[p[0]].published or "", -rows[p[0]].start), reverse=True)
         facets = _facets(self.store.search.facets_of(ids, f)) if ids else {}
         return fused[o.offset : o.offset + o.limit], len(fused), facets
 
@@ -244,7 +242,7 @@ class Search:
         common = {t for t, n in self.store.search.term_documents(terms).items() if n > limit}
         return query.relaxed_fts(common)
 
-    def _semantic(self, query: Query, f: Filters) -> list[tuple[int, float]]:
+    def _semantic(self, query: Query, f: SearchFilters) -> list[tuple[int, float]]:
         """The CANDIDATES most similar segments that pass the filters, fetching more when filters reject many."""
         self._ensure_index()
         vector = self.embedder([query.semantic_text])[0]
@@ -258,7 +256,7 @@ class Search:
                 return found[:CANDIDATES]
             k *= 4
 
-    def _hits(self, ranked: list[tuple[int, float]], query: Query, f: Filters, o: SearchOptions) -> list[Hit]:
+    def _hits(self, ranked: list[tuple[int, float]], query: Query, f: SearchFilters, o: SearchOptions) -> list[Hit]:
         rows = self.store.search.segment_rows([i for i, _ in ranked], f)
         terms = query.highlights if o.mode == "text" else query.content_highlights
         hits = []
@@ -270,23 +268,23 @@ class Search:
             after: tuple[Line, ...] = ()
             if o.context:
                 b, a = self.store.search.neighbours(segment_id, o.context, f)
-                before = tuple(Line(x["id"], x["start"], x["end"], _speaker(x), x["text"]) for x in b)
-                after = tuple(Line(x["id"], x["start"], x["end"], _speaker(x), x["text"]) for x in a)
+                before = tuple(Line(x.id, x.start, x.end, _speaker(x), x.text) for x in b)
+                after = tuple(Line(x.id, x.start, x.end, _speaker(x), x.text) for x in a)
             hits.append(
                 Hit(
                     segment_id=segment_id,
-                    episode_id=r["episode_id"],
-                    podcast=r["podcast"],
-                    episode=r["episode"],
-                    published=dt.date.fromisoformat(r["published"]) if r["published"] else None,
+                    episode_id=r.episode_id,
+                    podcast=r.podcast,
+                    episode=r.episode,
+                    published=dt.date.fromisoformat(r.published) if r.published else None,
                     speaker=_speaker(r),
-                    person=r["person"],
-                    tier=r["tier"],
-                    label=r["label"],
-                    start=round(r["start"], 2),
-                    end=round(r["end"], 2),
-                    text=r["text"],
-                    highlights=tuple(highlight_spans(r["text"], terms)),
+                    person=r.person,
+                    tier=r.tier,
+                    label=r.label,
+                    start=round(r.start, 2),
+                    end=round(r.end, 2),
+                    text=r.text,
+                    highlights=tuple(highlight_spans(r.text, terms)),
                     score=round(score, 5),
                     before=before,
                     after=after,
@@ -304,14 +302,14 @@ def rrf(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:
     return sorted(scores.items(), key=lambda p: (-p[1], p[0]))
 
 
-def _facets(rows: list[sqlite3.Row], scale: int = 1) -> dict[str, dict[str, int]]:
+def _facets(rows: list[FacetCount], scale: int = 1) -> dict[str, dict[str, int]]:
     speakers: Counter[str] = Counter()
     podcasts: Counter[str] = Counter()
     years: Counter[str] = Counter()
     for r in rows:
-        speakers[r["person"] or "(unnamed)"] += r["n"] * scale
-        podcasts[r["podcast"]] += r["n"] * scale
-        years[r["year"] or "(undated)"] += r["n"] * scale
+        speakers[r.person or "(unnamed)"] += r.n * scale
+        podcasts[r.podcast] += r.n * scale
+        years[r.year or "(undated)"] += r.n * scale
     return {
         "speaker": dict(speakers.most_common()),
         "podcast": dict(podcasts.most_common()),

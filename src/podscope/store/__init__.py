@@ -1,5 +1,7 @@
-"""Storage: the only package that knows SQL. SQLite by default (one file under the podscope home)."""
+"""Storage: the only package that knows SQL. `contract` says what a backend implements; `sqlite` is the embedded
+default (one file under the podscope home)."""
 
+from podscope.store.contract import StoreBackend
 from podscope.store.sqlite import Store
 
-__all__ = ["Store"]
+__all__ = ["Store", "StoreBackend"]

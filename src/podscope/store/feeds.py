@@ -16,26 +16,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from podscope.errors import NotFound
+from podscope.records import Credit, FollowedFeed, FollowedItem, NewItem
 from podscope.store.db import Tables
-
-
-@dataclass(frozen=True)
-class NewItem:
-    """A feed item to record: its key and what sync needs to fetch it."""
-
-    key: str
-    title: str
-    published: str | None  # ISO date
-    enclosure_url: str | None
-    enclosure_type: str | None
-    transcripts: list[dict[str, str]]  # [{"url", "type", "language"}]
-    persons: list[dict[str, str]]  # [{"name", "role", "group", "href", "img"}]
-    description: str = ""
-
 
 _FEED_SELECT = """
     SELECT f.*, p.title AS podcast,
@@ -45,6 +30,50 @@ _FEED_SELECT = """
            (SELECT COUNT(*) FROM feed_items i WHERE i.feed_id = f.id AND i.status = 'failed') AS failed
     FROM feeds f LEFT JOIN podcasts p ON p.id = f.podcast_id
 """
+
+
+def _feed(row: sqlite3.Row) -> FollowedFeed:
+    return FollowedFeed(
+        id=row["id"],
+        url=row["url"],
+        podcast_id=row["podcast_id"],
+        podcast=row["podcast"],
+        title=row["title"],
+        podcast_guid=row["podcast_guid"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        blocked=bool(row["blocked"]),
+        checked_at=row["checked_at"],
+        error=row["error"],
+        created_at=row["created_at"],
+        language=row["language"],
+        language_set=row["language_set"],
+        items=row["items"],
+        pending=row["pending"],
+        done=row["done"],
+        failed=row["failed"],
+    )
+
+
+def _item(row: sqlite3.Row) -> FollowedItem:
+    keys = row.keys()
+    extra = {k: row[k] for k in ("feed_url", "feed_language", "feed_language_set", "podcast") if k in keys}
+    return FollowedItem(
+        id=row["id"],
+        feed_id=row["feed_id"],
+        key=row["key"],
+        episode_id=row["episode_id"],
+        title=row["title"],
+        published=row["published"],
+        enclosure_url=row["enclosure_url"],
+        enclosure_type=row["enclosure_type"],
+        transcripts=json.loads(row["transcripts"]),
+        persons=json.loads(row["persons"]),
+        status=row["status"],
+        attempts=row["attempts"],
+        error=row["error"],
+        **extra,
+    )
 
 
 class FeedTables(Tables):
@@ -72,14 +101,14 @@ class FeedTables(Tables):
             )
         return int(cur.lastrowid or 0)
 
-    def list_feeds(self) -> list[sqlite3.Row]:
-        return self._query(_FEED_SELECT + " ORDER BY f.id")
+    def list_feeds(self) -> list[FollowedFeed]:
+        return [_feed(r) for r in self._query(_FEED_SELECT + " ORDER BY f.id")]
 
-    def get(self, feed_id: int) -> sqlite3.Row:
+    def get(self, feed_id: int) -> FollowedFeed:
         rows = self._query(_FEED_SELECT + " WHERE f.id = ?", (feed_id,))
         if not rows:
             raise NotFound(f"no feed with id {feed_id}; `podscope feeds list` shows them")
-        return rows[0]
+        return _feed(rows[0])
 
     def remove(self, feed_id: int) -> int:
         """Stop following a feed; its pending episodes go, processed ones stay. Returns how many pending went."""
@@ -131,7 +160,7 @@ class FeedTables(Tables):
                 cur = conn.execute(
                     """INSERT INTO episodes (podcast_id, title, published, source, status)
                        VALUES (?, ?, ?, ?, 'pending')""",
-                    (feed["podcast_id"], item.title or item.key, item.published, item.enclosure_url or ""),
+                    (feed.podcast_id, item.title or item.key, item.published, item.enclosure_url or ""),
                 )
                 conn.execute(
                     """INSERT INTO feed_items (feed_id, key, episode_id, title, published, enclosure_url,
@@ -154,7 +183,7 @@ class FeedTables(Tables):
 
     def pending_items(
         self, feed_id: int | None = None, since: str | None = None, limit: int | None = None
-    ) -> list[sqlite3.Row]:
+    ) -> list[FollowedItem]:
         """Items still to process (pending, or failed fewer than three times), newest first, each with its feed's URL,
         podcast, declared language (`feed_language`) and the language the user set (`feed_language_set`)."""
         sql = """SELECT i.*, f.url AS feed_url, f.language AS feed_language, f.language_set AS feed_language_set,
@@ -173,7 +202,7 @@ class FeedTables(Tables):
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return self._query(sql, tuple(params))
+        return [_item(r) for r in self._query(sql, tuple(params))]
 
     def finish_item(self, item_id: int, status: str, error: str | None = None) -> None:
         with self.transaction() as conn:
@@ -188,8 +217,8 @@ class FeedTables(Tables):
                     (item_id,),
                 )
 
-    def items(self, feed_id: int) -> list[sqlite3.Row]:
-        return self._query("SELECT * FROM feed_items WHERE feed_id = ? ORDER BY id", (feed_id,))
+    def items(self, feed_id: int) -> list[FollowedItem]:
+        return [_item(r) for r in self._query("SELECT * FROM feed_items WHERE feed_id = ? ORDER BY id", (feed_id,))]
 
     def link_item(self, item_id: int, episode_id: int, *, drop_pending: int | None = None) -> None:
         """Point an item at an episode already in the library (the same recording), dropping its pending one."""
@@ -207,9 +236,10 @@ class FeedTables(Tables):
                 [(episode_id, pid, role, grp) for pid, role, grp in credits],
             )
 
-    def credits(self, episode_id: int) -> list[sqlite3.Row]:
-        return self._query(
+    def credits(self, episode_id: int) -> list[Credit]:
+        rows = self._query(
             """SELECT p.name, c.role, c.grp FROM credits c JOIN people p ON p.id = c.person_id
                WHERE c.episode_id = ? ORDER BY c.role, p.name""",
             (episode_id,),
         )
+        return [Credit(name=r["name"], role=r["role"], group=r["grp"]) for r in rows]

@@ -16,33 +16,15 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
-from dataclasses import dataclass
 
 from podscope.errors import InputError, NotFound
+from podscope.records import KEY_SCOPES, ApiKey
 from podscope.store.db import Tables
 from podscope.timefmt import now_iso
 
-SCOPES = ("read", "admin")  # admin includes read
 KEY_PREFIX = "psk_"
 SHOWN_CHARS = 8  # of the key, after the prefix, kept to tell keys apart in listings
 TOUCH_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class ApiKey:
-    """An API key as stored (never the key itself)."""
-
-    id: int
-    name: str
-    scope: str  # read | admin
-    prefix: str  # "psk_AbCdEfGh": the key's first characters, to recognise it
-    created_at: str
-    last_used_at: str | None
-    revoked_at: str | None
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
 
 
 def key_hash(key: str) -> str:
@@ -66,7 +48,7 @@ class KeyTables(Tables):
 
     def create(self, scope: str, name: str = "") -> tuple[ApiKey, str]:
         """A new key with `scope` (read or admin); returns the stored key and the key itself, which is not kept."""
-        if scope not in SCOPES:
+        if scope not in KEY_SCOPES:
             raise InputError(f"key scope {scope!r}: expected read or admin")
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         with self.transaction() as conn:

@@ -19,11 +19,13 @@ from podscope.errors import InputError, NotFound
 from podscope.records import (
     HUMAN_TIER,
     SHOWN_TIERS,
+    Appearance,
     Attribution,
     AttributionChange,
     Embedding,
     Exemplar,
     Person,
+    Quote,
     SpeakerVoice,
     Stretch,
 )
@@ -387,9 +389,9 @@ class PeopleTables(Tables):
 
     # -- people pages ---------------------------------------------------------------------------------------------
 
-    def appearances(self, person_id: int, tiers: Sequence[str] = SHOWN_TIERS) -> list[sqlite3.Row]:
+    def appearances(self, person_id: int, tiers: Sequence[str] = SHOWN_TIERS) -> list[Appearance]:
         """One row per attributed episode speaker: podcast, episode, date, tier, score, speaking seconds."""
-        return self._query(
+        rows = self._query(
             f"""SELECT a.speaker_id, a.tier, a.score, s.label, s.speaking_time, e.id AS episode_id,
                        e.title AS episode, e.published, p.title AS podcast
                 FROM attributions a JOIN episode_speakers s ON s.id = a.speaker_id
@@ -398,10 +400,11 @@ class PeopleTables(Tables):
                 ORDER BY e.published IS NULL, e.published, e.id""",
             (person_id, *tiers),
         )
+        return [Appearance(**dict(r)) for r in rows]
 
-    def quotes(self, person_id: int, limit: int, tiers: Sequence[str] = SHOWN_TIERS) -> list[sqlite3.Row]:
+    def quotes(self, person_id: int, limit: int, tiers: Sequence[str] = SHOWN_TIERS) -> list[Quote]:
         """The person's longest lines (by words) across their attributed episodes, with where they are."""
-        return self._query(
+        rows = self._query(
             f"""SELECT g.episode_id, e.title AS episode, p.title AS podcast, e.published, g.start, g.end, g.text
                 FROM segments g JOIN attributions a ON a.speaker_id = g.speaker_id
                 JOIN episodes e ON e.id = g.episode_id JOIN podcasts p ON p.id = e.podcast_id
@@ -409,6 +412,7 @@ class PeopleTables(Tables):
                 ORDER BY LENGTH(g.text) - LENGTH(REPLACE(g.text, ' ', '')) DESC, g.episode_id, g.start LIMIT ?""",
             (person_id, *tiers, limit),
         )
+        return [Quote(**dict(r)) for r in rows]
 
     # -- merging and forgetting -----------------------------------------------------------------------------------
 

@@ -11,27 +11,9 @@ Why it looks like this:
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 
+from podscope.records import QuizAttempt
 from podscope.store.db import Tables
-
-
-@dataclass(frozen=True)
-class QuizAttempt:
-    """One answer a learner gave, as stored."""
-
-    id: int
-    learner: str
-    episode_id: int
-    seed: int
-    level: str
-    question_id: str
-    kind: str  # gap | who
-    chosen: int
-    chosen_text: str
-    answer_text: str
-    correct: bool
-    at: str  # UTC, ISO 8601
 
 
 def _attempt(row: sqlite3.Row) -> QuizAttempt:

@@ -8,39 +8,36 @@ surfaces as StoreError.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from podscope.errors import NotFound, StoreError
-from podscope.records import TIERS
+from podscope.records import TIERS, FacetCount, SearchFilters, SegmentRow
 from podscope.store.db import Tables
 
 
-@dataclass(frozen=True)
-class Filters:
-    """What a search is restricted to. `speaker` is a person's name, or "any" for any named person."""
+def _facet(row: sqlite3.Row) -> FacetCount:
+    return FacetCount(podcast=row["podcast"], person=row["person"], year=row["year"], n=int(row["n"]))
 
-    speaker: str | None = None
-    podcast: str | None = None
-    since: dt.date | None = None
-    until: dt.date | None = None
-    min_tier: str = "matched"  # attributions below this tier are shown as anonymous labels and not filtered on
-    language: str | None = None
 
-    @property
-    def any(self) -> bool:
-        return any(x is not None for x in (self.speaker, self.podcast, self.since, self.until, self.language))
-
-    @property
-    def tiers(self) -> tuple[str, ...]:
-        return TIERS[: TIERS.index(self.min_tier) + 1]
+def _segment(row: sqlite3.Row) -> SegmentRow:
+    keys = row.keys()
+    extra = {k: row[k] for k in ("episode_id", "score", "episode", "published", "language", "podcast") if k in keys}
+    return SegmentRow(
+        id=row["id"],
+        start=row["start"],
+        end=row["end"],
+        text=row["text"],
+        label=row["label"],
+        person=row["person"],
+        tier=row["tier"],
+        **extra,
+    )
 
 
 _FROM = """
@@ -53,7 +50,7 @@ _FROM = """
 """
 
 
-def _membership(f: Filters) -> tuple[str, list[Any]]:
+def _membership(f: SearchFilters) -> tuple[str, list[Any]]:
     """The filters as membership tests on a segment's own columns (episode_id, speaker_id), each subquery run once:
     far cheaper per matching row than joining five tables."""
     clauses: list[str] = []
@@ -87,14 +84,14 @@ def _membership(f: Filters) -> tuple[str, list[Any]]:
     return (" AND " + " AND ".join(clauses)) if clauses else "", params
 
 
-def _from(f: Filters) -> tuple[str, list[Any]]:
+def _from(f: SearchFilters) -> tuple[str, list[Any]]:
     return _FROM.format(tiers=",".join("?" * len(f.tiers))), list(f.tiers)
 
 
 class SearchTables(Tables):
     """Full-text and vector search over segments (mixed into `Store`)."""
 
-    def check_filters(self, f: Filters) -> None:
+    def check_filters(self, f: SearchFilters) -> None:
         """NotFound for a speaker or podcast the library does not have (a typo should not look like no results)."""
         if f.min_tier not in TIERS:
             raise NotFound(f"tier {f.min_tier!r}: expected one of {', '.join(TIERS)}")
@@ -116,7 +113,7 @@ class SearchTables(Tables):
     # -- full text ------------------------------------------------------------------------------------------------
 
     def text_search(
-        self, fts: str, f: Filters, *, sort: str = "relevance", limit: int = 10, offset: int = 0
+        self, fts: str, f: SearchFilters, *, sort: str = "relevance", limit: int = 10, offset: int = 0
     ) -> list[tuple[int, float]]:
         """(segment id, bm25 score: lower is better) for one page of matches. The lookups of a match's episode and
         speaker read the covering index `segments_lookup`, never the segment rows with their text."""
@@ -141,7 +138,7 @@ class SearchTables(Tables):
         )
         return [(r["id"], float(r["rank"])) for r in rows]
 
-    def text_count(self, fts: str, f: Filters | None = None) -> int:
+    def text_count(self, fts: str, f: SearchFilters | None = None) -> int:
         """How many segments match (without filters the FTS index alone counts: fast even for a million matches)."""
         if f is None or not f.any:
             return int(self._run("SELECT COUNT(*) AS n FROM segments_fts WHERE segments_fts MATCH ?", [fts])[0]["n"])
@@ -154,14 +151,14 @@ class SearchTables(Tables):
             )[0]["n"]
         )
 
-    def text_facets(self, fts: str, f: Filters, step: int = 1) -> list[sqlite3.Row]:
+    def text_facets(self, fts: str, f: SearchFilters, step: int = 1) -> list[FacetCount]:
         """(podcast, person, year, count) over the matches: the total and the facets in one pass, grouped by episode
         speaker first so the names are joined once per group rather than once per matching segment. With step > 1
         only every step-th segment (by id) is counted: an estimate for very large result sets."""
         where, params = _membership(f)
         tiers = ",".join("?" * len(f.tiers))
         sample = f" AND segments_fts.rowid % {int(step)} = 0" if step > 1 else ""
-        return self._run(
+        rows = self._run(
             f"""SELECT p.title AS podcast, pe.name AS person, substr(e.published, 1, 4) AS year, SUM(x.n) AS n
                 FROM (SELECT g.episode_id, g.speaker_id, COUNT(*) AS n
                       FROM segments_fts JOIN segments g ON g.id = segments_fts.rowid
@@ -172,10 +169,11 @@ class SearchTables(Tables):
                 GROUP BY 1, 2, 3""",
             [fts, *params, *f.tiers],
         )
+        return [_facet(r) for r in rows]
 
     # -- ids from elsewhere (vector search) -----------------------------------------------------------------------
 
-    def keep_matching(self, ids: Sequence[int], f: Filters) -> list[int]:
+    def keep_matching(self, ids: Sequence[int], f: SearchFilters) -> list[int]:
         """The ids (in the given order) of segments that exist and pass the filters."""
         if not ids:
             return []
@@ -211,17 +209,18 @@ class SearchTables(Tables):
         )
         return {r["rowid"] for r in rows}
 
-    def facets_of(self, ids: Sequence[int], f: Filters) -> list[sqlite3.Row]:
+    def facets_of(self, ids: Sequence[int], f: SearchFilters) -> list[FacetCount]:
         frm, params = _from(f)
-        return self._run(
+        rows = self._run(
             f"""SELECT p.title AS podcast, pe.name AS person, substr(e.published, 1, 4) AS year, COUNT(*) AS n
                 {frm} WHERE g.id IN (SELECT value FROM json_each(?)) GROUP BY 1, 2, 3""",
             [*params, json.dumps([int(i) for i in ids])],
         )
+        return [_facet(r) for r in rows]
 
     # -- what a hit shows -----------------------------------------------------------------------------------------
 
-    def segment_rows(self, ids: Sequence[int], f: Filters) -> dict[int, sqlite3.Row]:
+    def segment_rows(self, ids: Sequence[int], f: SearchFilters) -> dict[int, SegmentRow]:
         frm, params = _from(f)
         rows = self._run(
             f"""SELECT g.id, g.episode_id, g.start, g.end, g.text, s.label, pe.name AS person, a.tier, a.score,
@@ -229,9 +228,9 @@ class SearchTables(Tables):
                 {frm} WHERE g.id IN (SELECT value FROM json_each(?))""",
             [*params, json.dumps([int(i) for i in ids])],
         )
-        return {r["id"]: r for r in rows}
+        return {r["id"]: _segment(r) for r in rows}
 
-    def neighbours(self, segment_id: int, count: int, f: Filters) -> tuple[list[sqlite3.Row], list[sqlite3.Row]]:
+    def neighbours(self, segment_id: int, count: int, f: SearchFilters) -> tuple[list[SegmentRow], list[SegmentRow]]:
         """Up to `count` segments before and after one segment in its episode (in time order)."""
         frm, params = _from(f)
         columns = "g.id, g.start, g.end, g.text, s.label, pe.name AS person, a.tier"
@@ -247,7 +246,7 @@ class SearchTables(Tables):
                 OR (g.start = {start} AND g.id > ?)) ORDER BY g.start, g.id LIMIT ?""",
             [*params, segment_id, segment_id, segment_id, segment_id, count],
         )
-        return list(reversed(before)), after
+        return [_segment(r) for r in reversed(before)], [_segment(r) for r in after]
 
     # -- vectors --------------------------------------------------------------------------------------------------
 

@@ -7,10 +7,19 @@ Each repository is a small class over the one shared `Database` (connection, loc
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from podscope.store.contract import (
+    EpisodeRepository,
+    FeedRepository,
+    KeyRepository,
+    PeopleRepository,
+    QuizRepository,
+    SearchRepository,
+    TranslationRepository,
+)
 from podscope.store.db import Database
 from podscope.store.episodes import EpisodeTables
 from podscope.store.feeds import FeedTables
@@ -27,17 +36,20 @@ class Store:
     def __init__(self, path: Path | str):
         self.db = Database(path)
         self.path = self.db.path
-        self.episodes = EpisodeTables(self.db)
-        self.people = PeopleTables(self.db)
-        self.search = SearchTables(self.db)
-        self.feeds = FeedTables(self.db)
-        self.keys = KeyTables(self.db)
-        self.quizzes = QuizTables(self.db)
-        self.translations = TranslationTables(self.db)
+        self.episodes: EpisodeRepository = EpisodeTables(self.db)
+        self.people: PeopleRepository = PeopleTables(self.db)
+        self.search: SearchRepository = SearchTables(self.db)
+        self.feeds: FeedRepository = FeedTables(self.db)
+        self.keys: KeyRepository = KeyTables(self.db)
+        self.quizzes: QuizRepository = QuizTables(self.db)
+        self.translations: TranslationRepository = TranslationTables(self.db)
 
-    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        """One write transaction across repositories; nested calls join the outer one."""
-        return self.db.transaction()
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction across repositories: everything inside commits together or not at all; nested
+        calls join the outer one."""
+        with self.db.transaction():
+            yield
 
     def migrate(self) -> list[str]:
         return self.db.migrate()

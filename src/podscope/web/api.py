@@ -523,7 +523,7 @@ def episode(request: Request, episode_id: int) -> EpisodeDetail:
             )
             for t in lib.timeline(episode_id)
         ],
-        credits=[Credit(name=r["name"], role=r["role"], group=r["grp"]) for r in lib.store.feeds.credits(episode_id)],
+        credits=[Credit(name=r.name, role=r.role, group=r.group) for r in lib.store.feeds.credits(episode_id)],
         audio_url=f"/api/episodes/{episode_id}/audio" if _has_recording(lib, found) else None,
         transcript_url=f"/api/episodes/{episode_id}/transcript",
     )

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from podscope.store.keys import ApiKey
+from podscope.records import ApiKey
 
 __all__ = ["Caller", "RateLimiter", "is_local", "require_admin", "require_read"]
 

@@ -643,7 +643,7 @@ def podcast_page(request: Request, podcast_ref: str) -> HTMLResponse:
             if order[a.tier] < order[entry["tier"]]:
                 entry["tier"] = a.tier
         for c in lib.store.feeds.credits(e.id):
-            people.setdefault(c["name"], _cast_entry(c["name"], None))["roles"].add(c["role"])
+            people.setdefault(c.name, _cast_entry(c.name, None))["roles"].add(c.role)
     cast = sorted(people.values(), key=lambda p: (-p["seconds"], -p["episodes"], p["name"].lower()))
     return render(request, "podcast.html", podcast=podcast, episodes=episodes, cast=cast)
 

@@ -1,0 +1,418 @@
+"""The store's contract: what a storage backend implements, one repository per kind of record.
+
+The embedded SQLite store (`podscope.store.sqlite`) is the reference implementation; a second backend implements the
+same protocols over its own engine. Every signature speaks in records (`podscope.records`) and plain values: no
+driver type crosses this line. Writes that must land together are grouped with `StoreBackend.transaction()`; each
+repository method is atomic on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from podscope.records import (
+    SHOWN_TIERS,
+    ApiKey,
+    Appearance,
+    Attribution,
+    AttributionChange,
+    Credit,
+    Embedding,
+    Episode,
+    EpisodeSpeaker,
+    Exemplar,
+    FacetCount,
+    FollowedFeed,
+    FollowedItem,
+    NewItem,
+    Person,
+    Podcast,
+    ProcessedEpisode,
+    QuizAttempt,
+    Quote,
+    SearchFilters,
+    SegmentRow,
+    SpeakerVoice,
+    StoredTranscript,
+    Stretch,
+    Turn,
+)
+
+
+class EpisodeRepository(Protocol):
+    """Episodes with their podcasts, speakers, turns, segments and words."""
+
+    def find_by_hash(self, content_hash: str) -> Episode | None: ...
+
+    def save(
+        self,
+        processed: ProcessedEpisode,
+        processing_seconds: float | None = None,
+        *,
+        voiceprints: bool = True,
+        into: int | None = None,
+    ) -> int:
+        """Store a processed episode with its speakers, turns, segments and words, in one transaction.
+
+        With voiceprints=False the speakers' embeddings are not kept (voice profiles switched off). `into` is a
+        pending episode (from a feed) that this fills in place, keeping its id."""
+        ...
+
+    def get(self, episode_id: int) -> Episode: ...
+
+    def list_episodes(self, podcast: str | None = None) -> list[Episode]: ...
+
+    def podcasts(self) -> list[Podcast]: ...
+
+    def delete(self, episode_id: int) -> None: ...
+
+    def speakers(self, episode_id: int) -> list[EpisodeSpeaker]: ...
+
+    def turns(self, episode_id: int) -> list[Turn]: ...
+
+    def transcript(self, episode_id: int) -> StoredTranscript: ...
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of the main tables: what the library holds."""
+        ...
+
+
+class PeopleRepository(Protocol):
+    """People, voice exemplars, attributions of episode speakers, rejections and their history."""
+
+    def create(self, name: str) -> Person: ...
+
+    def find(self, name: str) -> Person | None: ...
+
+    def get(self, name: str) -> Person: ...
+
+    def by_id(self, person_id: int) -> Person: ...
+
+    def names(self) -> dict[int, str]:
+        """id -> name of every person, in list order: the cheap lookup (no counts) matching needs."""
+        ...
+
+    def list_people(self) -> list[Person]: ...
+
+    def rename(self, person_id: int, name: str) -> None: ...
+
+    def add_exemplar(
+        self,
+        person_id: int,
+        embedding: Embedding,
+        *,
+        origin: str,
+        source: str,
+        seconds: float,
+        speaker_id: int | None = None,
+    ) -> int: ...
+
+    def exemplars(self, person_id: int | None = None) -> list[Exemplar]: ...
+
+    def exemplar(self, exemplar_id: int) -> Exemplar: ...
+
+    def keep_exemplar(self, exemplar_id: int) -> None: ...
+
+    def set_exemplar_flags(self, person_id: int, flags: dict[int, str]) -> None:
+        """Flag exactly the given exemplars of a person (id -> why); clear every other flag of theirs."""
+        ...
+
+    def delete_exemplars(self, ids: Iterable[int]) -> None: ...
+
+    def exemplar_sources(self) -> set[int]:
+        """Episode speakers already used as an exemplar by anyone."""
+        ...
+
+    def speaker_voices(
+        self, episode_id: int | None = None, speaker_ids: Sequence[int] | None = None
+    ) -> list[SpeakerVoice]:
+        """Episode speakers that have a voiceprint (all, one episode's, or the given ones)."""
+        ...
+
+    def window_voiceprints(self, speaker_id: int) -> list[Embedding]:
+        """The per-window voiceprints kept for an episode speaker (a sample spread over the episode)."""
+        ...
+
+    def find_speaker(self, episode_id: int, label: str) -> int:
+        """The id of an episode speaker by its label (e.g. SPEAKER_01); NotFound lists the episode's labels."""
+        ...
+
+    def speaker_stretch(self, speaker_id: int) -> Stretch:
+        """The speaker's longest turn (at most STRETCH_SECONDS of it) and their longest line as a quote."""
+        ...
+
+    def attributions(
+        self, *, episode_id: int | None = None, person_id: int | None = None, tiers: Sequence[str] | None = None
+    ) -> list[Attribution]: ...
+
+    def attribution(self, speaker_id: int) -> Attribution | None: ...
+
+    def set_attribution(
+        self,
+        speaker_id: int,
+        person_id: int | None,
+        *,
+        score: float | None,
+        tier: str | None,
+        reason: str,
+        held: str | None = None,
+        machine: bool = True,
+    ) -> bool:
+        """Attribute an episode speaker to a person (or to nobody with person_id None), recording why.
+
+        With machine=True a human decision (tier `confirmed`) is left alone. Returns whether who or the tier changed
+        (a new score alone is stored without a history row)."""
+        ...
+
+    def rejections(self) -> set[tuple[int, int]]:
+        """(speaker_id, person_id) pairs a human said are not the same voice."""
+        ...
+
+    def add_rejection(self, speaker_id: int, person_id: int) -> None: ...
+
+    def history(self, *, speaker_id: int | None = None, person_id: int | None = None) -> list[AttributionChange]: ...
+
+    def speaker_names(self, episode_id: int, tiers: Sequence[str] = SHOWN_TIERS) -> dict[str, str]:
+        """Episode speaker label -> person name, for attributions of the given tiers."""
+        ...
+
+    def appearances(self, person_id: int, tiers: Sequence[str] = SHOWN_TIERS) -> list[Appearance]:
+        """One row per attributed episode speaker: podcast, episode, date, tier, score, speaking seconds."""
+        ...
+
+    def quotes(self, person_id: int, limit: int, tiers: Sequence[str] = SHOWN_TIERS) -> list[Quote]:
+        """The person's longest lines (by words) across their attributed episodes, with where they are."""
+        ...
+
+    def merge(self, source_id: int, target_id: int, reason: str) -> int:
+        """Move everything of `source` to `target` and delete `source`; returns how many attributions moved.
+
+        Where both are attributed in one episode, the more certain attribution stays and the other goes to nobody."""
+        ...
+
+    def forget(self, person_id: int) -> dict[str, int]:
+        """Remove a person and every voiceprint tied to them; returns what was removed, by kind."""
+        ...
+
+
+class SearchRepository(Protocol):
+    """The full-text index over segments and the segments' sentence vectors."""
+
+    def check_filters(self, f: SearchFilters) -> None:
+        """NotFound for a speaker or podcast the library does not have (a typo should not look like no results)."""
+        ...
+
+    def text_search(
+        self, fts: str, f: SearchFilters, *, sort: str = "relevance", limit: int = 10, offset: int = 0
+    ) -> list[tuple[int, float]]:
+        """(segment id, bm25 score: lower is better) for one page of matches. The lookups of a match's episode and
+        speaker read the covering index `segments_lookup`, never the segment rows with their text."""
+        ...
+
+    def text_count(self, fts: str, f: SearchFilters | None = None) -> int:
+        """How many segments match (without filters the FTS index alone counts: fast even for a million matches)."""
+        ...
+
+    def text_facets(self, fts: str, f: SearchFilters, step: int = 1) -> list[FacetCount]:
+        """(podcast, person, year, count) over the matches: the total and the facets in one pass, grouped by episode
+        speaker first so the names are joined once per group rather than once per matching segment. With step > 1
+        only every step-th segment (by id) is counted: an estimate for very large result sets."""
+        ...
+
+    def keep_matching(self, ids: Sequence[int], f: SearchFilters) -> list[int]:
+        """The ids (in the given order) of segments that exist and pass the filters."""
+        ...
+
+    def term_documents(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many segments hold each (normalised) term, from the FTS5 vocabulary."""
+        ...
+
+    def segment_id_bound(self) -> int:
+        """The highest segment id: about how many segments the library holds, read in no time."""
+        ...
+
+    def matching_fts(self, ids: Sequence[int], fts: str) -> set[int]:
+        """Which of the ids also match an FTS5 expression."""
+        ...
+
+    def facets_of(self, ids: Sequence[int], f: SearchFilters) -> list[FacetCount]: ...
+
+    def segment_rows(self, ids: Sequence[int], f: SearchFilters) -> dict[int, SegmentRow]: ...
+
+    def neighbours(self, segment_id: int, count: int, f: SearchFilters) -> tuple[list[SegmentRow], list[SegmentRow]]:
+        """Up to `count` segments before and after one segment in its episode (in time order)."""
+        ...
+
+    def segments_without_vectors(self, limit: int, episode_id: int | None = None) -> list[tuple[int, str]]: ...
+
+    def save_vectors(self, ids: Sequence[int], vectors: npt.NDArray[np.float32]) -> None: ...
+
+    def vector_count(self) -> int:
+        """How many segments have a vector (kept by triggers: no count over a million rows per query)."""
+        ...
+
+    def vectors_behind(self) -> bool:
+        """Whether the newest segment has no vector yet (a cheap check for each search; a full look for missing
+        vectors anywhere is `segments_without_vectors`, run after each ingest)."""
+        ...
+
+    def vector_batches(self, size: int = 50000) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
+        """Every stored vector, in id order, in batches (for rebuilding the vector index)."""
+        ...
+
+    def episode_segment_ids(self, episode_id: int) -> list[int]: ...
+
+
+class FeedRepository(Protocol):
+    """Followed feeds, their items and the credits they name."""
+
+    def add(
+        self,
+        url: str,
+        podcast: str,
+        *,
+        podcast_guid: str | None,
+        blocked: bool,
+        language: str | None = None,
+        language_set: str | None = None,
+    ) -> int: ...
+
+    def list_feeds(self) -> list[FollowedFeed]: ...
+
+    def get(self, feed_id: int) -> FollowedFeed: ...
+
+    def remove(self, feed_id: int) -> int:
+        """Stop following a feed; its pending episodes go, processed ones stay. Returns how many pending went."""
+        ...
+
+    def set_language(self, feed_id: int, language: str | None) -> None:
+        """Set the language the user chose for a feed's podcast (None: back to the declared one)."""
+        ...
+
+    def update(self, feed_id: int, **values: Any) -> None:
+        """Update what reading the feed tells (never `language_set`: see `set_feed_language`)."""
+        ...
+
+    def add_items(self, feed_id: int, items: Sequence[NewItem]) -> int:
+        """Record the items not seen before, each with a pending episode; returns how many were new."""
+        ...
+
+    def pending_items(
+        self, feed_id: int | None = None, since: str | None = None, limit: int | None = None
+    ) -> list[FollowedItem]:
+        """Items still to process (pending, or failed fewer than three times), newest first, each with its feed's URL,
+        podcast, declared language (`feed_language`) and the language the user set (`feed_language_set`)."""
+        ...
+
+    def finish_item(self, item_id: int, status: str, error: str | None = None) -> None: ...
+
+    def items(self, feed_id: int) -> list[FollowedItem]: ...
+
+    def link_item(self, item_id: int, episode_id: int, *, drop_pending: int | None = None) -> None:
+        """Point an item at an episode already in the library (the same recording), dropping its pending one."""
+        ...
+
+    def set_credits(self, episode_id: int, credits: Sequence[tuple[int, str, str]]) -> None:
+        """Replace an episode's credits: (person id, role, group)."""
+        ...
+
+    def credits(self, episode_id: int) -> list[Credit]: ...
+
+
+class KeyRepository(Protocol):
+    """API keys, kept as hashes."""
+
+    def create(self, scope: str, name: str = "") -> tuple[ApiKey, str]:
+        """A new key with `scope` (read or admin); returns the stored key and the key itself, which is not kept."""
+        ...
+
+    def get(self, key_id: int) -> ApiKey: ...
+
+    def list_keys(self) -> list[ApiKey]: ...
+
+    def revoke(self, key_id: int) -> ApiKey:
+        """Revoke a key for good (revoking it again changes nothing)."""
+        ...
+
+    def verify(self, key: str) -> ApiKey | None:
+        """The active key `key` is, or None; notes when it was used (at most once a minute)."""
+        ...
+
+
+class QuizRepository(Protocol):
+    """Every answer a learner gives to a listening quiz."""
+
+    def add_attempt(
+        self,
+        *,
+        learner: str,
+        episode_id: int,
+        seed: int,
+        level: str,
+        question_id: str,
+        kind: str,
+        chosen: int,
+        chosen_text: str,
+        answer_text: str,
+        correct: bool,
+        at: str,
+    ) -> QuizAttempt: ...
+
+    def attempts(self, learner: str, episode_id: int | None = None) -> list[QuizAttempt]:
+        """A learner's attempts, oldest first (optionally of one episode)."""
+        ...
+
+    def learners(self) -> list[str]: ...
+
+    def recent_segment_texts(self, limit: int = 20000) -> list[str]:
+        """The text of the most recent segments of finished episodes: the library's own vocabulary, bounded."""
+        ...
+
+
+class TranslationRepository(Protocol):
+    """Segment translations, cached per segment, language pair and backend."""
+
+    def segment_texts(self, episode_id: int) -> list[tuple[int, str]]:
+        """An episode's segments as (id, text), in transcript order (the order of `get_transcript`)."""
+        ...
+
+    def cached_translations(self, segment_ids: Sequence[int], source: str, target: str, backend: str) -> dict[int, str]:
+        """segment id -> its cached translation, for those of `segment_ids` that have one."""
+        ...
+
+    def save_translations(self, translated: dict[int, str], source: str, target: str, backend: str) -> None: ...
+
+    def translation_count(self, episode_id: int | None = None) -> int:
+        """How many translations are cached (for one episode, or in all)."""
+        ...
+
+
+class StoreBackend(Protocol):
+    """A whole library store: its repositories, one transaction across them, and its upkeep."""
+
+    path: Path
+    episodes: EpisodeRepository
+    people: PeopleRepository
+    search: SearchRepository
+    feeds: FeedRepository
+    keys: KeyRepository
+    quizzes: QuizRepository
+    translations: TranslationRepository
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """One write transaction across repositories: everything inside commits together or not at all."""
+        ...
+
+    def migrate(self) -> list[str]:
+        """Bring the schema up to date; returns the names of the migrations applied."""
+        ...
+
+    def applied_migrations(self) -> list[str]: ...
+
+    def close(self) -> None: ...
