@@ -37,7 +37,7 @@ def lib(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
 
 @pytest.fixture(scope="module")
 def quizzes(lib: Library) -> Quizzes:
-    return Quizzes(lib)
+    return lib.quizzes
 
 
 def _words(lib: Library, episode_id: int) -> list[Word]:
@@ -206,15 +206,15 @@ def test_cli_writes_the_quiz_and_progress_as_json(lib: Library) -> None:
     data = json.loads(done.stdout)
     assert (data["episode_id"], data["seed"], data["level"]) == (1, 9, "hard")
     assert len(data["questions"]) == 4
-    assert data == Quizzes(lib).generate(1, seed=9, level="hard", count=4).to_dict()
+    assert data == lib.quizzes.generate(1, seed=9, level="hard", count=4).to_dict()
     for q in data["questions"]:
         assert {"id", "kind", "prompt", "options", "answer_index", "clip_start", "clip_end", "answer_text"} <= set(q)
     text = subprocess.run([*exe, "quiz", "2", "--seed", "1"], capture_output=True, text=True, env=env, check=False)
     assert text.returncode == 0 and "seed 1" in text.stdout and "a) " in text.stdout
     bad = subprocess.run([*exe, "quiz", "3"], capture_output=True, text=True, env=env, check=False)
     assert bad.returncode == 1 and "no word timings" in bad.stderr
-    quiz = Quizzes(lib).generate(2, seed=1, count=3)
-    Quizzes(lib).record_answer("bo", quiz, quiz.questions[0].id, quiz.questions[0].answer_index)
+    quiz = lib.quizzes.generate(2, seed=1, count=3)
+    lib.quizzes.record_answer("bo", quiz, quiz.questions[0].id, quiz.questions[0].answer_index)
     done = subprocess.run([*exe, "quiz-progress", "bo", "--json"], capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["episodes"][0]["episode_id"] == 2

@@ -14,10 +14,15 @@ import pytest
 
 from podscope.errors import InputError, ModelError
 from podscope.library import Library
-from podscope.translate import ApertiumTranslator, ArgosTranslator, Translations, language_code
+from podscope.translate import ApertiumTranslator, ArgosTranslator, Translations, Translator, language_code
 from podscope.translate.apertium import clean
 
 SRT = Path(__file__).parent / "data" / "transcripts" / "example.srt"
+
+
+def with_backend(lib: Library, backend: Translator) -> Translations:
+    """The library's translations through a given backend (the cache is still the library's store)."""
+    return Translations(lib.store.translations, lib.store.episodes, lib.settings, backend)
 
 
 def _has_eng_spa() -> bool:
@@ -67,7 +72,7 @@ def episode(imported: tuple[Path, int], tmp_path: Path) -> Iterator[tuple[Librar
 def test_episode_to_spanish_is_complete_and_cached(episode: tuple[Library, int]) -> None:
     lib, episode_id = episode
     backend = CountingApertium()
-    rows = Translations(lib, backend).translate_episode(episode_id, "es")
+    rows = with_backend(lib, backend).translate_episode(episode_id, "es")
     assert backend.runs == 1  # the whole episode in one apertium call
     assert len(rows) == len(lib.transcript(episode_id).segments) > 10
     for segment, translated in rows:
@@ -78,7 +83,7 @@ def test_episode_to_spanish_is_complete_and_cached(episode: tuple[Library, int])
     assert {"que", "de", "y", "es"} <= set(words)
     assert lib.store.translations.translation_count(episode_id) == len(rows)
 
-    again = Translations(lib, backend).translate_episode(episode_id, "es")  # a new object: the cache is the store
+    again = with_backend(lib, backend).translate_episode(episode_id, "es")  # a new object: the cache is the store
     assert backend.runs == 1
     assert again == rows
 
@@ -86,7 +91,7 @@ def test_episode_to_spanish_is_complete_and_cached(episode: tuple[Library, int])
 @needs_apertium
 def test_texts_and_language_codes(episode: tuple[Library, int]) -> None:
     lib, _ = episode
-    translations = Translations(lib)
+    translations = lib.translations
     texts = ["the house", "", "Hello Zorblax"]
     assert translations.translate_texts(texts, "es", "en") == ["La casa", "", "Hola Zorblax"]
     assert translations.translate_texts(["la casa"], "en", "spa") == ["The house"]
@@ -101,7 +106,7 @@ def test_texts_and_language_codes(episode: tuple[Library, int]) -> None:
 def test_missing_pair_names_the_installed_ones(episode: tuple[Library, int]) -> None:
     lib, episode_id = episode
     with pytest.raises(ModelError) as info:
-        Translations(lib).translate_episode(episode_id, "de")
+        lib.translations.translate_episode(episode_id, "de")
     message = str(info.value)
     assert "no translation from en to de" in message
     assert "installed pairs:" in message and "en→es" in message and "es→en" in message
@@ -124,7 +129,7 @@ def test_argos_missing_package(monkeypatch: pytest.MonkeyPatch, episode: tuple[L
     lib, episode_id = episode
     lib.settings["translate_backend"] = "argos"
     with pytest.raises(ModelError, match="pip install argostranslate"):
-        Translations(lib).translate_episode(episode_id, "es")
+        lib.translations.translate_episode(episode_id, "es")
 
 
 def test_argos_never_downloads_unless_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -191,7 +196,7 @@ def test_cli_json_and_pairs(capsys: pytest.CaptureFixture[str], episode: tuple[L
 @needs_apertium
 def test_deleting_the_episode_removes_its_translations(episode: tuple[Library, int]) -> None:
     lib, episode_id = episode
-    Translations(lib).translate_episode(episode_id, "es")
+    lib.translations.translate_episode(episode_id, "es")
     assert lib.store.translations.translation_count() > 0
     lib.delete_episode(episode_id)
     assert lib.store.translations.translation_count() == 0

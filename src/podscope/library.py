@@ -23,13 +23,16 @@ import numpy as np
 from podscope import audio, formats
 from podscope.asr.whisper import AsrOptions, WhisperTranscriber, check_language
 from podscope.errors import InputError
+from podscope.keys import Keys
 from podscope.people import People
 from podscope.records import (
     SAMPLE_RATE,
+    Credit,
     Diarization,
     Embedding,
     Episode,
     EpisodeMeta,
+    EpisodeSpeaker,
     Podcast,
     ProcessedEpisode,
     Segment,
@@ -142,6 +145,7 @@ class Library:
         self.work_dir = self.home / "tmp"
         self._transcribers: dict[AsrOptions, WhisperTranscriber] = {}
         self.people = People(self.store, self.settings, self.embed_clip)
+        self.keys = Keys(self.store.keys)
         self._quizzes: Quizzes | None = None
         self._translations: Translations | None = None
         self.search = Search(
@@ -157,7 +161,7 @@ class Library:
         if self._quizzes is None:
             from podscope.quiz import Quizzes
 
-            self._quizzes = Quizzes(self)
+            self._quizzes = Quizzes(self.store.quizzes, self.store.episodes, self.store.people)
         return self._quizzes
 
     @property
@@ -166,7 +170,7 @@ class Library:
         if self._translations is None:
             from podscope.translate import Translations
 
-            self._translations = Translations(self)
+            self._translations = Translations(self.store.translations, self.store.episodes, self.settings)
         return self._translations
 
     @property
@@ -482,6 +486,26 @@ class Library:
         """Who spoke when, by start: the episode's diarization turns (they may overlap), or for an episode without any,
         its segments that have a speaker."""
         return self.store.episodes.turns(episode_id) or list(self.transcript(episode_id).timeline)
+
+    def episode(self, episode_id: int) -> Episode:
+        """One episode; NotFound names the command that lists them."""
+        return self.store.episodes.get(episode_id)
+
+    def episode_speakers(self, episode_id: int) -> list[EpisodeSpeaker]:
+        """The speakers diarization found in an episode, by label."""
+        return self.store.episodes.speakers(episode_id)
+
+    def speaker_names(self, episode_id: int) -> dict[str, str]:
+        """Episode speaker label -> the person's name, for speakers attributed at `matched` or better."""
+        return self.store.people.speaker_names(episode_id)
+
+    def credits(self, episode_id: int) -> list[Credit]:
+        """The people the episode's feed credits (`podcast:person`)."""
+        return self.store.feeds.credits(episode_id)
+
+    def counts(self) -> dict[str, int]:
+        """What the library holds: rows per main table (podcasts, episodes, speakers, voiceprints, turns, segments)."""
+        return self.store.episodes.counts()
 
     def export_transcript(self, episode_id: int, fmt: str) -> str:
         """The episode's transcript in one of `formats.FORMATS` (txt, json, srt, vtt, rttm, md), with people's names

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,18 @@ from typing import Any
 import numpy as np
 
 from podscope.errors import InputError, NotFound
-from podscope.records import HUMAN_TIER, SHOWN_TIERS, Attribution, Embedding, Exemplar, Person, SpeakerVoice, Stretch
+from podscope.records import (
+    HUMAN_TIER,
+    SHOWN_TIERS,
+    Attribution,
+    AttributionChange,
+    Embedding,
+    Exemplar,
+    Person,
+    SpeakerVoice,
+    Stretch,
+    Tier,
+)
 from podscope.store import Store
 from podscope.voices import profiles as rules
 
@@ -598,6 +609,26 @@ class People:
         return out
 
     # -- pages ----------------------------------------------------------------------------------------------------
+
+    def person(self, name: str) -> Person:
+        """The person with this name (any case); NotFound names the command that lists them."""
+        return self.store.people.get(name)
+
+    def history(self, name: str) -> list[AttributionChange]:
+        """Every change of an attribution to or from this person, oldest first, with its reason."""
+        return self.store.people.history(person_id=self.person(name).id)
+
+    def attribution(self, speaker_id: int) -> Attribution | None:
+        """Who an episode speaker is (any tier, `low` included), or None when nobody is attributed."""
+        return self.store.people.attribution(speaker_id)
+
+    def speaker_attribution(self, episode_id: int, label: str) -> Attribution | None:
+        """The attribution of an episode's speaker by its label (`SPEAKER_00`); NotFound for an unknown label."""
+        return self.store.people.attribution(self.store.people.find_speaker(episode_id, label))
+
+    def attributions(self, *, episode_id: int | None = None, tiers: Sequence[Tier] = SHOWN_TIERS) -> list[Attribution]:
+        """Attributions of the given tiers (by default what a reader sees), of one episode or of the library."""
+        return self.store.people.attributions(episode_id=episode_id, tiers=tiers)
 
     def roster(self) -> list[tuple[Person, bool]]:
         """Every person with whether their profile is active."""

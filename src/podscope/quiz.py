@@ -1,9 +1,9 @@
 """Listening quizzes from an episode's own audio: fill the gap you hear, and say who said it.
 
-    quiz = Quizzes(lib).generate(episode_id, seed=7, level="medium", count=10)
+    quiz = lib.quizzes.generate(episode_id, seed=7, level="medium", count=10)
     for q in quiz.questions:  # play [q.clip_start, q.clip_end] of the episode's audio, show q.prompt and q.options
         ...
-    Quizzes(lib).record_answer("ana", quiz, quiz.questions[0].id, chosen=2)
+    lib.quizzes.record_answer("ana", quiz, quiz.questions[0].id, chosen=2)
 
 Why it looks like this:
 - A gap question is only made where the recogniser gave word timestamps, and its clip is cut at word boundaries (a
@@ -35,13 +35,11 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from podscope.errors import InputError, ModelError, NotFound
 from podscope.records import QUIZ_LEVELS, QuizAttempt, QuizLevel, StoredTranscript, Word
-
-if TYPE_CHECKING:
-    from podscope.library import Library
+from podscope.store.contract import EpisodeRepository, PeopleRepository, QuizRepository
 
 KINDS = ("gap", "who")
 OPTIONS = 4
@@ -729,14 +727,16 @@ def generate_quiz(
 class Quizzes:
     """Quizzes over a library's episodes, and each learner's answers and progress."""
 
-    def __init__(self, lib: Library):
-        self.lib = lib
+    def __init__(self, attempts: QuizRepository, episodes: EpisodeRepository, people: PeopleRepository):
+        self._attempts = attempts
+        self._episodes = episodes
+        self._people = people
         self._lexicon: Lexicon | None = None
 
     def lexicon(self) -> Lexicon:
         """The general lexicon extended with the library's recent words (built once per `Quizzes`)."""
         if self._lexicon is None:
-            self._lexicon = build_lexicon(general_words(), self.lib.store.quizzes.recent_segment_texts())
+            self._lexicon = build_lexicon(general_words(), self._attempts.recent_segment_texts())
         return self._lexicon
 
     def generate(
@@ -750,10 +750,10 @@ class Quizzes:
         end: float | None = None,
         kinds: Sequence[str] = KINDS,
     ) -> Quiz:
-        transcript = self.lib.transcript(episode_id)  # NotFound for an unknown episode
+        transcript = self._episodes.transcript(episode_id)  # NotFound for an unknown episode
         return generate_quiz(
             transcript,
-            self.lib.store.people.speaker_names(episode_id),
+            self._people.speaker_names(episode_id),
             seed=seed,
             level=level,
             count=count,
@@ -774,7 +774,7 @@ class Quizzes:
         if not 0 <= chosen < len(question.options):
             raise InputError(f"chosen option {chosen}: expected 0 to {len(question.options) - 1}")
         when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return self.lib.store.quizzes.add_attempt(
+        return self._attempts.add_attempt(
             learner=learner,
             episode_id=quiz.episode_id,
             seed=quiz.seed,
@@ -791,7 +791,7 @@ class Quizzes:
     def result(self, learner: str, quiz: Quiz) -> QuizResult:
         """How a learner did on a quiz, from their latest answer to each of its questions."""
         latest: dict[str, QuizAttempt] = {}
-        for a in self.lib.store.quizzes.attempts(learner.strip(), quiz.episode_id):
+        for a in self._attempts.attempts(learner.strip(), quiz.episode_id):
             if a.seed == quiz.seed and a.level == quiz.level:
                 latest[a.question_id] = a
         ids = {q.id for q in quiz.questions}
@@ -810,12 +810,12 @@ class Quizzes:
     def progress(self, learner: str) -> Progress:
         """Every answer of a learner summed up per episode and per day, with the gapped words they missed."""
         learner = learner.strip()
-        attempts = self.lib.store.quizzes.attempts(learner)
+        attempts = self._attempts.attempts(learner)
         if not attempts:
-            known = self.lib.store.quizzes.learners()
+            known = self._attempts.learners()
             hint = f" (learners: {', '.join(known)})" if known else ""
             raise NotFound(f"no quiz answers from {learner!r}{hint}")
-        titles = {e.id: e.title for e in self.lib.store.episodes.list_episodes()}
+        titles = {e.id: e.title for e in self._episodes.list_episodes()}
         per_episode: dict[int, list[QuizAttempt]] = defaultdict(list)
         per_day: dict[str, list[QuizAttempt]] = defaultdict(list)
         misses: dict[str, list[QuizAttempt]] = defaultdict(list)

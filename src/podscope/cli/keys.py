@@ -26,7 +26,7 @@ def keys() -> None:
 def keys_create(scope: str, name: str, as_json: bool, home: Path | None) -> None:
     """Create a key and print it: it is shown this once (only its hash is kept)."""
     with open_library(home) as lib:
-        key, secret = lib.store.keys.create(scope, name)
+        key, secret = lib.keys.create(scope, name)
     if as_json:
         print_json({"key": secret, **asdict(key)})
         return
@@ -43,7 +43,7 @@ def keys_create(scope: str, name: str, as_json: bool, home: Path | None) -> None
 def keys_list(as_json: bool, home: Path | None) -> None:
     """Every key: scope, name, when it was created and last used, and whether it is revoked."""
     with open_library(home) as lib:
-        rows = lib.store.keys.list_keys()
+        rows = lib.keys.list()
     if as_json:
         print_json(rows)
         return
@@ -63,5 +63,5 @@ def keys_list(as_json: bool, home: Path | None) -> None:
 def keys_revoke(key_id: int, home: Path | None) -> None:
     """Revoke a key for good: requests with it are refused from now on."""
     with open_library(home) as lib:
-        key = lib.store.keys.revoke(key_id)
+        key = lib.keys.revoke(key_id)
     out.print(f"Key {key.id} ({key.scope}{', ' + escape(key.name) if key.name else ''}) is revoked.")

@@ -173,7 +173,7 @@ def people_match(episode_id: int | None, home: Path | None) -> None:
     """Match every episode speaker against every voice profile again."""
     with open_library(home) as lib:
         if episode_id is not None:
-            lib.store.episodes.get(episode_id)
+            lib.episode(episode_id)
         changes = lib.people.match()
     _print_changes(changes, episode_id)
 
@@ -282,8 +282,7 @@ def people_export(name: str, output: Path | None, home: Path | None) -> None:
 def people_history(name: str, home: Path | None) -> None:
     """Every change of an attribution to or from a person, and why."""
     with open_library(home) as lib:
-        person = lib.store.people.get(name)
-        entries = lib.store.people.history(person_id=person.id)
+        entries = lib.people.history(name)
     table = Table("at", "speaker", "before", "after", "score", "why")
     for h in entries:
         table.add_row(
@@ -358,7 +357,7 @@ def review_confirm(attribution_id: int, home: Path | None) -> None:
     """Confirm an attribution (the id from `podscope review`)."""
     with open_library(home) as lib:
         changes = lib.people.confirm(attribution_id)
-        a = lib.store.people.attribution(attribution_id)
+        a = lib.people.attribution(attribution_id)
     if a is not None:
         out.print(f"Confirmed: episode {a.episode_id} {a.label} is {escape(a.person)}.")
     _print_changes(changes)
@@ -370,7 +369,7 @@ def review_confirm(attribution_id: int, home: Path | None) -> None:
 def review_reject(attribution_id: int, home: Path | None) -> None:
     """Reject an attribution: that voice is never attributed to that person again."""
     with open_library(home) as lib:
-        before = lib.store.people.attribution(attribution_id)
+        before = lib.people.attribution(attribution_id)
         changes = lib.people.reject(attribution_id)
     if before is not None:
         out.print(f"Rejected: episode {before.episode_id} {before.label} is not {escape(before.person)}.")

@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 
 from podscope.cli.shell import home_option, open_library, out, print_json
-from podscope.quiz import KINDS, Quizzes
+from podscope.quiz import KINDS
 from podscope.records import QUIZ_LEVELS
 from podscope.timefmt import position
 
@@ -41,7 +41,7 @@ def quiz(
     """A listening quiz on an episode: fill the gap you hear, and who said it. Each question has the clip to play."""
     chosen_seed = seed if seed is not None else secrets.randbelow(1_000_000)
     with open_library(home) as lib:
-        made = Quizzes(lib).generate(
+        made = lib.quizzes.generate(
             episode_id, seed=chosen_seed, level=level, count=count, start=start, end=end, kinds=kinds or KINDS
         )
     if as_json:
@@ -72,7 +72,7 @@ def quiz(
 def quiz_progress(learner: str, as_json: bool, home: Path | None) -> None:
     """A learner's quiz answers: per episode, per day, and the words they miss most."""
     with open_library(home) as lib:
-        progress = Quizzes(lib).progress(learner)
+        progress = lib.quizzes.progress(learner)
     if as_json:
         print_json(progress.to_dict())
         return

@@ -93,7 +93,7 @@ def index(home: Path | None) -> None:
 def delete(episode_id: int, yes: bool, home: Path | None) -> None:
     """Remove an episode and everything derived from it (transcript, speakers, voiceprints, search entries)."""
     with open_library(home) as lib:
-        episode = lib.store.episodes.get(episode_id)
+        episode = lib.episode(episode_id)
         if not yes:
             if not sys.stdin.isatty():
                 raise InputError(f"deleting episode {episode_id} cannot be undone: pass --yes to confirm")

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from podscope.cli.shell import home_option, open_library, out, print_json
 from podscope.timefmt import position
-from podscope.translate import Translations, language_code, pair_label
+from podscope.translate import language_code, pair_label
 
 
 @click.command("translate")
@@ -25,7 +25,7 @@ def translate(
 ) -> None:
     """Translate episode EPISODE_ID's transcript (segment by segment, cached) with the translate_backend setting."""
     with open_library(home) as lib:
-        translations = Translations(lib)
+        translations = lib.translations
         if list_pairs:
             pairs = translations.pairs()
             if as_json:
@@ -35,9 +35,9 @@ def translate(
             return
         if episode_id is None or not target:
             raise click.UsageError("give an EPISODE_ID and --to LANG (or --pairs to list the language pairs)")
-        episode = lib.store.episodes.get(episode_id)
+        episode = lib.episode(episode_id)
         rows = translations.translate_episode(episode_id, target, source)
-        names = lib.store.people.speaker_names(episode_id)
+        names = lib.speaker_names(episode_id)
         src = translations.source_language(source, episode.language)
         backend = translations.translator.name
     if as_json:

@@ -11,16 +11,14 @@ Why it looks like this:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from podscope.errors import InputError
 from podscope.records import Segment
+from podscope.store.contract import EpisodeRepository, TranslationRepository
 from podscope.translate.apertium import ApertiumTranslator
 from podscope.translate.argos import ArgosTranslator
 from podscope.translate.backend import Translator, language_code, missing_pair, pair_label
-
-if TYPE_CHECKING:
-    from podscope.library import Library
 
 BACKENDS = ("apertium", "argos")
 
@@ -38,14 +36,22 @@ def make_translator(settings: dict[str, Any]) -> Translator:
 class Translations:
     """Translate a library's episodes (cached) and texts, with the backend its settings choose."""
 
-    def __init__(self, lib: Library, translator: Translator | None = None):
-        self.lib = lib
+    def __init__(
+        self,
+        cache: TranslationRepository,
+        episodes: EpisodeRepository,
+        settings: dict[str, Any],
+        translator: Translator | None = None,
+    ):
+        self._cache = cache
+        self._episodes = episodes
+        self._settings = settings
         self._translator = translator
 
     @property
     def translator(self) -> Translator:
         if self._translator is None:
-            self._translator = make_translator(self.lib.settings)
+            self._translator = make_translator(self._settings)
         return self._translator
 
     def pairs(self) -> list[tuple[str, str]]:
@@ -54,7 +60,7 @@ class Translations:
 
     def source_language(self, source: str | None, episode_language: str | None = None) -> str:
         """The ISO 639-1 source: `source`, else the episode's language, else the `asr_language` setting."""
-        chosen = source or episode_language or self.lib.settings.get("asr_language") or ""
+        chosen = source or episode_language or self._settings.get("asr_language") or ""
         if not chosen:
             raise InputError("the source language is not known; pass it (--from LANG)")
         return language_code(chosen)
@@ -69,21 +75,20 @@ class Translations:
     def translate_episode(self, episode_id: int, target: str, source: str | None = None) -> list[tuple[Segment, str]]:
         """Each segment of the episode with its translation into `target`, from the episode's language unless
         `source` says otherwise. Only segments without a cached translation go to the backend."""
-        store = self.lib.store
-        transcript = self.lib.transcript(episode_id)
+        transcript = self._episodes.transcript(episode_id)
         src, tgt = self.source_language(source, transcript.episode.language), language_code(target)
-        ids = store.translations.segment_texts(episode_id)
+        ids = self._cache.segment_texts(episode_id)
         if len(ids) != len(transcript.segments):  # changed between the two reads
             raise InputError(f"episode {episode_id} changed while it was being translated; try again")
         if src == tgt:
             return [(segment, segment.text) for segment in transcript.segments]
         backend = self.translator
-        done = store.translations.cached_translations([sid for sid, _ in ids], src, tgt, backend.name)
+        done = self._cache.cached_translations([sid for sid, _ in ids], src, tgt, backend.name)
         todo = [(sid, text) for sid, text in ids if sid not in done]
         if todo:
             fresh = backend.translate([text for _, text in todo], src, tgt)
             new = {sid: text for (sid, _), text in zip(todo, fresh, strict=True)}
-            store.translations.save_translations(new, src, tgt, backend.name)
+            self._cache.save_translations(new, src, tgt, backend.name)
             done.update(new)
         return [(segment, done[sid]) for segment, (sid, _) in zip(transcript.segments, ids, strict=True)]
 
