@@ -238,7 +238,8 @@ def main() -> None:
     with copy_library(base, {**settings, "voice_learning": False}) as lib:
         enrol_all(lib, corpus, truth)
         print(
-            f"Settings: { ({k: lib.settings[k] for k in ('low_threshold', 'match_threshold', 'verified_threshold')}) }"
+            "Settings:",
+            {k: getattr(lib.settings, k) for k in ("low_threshold", "match_threshold", "verified_threshold")},
         )
         curves(lib, corpus, truth, enrol_speakers)
 

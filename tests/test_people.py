@@ -174,7 +174,7 @@ def test_enrolling_once_recognises_the_voice_in_other_episodes(lib: Library, cor
     for a in lib.store.people.attributions(tiers=("verified", "matched")):
         expected = {"Ada Host": "host", "Ben Reader": "ls-1688"}[a.person]
         assert gold[(a.episode_id, a.label)] == expected, a
-        assert a.score is not None and a.score >= lib.settings["match_threshold"]
+        assert a.score is not None and a.score >= lib.settings.match_threshold
     # One person at most once per episode, across the whole library.
     with sqlite3.connect(lib.store.path) as conn:
         assert not conn.execute(

@@ -19,13 +19,13 @@ def test_every_setting_is_documented_in_the_readme() -> None:
 
 
 def test_layers_defaults_config_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert load_settings(tmp_path)["asr_model"] == "base"
+    assert load_settings(tmp_path).asr_model == "base"
     (tmp_path / "config.toml").write_text('asr_model = "tiny.en"\nthreads = 1\nallow_download = false\n')
     values = load_settings(tmp_path)
-    assert (values["asr_model"], values["threads"], values["allow_download"]) == ("tiny.en", 1, False)
+    assert (values.asr_model, values.threads, values.allow_download) == ("tiny.en", 1, False)
     monkeypatch.setenv("PODSCOPE_THREADS", "4")
-    assert load_settings(tmp_path)["threads"] == 4
-    assert load_settings(tmp_path, {"threads": 3})["threads"] == 3
+    assert load_settings(tmp_path).threads == 4
+    assert load_settings(tmp_path, {"threads": 3}).threads == 3
 
 
 def test_bad_values_name_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

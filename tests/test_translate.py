@@ -127,9 +127,11 @@ def test_argos_missing_package(monkeypatch: pytest.MonkeyPatch, episode: tuple[L
     with pytest.raises(ModelError, match="pip install argostranslate"):
         ArgosTranslator().pairs()
     lib, episode_id = episode
-    lib.settings["translate_backend"] = "argos"
-    with pytest.raises(ModelError, match="pip install argostranslate"):
-        lib.translations.translate_episode(episode_id, "es")
+    with (
+        Library(lib.home, settings={"translate_backend": "argos"}) as argos,
+        pytest.raises(ModelError, match="pip install argostranslate"),
+    ):
+        argos.translations.translate_episode(episode_id, "es")
 
 
 def test_argos_never_downloads_unless_allowed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -43,7 +43,7 @@ from podscope.records import (
 )
 from podscope.search.embed import SentenceEmbedder
 from podscope.search.engine import Search
-from podscope.settings import load_settings, resolve_home
+from podscope.settings import Settings, load_settings, resolve_home
 from podscope.store import Store
 
 if TYPE_CHECKING:  # the pipeline pulls in torch and the models: imported only when audio is processed
@@ -137,9 +137,11 @@ def parse_published(value: str | dt.date | None) -> dt.date | None:
 class Library:
     """A podscope home: its settings, its store, and the operations on them."""
 
-    def __init__(self, home: str | Path | None = None, settings: dict[str, Any] | None = None):
+    def __init__(self, home: str | Path | None = None, settings: Settings | dict[str, Any] | None = None):
+        """`settings`: values that override the home's config.toml and PODSCOPE_<NAME> variables, or a whole
+        `Settings` to use as it is."""
         self.home = resolve_home(home)
-        self.settings = load_settings(self.home, settings)
+        self.settings = settings if isinstance(settings, Settings) else load_settings(self.home, settings)
         self.store = Store(self.home / "podscope.db")
         self.cache_dir = self.home / "models"
         self.work_dir = self.home / "tmp"
@@ -151,8 +153,8 @@ class Library:
         self.search = Search(
             self.store,
             self.home / "index" / "segments.faiss",
-            lambda: SentenceEmbedder(self.cache_dir, self.settings["embedding_backend"], self.settings["threads"]),
-            self.settings["threads"],
+            lambda: SentenceEmbedder(self.cache_dir, self.settings.embedding_backend, self.settings.threads),
+            self.settings.threads,
         )
 
     @property
@@ -194,12 +196,12 @@ class Library:
     def asr_options(self, model: str | None = None) -> AsrOptions:
         s = self.settings
         return AsrOptions(
-            model=model or s["asr_model"],
-            language=s["asr_language"] or None,
-            beam_size=s["asr_beam_size"],
-            batch_size=s["asr_batch_size"],
-            cpu_threads=s["threads"],
-            allow_download=s["allow_download"],
+            model=model or s.asr_model,
+            language=s.asr_language or None,
+            beam_size=s.asr_beam_size,
+            batch_size=s.asr_batch_size,
+            cpu_threads=s.threads,
+            allow_download=s.allow_download,
         )
 
     def transcriber(self, model: str | None = None) -> WhisperTranscriber:
@@ -211,9 +213,7 @@ class Library:
     def diarization_options(self) -> DiarizationOptions:
         from podscope.voices.diarize import DiarizationOptions
 
-        return DiarizationOptions(
-            min_speakers=self.settings["min_speakers"], max_speakers=self.settings["max_speakers"]
-        )
+        return DiarizationOptions(min_speakers=self.settings.min_speakers, max_speakers=self.settings.max_speakers)
 
     def add_audio(
         self,
@@ -242,7 +242,7 @@ class Library:
             raise InputError("episode title is empty: expected --title TITLE")
         date = parse_published(published)
         check_language(language)  # a language nobody can transcribe in fails now, not after diarization
-        check_language(self.settings["asr_language"])
+        check_language(self.settings.asr_language)
         audio.probe(path)  # fail fast, before hashing or loading models
         digest = audio.file_hash(path)
         existing = self.store.episodes.find_by_hash(digest)

@@ -35,6 +35,7 @@ from podscope.records import (
     Stretch,
     Tier,
 )
+from podscope.settings import Settings
 from podscope.store import Store
 from podscope.voices import profiles as rules
 
@@ -156,7 +157,7 @@ def _describe(person: str | None, tier: str | None) -> str | None:
 class People:
     """The voice-profile operations of one library. Built by `Library`; `clip_embedder` embeds an audio sample."""
 
-    def __init__(self, store: Store, settings: dict[str, Any], clip_embedder: ClipEmbedder):
+    def __init__(self, store: Store, settings: Settings, clip_embedder: ClipEmbedder):
         self.store = store
         self.settings = settings
         self._embed_clip = clip_embedder
@@ -165,12 +166,12 @@ class People:
 
     @property
     def enabled(self) -> bool:
-        return bool(self.settings["voice_profiles"])
+        return bool(self.settings.voice_profiles)
 
     @property
     def thresholds(self) -> rules.Thresholds:
         s = self.settings
-        low, matched, verified = s["low_threshold"], s["match_threshold"], s["verified_threshold"]
+        low, matched, verified = s.low_threshold, s.match_threshold, s.verified_threshold
         if not low <= matched <= verified:
             raise InputError(
                 f"voice thresholds must satisfy low_threshold <= match_threshold <= verified_threshold;"
@@ -396,7 +397,7 @@ class People:
                             first.before if first else _describe(before.person, before.tier) if before else None,
                             _describe(names[match.person_id], match.tier) if match else None,
                         )
-                if match is not None and match.tier == "verified" and self.settings["voice_learning"]:
+                if match is not None and match.tier == "verified" and self.settings.voice_learning:
                     learnt |= self._learn(match.person_id, voice, "verified")
             if not learnt:
                 break
@@ -463,7 +464,7 @@ class People:
             episodes_in[v.podcast_id].add(v.episode_id)
             if m is not None and m.tier == "matched":
                 claims[(m.person_id, v.podcast_id)].append(k)
-        share_limit = float(self.settings["max_podcast_share"])
+        share_limit = float(self.settings.max_podcast_share)
         held = list(proposals)
         for (_person_id, podcast_id), ks in claims.items():
             total = len(episodes_in[podcast_id])
@@ -515,7 +516,7 @@ class People:
     def _learn(self, person_id: int, voice: SpeakerVoice, origin: str, *, force: bool = False) -> bool:
         """Add an episode speaker's voiceprint to a person's exemplars when it adds something; returns whether the
         profile changed. Only human decisions and verified matches call this; `force` is for enrolment."""
-        if not force and not self.settings["voice_learning"]:
+        if not force and not self.settings.voice_learning:
             return False
         current = self.store.people.exemplars(person_id)
         if any(x.speaker_id == voice.speaker_id for x in current):
@@ -565,7 +566,7 @@ class People:
         )
         self.store.people.set_exemplar_flags(person_id, flags)
         active = [i for i in infos if i.id not in flags]
-        self.store.people.delete_exemplars(rules.to_drop(active, int(self.settings["max_exemplars"])))
+        self.store.people.delete_exemplars(rules.to_drop(active, int(self.settings.max_exemplars)))
 
     # -- unknown voices -------------------------------------------------------------------------------------------
 
@@ -580,7 +581,7 @@ class People:
         clusters = rules.cluster_voices(
             np.stack([v.embedding for v in voices]),
             [v.episode_id for v in voices],
-            float(self.settings["unknown_threshold"]),
+            float(self.settings.unknown_threshold),
             self.thresholds.low,
         )
         out = []

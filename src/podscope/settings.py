@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,47 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
+@dataclass(frozen=True)
+class Settings:
+    """The effective settings of a library, typed; `SETTINGS` above documents each one (default and help)."""
+
+    asr_model: str
+    asr_beam_size: int
+    asr_batch_size: int
+    asr_language: str
+    threads: int
+    allow_download: bool
+    min_speakers: int
+    max_speakers: int
+    voice_profiles: bool
+    embedding_backend: str
+    allow_private_addresses: bool
+    fetch_timeout: float
+    max_feed_mb: int
+    max_download_mb: int
+    keep_downloads: bool
+    voice_learning: bool
+    low_threshold: float
+    match_threshold: float
+    verified_threshold: float
+    unknown_threshold: float
+    max_exemplars: int
+    max_podcast_share: float
+    api_read_requires_key: bool
+    api_open_admin_on_loopback: bool
+    api_rate_per_minute: int
+    max_upload_mb: int
+    translate_backend: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+
+if {f.name for f in fields(Settings)} != set(_BY_NAME):  # the table and the record must name the same settings
+    raise AssertionError("podscope.settings: SETTINGS and Settings disagree")
+
+
 def resolve_home(home: str | Path | None = None) -> Path:
     """The podscope home: `--home`, else PODSCOPE_HOME, else the per-user data folder. Created if missing."""
     raw = home or os.environ.get("PODSCOPE_HOME") or platformdirs.user_data_dir("podscope")
@@ -143,7 +184,7 @@ def _coerce(setting: Setting, value: Any, origin: str) -> Any:
     return text
 
 
-def load_settings(home: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+def load_settings(home: Path, overrides: dict[str, Any] | None = None) -> Settings:
     """Effective settings: defaults < config.toml in the home < PODSCOPE_<NAME> variables < overrides."""
     values = {s.name: s.default for s in SETTINGS}
     config = home / "config.toml"
@@ -162,5 +203,7 @@ def load_settings(home: Path, overrides: dict[str, Any] | None = None) -> dict[s
             values[s.name] = _coerce(s, env, f"PODSCOPE_{s.name.upper()}")
     for key, value in (overrides or {}).items():
         if value is not None:
+            if key not in _BY_NAME:
+                raise InputError(f"unknown setting {key!r}; known: {', '.join(_BY_NAME)}")
             values[key] = _coerce(_BY_NAME[key], value, f"--{key.replace('_', '-')}")
-    return values
+    return Settings(**values)

@@ -184,7 +184,7 @@ def transcript(episode_id: int, fmt: str, output: Path | None, home: Path | None
 def settings_cmd(as_json: bool, home: Path | None) -> None:
     """Show every setting: its value, default and meaning (set in HOME/config.toml or PODSCOPE_<NAME>)."""
     with open_library(home) as lib:
-        values = dict(lib.settings)
+        values = lib.settings.as_dict()
     if as_json:
         print_json(values)
         return

@@ -138,10 +138,10 @@ class Feeds:
     def fetcher(self) -> Fetcher:
         s = self.lib.settings
         return Fetcher(
-            allow_private=bool(s["allow_private_addresses"]),
-            timeout=float(s["fetch_timeout"]),
-            max_feed_bytes=int(s["max_feed_mb"]) * 1_000_000,
-            max_enclosure_bytes=int(s["max_download_mb"]) * 1_000_000,
+            allow_private=s.allow_private_addresses,
+            timeout=s.fetch_timeout,
+            max_feed_bytes=s.max_feed_mb * 1_000_000,
+            max_enclosure_bytes=s.max_download_mb * 1_000_000,
         )
 
     # -- reading feeds --------------------------------------------------------------------------------------------
@@ -368,5 +368,5 @@ class Feeds:
                 if result.episode.id != episode.id:  # the same recording was already in the library
                     self.store.feeds.link_item(item.id, result.episode.id, drop_pending=episode.id)
         finally:
-            if audio_path is not None and not self.lib.settings["keep_downloads"]:
+            if audio_path is not None and not self.lib.settings.keep_downloads:
                 audio_path.unlink(missing_ok=True)

@@ -11,10 +11,9 @@ Why it looks like this:
 
 from __future__ import annotations
 
-from typing import Any
-
 from podscope.errors import InputError
 from podscope.records import Segment
+from podscope.settings import Settings
 from podscope.store.contract import EpisodeRepository, TranslationRepository
 from podscope.translate.apertium import ApertiumTranslator
 from podscope.translate.argos import ArgosTranslator
@@ -23,13 +22,13 @@ from podscope.translate.backend import Translator, language_code, missing_pair, 
 BACKENDS = ("apertium", "argos")
 
 
-def make_translator(settings: dict[str, Any]) -> Translator:
+def make_translator(settings: Settings) -> Translator:
     """The backend the `translate_backend` setting names."""
-    name = str(settings.get("translate_backend", "apertium")).strip().lower()
+    name = str(settings.translate_backend).strip().lower()
     if name == "apertium":
         return ApertiumTranslator()
     if name == "argos":
-        return ArgosTranslator(allow_download=bool(settings.get("allow_download", False)))
+        return ArgosTranslator(allow_download=bool(settings.allow_download))
     raise InputError(f"translate_backend {name!r}: expected one of {', '.join(BACKENDS)}")
 
 
@@ -40,7 +39,7 @@ class Translations:
         self,
         cache: TranslationRepository,
         episodes: EpisodeRepository,
-        settings: dict[str, Any],
+        settings: Settings,
         translator: Translator | None = None,
     ):
         self._cache = cache
@@ -60,7 +59,7 @@ class Translations:
 
     def source_language(self, source: str | None, episode_language: str | None = None) -> str:
         """The ISO 639-1 source: `source`, else the episode's language, else the `asr_language` setting."""
-        chosen = source or episode_language or self._settings.get("asr_language") or ""
+        chosen = source or episode_language or self._settings.asr_language or ""
         if not chosen:
             raise InputError("the source language is not known; pass it (--from LANG)")
         return language_code(chosen)

@@ -775,7 +775,7 @@ async def upload_episode(request: Request, response: Response) -> JobOut:
     """Upload a recording (multipart: file, podcast, title, published): it is kept in HOME/uploads and processed in
     the background; follow the job at the returned address."""
     lib = _lib(request)
-    limit = int(lib.settings["max_upload_mb"]) * 1_000_000
+    limit = int(lib.settings.max_upload_mb) * 1_000_000
     length = request.headers.get("content-length", "")
     if not length.isdigit():
         raise HTTPException(411, "an upload needs a Content-Length header")

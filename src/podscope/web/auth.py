@@ -29,13 +29,14 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from podscope.records import ApiKey
+from podscope.settings import Settings
 
 __all__ = ["Caller", "RateLimiter", "is_local", "require_admin", "require_read"]
 
@@ -95,8 +96,8 @@ def _limiter(request: Request) -> RateLimiter:
     return limiter
 
 
-def _settings(request: Request) -> dict[str, Any]:
-    settings: dict[str, Any] = request.app.state.lib.settings
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.lib.settings
     return settings
 
 
@@ -144,16 +145,14 @@ def _identify(request: Request, credentials: HTTPAuthorizationCredentials | None
     # Programs are limited; a person browsing the pages, and a player's Range requests for audio, are not.
     charged = path.startswith("/api/") and not path.endswith("/audio")
     wait = (
-        _limiter(request).take(
-            f"key:{key.id}" if key else f"address:{client}", int(_settings(request)["api_rate_per_minute"])
-        )
+        _limiter(request).take(f"key:{key.id}" if key else f"address:{client}", _settings(request).api_rate_per_minute)
         if charged
         else 0.0
     )
     if wait:
         raise HTTPException(
             429,
-            f"too many requests: at most {_settings(request)['api_rate_per_minute']} a minute; retry in"
+            f"too many requests: at most {_settings(request).api_rate_per_minute} a minute; retry in"
             f" {math.ceil(wait)} s",
             headers={"Retry-After": str(math.ceil(wait))},
         )
@@ -163,7 +162,7 @@ def _identify(request: Request, credentials: HTTPAuthorizationCredentials | None
 
 
 def _open_locally(request: Request, caller: Caller) -> bool:
-    return caller.local and bool(_settings(request)["api_open_admin_on_loopback"])
+    return caller.local and _settings(request).api_open_admin_on_loopback
 
 
 def require_read(
@@ -171,7 +170,7 @@ def require_read(
 ) -> Caller:
     """A dependency for reading: open unless `api_read_requires_key` (then a read or admin key, or this machine)."""
     caller = _identify(request, credentials)
-    if caller.key is None and _settings(request)["api_read_requires_key"] and not _open_locally(request, caller):
+    if caller.key is None and _settings(request).api_read_requires_key and not _open_locally(request, caller):
         raise _unauthorized(
             "this server needs an API key to read: send `Authorization: Bearer <key>` (podscope keys create --scope"
             " read)"

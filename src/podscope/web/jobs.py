@@ -68,7 +68,7 @@ class Jobs:
 
     def __init__(self, lib: Library):
         self._home = lib.home
-        self._settings = dict(lib.settings)
+        self._settings = lib.settings
         self._queue: queue.Queue[tuple[Job, Work]] = queue.Queue()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()

@@ -431,7 +431,7 @@ def _translation_targets(request: Request, episode: Episode) -> list[tuple[str, 
         except PodscopeError:
             pairs = []
         request.app.state.translation_pairs = pairs
-    source = (episode.language or lib.settings.get("asr_language") or "en")[:2].lower()
+    source = (episode.language or lib.settings.asr_language or "en")[:2].lower()
     targets = sorted({t for s, t in pairs if s == source and t != source}, key=lambda t: (t != "es", t)) or ["es"]
     return [(t, LANGUAGE_NAMES.get(t, t.upper())) for t in targets]
 
