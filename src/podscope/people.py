@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +26,13 @@ from podscope.errors import InputError, NotFound
 from podscope.records import (
     HUMAN_TIER,
     SHOWN_TIERS,
+    Appearance,
     Attribution,
     AttributionChange,
     Embedding,
     Exemplar,
     Person,
+    Quote,
     SpeakerVoice,
     Stretch,
     Tier,
@@ -79,6 +81,15 @@ class UnknownVoice:
 
 
 @dataclass(frozen=True)
+class MonthlyTalk:
+    """How much a person spoke in one month (`2025-03`, or `undated`), over how many episodes."""
+
+    month: str
+    episodes: int
+    seconds: float
+
+
+@dataclass(frozen=True)
 class PersonPage:
     """Everything a person page shows, as data."""
 
@@ -86,9 +97,9 @@ class PersonPage:
     active: bool
     verified_seconds: float
     exemplars: tuple[Exemplar, ...]
-    monthly: tuple[dict[str, Any], ...]  # {"month": "2025-03", "episodes": 2, "seconds": 310.5}
-    appearances: tuple[dict[str, Any], ...]
-    quotes: tuple[dict[str, Any], ...]
+    monthly: tuple[MonthlyTalk, ...]  # by month, undated last
+    appearances: tuple[Appearance, ...]  # by date
+    quotes: tuple[Quote, ...]  # the longest lines first
     sounds_like: tuple[tuple[str, float], ...]  # other people whose profile is near-identical
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,9 +113,33 @@ class PersonPage:
                 "sounds_like": [{"name": n, "score": s} for n, s in self.sounds_like],
             },
             "episodes": self.person.episodes,
-            "appearances_by_month": list(self.monthly),
-            "appearances": list(self.appearances),
-            "quotes": list(self.quotes),
+            "appearances_by_month": [asdict(m) for m in self.monthly],
+            "appearances": [
+                {
+                    "podcast": a.podcast,
+                    "episode_id": a.episode_id,
+                    "episode": a.episode,
+                    "published": a.published,
+                    "speaker": a.label,
+                    "speaker_id": a.speaker_id,
+                    "tier": a.tier,
+                    "score": a.score,
+                    "speaking_seconds": round(a.speaking_time, 1),
+                }
+                for a in self.appearances
+            ],
+            "quotes": [
+                {
+                    "episode_id": q.episode_id,
+                    "episode": q.episode,
+                    "podcast": q.podcast,
+                    "published": q.published,
+                    "start": round(q.start, 2),
+                    "end": round(q.end, 2),
+                    "text": q.text,
+                }
+                for q in self.quotes
+            ],
         }
 
 
@@ -643,51 +678,24 @@ class People:
 
     def show(self, name: str, quotes: int = 5) -> PersonPage:
         person = self._person(name, create=False)
-        rows = self.store.people.appearances(person.id)
-        appearances: tuple[dict[str, Any], ...] = tuple(
-            {
-                "podcast": r.podcast,
-                "episode_id": r.episode_id,
-                "episode": r.episode,
-                "published": r.published,
-                "speaker": r.label,
-                "speaker_id": r.speaker_id,
-                "tier": r.tier,
-                "score": r.score,
-                "speaking_seconds": round(r.speaking_time, 1),
-            }
-            for r in rows
-        )
-        months: dict[str, dict[str, Any]] = {}
-        for a in appearances:
-            month = (a["published"] or "")[:7] or "undated"
-            entry = months.setdefault(month, {"month": month, "episodes": set(), "seconds": 0.0})
-            entry["episodes"].add(a["episode_id"])
-            entry["seconds"] += a["speaking_seconds"]
-        monthly = tuple(
-            {"month": m["month"], "episodes": len(m["episodes"]), "seconds": round(m["seconds"], 1)}
-            for m in sorted(months.values(), key=lambda m: (m["month"] == "undated", m["month"]))
-        )
-        quote_rows = self.store.people.quotes(person.id, quotes)
+        appearances = tuple(self.store.people.appearances(person.id))
+        episodes: dict[str, set[int]] = defaultdict(set)
+        seconds: dict[str, float] = defaultdict(float)
+        for a in appearances:  # speaking time as shown (to the tenth of a second), summed
+            month = (a.published or "")[:7] or "undated"
+            episodes[month].add(a.episode_id)
+            seconds[month] += round(a.speaking_time, 1)
         return PersonPage(
             person=person,
             active=person.id in self._active_people(),
-            verified_seconds=sum(a["speaking_seconds"] for a in appearances if a["tier"] in ("confirmed", "verified")),
+            verified_seconds=sum(round(a.speaking_time, 1) for a in appearances if a.tier in ("confirmed", "verified")),
             exemplars=tuple(self.store.people.exemplars(person.id)),
-            monthly=monthly,
-            appearances=appearances,
-            quotes=tuple(
-                {
-                    "episode_id": q.episode_id,
-                    "episode": q.episode,
-                    "podcast": q.podcast,
-                    "published": q.published,
-                    "start": round(q.start, 2),
-                    "end": round(q.end, 2),
-                    "text": q.text,
-                }
-                for q in quote_rows
+            monthly=tuple(
+                MonthlyTalk(month=m, episodes=len(episodes[m]), seconds=round(seconds[m], 1))
+                for m in sorted(episodes, key=lambda m: (m == "undated", m))
             ),
+            appearances=appearances,
+            quotes=tuple(self.store.people.quotes(person.id, quotes)),
             sounds_like=tuple(self.sound_alikes().get(person.id, [])),
         )
 

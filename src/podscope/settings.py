@@ -140,7 +140,6 @@ class Settings:
         return dict(vars(self))
 
 
-
 if {f.name for f in fields(Settings)} != set(_BY_NAME):  # the table and the record must name the same settings
     raise AssertionError("podscope.settings: SETTINGS and Settings disagree")
 

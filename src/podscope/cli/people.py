@@ -99,29 +99,28 @@ def _print_page(page: PersonPage) -> None:
         out.print(f"  exemplar {x.id}: {x.origin}, {escape(x.source)}, {x.seconds:.0f} s{flag}")
     if page.monthly:
         out.print("\n[bold]Appearances over time[/bold]")
-        top = max(m["seconds"] for m in page.monthly) or 1.0
+        top = max(m.seconds for m in page.monthly) or 1.0
         for m in page.monthly:
-            bar = "█" * max(1, round(30 * m["seconds"] / top))
-            out.print(f"  {m['month']:>8}  {bar} {m['episodes']} ep, {m['seconds']:.0f} s")
+            bar = "█" * max(1, round(30 * m.seconds / top))
+            out.print(f"  {m.month:>8}  {bar} {m.episodes} ep, {m.seconds:.0f} s")
     if page.appearances:
         table = Table("podcast", "episode", "date", "speaker", "tier", "score", "speaking", title="Podcast appearances")
         for a in page.appearances:
             table.add_row(
-                escape(a["podcast"]),
-                f"{a['episode_id']}: {escape(a['episode'])}",
-                a["published"] or "",
-                a["speaker"],
-                a["tier"],
-                f"{a['score']:.2f}" if a["score"] is not None else "",
-                position(a["speaking_seconds"]),
+                escape(a.podcast),
+                f"{a.episode_id}: {escape(a.episode)}",
+                a.published or "",
+                a.label,
+                a.tier,
+                f"{a.score:.2f}" if a.score is not None else "",
+                position(round(a.speaking_time, 1)),
             )
         out.print(table)
     if page.quotes:
         out.print("[bold]Quotes[/bold]")
         for q in page.quotes:
-            out.print(
-                f"  “{escape(q['text'])}” — {escape(q['podcast'])}, episode {q['episode_id']} at {position(q['start'])}"
-            )
+            at = position(round(q.start, 2))
+            out.print(f"  “{escape(q.text)}” — {escape(q.podcast)}, episode {q.episode_id} at {at}")
 
 
 @people.command("enroll")
