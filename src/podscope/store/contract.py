@@ -296,7 +296,7 @@ class FeedRepository(Protocol):
         ...
 
     def update(self, feed_id: int, **values: Any) -> None:
-        """Update what reading the feed tells (never `language_set`: see `set_feed_language`)."""
+        """Update what reading the feed tells (never `language_set`: see `set_language`)."""
         ...
 
     def add_items(self, feed_id: int, items: Sequence[NewItem]) -> int:

@@ -1,12 +1,12 @@
-"""The embedded store: one SQLite file under the podscope home. The only code that writes SQL.
+"""The store's episode tables: podcasts, episodes, their speakers, turns, segments and words (SQLite).
 
 Why it looks like this:
-- An episode is written in one transaction (`save_episode`), so a crash mid-way leaves nothing half-written and the
+- An episode is written in one transaction (`save`), so a crash mid-way leaves nothing half-written and the
   next run can redo it; the content hash makes re-adding the same recording a no-op.
 - Words are kept per segment as a compact JSON array ([start, end, text, probability]): they are read with their
   segment (transcripts, quizzes, exports) and never queried one by one, and a 3-hour episode has 30,000 of them.
 - Embeddings are float32 blobs; they are biometric data, so they live in three tables only (episode_speakers,
-  speaker_embeddings and exemplars), which makes removing them complete and checkable (`PeopleTables.forget_person`).
+  speaker_embeddings and exemplars), which makes removing them complete and checkable (`PeopleTables.forget`).
 """
 
 from __future__ import annotations
@@ -81,10 +81,6 @@ class EpisodeTables(Tables):
         voiceprints: bool = True,
         into: int | None = None,
     ) -> int:
-        """Store a processed episode with its speakers, turns, segments and words, in one transaction.
-
-        With voiceprints=False the speakers' embeddings are not kept (voice profiles switched off). `into` is a
-        pending episode (from a feed) that this fills in place, keeping its id."""
         meta = processed.meta
         with self.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO podcasts (title) VALUES (?)", (meta.podcast,))
@@ -242,6 +238,5 @@ class EpisodeTables(Tables):
         )
 
     def counts(self) -> dict[str, int]:
-        """Row counts of the main tables: what the library holds."""
         tables = ("podcasts", "episodes", "episode_speakers", "speaker_embeddings", "turns", "segments")
         return {t: int(self._query(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"]) for t in tables}

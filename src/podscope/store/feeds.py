@@ -8,7 +8,7 @@ Why it looks like this:
   feed adds only new keys and never duplicates.
 - Credits (`podcast:person`) are people linked to an episode with a role; they are not voice attributions.
 - A feed keeps two languages: `language`, what its channel declares (rewritten on every read), and `language_set`,
-  what the user set for the podcast; only `set_feed_language` writes the latter, so a refresh cannot undo it.
+  what the user set for the podcast; only `set_language` writes the latter, so a refresh cannot undo it.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def _item(row: sqlite3.Row) -> FollowedItem:
 
 
 class FeedTables(Tables):
-    """Feeds, feed items and credits (mixed into `Store`)."""
+    """Feeds, feed items and credits (`store.feeds`)."""
 
     def add(
         self,
@@ -111,7 +111,6 @@ class FeedTables(Tables):
         return _feed(rows[0])
 
     def remove(self, feed_id: int) -> int:
-        """Stop following a feed; its pending episodes go, processed ones stay. Returns how many pending went."""
         self.get(feed_id)
         with self.transaction() as conn:
             gone = conn.execute(
@@ -123,13 +122,11 @@ class FeedTables(Tables):
         return int(gone)
 
     def set_language(self, feed_id: int, language: str | None) -> None:
-        """Set the language the user chose for a feed's podcast (None: back to the declared one)."""
         self.get(feed_id)
         with self.transaction() as conn:
             conn.execute("UPDATE feeds SET language_set = ? WHERE id = ?", (language, feed_id))
 
     def update(self, feed_id: int, **values: Any) -> None:
-        """Update what reading the feed tells (never `language_set`: see `set_feed_language`)."""
         allowed = {
             "url",
             "title",
@@ -142,13 +139,12 @@ class FeedTables(Tables):
             "language",
         }
         if not values or set(values) - allowed:
-            raise ValueError(f"update_feed: unknown fields {set(values) - allowed}")
+            raise ValueError(f"feeds.update: unknown fields {set(values) - allowed}")
         columns = ", ".join(f"{k} = ?" for k in values)
         with self.transaction() as conn:
             conn.execute(f"UPDATE feeds SET {columns} WHERE id = ?", (*values.values(), feed_id))
 
     def add_items(self, feed_id: int, items: Sequence[NewItem]) -> int:
-        """Record the items not seen before, each with a pending episode; returns how many were new."""
         feed = self.get(feed_id)
         added = 0
         with self.transaction() as conn:
@@ -184,8 +180,6 @@ class FeedTables(Tables):
     def pending_items(
         self, feed_id: int | None = None, since: str | None = None, limit: int | None = None
     ) -> list[FollowedItem]:
-        """Items still to process (pending, or failed fewer than three times), newest first, each with its feed's URL,
-        podcast, declared language (`feed_language`) and the language the user set (`feed_language_set`)."""
         sql = """SELECT i.*, f.url AS feed_url, f.language AS feed_language, f.language_set AS feed_language_set,
                         p.title AS podcast
                  FROM feed_items i JOIN feeds f ON f.id = i.feed_id
@@ -221,14 +215,12 @@ class FeedTables(Tables):
         return [_item(r) for r in self._query("SELECT * FROM feed_items WHERE feed_id = ? ORDER BY id", (feed_id,))]
 
     def link_item(self, item_id: int, episode_id: int, *, drop_pending: int | None = None) -> None:
-        """Point an item at an episode already in the library (the same recording), dropping its pending one."""
         with self.transaction() as conn:
             conn.execute("UPDATE feed_items SET episode_id = ? WHERE id = ?", (episode_id, item_id))
             if drop_pending is not None:
                 conn.execute("DELETE FROM episodes WHERE id = ? AND status != 'done'", (drop_pending,))
 
     def set_credits(self, episode_id: int, credits: Sequence[tuple[int, str, str]]) -> None:
-        """Replace an episode's credits: (person id, role, group)."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM credits WHERE episode_id = ?", (episode_id,))
             conn.executemany(

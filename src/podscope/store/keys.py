@@ -44,10 +44,9 @@ def _key(row: sqlite3.Row) -> ApiKey:
 
 
 class KeyTables(Tables):
-    """API keys (mixed into `Store`)."""
+    """API keys (`store.keys`)."""
 
     def create(self, scope: str, name: str = "") -> tuple[ApiKey, str]:
-        """A new key with `scope` (read or admin); returns the stored key and the key itself, which is not kept."""
         if scope not in KEY_SCOPES:
             raise InputError(f"key scope {scope!r}: expected read or admin")
         key = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -68,14 +67,12 @@ class KeyTables(Tables):
         return [_key(r) for r in self._query("SELECT * FROM api_keys ORDER BY id")]
 
     def revoke(self, key_id: int) -> ApiKey:
-        """Revoke a key for good (revoking it again changes nothing)."""
         self.get(key_id)
         with self.transaction() as conn:
             conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now_iso(), key_id))
         return self.get(key_id)
 
     def verify(self, key: str) -> ApiKey | None:
-        """The active key `key` is, or None; notes when it was used (at most once a minute)."""
         digest = key_hash(key)
         rows = self._query("SELECT * FROM api_keys WHERE hash = ? AND revoked_at IS NULL", (digest,))
         if not rows or not hmac.compare_digest(str(rows[0]["hash"]), digest):

@@ -80,7 +80,7 @@ def _placeholders(values: Sequence[object]) -> str:
 
 
 class PeopleTables(Tables):
-    """People, exemplars and attributions (mixed into `Store`)."""
+    """People, exemplars and attributions (`store.people`)."""
 
     # -- people ---------------------------------------------------------------------------------------------------
 
@@ -111,7 +111,6 @@ class PeopleTables(Tables):
         return _person(rows[0])
 
     def names(self) -> dict[int, str]:
-        """id -> name of every person, in list order: the cheap lookup (no counts) matching needs."""
         return {r["id"]: r["name"] for r in self._query("SELECT id, name FROM people ORDER BY name COLLATE NOCASE")}
 
     def list_people(self) -> list[Person]:
@@ -181,7 +180,6 @@ class PeopleTables(Tables):
             conn.execute("UPDATE exemplars SET kept = 1, flagged = NULL WHERE id = ?", (exemplar_id,))
 
     def set_exemplar_flags(self, person_id: int, flags: dict[int, str]) -> None:
-        """Flag exactly the given exemplars of a person (id -> why); clear every other flag of theirs."""
         with self.transaction() as conn:
             conn.execute("UPDATE exemplars SET flagged = NULL WHERE person_id = ?", (person_id,))
             conn.executemany(
@@ -194,7 +192,6 @@ class PeopleTables(Tables):
             conn.executemany("DELETE FROM exemplars WHERE id = ?", [(i,) for i in ids])
 
     def exemplar_sources(self) -> set[int]:
-        """Episode speakers already used as an exemplar by anyone."""
         return {r[0] for r in self._query("SELECT speaker_id FROM exemplars WHERE speaker_id IS NOT NULL")}
 
     # -- voices ---------------------------------------------------------------------------------------------------
@@ -202,7 +199,6 @@ class PeopleTables(Tables):
     def speaker_voices(
         self, episode_id: int | None = None, speaker_ids: Sequence[int] | None = None
     ) -> list[SpeakerVoice]:
-        """Episode speakers that have a voiceprint (all, one episode's, or the given ones)."""
         sql = """SELECT s.id, s.episode_id, e.podcast_id, s.label, s.speaking_time, s.embedding
                  FROM episode_speakers s JOIN episodes e ON e.id = s.episode_id WHERE s.embedding IS NOT NULL"""
         params: list[object] = []
@@ -226,12 +222,10 @@ class PeopleTables(Tables):
         ]
 
     def window_voiceprints(self, speaker_id: int) -> list[Embedding]:
-        """The per-window voiceprints kept for an episode speaker (a sample spread over the episode)."""
         rows = self._query("SELECT embedding FROM speaker_embeddings WHERE speaker_id = ? ORDER BY id", (speaker_id,))
         return [vector(r["embedding"]) for r in rows]  # type: ignore[misc]  # NOT NULL column
 
     def find_speaker(self, episode_id: int, label: str) -> int:
-        """The id of an episode speaker by its label (e.g. SPEAKER_01); NotFound lists the episode's labels."""
         rows = self._query("SELECT id, label FROM episode_speakers WHERE episode_id = ?", (episode_id,))
         if not rows and not self._query("SELECT 1 FROM episodes WHERE id = ?", (episode_id,)):
             raise NotFound(f"no episode with id {episode_id}; `podscope episodes` lists them")
@@ -242,7 +236,6 @@ class PeopleTables(Tables):
         raise NotFound(f"episode {episode_id} has no speaker {label!r}; its speakers: {known}")
 
     def speaker_stretch(self, speaker_id: int) -> Stretch:
-        """The speaker's longest turn (at most STRETCH_SECONDS of it) and their longest line as a quote."""
         rows = self._query(
             """SELECT s.id, s.episode_id, s.label, e.title, e.published, p.title AS podcast
                FROM episode_speakers s JOIN episodes e ON e.id = s.episode_id JOIN podcasts p ON p.id = e.podcast_id
@@ -314,11 +307,6 @@ class PeopleTables(Tables):
         held: str | None = None,
         machine: bool = True,
     ) -> bool:
-        """Attribute an episode speaker to a person (or to nobody with person_id None), recording why.
-
-        With machine=True a human decision (tier `confirmed`) is left alone. Returns whether who or the tier changed
-        (a new score alone is stored without a history row).
-        """
         with self.transaction() as conn:
             before = conn.execute(
                 "SELECT person_id, tier, score, held FROM attributions WHERE speaker_id = ?", (speaker_id,)
@@ -348,7 +336,6 @@ class PeopleTables(Tables):
             return changed
 
     def rejections(self) -> set[tuple[int, int]]:
-        """(speaker_id, person_id) pairs a human said are not the same voice."""
         return {(r[0], r[1]) for r in self._query("SELECT speaker_id, person_id FROM rejections")}
 
     def add_rejection(self, speaker_id: int, person_id: int) -> None:
@@ -384,13 +371,11 @@ class PeopleTables(Tables):
         ]
 
     def speaker_names(self, episode_id: int, tiers: Sequence[str] = SHOWN_TIERS) -> dict[str, str]:
-        """Episode speaker label -> person name, for attributions of the given tiers."""
         return {a.label: a.person for a in self.attributions(episode_id=episode_id, tiers=tiers)}
 
     # -- people pages ---------------------------------------------------------------------------------------------
 
     def appearances(self, person_id: int, tiers: Sequence[str] = SHOWN_TIERS) -> list[Appearance]:
-        """One row per attributed episode speaker: podcast, episode, date, tier, score, speaking seconds."""
         rows = self._query(
             f"""SELECT a.speaker_id, a.tier, a.score, s.label, s.speaking_time, e.id AS episode_id,
                        e.title AS episode, e.published, p.title AS podcast
@@ -403,7 +388,6 @@ class PeopleTables(Tables):
         return [Appearance(**dict(r)) for r in rows]
 
     def quotes(self, person_id: int, limit: int, tiers: Sequence[str] = SHOWN_TIERS) -> list[Quote]:
-        """The person's longest lines (by words) across their attributed episodes, with where they are."""
         rows = self._query(
             f"""SELECT g.episode_id, e.title AS episode, p.title AS podcast, e.published, g.start, g.end, g.text
                 FROM segments g JOIN attributions a ON a.speaker_id = g.speaker_id
@@ -417,10 +401,6 @@ class PeopleTables(Tables):
     # -- merging and forgetting -----------------------------------------------------------------------------------
 
     def merge(self, source_id: int, target_id: int, reason: str) -> int:
-        """Move everything of `source` to `target` and delete `source`; returns how many attributions moved.
-
-        Where both are attributed in one episode, the more certain attribution stays and the other goes to nobody.
-        """
         order = {"confirmed": 0, "verified": 1, "matched": 2, "low": 3}
         moved = 0
         with self.transaction() as conn:
@@ -447,7 +427,6 @@ class PeopleTables(Tables):
         return moved
 
     def forget(self, person_id: int) -> dict[str, int]:
-        """Remove a person and every voiceprint tied to them; returns what was removed, by kind."""
         with self.transaction() as conn:
             speakers = {
                 r[0]

@@ -34,7 +34,7 @@ def _attempt(row: sqlite3.Row) -> QuizAttempt:
 
 
 class QuizTables(Tables):
-    """Quiz attempts (mixed into `Store`)."""
+    """Quiz attempts (`store.quizzes`)."""
 
     def add_attempt(
         self,
@@ -73,7 +73,6 @@ class QuizTables(Tables):
         return _attempt(self._query("SELECT * FROM quiz_attempts WHERE id = ?", (int(cur.lastrowid or 0),))[0])
 
     def attempts(self, learner: str, episode_id: int | None = None) -> list[QuizAttempt]:
-        """A learner's attempts, oldest first (optionally of one episode)."""
         sql = "SELECT * FROM quiz_attempts WHERE learner = ?"
         params: tuple[object, ...] = (learner,)
         if episode_id is not None:
@@ -85,7 +84,6 @@ class QuizTables(Tables):
         return [r["learner"] for r in self._query("SELECT DISTINCT learner FROM quiz_attempts ORDER BY learner")]
 
     def recent_segment_texts(self, limit: int = 20000) -> list[str]:
-        """The text of the most recent segments of finished episodes: the library's own vocabulary, bounded."""
         rows = self._query(
             """SELECT g.text FROM segments g JOIN episodes e ON e.id = g.episode_id WHERE e.status = 'done'
                ORDER BY g.id DESC LIMIT ?""",

@@ -89,10 +89,9 @@ def _from(f: SearchFilters) -> tuple[str, list[Any]]:
 
 
 class SearchTables(Tables):
-    """Full-text and vector search over segments (mixed into `Store`)."""
+    """Full-text and vector search over segments (`store.search`)."""
 
     def check_filters(self, f: SearchFilters) -> None:
-        """NotFound for a speaker or podcast the library does not have (a typo should not look like no results)."""
         if f.min_tier not in TIERS:
             raise NotFound(f"tier {f.min_tier!r}: expected one of {', '.join(TIERS)}")
         if f.podcast is not None and not self._query("SELECT 1 FROM podcasts WHERE title = ?", (f.podcast,)):
@@ -115,8 +114,6 @@ class SearchTables(Tables):
     def text_search(
         self, fts: str, f: SearchFilters, *, sort: str = "relevance", limit: int = 10, offset: int = 0
     ) -> list[tuple[int, float]]:
-        """(segment id, bm25 score: lower is better) for one page of matches. The lookups of a match's episode and
-        speaker read the covering index `segments_lookup`, never the segment rows with their text."""
         where, params = _membership(f)
         if sort == "relevance" and not where:  # the FTS index alone ranks: no row of `segments` is read
             rows = self._run(
@@ -139,7 +136,6 @@ class SearchTables(Tables):
         return [(r["id"], float(r["rank"])) for r in rows]
 
     def text_count(self, fts: str, f: SearchFilters | None = None) -> int:
-        """How many segments match (without filters the FTS index alone counts: fast even for a million matches)."""
         if f is None or not f.any:
             return int(self._run("SELECT COUNT(*) AS n FROM segments_fts WHERE segments_fts MATCH ?", [fts])[0]["n"])
         where, params = _membership(f)
@@ -152,9 +148,6 @@ class SearchTables(Tables):
         )
 
     def text_facets(self, fts: str, f: SearchFilters, step: int = 1) -> list[FacetCount]:
-        """(podcast, person, year, count) over the matches: the total and the facets in one pass, grouped by episode
-        speaker first so the names are joined once per group rather than once per matching segment. With step > 1
-        only every step-th segment (by id) is counted: an estimate for very large result sets."""
         where, params = _membership(f)
         tiers = ",".join("?" * len(f.tiers))
         sample = f" AND segments_fts.rowid % {int(step)} = 0" if step > 1 else ""
@@ -174,7 +167,6 @@ class SearchTables(Tables):
     # -- ids from elsewhere (vector search) -----------------------------------------------------------------------
 
     def keep_matching(self, ids: Sequence[int], f: SearchFilters) -> list[int]:
-        """The ids (in the given order) of segments that exist and pass the filters."""
         if not ids:
             return []
         where, params = _membership(f)
@@ -186,7 +178,6 @@ class SearchTables(Tables):
         return [i for i in ids if i in found]
 
     def term_documents(self, terms: Sequence[str]) -> dict[str, int]:
-        """How many segments hold each (normalised) term, from the FTS5 vocabulary."""
         if not terms:
             return {}
         rows = self._run(
@@ -196,11 +187,9 @@ class SearchTables(Tables):
         return {r["term"]: int(r["doc"]) for r in rows}
 
     def segment_id_bound(self) -> int:
-        """The highest segment id: about how many segments the library holds, read in no time."""
         return int(self._run("SELECT COALESCE(MAX(id), 0) AS n FROM segments", [])[0]["n"])
 
     def matching_fts(self, ids: Sequence[int], fts: str) -> set[int]:
-        """Which of the ids also match an FTS5 expression."""
         if not ids:
             return set()
         rows = self._run(
@@ -231,7 +220,6 @@ class SearchTables(Tables):
         return {r["id"]: _segment(r) for r in rows}
 
     def neighbours(self, segment_id: int, count: int, f: SearchFilters) -> tuple[list[SegmentRow], list[SegmentRow]]:
-        """Up to `count` segments before and after one segment in its episode (in time order)."""
         frm, params = _from(f)
         columns = "g.id, g.start, g.end, g.text, s.label, pe.name AS person, a.tier"
         anchor = "(SELECT episode_id FROM segments WHERE id = ?)"
@@ -269,12 +257,9 @@ class SearchTables(Tables):
             )
 
     def vector_count(self) -> int:
-        """How many segments have a vector (kept by triggers: no count over a million rows per query)."""
         return int(self._run("SELECT value FROM search_state WHERE key = 'vectors'", [])[0]["value"])
 
     def vectors_behind(self) -> bool:
-        """Whether the newest segment has no vector yet (a cheap check for each search; a full look for missing
-        vectors anywhere is `segments_without_vectors`, run after each ingest)."""
         row = self._run(
             """SELECT (SELECT MAX(id) FROM segments) > COALESCE((SELECT MAX(segment_id) FROM segment_vectors), 0)
                AS behind""",
@@ -283,7 +268,6 @@ class SearchTables(Tables):
         return bool(row["behind"])
 
     def vector_batches(self, size: int = 50_000) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
-        """Every stored vector, in id order, in batches (for rebuilding the vector index)."""
         last = -1
         while True:
             rows = self._run(

@@ -20,15 +20,13 @@ def _marks(ids: Sequence[int]) -> str:
 
 
 class TranslationTables(Tables):
-    """Cached segment translations (mixed into `Store`)."""
+    """Cached segment translations (`store.translations`)."""
 
     def segment_texts(self, episode_id: int) -> list[tuple[int, str]]:
-        """An episode's segments as (id, text), in transcript order (the order of `get_transcript`)."""
         rows = self._query("SELECT id, text FROM segments WHERE episode_id = ? ORDER BY start, id", (episode_id,))
         return [(int(r["id"]), str(r["text"])) for r in rows]
 
     def cached_translations(self, segment_ids: Sequence[int], source: str, target: str, backend: str) -> dict[int, str]:
-        """segment id -> its cached translation, for those of `segment_ids` that have one."""
         found: dict[int, str] = {}
         ids = list(segment_ids)
         for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
@@ -50,7 +48,6 @@ class TranslationTables(Tables):
             )
 
     def translation_count(self, episode_id: int | None = None) -> int:
-        """How many translations are cached (for one episode, or in all)."""
         if episode_id is None:
             return int(self._query("SELECT COUNT(*) AS n FROM translations")[0]["n"])
         return int(
