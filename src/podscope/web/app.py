@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from podscope import __version__
 from podscope.errors import InputError, NotFound, PodscopeError
 from podscope.library import Library
+from podscope.web.templating import error_page
 
 STATUS = ((NotFound, 404), (InputError, 400), (PodscopeError, 500))
 
@@ -34,8 +35,6 @@ def _wants_json(request: Request) -> bool:
 def error_response(request: Request, status: int, message: str) -> Response:
     if _wants_json(request):
         return JSONResponse({"error": message, "status": status}, status_code=status)
-    from podscope.web.pages import error_page  # the pages module renders the site's error page
-
     return HTMLResponse(error_page(request, status, message), status_code=status)
 
 

@@ -1,14 +1,10 @@
 """Server-rendered pages: search, episodes with a synced player, people, podcasts, review, feeds.
 
 Why it looks like this:
-- Every page is a Jinja2 template rendered with autoescaping on: transcripts, titles and names come from feeds and
-  recordings, so any of them may hold markup, and none of it is ever written unescaped. The one place that builds
-  markup in Python (search highlights) escapes the text first and inserts `<mark>` by character offsets.
+- Every page is a template rendered by `podscope.web.templating` (autoescaped); forms are checked and answered by
+  `podscope.web.forms` (CSRF token, redirect with a one-time message).
 - Pages read the library directly and work without JavaScript; a small script (static/app.js) adds the inline
   players, the transcript that follows playback, and seeking.
-- Forms that change data POST to this router. Each is protected against cross-site requests by a per-browser token,
-  kept in a cookie and repeated in a hidden field, compared in constant time; a request whose Origin names another
-  site is refused too. After a change the browser is redirected back (303) with a one-time message.
 - Static files are served by a route of this router (no mount needed in app.py), from a fixed list of files.
 - The listening quiz (/episodes/{id}/quiz) is rendered whole, every question with its options, so it reads without
   JavaScript; static/quiz.js turns it into one question at a time, plays each clip, and posts the answers to the API
@@ -17,35 +13,27 @@ Why it looks like this:
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
-import json
 import math
 import mimetypes
-import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
-from jinja2.runtime import Context
-from markupsafe import Markup, escape
-from starlette.exceptions import HTTPException
 
-from podscope import __version__
 from podscope.errors import InputError, NotFound, PodscopeError
 from podscope.formats import FORMATS
 from podscope.library import Library
 from podscope.quiz import Question
 from podscope.records import QUIZ_LEVELS, SHOWN_TIERS, TIERS, Attribution, Episode
 from podscope.search.engine import MODES, SORTS, options_from
-from podscope.timefmt import position
 from podscope.web.auth import require_admin, require_read
+from podscope.web.forms import run_form
+from podscope.web.state import _lib
+from podscope.web.templating import STATIC, render
 
 router = APIRouter(include_in_schema=False)
 # The pages follow the API's rules (podscope.web.auth): reading them is open unless `api_read_requires_key`, and a form
@@ -53,19 +41,8 @@ router = APIRouter(include_in_schema=False)
 READ = [Depends(require_read)]
 ADMIN = [Depends(require_admin)]
 
-HERE = Path(__file__).parent
-TEMPLATES = HERE / "templates"
-STATIC = HERE / "static"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml", ".png": "image/png"}
-CSRF_COOKIE = "podscope_csrf"
-FLASH_COOKIE = "podscope_flash"
 PAGE_SIZE = 10
-TIER_HELP = {
-    "confirmed": "a person decided (or the publisher's transcript names them)",
-    "verified": "the voice matches their profile closely",
-    "matched": "the voice matches their profile",
-    "low": "a weak match, hidden by default",
-}
 AUDIO_SUFFIXES = {".mp3", ".m4a", ".m4b", ".aac", ".ogg", ".oga", ".opus", ".flac", ".wav", ".aif", ".aiff", ".mp4"}
 SEARCH_MODES = {"hybrid": "Words + meaning", "text": "Exact words", "semantic": "Meaning"}
 LANGUAGE_NAMES = {
@@ -83,242 +60,9 @@ QUIZ_COUNT = 10
 WHO_PREFIX = "Who said it?"
 
 
-# -- formatting -------------------------------------------------------------------------------------------------------
-
-
-def talk_time(seconds: float | None) -> str:
-    """Speaking time for people: "45 s", "4 min", "1 h 12 min"."""
-    s = float(seconds or 0)
-    if s < 60:
-        return f"{s:.0f} s"
-    minutes = round(s / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60} min"
-
-
-def nice_date(value: dt.date | str | None) -> str:
-    if not value:
-        return ""
-    if isinstance(value, str):
-        try:
-            day = dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return value
-    else:
-        day = value
-    return f"{day.day} {day:%b %Y}"
-
-
-def nice_time(value: str | None) -> str:
-    """An ISO timestamp from the store ("2025-03-14T10:22:03Z") as "14 Mar 2025, 10:22 UTC"."""
-    if not value:
-        return ""
-    try:
-        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    return f"{when.day} {when:%b %Y, %H:%M} UTC"
-
-
-def highlight(text: str, spans: Iterable[tuple[int, int]]) -> Markup:
-    """The text escaped, with `<mark>` around the given character spans (merged, clipped to the text)."""
-    merged: list[list[int]] = []
-    for start, end in sorted((max(0, a), min(len(text), b)) for a, b in spans):
-        if end <= start:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    out: list[str] = []
-    pos = 0
-    for start, end in merged:
-        out.append(str(escape(text[pos:start])))
-        out.append(f"<mark>{escape(text[start:end])}</mark>")
-        pos = end
-    out.append(str(escape(text[pos:])))
-    return Markup("".join(out))
-
-
-def hue(name: str) -> int:
-    """A stable colour index (0-5) for a name's avatar."""
-    return int(hashlib.md5(name.encode(), usedforsecurity=False).hexdigest(), 16) % 6
-
-
-def person_url(name: str) -> str:
-    return "/people/" + quote(name, safe="")
-
-
-def _static_version() -> str:
-    digest = hashlib.sha256()
-    for path in sorted(STATIC.iterdir()):
-        if path.is_file():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:10]
-
-
-# -- templates ------------------------------------------------------------------------------------------------------
-
-env = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-env.filters.update(
-    clock=position,
-    talk_time=talk_time,
-    nice_date=nice_date,
-    nice_time=nice_time,
-    highlight=highlight,
-    person_url=person_url,
-    hue=hue,
-)
-env.globals.update(
-    TIERS=TIERS, TIER_HELP=TIER_HELP, version=__version__, static_version=_static_version(), person_url=person_url
-)
-
-
-@pass_context
-def _url_with(context: Context, **changes: Any) -> str:
-    """The current search URL with some parameters changed (None or "" removes one); the page resets unless given."""
-    params: dict[str, Any] = dict(context.get("params", {}))
-    params.pop("page", None)
-    params.update(changes)
-    kept = {k: v for k, v in params.items() if v not in (None, "")}
-    return "/search" + ("?" + urlencode(kept) if kept else "")
-
-
-env.globals["url_with"] = _url_with
-
-
-def _lib(request: Request) -> Library:
-    lib: Library = request.app.state.lib
-    return lib
-
-
-def _review_count(lib: Library) -> int:
-    """Attributions in the default review queue (matched ones, and low ones held back), for the nav badge."""
-    if not lib.people.enabled:
-        return 0
-    return sum(1 for a in lib.store.attributions(tiers=("matched", "low")) if a.tier == "matched" or a.held)
-
-
-def _csrf_token(request: Request) -> tuple[str, bool]:
-    """The browser's token, or a new one (True when it must be set)."""
-    token = request.cookies.get(CSRF_COOKIE, "")
-    if 20 <= len(token) <= 100 and token.replace("-", "").replace("_", "").isalnum():
-        return token, False
-    return secrets.token_urlsafe(32), True
-
-
-def _read_flash(request: Request) -> dict[str, str] | None:
-    raw = request.cookies.get(FLASH_COOKIE)
-    if not raw:
-        return None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(raw.encode()).decode())
-        return {"kind": str(data["kind"]), "text": str(data["text"])}
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
-def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    lib = _lib(request)
-    token, fresh = _csrf_token(request)
-    flash = _read_flash(request)
-    body = env.get_template(template).render(
-        request_path=request.url.path,
-        csrf=token,
-        flash=flash,
-        review_count=_review_count(lib),
-        search_q=context.pop("search_q", ""),
-        **context,
-    )
-    response = HTMLResponse(body, status_code=status)
-    if fresh:
-        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax", path="/")
-    if flash is not None:
-        response.delete_cookie(FLASH_COOKIE, path="/")
-    return response
-
-
-def error_page(request: Request, status: int, message: str) -> str:
-    """The site's error page (every value escaped). It reads nothing from the library: that may be what failed."""
-    titles = {
-        400: "That request did not work",
-        401: "A key is needed",
-        403: "Not allowed",
-        404: "Not found",
-        405: "Not allowed",
-        429: "Too many requests",
-    }
-    try:
-        return env.get_template("error.html").render(
-            request_path=request.url.path,
-            csrf="",
-            flash=None,
-            review_count=None,
-            search_q="",
-            status=status,
-            title=titles.get(status, "Something went wrong"),
-            message=message,
-        )
-    except Exception:  # the error page must never fail: fall back to plain escaped HTML
-        return (
-            f"<!doctype html><html><head><meta charset='utf-8'><title>{status} · podscope</title></head>"
-            f"<body><h1>{status}</h1><p>{escape(message)}</p><p><a href='/'>Back to search</a></p></body></html>"
-        )
-
-
-# -- forms ------------------------------------------------------------------------------------------------------------
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """The posted form, after the cross-site checks: same origin (when the browser says) and the CSRF token."""
-    origin = request.headers.get("origin")
-    if origin and origin != "null":
-        host = urlsplit(origin).netloc
-        if host != request.headers.get("host", ""):
-            raise HTTPException(403, "cross-site request refused")
-    form = await request.form()
-    values = {k: v for k, v in form.items() if isinstance(v, str)}
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    sent = values.get("csrf", "")
-    if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
-        raise HTTPException(403, "this form has expired or came from another site: reload the page and try again")
-    return values
-
-
-def _back(path: str, kind: str, text: str) -> RedirectResponse:
-    response = RedirectResponse(path, status_code=303)
-    payload = base64.urlsafe_b64encode(json.dumps({"kind": kind, "text": text}).encode()).decode()
-    response.set_cookie(FLASH_COOKIE, payload, httponly=True, samesite="lax", path="/", max_age=60)
-    return response
-
-
-def _safe_next(value: str | None, default: str) -> str:
-    """A local path to go back to (never another site)."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return default
-
-
 def _changed(changes: list[Any]) -> str:
     n = len(changes)
     return f" {n} other attribution{'s' if n != 1 else ''} updated." if n else ""
-
-
-async def _act(request: Request, default: str, action: Callable[[dict[str, str]], str]) -> RedirectResponse:
-    """Run a form's action; a library error comes back as a message on the page rather than an error page."""
-    form = await _form(request)
-    where = _safe_next(form.get("next"), default)
-    try:
-        return _back(where, "ok", action(form))
-    except PodscopeError as exc:
-        return _back(where, "error", str(exc))
 
 
 # -- search -----------------------------------------------------------------------------------------------------------
@@ -683,7 +427,7 @@ async def review_confirm(request: Request, speaker_ref: str) -> RedirectResponse
         who = f"{a.person} in “{lib.store.get_episode(a.episode_id).title}”" if a else "the attribution"
         return f"Confirmed {who}.{_changed(changes)}"
 
-    return await _act(request, "/review", act)
+    return await run_form(request, "/review", act)
 
 
 @router.post("/review/{speaker_ref}/reject", dependencies=ADMIN)
@@ -697,7 +441,7 @@ async def review_reject(request: Request, speaker_ref: str) -> RedirectResponse:
         who = f"{a.label} is not {a.person}" if a else "rejected"
         return f"Noted: {who}; this voice will not be matched to them again.{_changed(changes)}"
 
-    return await _act(request, "/review", act)
+    return await run_form(request, "/review", act)
 
 
 @router.post("/review/{speaker_ref}/assign", dependencies=ADMIN)
@@ -715,7 +459,7 @@ async def review_assign(request: Request, speaker_ref: str) -> RedirectResponse:
         changes = lib.people.assign(a.episode_id, a.label, name)
         return f"{a.label} in episode {a.episode_id} is now {name}.{_changed(changes)}"
 
-    return await _act(request, "/review", act)
+    return await run_form(request, "/review", act)
 
 
 @router.post("/review/unknown/{unknown_id}/name", dependencies=ADMIN)
@@ -729,7 +473,7 @@ async def review_name_unknown(request: Request, unknown_id: str) -> RedirectResp
         changes = lib.people.enroll_unknown(name, unknown_id)
         return f"Named the voice {name}: they are recognised from now on.{_changed(changes)}"
 
-    return await _act(request, "/review", act)
+    return await run_form(request, "/review", act)
 
 
 # -- feeds ------------------------------------------------------------------------------------------------------------
@@ -754,7 +498,7 @@ async def feeds_add(request: Request) -> RedirectResponse:
             return f"Following {added.podcast}, but its publisher blocks aggregators: nothing will be fetched."
         return f"Following {added.podcast}: {added.items} episodes recorded; `podscope sync` processes them."
 
-    return await _act(request, "/feeds", act)
+    return await run_form(request, "/feeds", act)
 
 
 # -- static files -----------------------------------------------------------------------------------------------------
