@@ -1,7 +1,7 @@
 """Who may do what over HTTP: API keys, the this-machine exception and per-key rate limits, as FastAPI dependencies.
 
-    @router.get("/api/episodes", dependencies=[Depends(require_read)])      # reading
-    @router.post("/api/feeds", dependencies=[Depends(require_admin)])       # changing the library
+    @router.get("/api/episodes", dependencies=READ)      # reading: [Depends(require_read)]
+    @router.post("/api/feeds", dependencies=ADMIN)       # changing the library: [Depends(require_admin)]
 
 The rules (also in the README's "HTTP API" section):
 - A key (`podscope keys create --scope read|admin`) is sent as `Authorization: Bearer <key>`. An unknown or revoked key
@@ -37,7 +37,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from podscope.store.keys import ApiKey
 
-__all__ = ["Caller", "RateLimiter", "is_local", "require_admin", "require_read"]
+__all__ = ["ADMIN", "READ", "Caller", "RateLimiter", "is_local", "require_admin", "require_read"]
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
 MAX_BUCKETS = 10_000  # above this, buckets that have refilled completely are forgotten
@@ -196,3 +196,7 @@ def require_admin(
         "changing the library needs an admin API key: send `Authorization: Bearer <key>` (podscope keys create"
         " --scope admin)"
     )
+
+
+READ = [Depends(require_read)]  # the dependencies of a route that reads
+ADMIN = [Depends(require_admin)]  # the dependencies of a route that changes the library
