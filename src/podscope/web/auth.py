@@ -36,6 +36,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from podscope.store.keys import ApiKey
+from podscope.web.state import _limiter
 
 __all__ = ["ADMIN", "READ", "Caller", "RateLimiter", "is_local", "require_admin", "require_read"]
 
@@ -81,18 +82,6 @@ class RateLimiter:
             if len(self._buckets) > MAX_BUCKETS:
                 self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 60.0}
             return wait
-
-
-_limiter_lock = threading.Lock()
-
-
-def _limiter(request: Request) -> RateLimiter:
-    state = request.app.state
-    with _limiter_lock:
-        if getattr(state, "rate_limiter", None) is None:
-            state.rate_limiter = RateLimiter()
-        limiter: RateLimiter = state.rate_limiter
-    return limiter
 
 
 def _settings(request: Request) -> dict[str, Any]:

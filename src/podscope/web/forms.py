@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from podscope.errors import PodscopeError
@@ -76,10 +77,11 @@ def safe_next(value: str | None, default: str) -> str:
 
 
 async def run_form(request: Request, default: str, action: Callable[[dict[str, str]], str]) -> RedirectResponse:
-    """Run a form's action; a library error comes back as a message on the page rather than an error page."""
+    """Run a form's action in the threadpool; a library error comes back as a message on the page rather than an
+    error page."""
     form = await read_form(request)
     where = safe_next(form.get("next"), default)
-    try:
-        return back(where, "ok", action(form))
+    try:  # the action may re-score the library, enrol a voice or fetch a feed: never on the event loop
+        return back(where, "ok", await run_in_threadpool(action, form))
     except PodscopeError as exc:
         return back(where, "error", str(exc))

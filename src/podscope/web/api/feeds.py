@@ -13,10 +13,10 @@ from podscope.errors import InputError
 from podscope.feeds.follow import AddedFeed
 from podscope.library import Library
 from podscope.web.api.base import Route
-from podscope.web.api.jobs import JobOut, _jobs
+from podscope.web.api.jobs import JobOut
 from podscope.web.auth import ADMIN, READ
 from podscope.web.jobs import Job
-from podscope.web.state import _lib
+from podscope.web.state import _jobs, _lib
 
 router = APIRouter(route_class=Route)
 

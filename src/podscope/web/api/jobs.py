@@ -6,7 +6,6 @@ with 202 and the job's address.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import asdict
 from typing import Any
 
@@ -16,7 +15,7 @@ from pydantic import BaseModel, Field
 from podscope.web.api.base import Route
 from podscope.web.auth import READ
 from podscope.web.jobs import Job, Jobs
-from podscope.web.state import _lib
+from podscope.web.state import _jobs
 
 router = APIRouter(route_class=Route)
 
@@ -41,18 +40,6 @@ class JobOut(BaseModel):
     def of(cls, job: Job, jobs: Jobs) -> JobOut:
         data = asdict(job)
         return cls(**data, position=jobs.position(job), url=f"/api/jobs/{job.id}")
-
-
-_jobs_lock = threading.Lock()
-
-
-def _jobs(request: Request) -> Jobs:
-    state = request.app.state
-    with _jobs_lock:
-        if getattr(state, "jobs", None) is None:
-            state.jobs = Jobs(_lib(request))
-        jobs: Jobs = state.jobs
-    return jobs
 
 
 @router.get("/jobs", response_model=list[JobOut], dependencies=READ, tags=["jobs"])

@@ -17,10 +17,10 @@ from podscope.errors import InputError
 from podscope.feeds.fetch import safe_filename
 from podscope.library import Library, parse_published
 from podscope.web.api.base import Route
-from podscope.web.api.jobs import JobOut, _jobs
+from podscope.web.api.jobs import JobOut
 from podscope.web.auth import ADMIN
 from podscope.web.jobs import Job
-from podscope.web.state import _lib
+from podscope.web.state import _jobs, _lib
 
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the other fields, beyond the file itself
 

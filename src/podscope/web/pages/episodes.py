@@ -64,7 +64,7 @@ def translation_targets(request: Request, episode: Episode) -> list[tuple[str, s
     """(code, name) of the languages the episode can be translated into, Spanish first; the backend's pairs are read
     once per server. With no backend installed Spanish is still offered: the page then says why it failed."""
     lib = _lib(request)
-    pairs: list[tuple[str, str]] | None = getattr(request.app.state, "translation_pairs", None)
+    pairs: list[tuple[str, str]] | None = request.app.state.translation_pairs
     if pairs is None:
         try:
             pairs = lib.translations.pairs()
