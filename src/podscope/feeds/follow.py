@@ -37,7 +37,7 @@ from podscope.asr.whisper import check_language, whisper_language
 from podscope.errors import InputError, PodscopeError
 from podscope.feeds.fetch import Fetcher, safe_filename
 from podscope.feeds.parse import Feed, FeedItem, parse_feed
-from podscope.records import FollowedItem, NewItem
+from podscope.records import FollowedFeed, FollowedItem, NewItem
 from podscope.timefmt import now_iso
 
 if TYPE_CHECKING:
@@ -184,6 +184,10 @@ class Feeds:
             added = 0 if feed.blocked else self._record(feed_id, feed)
             self.store.feeds.update(feed_id, checked_at=now_iso(), **{k: v for k, v in state.items() if v})
         return AddedFeed(feed_id, url, podcast, added, feed.blocked, feed.language, chosen)
+
+    def get(self, feed_id: int) -> FollowedFeed:
+        """A followed feed with its item counts (NotFound when there is no such feed)."""
+        return self.store.feeds.get(feed_id)
 
     def language(self, feed_id: int) -> FeedLanguage:
         """The languages of a followed feed (NotFound when there is no such feed)."""

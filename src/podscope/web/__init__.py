@@ -1,1 +1,1 @@
-"""The HTTP side: a JSON API (`api.py`) and server-rendered pages (`pages.py`) over one library (`app.py`)."""
+"""The HTTP side: a JSON API (`api/`) and server-rendered pages (`pages/`) over one library (`app.py`)."""

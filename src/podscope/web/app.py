@@ -19,6 +19,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from podscope import __version__
 from podscope.errors import InputError, NotFound, PodscopeError
 from podscope.library import Library
+from podscope.web.auth import RateLimiter
+from podscope.web.jobs import Jobs
+from podscope.web.templating import error_page
 
 STATUS = ((NotFound, 404), (InputError, 400), (PodscopeError, 500))
 
@@ -34,13 +37,12 @@ def _wants_json(request: Request) -> bool:
 def error_response(request: Request, status: int, message: str) -> Response:
     if _wants_json(request):
         return JSONResponse({"error": message, "status": status}, status_code=status)
-    from podscope.web.pages import error_page  # the pages module renders the site's error page
-
     return HTMLResponse(error_page(request, status, message), status_code=status)
 
 
 def create_app(lib: Library, **state: Any) -> FastAPI:
-    """The app over `lib`; extra keyword arguments are kept in `app.state` for the routers."""
+    """The app over `lib`, with what its routes share built once and kept in `app.state` (see
+    `podscope.web.state`); extra keyword arguments are kept there too, and win."""
     app = FastAPI(
         title="podscope",
         version=__version__,
@@ -50,6 +52,9 @@ def create_app(lib: Library, **state: Any) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.lib = lib
+    app.state.jobs = Jobs(lib)  # its worker thread starts with the first job
+    app.state.rate_limiter = RateLimiter()
+    app.state.translation_pairs = None  # asked of the translation backend by the first page that offers translations
     for key, value in state.items():
         setattr(app.state, key, value)
 

@@ -1,7 +1,7 @@
 """Who may do what over HTTP: API keys, the this-machine exception and per-key rate limits, as FastAPI dependencies.
 
-    @router.get("/api/episodes", dependencies=[Depends(require_read)])      # reading
-    @router.post("/api/feeds", dependencies=[Depends(require_admin)])       # changing the library
+    @router.get("/api/episodes", dependencies=READ)      # reading: [Depends(require_read)]
+    @router.post("/api/feeds", dependencies=ADMIN)       # changing the library: [Depends(require_admin)]
 
 The rules (also in the README's "HTTP API" section):
 - A key (`podscope keys create --scope read|admin`) is sent as `Authorization: Bearer <key>`. An unknown or revoked key
@@ -37,8 +37,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from podscope.records import ApiKey
 from podscope.settings import Settings
+from podscope.web.state import _limiter
 
-__all__ = ["Caller", "RateLimiter", "is_local", "require_admin", "require_read"]
+__all__ = ["ADMIN", "READ", "Caller", "RateLimiter", "is_local", "require_admin", "require_read"]
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
 MAX_BUCKETS = 10_000  # above this, buckets that have refilled completely are forgotten
@@ -84,18 +85,6 @@ class RateLimiter:
             return wait
 
 
-_limiter_lock = threading.Lock()
-
-
-def _limiter(request: Request) -> RateLimiter:
-    state = request.app.state
-    with _limiter_lock:
-        if getattr(state, "rate_limiter", None) is None:
-            state.rate_limiter = RateLimiter()
-        limiter: RateLimiter = state.rate_limiter
-    return limiter
-
-
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.lib.settings
     return settings
@@ -139,7 +128,7 @@ def _identify(request: Request, credentials: HTTPAuthorizationCredentials | None
                 "the Authorization header must be `Bearer <key>` with a key from `podscope keys create`"
             )
         presented = credentials.credentials.strip()
-    key = request.app.state.lib.store.keys.verify(presented) if presented else None
+    key = request.app.state.lib.keys.verify(presented) if presented else None
     client = request.client.host if request.client else "unknown"
     path = request.url.path
     # Programs are limited; a person browsing the pages, and a player's Range requests for audio, are not.
@@ -195,3 +184,7 @@ def require_admin(
         "changing the library needs an admin API key: send `Authorization: Bearer <key>` (podscope keys create"
         " --scope admin)"
     )
+
+
+READ = [Depends(require_read)]  # the dependencies of a route that reads
+ADMIN = [Depends(require_admin)]  # the dependencies of a route that changes the library

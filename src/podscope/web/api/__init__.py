@@ -1,0 +1,52 @@
+"""The JSON API under /api: a thin shell over the library, like the CLI (OpenAPI: /api/openapi.json, docs: /api/docs).
+
+    GET  /api/search?q=...                    the complete search result (hits, highlights, context, facets)
+    GET  /api/podcasts[/{id}]  /api/episodes[/{id}]  /api/episodes/{id}/transcript?format=  /api/episodes/{id}/audio
+    GET  /api/people[/{name}]  /api/people/unknown  /api/review?tier=  /api/feeds  /api/jobs/{id}
+    POST/DELETE ...                           changes: admin only (see `podscope.web.auth`)
+
+Why it looks like this:
+- One module per resource; this one assembles their routes under /api, in the order they are matched.
+- Each route parses its parameters, calls the library, and returns typed records (the library's dataclasses, or the
+  models beside the route where the library hands out dicts), so the OpenAPI document describes every answer.
+- No route handles a library error, and a parameter that cannot be parsed is a 400 like any bad input
+  (`podscope.web.api.base`).
+- Work that takes minutes (processing an upload, syncing feeds) is queued as a job and answered with 202.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from podscope.web.api import (
+    episodes,
+    feeds,
+    health,
+    jobs,
+    people,
+    podcasts,
+    quizzes,
+    recordings,
+    review,
+    search,
+    translations,
+    uploads,
+)
+from podscope.web.api.base import ERRORS, Route
+
+router = APIRouter(prefix="/api", route_class=Route, responses=ERRORS)
+for module in (
+    health,
+    search,
+    podcasts,
+    episodes,
+    recordings,
+    uploads,
+    jobs,
+    people,
+    review,
+    feeds,
+    quizzes,
+    translations,
+):
+    router.include_router(module.router)

@@ -1,0 +1,192 @@
+"""The people: who is known (voice profile, exemplars, episodes), one person's page, unknown voices, and the
+decisions that name, rename, merge and enrol them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from podscope.errors import InputError
+from podscope.people import Change, PersonPage, UnknownVoice
+from podscope.records import Attribution, Person
+from podscope.web.api.base import Route
+from podscope.web.auth import ADMIN, READ
+from podscope.web.state import _lib
+
+router = APIRouter(route_class=Route)
+
+
+class SoundAlike(BaseModel):
+    name: str
+    score: float
+
+
+class PersonSummary(BaseModel):
+    id: int
+    name: str
+    created_at: str
+    active: bool = Field(description="Whether the voice profile recognises this person automatically.")
+    exemplars: int
+    flagged: int
+    episodes: int
+    sounds_like: list[SoundAlike]
+
+
+class ExemplarOut(BaseModel):
+    id: int
+    origin: str
+    source: str
+    seconds: float
+    flagged: str | None
+    kept: bool
+    created_at: str
+
+
+class ProfileOut(BaseModel):
+    active: bool
+    status: str
+    exemplars: list[ExemplarOut]
+    verified_seconds: float
+    sounds_like: list[SoundAlike]
+
+
+class MonthOut(BaseModel):
+    month: str = Field(description='"2025-03", or "undated".')
+    episodes: int
+    seconds: float
+
+
+class AppearanceOut(BaseModel):
+    podcast: str
+    episode_id: int
+    episode: str
+    published: str | None
+    speaker: str
+    speaker_id: int
+    tier: str
+    score: float | None
+    speaking_seconds: float
+
+
+class QuoteOut(BaseModel):
+    episode_id: int
+    episode: str
+    podcast: str
+    published: str | None
+    start: float
+    end: float
+    text: str
+
+
+class PersonPageOut(BaseModel):
+    name: str
+    profile: ProfileOut
+    episodes: int
+    appearances_by_month: list[MonthOut]
+    appearances: list[AppearanceOut]
+    quotes: list[QuoteOut]
+
+
+class Changes(BaseModel):
+    """What a decision changed across the library (every attribution re-scored because of it)."""
+
+    changes: list[Change]
+    attribution: Attribution | None = None
+
+
+class AssignBody(BaseModel):
+    episode_id: int
+    label: str = Field(description="The episode speaker label, e.g. SPEAKER_01.")
+    name: str
+
+
+class RenameBody(BaseModel):
+    old: str
+    new: str
+
+
+class MergeBody(BaseModel):
+    source: str = Field(description="The name that goes away.")
+    target: str = Field(description="The name that stays.")
+
+
+class EnrollBody(BaseModel):
+    """Either an episode speaker (episode_id and label) or a recurring unknown voice (unknown_id)."""
+
+    name: str
+    episode_id: int | None = None
+    label: str | None = None
+    unknown_id: str | None = Field(default=None, description="An id from GET /api/people/unknown, e.g. U42.")
+
+
+@router.get("/people", response_model=list[PersonSummary], dependencies=READ, tags=["people"])
+def people(request: Request) -> list[PersonSummary]:
+    """Every person: whether their voice profile is active, exemplars, episodes, and near-identical profiles."""
+    lib = _lib(request)
+    alikes = lib.people.sound_alikes()
+    return [
+        PersonSummary(
+            id=p.id,
+            name=p.name,
+            created_at=p.created_at,
+            active=active,
+            exemplars=p.exemplars,
+            flagged=p.flagged,
+            episodes=p.episodes,
+            sounds_like=[SoundAlike(name=n, score=s) for n, s in alikes.get(p.id, [])],
+        )
+        for p, active in lib.people.roster()
+    ]
+
+
+@router.get("/people/unknown", response_model=list[UnknownVoice], dependencies=READ, tags=["people"])
+def unknown_voices(request: Request) -> list[UnknownVoice]:
+    """Recurring voices that match nobody, with their episodes, where to listen, a quote and credited names."""
+    return _lib(request).people.unknown()
+
+
+@router.get("/people/{name:path}", response_model=PersonPageOut, dependencies=READ, tags=["people"])
+def person(
+    request: Request, name: str, quotes: Annotated[int, Query(ge=0, le=1000, description="How many quotes.")] = 5
+) -> dict[str, Any]:
+    """A person's page: voice-profile status, exemplars, appearances over time and per episode, and quotes."""
+    page: PersonPage = _lib(request).people.show(name, quotes=quotes)
+    return page.to_dict()
+
+
+@router.post("/people/assign", response_model=Changes, dependencies=ADMIN, tags=["people"])
+def assign(request: Request, body: AssignBody) -> Changes:
+    """Say who an episode speaker is (a human decision the machine never overwrites)."""
+    lib = _lib(request)
+    changes = lib.people.assign(body.episode_id, body.label, body.name)
+    return Changes(changes=changes, attribution=lib.people.speaker_attribution(body.episode_id, body.label))
+
+
+@router.post("/people/rename", response_model=Person, dependencies=ADMIN, tags=["people"])
+def rename(request: Request, body: RenameBody) -> Person:
+    """Rename a person (everything attributed to them follows)."""
+    return _lib(request).people.rename(body.old, body.new)
+
+
+@router.post("/people/merge", response_model=Changes, dependencies=ADMIN, tags=["people"])
+def merge(request: Request, body: MergeBody) -> Changes:
+    """Merge source into target: two names for one person."""
+    return Changes(changes=_lib(request).people.merge(body.source, body.target))
+
+
+@router.post("/people/enroll", response_model=Changes, dependencies=ADMIN, tags=["people"])
+def enroll(request: Request, body: EnrollBody) -> Changes:
+    """Name a voice: an episode speaker ({name, episode_id, label}) or a recurring unknown voice ({name,
+    unknown_id})."""
+    lib = _lib(request)
+    if (body.episode_id is None) == (body.unknown_id is None):
+        raise InputError("give either episode_id and label, or unknown_id (an id from GET /api/people/unknown)")
+    if body.unknown_id is not None:
+        return Changes(changes=lib.people.enroll_unknown(body.name, body.unknown_id))
+    if not body.label:
+        raise InputError("episode_id needs label: the episode speaker label, e.g. SPEAKER_01")
+    assert body.episode_id is not None
+    changes = lib.people.enroll_speaker(body.name, body.episode_id, body.label)
+    return Changes(changes=changes, attribution=lib.people.speaker_attribution(body.episode_id, body.label))

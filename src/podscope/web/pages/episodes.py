@@ -1,0 +1,101 @@
+"""The episode page: the transcript with who speaks, a player that follows it, exports, quiz and translation links."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterable
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from podscope.errors import NotFound, PodscopeError
+from podscope.formats import FORMATS
+from podscope.library import Library
+from podscope.records import QUIZ_LEVELS, SHOWN_TIERS, Attribution, Episode
+from podscope.web.auth import READ
+from podscope.web.pages.base import path_id
+from podscope.web.state import _lib
+from podscope.web.templating import render
+
+AUDIO_SUFFIXES = {".mp3", ".m4a", ".m4b", ".aac", ".ogg", ".oga", ".opus", ".flac", ".wav", ".aif", ".aiff", ".mp4"}
+LANGUAGE_NAMES = {
+    "ca": "Catalan",
+    "de": "German",
+    "en": "English",
+    "es": "Spanish",
+    "fr": "French",
+    "gl": "Galician",
+    "it": "Italian",
+    "nl": "Dutch",
+    "pt": "Portuguese",
+}
+
+router = APIRouter(include_in_schema=False)
+
+
+def _who(lib: Library, episode_id: int) -> dict[str, Attribution]:
+    """Episode speaker label -> its shown attribution."""
+    return {a.label: a for a in lib.people.attributions(episode_id=episode_id, tiers=SHOWN_TIERS)}
+
+
+def has_recording(episode: Episode) -> bool:
+    """Whether the episode was made from a recording (the player's source, /api/episodes/{id}/audio) rather than
+    imported from a transcript alone or still pending."""
+    if episode.status != "done" or not episode.source:
+        return False
+    kind = mimetypes.guess_type(episode.source)[0] or ""
+    return kind.split("/")[0] in ("audio", "video") or Path(episode.source).suffix.lower() in AUDIO_SUFFIXES
+
+
+def playable(lib: Library, episode_ids: Iterable[int]) -> set[int]:
+    """The episodes among these that have a recording to play."""
+    out = set()
+    for episode_id in set(episode_ids):
+        try:
+            if has_recording(lib.episode(episode_id)):
+                out.add(episode_id)
+        except NotFound:
+            continue
+    return out
+
+
+def translation_targets(request: Request, episode: Episode) -> list[tuple[str, str]]:
+    """(code, name) of the languages the episode can be translated into, Spanish first; the backend's pairs are read
+    once per server. With no backend installed Spanish is still offered: the page then says why it failed."""
+    lib = _lib(request)
+    pairs: list[tuple[str, str]] | None = request.app.state.translation_pairs
+    if pairs is None:
+        try:
+            pairs = lib.translations.pairs()
+        except PodscopeError:
+            pairs = []
+        request.app.state.translation_pairs = pairs
+    source = (episode.language or lib.settings.asr_language or "en")[:2].lower()
+    targets = sorted({t for s, t in pairs if s == source and t != source}, key=lambda t: (t != "es", t)) or ["es"]
+    return [(t, LANGUAGE_NAMES.get(t, t.upper())) for t in targets]
+
+
+@router.get("/episodes/{episode_ref}", response_class=HTMLResponse, dependencies=READ)
+def episode_page(request: Request, episode_ref: str) -> HTMLResponse:
+    lib = _lib(request)
+    episode_id = path_id(episode_ref, "episode")
+    transcript = lib.transcript(episode_id)
+    who = _who(lib, episode_id)
+    labels = sorted({s.label for s in transcript.speakers} | {s.speaker for s in transcript.segments if s.speaker})
+    colour = {label: i % 6 for i, label in enumerate(labels)}
+    speakers = sorted(transcript.speakers, key=lambda s: -s.speaking_time)
+    return render(
+        request,
+        "episode.html",
+        episode=transcript.episode,
+        segments=transcript.segments,
+        speakers=speakers,
+        who=who,
+        colour=colour,
+        credits=lib.credits(episode_id),
+        formats=list(FORMATS),
+        audio_url=f"/api/episodes/{episode_id}/audio" if has_recording(transcript.episode) else None,
+        levels=QUIZ_LEVELS,
+        languages=translation_targets(request, transcript.episode) if transcript.segments else [],
+    )

@@ -1,0 +1,31 @@
+"""What `create_app` builds once and keeps in `app.state` (the library, the job runner, the rate limiter), read back
+by the routes with its type. Named `_lib` and `_jobs` so the routes read as they always did."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import Request
+
+if TYPE_CHECKING:
+    from podscope.library import Library
+    from podscope.web.auth import RateLimiter
+    from podscope.web.jobs import Jobs
+
+
+def _lib(request: Request) -> Library:
+    """The library the app serves."""
+    lib: Library = request.app.state.lib
+    return lib
+
+
+def _jobs(request: Request) -> Jobs:
+    """The one queue of background jobs (uploads, feed syncs) and its worker thread."""
+    jobs: Jobs = request.app.state.jobs
+    return jobs
+
+
+def _limiter(request: Request) -> RateLimiter:
+    """The rate limits' token buckets, shared by every request."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter

@@ -1,0 +1,27 @@
+"""The shape of the code, checked: the surfaces go through the library, and modules stay a size one can read.
+
+Imports are checked by import-linter (`lint-imports`, contracts in pyproject.toml); what an import check cannot see,
+reaching the store through an attribute (`lib.store...`), is checked here on the syntax tree.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "podscope"
+SURFACES = ("cli", "web")
+
+
+def _modules(*folders: str) -> list[Path]:
+    return sorted(p for folder in folders for p in (SRC / folder).rglob("*.py"))
+
+
+def test_the_surfaces_never_touch_the_store() -> None:
+    offences = []
+    for path in _modules(*SURFACES):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and node.attr in ("store", "_store"):
+                offences.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert _modules(*SURFACES), "no CLI or web modules found"
+    assert not offences, f"the CLI and the web app must use the library, not its store: {offences}"
