@@ -22,11 +22,14 @@ import numpy as np
 
 from podscope import audio, formats
 from podscope.asr.whisper import AsrOptions, WhisperTranscriber, check_language
-from podscope.errors import InputError
+from podscope.errors import InputError, NotFound
 from podscope.keys import Keys
 from podscope.people import People
+from podscope.recordings import recording
 from podscope.records import (
     SAMPLE_RATE,
+    TIERS,
+    CastMember,
     Credit,
     Diarization,
     Embedding,
@@ -38,6 +41,7 @@ from podscope.records import (
     Segment,
     SpeakerTrack,
     StoredTranscript,
+    Tier,
     Turn,
     segment_turns,
 )
@@ -506,6 +510,42 @@ class Library:
     def counts(self) -> dict[str, int]:
         """What the library holds: rows per main table (podcasts, episodes, speakers, voiceprints, turns, segments)."""
         return self.store.episodes.counts()
+
+    def podcast(self, podcast_id: int) -> Podcast:
+        found = next((p for p in self.podcasts() if p.id == podcast_id), None)
+        if found is None:
+            raise NotFound(f"no podcast with id {podcast_id}; `podscope podcasts` lists them")
+        return found
+
+    def cast(self, podcast_id: int) -> list[CastMember]:
+        """The people heard on a podcast (attributed at `matched` or better) or credited by its feed, most heard
+        first (speaking time, then episodes, then name)."""
+        podcast = self.podcast(podcast_id)
+        heard: dict[str, tuple[set[int], float, Tier]] = {}
+        roles: dict[str, set[str]] = {}
+        for episode in self.store.episodes.list_episodes(podcast.title):
+            for a in self.people.attributions(episode_id=episode.id):
+                seen, seconds, tier = heard.get(a.person, (set(), 0.0, a.tier))
+                heard[a.person] = (seen | {episode.id}, seconds + a.speaking_time, min(tier, a.tier, key=TIERS.index))
+            for credit in self.credits(episode.id):
+                roles.setdefault(credit.name, set()).add(credit.role)
+        cast = [
+            CastMember(
+                name=name,
+                episodes=len(heard[name][0]) if name in heard else 0,
+                seconds=heard[name][1] if name in heard else 0.0,
+                tier=heard[name][2] if name in heard else None,
+                roles=tuple(sorted(roles.get(name, ()))),
+            )
+            for name in {*heard, *roles}
+        ]
+        return sorted(cast, key=lambda c: (-c.seconds, -c.episodes, c.name.lower()))
+
+    def recording(self, episode_id: int) -> Path | None:
+        """The recording of a processed episode that may be played (see `podscope.recordings`), or None when it was
+        imported from a transcript alone, is still pending, or its file is gone."""
+        episode = self.episode(episode_id)
+        return recording(self.home, episode.source) if episode.status == "done" else None
 
     def export_transcript(self, episode_id: int, fmt: str) -> str:
         """The episode's transcript in one of `formats.FORMATS` (txt, json, srt, vtt, rttm, md), with people's names

@@ -306,6 +306,17 @@ class Credit:
 
 
 @dataclass(frozen=True)
+class CastMember:
+    """A person on a podcast: heard on it (attributed at `matched` or better) and/or credited by its feed."""
+
+    name: str
+    episodes: int  # episodes they are heard in
+    seconds: float  # their speaking time over those episodes
+    tier: Tier | None  # the strongest tier they are heard at; None when only credited
+    roles: tuple[str, ...]  # the roles the feed credits them with (host, guest...), sorted
+
+
+@dataclass(frozen=True)
 class Appearance:
     """One attributed episode speaker of a person, for their page."""
 

@@ -36,8 +36,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from podscope.records import ApiKey
-from podscope.settings import Settings
-from podscope.web.state import _limiter
+from podscope.web.state import lib_of, limiter_of
 
 __all__ = ["ADMIN", "READ", "Caller", "RateLimiter", "is_local", "require_admin", "require_read"]
 
@@ -85,11 +84,6 @@ class RateLimiter:
             return wait
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.lib.settings
-    return settings
-
-
 def _loopback_host(host: str) -> bool:
     host = host.strip().lower()
     if host in LOOPBACK_NAMES:
@@ -128,20 +122,22 @@ def _identify(request: Request, credentials: HTTPAuthorizationCredentials | None
                 "the Authorization header must be `Bearer <key>` with a key from `podscope keys create`"
             )
         presented = credentials.credentials.strip()
-    key = request.app.state.lib.keys.verify(presented) if presented else None
+    key = lib_of(request).keys.verify(presented) if presented else None
     client = request.client.host if request.client else "unknown"
     path = request.url.path
     # Programs are limited; a person browsing the pages, and a player's Range requests for audio, are not.
     charged = path.startswith("/api/") and not path.endswith("/audio")
     wait = (
-        _limiter(request).take(f"key:{key.id}" if key else f"address:{client}", _settings(request).api_rate_per_minute)
+        limiter_of(request).take(
+            f"key:{key.id}" if key else f"address:{client}", lib_of(request).settings.api_rate_per_minute
+        )
         if charged
         else 0.0
     )
     if wait:
         raise HTTPException(
             429,
-            f"too many requests: at most {_settings(request).api_rate_per_minute} a minute; retry in"
+            f"too many requests: at most {lib_of(request).settings.api_rate_per_minute} a minute; retry in"
             f" {math.ceil(wait)} s",
             headers={"Retry-After": str(math.ceil(wait))},
         )
@@ -151,7 +147,7 @@ def _identify(request: Request, credentials: HTTPAuthorizationCredentials | None
 
 
 def _open_locally(request: Request, caller: Caller) -> bool:
-    return caller.local and _settings(request).api_open_admin_on_loopback
+    return caller.local and lib_of(request).settings.api_open_admin_on_loopback
 
 
 def require_read(
@@ -159,7 +155,7 @@ def require_read(
 ) -> Caller:
     """A dependency for reading: open unless `api_read_requires_key` (then a read or admin key, or this machine)."""
     caller = _identify(request, credentials)
-    if caller.key is None and _settings(request).api_read_requires_key and not _open_locally(request, caller):
+    if caller.key is None and lib_of(request).settings.api_read_requires_key and not _open_locally(request, caller):
         raise _unauthorized(
             "this server needs an API key to read: send `Authorization: Bearer <key>` (podscope keys create --scope"
             " read)"

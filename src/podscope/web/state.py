@@ -1,5 +1,5 @@
 """What `create_app` builds once and keeps in `app.state` (the library, the job runner, the rate limiter), read back
-by the routes with its type. Named `_lib` and `_jobs` so the routes read as they always did."""
+by the routes with its type."""
 
 from __future__ import annotations
 
@@ -13,19 +13,19 @@ if TYPE_CHECKING:
     from podscope.web.jobs import Jobs
 
 
-def _lib(request: Request) -> Library:
+def lib_of(request: Request) -> Library:
     """The library the app serves."""
     lib: Library = request.app.state.lib
     return lib
 
 
-def _jobs(request: Request) -> Jobs:
+def jobs_of(request: Request) -> Jobs:
     """The one queue of background jobs (uploads, feed syncs) and its worker thread."""
     jobs: Jobs = request.app.state.jobs
     return jobs
 
 
-def _limiter(request: Request) -> RateLimiter:
+def limiter_of(request: Request) -> RateLimiter:
     """The rate limits' token buckets, shared by every request."""
     limiter: RateLimiter = request.app.state.rate_limiter
     return limiter

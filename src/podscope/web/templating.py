@@ -25,7 +25,7 @@ from podscope.library import Library
 from podscope.records import TIERS
 from podscope.timefmt import position
 from podscope.web.forms import CSRF_COOKIE, FLASH_COOKIE, csrf_token, read_flash
-from podscope.web.state import _lib
+from podscope.web.state import lib_of
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -157,7 +157,7 @@ def _review_count(lib: Library) -> int:
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    lib = _lib(request)
+    lib = lib_of(request)
     token, fresh = csrf_token(request)
     flash = read_flash(request)
     body = env.get_template(template).render(

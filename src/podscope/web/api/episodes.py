@@ -11,9 +11,8 @@ from podscope import formats
 from podscope.library import Library
 from podscope.records import SHOWN_TIERS, TIERS, Episode
 from podscope.web.api.base import Route
-from podscope.web.api.recordings import has_recording
 from podscope.web.auth import ADMIN, READ
-from podscope.web.state import _lib
+from podscope.web.state import lib_of
 
 router = APIRouter(route_class=Route)
 
@@ -86,14 +85,14 @@ def episodes(
     request: Request, podcast: Annotated[str | None, Query(description="Only this podcast.")] = None
 ) -> list[Episode]:
     """Every episode (pending ones from feeds included), by podcast and date."""
-    return _lib(request).episodes(podcast)
+    return lib_of(request).episodes(podcast)
 
 
 @router.get("/episodes/{episode_id}", response_model=EpisodeDetail, dependencies=READ, tags=["episodes"])
 def episode(request: Request, episode_id: int) -> EpisodeDetail:
     """An episode with its speakers (who each one is, how sure, how long they talk), who spoke when, and its
     credits."""
-    lib = _lib(request)
+    lib = lib_of(request)
     found = lib.episode(episode_id)
     names = lib.speaker_names(episode_id)
     return EpisodeDetail(
@@ -106,7 +105,7 @@ def episode(request: Request, episode_id: int) -> EpisodeDetail:
             for t in lib.timeline(episode_id)
         ],
         credits=[Credit(name=r.name, role=r.role, group=r.group) for r in lib.credits(episode_id)],
-        audio_url=f"/api/episodes/{episode_id}/audio" if has_recording(lib, found) else None,
+        audio_url=f"/api/episodes/{episode_id}/audio" if lib.recording(episode_id) else None,
         transcript_url=f"/api/episodes/{episode_id}/transcript",
     )
 
@@ -164,7 +163,7 @@ def transcript(
     """The episode's transcript: JSON segments with word timings and speaker names, or an export (txt, json, srt,
     vtt, rttm, md) in its own media type, with people's names wherever a speaker is attributed at matched or
     better."""
-    lib = _lib(request)
+    lib = lib_of(request)
     if fmt is None:
         stored = lib.transcript(episode_id)
         names = lib.speaker_names(episode_id)
@@ -196,4 +195,4 @@ def transcript(
 @router.delete("/episodes/{episode_id}", response_model=Episode, dependencies=ADMIN, tags=["episodes"])
 def delete_episode(request: Request, episode_id: int) -> Episode:
     """Remove an episode and everything derived from it (transcript, speakers, voiceprints, search entries)."""
-    return _lib(request).delete_episode(episode_id)
+    return lib_of(request).delete_episode(episode_id)

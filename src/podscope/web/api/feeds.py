@@ -16,7 +16,7 @@ from podscope.web.api.base import Route
 from podscope.web.api.jobs import JobOut
 from podscope.web.auth import ADMIN, READ
 from podscope.web.jobs import Job
-from podscope.web.state import _jobs, _lib
+from podscope.web.state import jobs_of, lib_of
 
 router = APIRouter(route_class=Route)
 
@@ -55,7 +55,7 @@ class SyncBody(BaseModel):
 @router.get("/feeds", response_model=list[FeedOut], dependencies=READ, tags=["feeds"])
 def feeds(request: Request) -> list[dict[str, Any]]:
     """The feeds followed, with their episodes' sync status."""
-    return _lib(request).feeds.list()
+    return lib_of(request).feeds.list()
 
 
 @router.post("/feeds", status_code=201, response_model=AddedFeed, dependencies=ADMIN, tags=["feeds"])
@@ -64,13 +64,13 @@ def follow_feed(request: Request, body: FeedBody) -> AddedFeed:
     url = body.url.strip()
     if not url.lower().startswith(("http://", "https://")):
         raise InputError(f"feed {url!r}: expected an http(s) URL")
-    return _lib(request).feeds.add(url)
+    return lib_of(request).feeds.add(url)
 
 
 @router.delete("/feeds/{feed_id}", response_model=FeedRemoved, dependencies=ADMIN, tags=["feeds"])
 def unfollow_feed(request: Request, feed_id: int) -> FeedRemoved:
     """Stop following a feed; its pending episodes go, processed ones stay."""
-    return FeedRemoved(feed_id=feed_id, pending_dropped=_lib(request).feeds.remove(feed_id))
+    return FeedRemoved(feed_id=feed_id, pending_dropped=lib_of(request).feeds.remove(feed_id))
 
 
 @router.post("/feeds/sync", status_code=202, response_model=JobOut, dependencies=ADMIN, tags=["feeds"])
@@ -78,7 +78,7 @@ def sync_feeds(request: Request, response: Response, body: SyncBody | None = Non
     """Refresh the feeds (or one) and process pending episodes, newest first, as a background job."""
     options = body or SyncBody()
     if options.feed_id is not None:
-        _lib(request).feeds.get(options.feed_id)
+        lib_of(request).feeds.get(options.feed_id)
     since = options.since.isoformat() if options.since else None
 
     def work(job_lib: Library, job: Job) -> None:
@@ -87,7 +87,7 @@ def sync_feeds(request: Request, response: Response, body: SyncBody | None = Non
         )
         job.result = asdict(report)
 
-    jobs = _jobs(request)
+    jobs = jobs_of(request)
     job = jobs.submit("sync", work)
     response.headers["Location"] = f"/api/jobs/{job.id}"
     return JobOut.of(job, jobs)

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from podscope.web.api.base import Route
 from podscope.web.auth import READ
-from podscope.web.state import _lib
+from podscope.web.state import lib_of
 
 router = APIRouter(route_class=Route)
 
@@ -20,5 +20,5 @@ class Health(BaseModel):
 @router.get("/health", response_model=Health, dependencies=READ, tags=["library"])
 def health(request: Request) -> Health:
     """The library's home and what it holds."""
-    lib = _lib(request)
+    lib = lib_of(request)
     return Health(home=str(lib.home), counts=lib.counts())

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from podscope.web.api.base import Route
 from podscope.web.auth import READ
 from podscope.web.jobs import Job, Jobs
-from podscope.web.state import _jobs
+from podscope.web.state import jobs_of
 
 router = APIRouter(route_class=Route)
 
@@ -45,12 +45,12 @@ class JobOut(BaseModel):
 @router.get("/jobs", response_model=list[JobOut], dependencies=READ, tags=["jobs"])
 def list_jobs(request: Request) -> list[JobOut]:
     """Uploads and syncs this server has queued since it started, oldest first."""
-    jobs = _jobs(request)
+    jobs = jobs_of(request)
     return [JobOut.of(j, jobs) for j in jobs.all()]
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, dependencies=READ, tags=["jobs"])
 def get_job(request: Request, job_id: str) -> JobOut:
     """A background job: queued, running (with its stage and progress), done (with the episode) or failed (why)."""
-    jobs = _jobs(request)
+    jobs = jobs_of(request)
     return JobOut.of(jobs.get(job_id), jobs)

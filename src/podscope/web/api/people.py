@@ -13,7 +13,7 @@ from podscope.people import Change, PersonPage, UnknownVoice
 from podscope.records import Attribution, Person
 from podscope.web.api.base import Route
 from podscope.web.auth import ADMIN, READ
-from podscope.web.state import _lib
+from podscope.web.state import lib_of
 
 router = APIRouter(route_class=Route)
 
@@ -124,7 +124,7 @@ class EnrollBody(BaseModel):
 @router.get("/people", response_model=list[PersonSummary], dependencies=READ, tags=["people"])
 def people(request: Request) -> list[PersonSummary]:
     """Every person: whether their voice profile is active, exemplars, episodes, and near-identical profiles."""
-    lib = _lib(request)
+    lib = lib_of(request)
     alikes = lib.people.sound_alikes()
     return [
         PersonSummary(
@@ -144,7 +144,7 @@ def people(request: Request) -> list[PersonSummary]:
 @router.get("/people/unknown", response_model=list[UnknownVoice], dependencies=READ, tags=["people"])
 def unknown_voices(request: Request) -> list[UnknownVoice]:
     """Recurring voices that match nobody, with their episodes, where to listen, a quote and credited names."""
-    return _lib(request).people.unknown()
+    return lib_of(request).people.unknown()
 
 
 @router.get("/people/{name:path}", response_model=PersonPageOut, dependencies=READ, tags=["people"])
@@ -152,14 +152,14 @@ def person(
     request: Request, name: str, quotes: Annotated[int, Query(ge=0, le=1000, description="How many quotes.")] = 5
 ) -> dict[str, Any]:
     """A person's page: voice-profile status, exemplars, appearances over time and per episode, and quotes."""
-    page: PersonPage = _lib(request).people.show(name, quotes=quotes)
+    page: PersonPage = lib_of(request).people.show(name, quotes=quotes)
     return page.to_dict()
 
 
 @router.post("/people/assign", response_model=Changes, dependencies=ADMIN, tags=["people"])
 def assign(request: Request, body: AssignBody) -> Changes:
     """Say who an episode speaker is (a human decision the machine never overwrites)."""
-    lib = _lib(request)
+    lib = lib_of(request)
     changes = lib.people.assign(body.episode_id, body.label, body.name)
     return Changes(changes=changes, attribution=lib.people.speaker_attribution(body.episode_id, body.label))
 
@@ -167,20 +167,20 @@ def assign(request: Request, body: AssignBody) -> Changes:
 @router.post("/people/rename", response_model=Person, dependencies=ADMIN, tags=["people"])
 def rename(request: Request, body: RenameBody) -> Person:
     """Rename a person (everything attributed to them follows)."""
-    return _lib(request).people.rename(body.old, body.new)
+    return lib_of(request).people.rename(body.old, body.new)
 
 
 @router.post("/people/merge", response_model=Changes, dependencies=ADMIN, tags=["people"])
 def merge(request: Request, body: MergeBody) -> Changes:
     """Merge source into target: two names for one person."""
-    return Changes(changes=_lib(request).people.merge(body.source, body.target))
+    return Changes(changes=lib_of(request).people.merge(body.source, body.target))
 
 
 @router.post("/people/enroll", response_model=Changes, dependencies=ADMIN, tags=["people"])
 def enroll(request: Request, body: EnrollBody) -> Changes:
     """Name a voice: an episode speaker ({name, episode_id, label}) or a recurring unknown voice ({name,
     unknown_id})."""
-    lib = _lib(request)
+    lib = lib_of(request)
     if (body.episode_id is None) == (body.unknown_id is None):
         raise InputError("give either episode_id and label, or unknown_id (an id from GET /api/people/unknown)")
     if body.unknown_id is not None:

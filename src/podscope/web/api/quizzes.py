@@ -12,7 +12,7 @@ from podscope.library import Library
 from podscope.quiz import Quiz
 from podscope.web.api.base import Route
 from podscope.web.auth import READ
-from podscope.web.state import _lib
+from podscope.web.state import lib_of
 
 router = APIRouter(route_class=Route)
 
@@ -47,13 +47,13 @@ def episode_quiz(
     end: float | None = None,
 ) -> dict[str, Any]:
     """A listening quiz from the episode (gap and "who said it?" questions with clip times), the same for a seed."""
-    return _quiz(_lib(request), episode_id, seed, level, count, start, end).to_dict()
+    return _quiz(lib_of(request), episode_id, seed, level, count, start, end).to_dict()
 
 
 @router.post("/episodes/{episode_id}/quiz/answers", dependencies=READ, tags=["quizzes"])
 def answer_quiz(request: Request, episode_id: int, body: AnswerIn) -> dict[str, Any]:
     """Record a learner's answer; returns whether it was right, the right option and the learner's running result."""
-    lib = _lib(request)
+    lib = lib_of(request)
     quiz = _quiz(lib, episode_id, body.seed, body.level, body.count, body.start, body.end)
     lib.quizzes.record_answer(body.learner, quiz, body.question_id, body.chosen)
     question = quiz.question(body.question_id)
@@ -69,4 +69,4 @@ def answer_quiz(request: Request, episode_id: int, body: AnswerIn) -> dict[str, 
 @router.get("/learners/{learner}/progress", dependencies=READ, tags=["quizzes"])
 def learner_progress(request: Request, learner: str) -> dict[str, Any]:
     """A learner's answers over time: per episode, per day, and the words they missed."""
-    return _lib(request).quizzes.progress(learner).to_dict()
+    return lib_of(request).quizzes.progress(learner).to_dict()

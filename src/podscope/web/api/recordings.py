@@ -1,13 +1,13 @@
 """GET /api/episodes/{id}/audio: an episode's recording, with Range requests so players can seek.
 
-The route serves a recording only from the home's media folders, or the very file the episode was added from; a path
-that now resolves anywhere else (a symlink swapped in) is refused. Range requests are served by Starlette's
-`FileResponse`; a Range it cannot satisfy is answered here, as JSON, with 416.
+The route serves a recording only where `podscope.recordings` allows it (the home's media folders, or the very file
+the episode was added from); a path that now resolves anywhere else (a symlink swapped in) is refused with 403.
+Range requests are served by Starlette's `FileResponse`; a Range it cannot satisfy is answered here, as JSON, with
+416.
 """
 
 from __future__ import annotations
 
-import mimetypes
 import re
 from pathlib import Path
 from typing import Any
@@ -16,62 +16,15 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
 
 from podscope.errors import NotFound
-from podscope.library import Library
-from podscope.records import Episode
+from podscope.recordings import media_type, servable
 from podscope.web.api.base import Route
 from podscope.web.auth import READ
-from podscope.web.state import _lib
+from podscope.web.state import lib_of
 
-MEDIA_FOLDERS = ("samples", "downloads", "uploads")  # where the home keeps recordings
 RANGE_SPEC = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
 MAX_RANGES = 100  # Starlette's own limit
-# Media types of the recordings podscope accepts; anything else (a transcript an episode was imported from) is not
-# served as audio.
-AUDIO_TYPES = {
-    ".mp3": "audio/mpeg",
-    ".m4a": "audio/mp4",
-    ".m4b": "audio/mp4",
-    ".aac": "audio/aac",
-    ".ogg": "audio/ogg",
-    ".oga": "audio/ogg",
-    ".opus": "audio/ogg",
-    ".flac": "audio/flac",
-    ".wav": "audio/wav",
-    ".aif": "audio/aiff",
-    ".aiff": "audio/aiff",
-    ".mp4": "video/mp4",
-    ".m4v": "video/mp4",
-    ".mov": "video/quicktime",
-    ".webm": "video/webm",
-    ".mkv": "video/x-matroska",
-}
 
 router = APIRouter(route_class=Route)
-
-
-def _audio_type(path: Path) -> str | None:
-    known = AUDIO_TYPES.get(path.suffix.lower())
-    if known:
-        return known
-    guessed = mimetypes.guess_type(path.name)[0]
-    return guessed if guessed and guessed.split("/")[0] in ("audio", "video") else None
-
-
-def has_recording(lib: Library, episode: Episode) -> bool:
-    if not episode.source or _audio_type(Path(episode.source)) is None:
-        return False
-    path = _servable(lib, Path(episode.source))
-    return path is not None and path.is_file()
-
-
-def _servable(lib: Library, recorded: Path) -> Path | None:
-    """The file to serve for a recorded source path: one inside the home's media folders, or exactly the file the
-    episode was added from (the library records it resolved); None when it now resolves anywhere else."""
-    real = recorded.resolve()
-    home = lib.home.resolve()
-    if any(real.is_relative_to(home / folder) for folder in MEDIA_FOLDERS) or real == recorded:
-        return real
-    return None
 
 
 def _check_range(header: str | None, size: int) -> None:
@@ -113,12 +66,12 @@ AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.head("/episodes/{episode_id}/audio", response_class=FileResponse, dependencies=READ, include_in_schema=False)
 def episode_audio(request: Request, episode_id: int) -> FileResponse:
     """The episode's recording, with HTTP Range support so players can seek."""
-    lib = _lib(request)
+    lib = lib_of(request)
     found = lib.episode(episode_id)
-    media_type = _audio_type(Path(found.source)) if found.source else None
-    if media_type is None:
+    kind = media_type(Path(found.source)) if found.source else None
+    if kind is None:
         raise NotFound(f"episode {episode_id} has no recording in the library (it was imported from a transcript)")
-    path = _servable(lib, Path(found.source))
+    path = servable(lib.home, Path(found.source))
     if path is None:
         raise HTTPException(
             403,
@@ -132,7 +85,7 @@ def episode_audio(request: Request, episode_id: int) -> FileResponse:
     _check_range(request.headers.get("range"), stat.st_size)
     return FileResponse(
         path,
-        media_type=media_type,
+        media_type=kind,
         stat_result=stat,
         filename=f"episode-{episode_id}{path.suffix.lower()}",
         content_disposition_type="inline",

@@ -12,7 +12,7 @@ from podscope.people import ReviewItem, exemplar_dict, review_dict
 from podscope.web.api.base import Route
 from podscope.web.api.people import Changes, ExemplarOut
 from podscope.web.auth import ADMIN, READ
-from podscope.web.state import _lib
+from podscope.web.state import lib_of
 
 router = APIRouter(route_class=Route)
 
@@ -59,7 +59,7 @@ def review(
     ] = "matched",
 ) -> ReviewOut:
     """Machine attributions waiting for a human, most uncertain first, and exemplars flagged as disagreeing."""
-    lib = _lib(request)
+    lib = lib_of(request)
     return ReviewOut(
         attributions=[_review_item(i) for i in lib.people.review(tier)],
         flagged_exemplars=[
@@ -75,7 +75,7 @@ def _review_item(item: ReviewItem) -> ReviewItemOut:
 @router.post("/review/{speaker_id}/confirm", response_model=Changes, dependencies=ADMIN, tags=["people"])
 def confirm(request: Request, speaker_id: int) -> Changes:
     """A human says the attribution is right: it becomes confirmed (and, with learning on, an exemplar)."""
-    lib = _lib(request)
+    lib = lib_of(request)
     changes = lib.people.confirm(speaker_id)
     return Changes(changes=changes, attribution=lib.people.attribution(speaker_id))
 
@@ -83,7 +83,7 @@ def confirm(request: Request, speaker_id: int) -> Changes:
 @router.post("/review/{speaker_id}/reject", response_model=Changes, dependencies=ADMIN, tags=["people"])
 def reject(request: Request, speaker_id: int) -> Changes:
     """A human says the voice is not that person: remembered for good, and the speaker is matched again."""
-    lib = _lib(request)
+    lib = lib_of(request)
     changes = lib.people.reject(speaker_id)
     return Changes(changes=changes, attribution=lib.people.attribution(speaker_id))
 
@@ -91,10 +91,10 @@ def reject(request: Request, speaker_id: int) -> Changes:
 @router.post("/review/exemplars/{exemplar_id}/keep", response_model=Changes, dependencies=ADMIN, tags=["people"])
 def keep_exemplar(request: Request, exemplar_id: int) -> Changes:
     """A flagged exemplar is right after all: it counts again, for good."""
-    return Changes(changes=_lib(request).people.keep_exemplar(exemplar_id))
+    return Changes(changes=lib_of(request).people.keep_exemplar(exemplar_id))
 
 
 @router.post("/review/exemplars/{exemplar_id}/drop", response_model=Changes, dependencies=ADMIN, tags=["people"])
 def drop_exemplar(request: Request, exemplar_id: int) -> Changes:
     """Remove an exemplar from its profile (a wrong sample)."""
-    return Changes(changes=_lib(request).people.drop_exemplar(exemplar_id))
+    return Changes(changes=lib_of(request).people.drop_exemplar(exemplar_id))

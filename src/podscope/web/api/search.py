@@ -11,7 +11,7 @@ from podscope.records import TIERS
 from podscope.search.engine import MODES, SORTS, SearchResult, options_from
 from podscope.web.api.base import Route
 from podscope.web.auth import READ
-from podscope.web.state import _lib
+from podscope.web.state import lib_of
 
 router = APIRouter(route_class=Route)
 
@@ -54,4 +54,4 @@ def search(
             "context": context,
         }
     )
-    return _lib(request).search.search(q, options)
+    return lib_of(request).search.search(q, options)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from podscope.web.api.base import Route
 from podscope.web.auth import READ
-from podscope.web.state import _lib
+from podscope.web.state import lib_of
 
 router = APIRouter(route_class=Route)
 
@@ -18,7 +18,7 @@ def episode_translation(
     request: Request, episode_id: int, to: str = "es", source: Annotated[str | None, Query(alias="from")] = None
 ) -> dict[str, Any]:
     """Every segment beside its translation (cached per segment and language)."""
-    pairs = _lib(request).translations.translate_episode(episode_id, to, source)
+    pairs = lib_of(request).translations.translate_episode(episode_id, to, source)
     return {
         "episode_id": episode_id,
         "to": to,

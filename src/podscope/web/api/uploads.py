@@ -20,7 +20,7 @@ from podscope.web.api.base import Route
 from podscope.web.api.jobs import JobOut
 from podscope.web.auth import ADMIN
 from podscope.web.jobs import Job
-from podscope.web.state import _jobs, _lib
+from podscope.web.state import jobs_of, lib_of
 
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the other fields, beyond the file itself
 
@@ -89,7 +89,7 @@ def _keep_upload(uploads: Path, source: IO[bytes], filename: str, title: str, li
 async def upload_episode(request: Request, response: Response) -> JobOut:
     """Upload a recording (multipart: file, podcast, title, published): it is kept in HOME/uploads and processed in
     the background; follow the job at the returned address."""
-    lib = _lib(request)
+    lib = lib_of(request)
     limit = int(lib.settings.max_upload_mb) * 1_000_000
     length = request.headers.get("content-length", "")
     if not length.isdigit():
@@ -122,7 +122,7 @@ async def upload_episode(request: Request, response: Response) -> JobOut:
             if not keep:  # a failed upload, or a recording the library already had from elsewhere
                 path.unlink(missing_ok=True)
 
-    jobs = _jobs(request)
+    jobs = jobs_of(request)
     job = jobs.submit("upload", work)
     response.headers["Location"] = f"/api/jobs/{job.id}"
     return JobOut.of(job, jobs)

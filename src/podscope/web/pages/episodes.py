@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import Iterable
-from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -15,10 +13,9 @@ from podscope.library import Library
 from podscope.records import QUIZ_LEVELS, SHOWN_TIERS, Attribution, Episode
 from podscope.web.auth import READ
 from podscope.web.pages.base import path_id
-from podscope.web.state import _lib
+from podscope.web.state import lib_of
 from podscope.web.templating import render
 
-AUDIO_SUFFIXES = {".mp3", ".m4a", ".m4b", ".aac", ".ogg", ".oga", ".opus", ".flac", ".wav", ".aif", ".aiff", ".mp4"}
 LANGUAGE_NAMES = {
     "ca": "Catalan",
     "de": "German",
@@ -39,21 +36,12 @@ def _who(lib: Library, episode_id: int) -> dict[str, Attribution]:
     return {a.label: a for a in lib.people.attributions(episode_id=episode_id, tiers=SHOWN_TIERS)}
 
 
-def has_recording(episode: Episode) -> bool:
-    """Whether the episode was made from a recording (the player's source, /api/episodes/{id}/audio) rather than
-    imported from a transcript alone or still pending."""
-    if episode.status != "done" or not episode.source:
-        return False
-    kind = mimetypes.guess_type(episode.source)[0] or ""
-    return kind.split("/")[0] in ("audio", "video") or Path(episode.source).suffix.lower() in AUDIO_SUFFIXES
-
-
 def playable(lib: Library, episode_ids: Iterable[int]) -> set[int]:
     """The episodes among these that have a recording to play."""
     out = set()
     for episode_id in set(episode_ids):
         try:
-            if has_recording(lib.episode(episode_id)):
+            if lib.recording(episode_id):
                 out.add(episode_id)
         except NotFound:
             continue
@@ -63,7 +51,7 @@ def playable(lib: Library, episode_ids: Iterable[int]) -> set[int]:
 def translation_targets(request: Request, episode: Episode) -> list[tuple[str, str]]:
     """(code, name) of the languages the episode can be translated into, Spanish first; the backend's pairs are read
     once per server. With no backend installed Spanish is still offered: the page then says why it failed."""
-    lib = _lib(request)
+    lib = lib_of(request)
     pairs: list[tuple[str, str]] | None = request.app.state.translation_pairs
     if pairs is None:
         try:
@@ -78,7 +66,7 @@ def translation_targets(request: Request, episode: Episode) -> list[tuple[str, s
 
 @router.get("/episodes/{episode_ref}", response_class=HTMLResponse, dependencies=READ)
 def episode_page(request: Request, episode_ref: str) -> HTMLResponse:
-    lib = _lib(request)
+    lib = lib_of(request)
     episode_id = path_id(episode_ref, "episode")
     transcript = lib.transcript(episode_id)
     who = _who(lib, episode_id)
@@ -95,7 +83,7 @@ def episode_page(request: Request, episode_ref: str) -> HTMLResponse:
         colour=colour,
         credits=lib.credits(episode_id),
         formats=list(FORMATS),
-        audio_url=f"/api/episodes/{episode_id}/audio" if has_recording(transcript.episode) else None,
+        audio_url=f"/api/episodes/{episode_id}/audio" if lib.recording(episode_id) else None,
         levels=QUIZ_LEVELS,
         languages=translation_targets(request, transcript.episode) if transcript.segments else [],
     )

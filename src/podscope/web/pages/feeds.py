@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from podscope.errors import InputError
 from podscope.web.auth import ADMIN, READ
 from podscope.web.forms import run_form
-from podscope.web.state import _lib
+from podscope.web.state import lib_of
 from podscope.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -18,13 +18,13 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/feeds", response_class=HTMLResponse, dependencies=READ)
 def feeds_page(request: Request) -> HTMLResponse:
-    lib = _lib(request)
+    lib = lib_of(request)
     return render(request, "feeds.html", feeds=lib.feeds.list())
 
 
 @router.post("/feeds", dependencies=ADMIN)
 async def feeds_add(request: Request) -> RedirectResponse:
-    lib = _lib(request)
+    lib = lib_of(request)
 
     def act(form: dict[str, str]) -> str:
         url = form.get("url", "").strip()

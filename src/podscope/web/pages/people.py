@@ -9,7 +9,7 @@ from podscope.library import Library
 from podscope.web.auth import READ
 from podscope.web.pages.charts import chart
 from podscope.web.pages.episodes import playable
-from podscope.web.state import _lib
+from podscope.web.state import lib_of
 from podscope.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -21,14 +21,14 @@ def people_names(lib: Library) -> list[str]:
 
 @router.get("/people", response_class=HTMLResponse, dependencies=READ)
 def people_page(request: Request) -> HTMLResponse:
-    lib = _lib(request)
+    lib = lib_of(request)
     roster = sorted(lib.people.roster(), key=lambda pa: (-pa[0].episodes, pa[0].name.lower()))
     return render(request, "people.html", roster=roster, enabled=lib.people.enabled)
 
 
 @router.get("/people/{name:path}", response_class=HTMLResponse, dependencies=READ)
 def person_page(request: Request, name: str) -> HTMLResponse:
-    lib = _lib(request)
+    lib = lib_of(request)
     page = lib.people.show(name, quotes=6)
     data = page.to_dict()
     return render(

@@ -17,8 +17,8 @@ from podscope.quiz import Question
 from podscope.records import QUIZ_LEVELS
 from podscope.web.auth import READ
 from podscope.web.pages.base import path_id
-from podscope.web.pages.episodes import has_recording, translation_targets
-from podscope.web.state import _lib
+from podscope.web.pages.episodes import translation_targets
+from podscope.web.state import lib_of
 from podscope.web.templating import render
 
 QUIZ_COUNT = 10
@@ -46,7 +46,7 @@ def _question_view(q: Question) -> dict[str, Any]:
 
 @router.get("/episodes/{episode_ref}/quiz", response_class=HTMLResponse, dependencies=READ)
 def quiz_page(request: Request, episode_ref: str) -> HTMLResponse:
-    lib = _lib(request)
+    lib = lib_of(request)
     episode_id = path_id(episode_ref, "episode")
     episode = lib.episode(episode_id)  # NotFound: the site's 404 page
     q = request.query_params
@@ -61,7 +61,7 @@ def quiz_page(request: Request, episode_ref: str) -> HTMLResponse:
         "count": count,
         "questions": [],
         "error": None,
-        "audio_url": f"/api/episodes/{episode_id}/audio" if has_recording(episode) else None,
+        "audio_url": f"/api/episodes/{episode_id}/audio" if lib.recording(episode_id) else None,
         "languages": translation_targets(request, episode),
     }
     status = 200

@@ -12,7 +12,7 @@ from podscope.web.auth import ADMIN, READ
 from podscope.web.forms import run_form
 from podscope.web.pages.base import path_id
 from podscope.web.pages.people import people_names
-from podscope.web.state import _lib
+from podscope.web.state import lib_of
 from podscope.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -25,7 +25,7 @@ def _changed(changes: list[Any]) -> str:
 
 @router.get("/review", response_class=HTMLResponse, dependencies=READ)
 def review_page(request: Request) -> HTMLResponse:
-    lib = _lib(request)
+    lib = lib_of(request)
     tier = request.query_params.get("tier", "matched")
     if tier not in ("matched", "low", "verified"):
         tier = "matched"
@@ -46,7 +46,7 @@ def review_page(request: Request) -> HTMLResponse:
 
 @router.post("/review/{speaker_ref}/confirm", dependencies=ADMIN)
 async def review_confirm(request: Request, speaker_ref: str) -> RedirectResponse:
-    lib = _lib(request)
+    lib = lib_of(request)
     speaker_id = path_id(speaker_ref, "attribution")
 
     def act(form: dict[str, str]) -> str:
@@ -60,7 +60,7 @@ async def review_confirm(request: Request, speaker_ref: str) -> RedirectResponse
 
 @router.post("/review/{speaker_ref}/reject", dependencies=ADMIN)
 async def review_reject(request: Request, speaker_ref: str) -> RedirectResponse:
-    lib = _lib(request)
+    lib = lib_of(request)
     speaker_id = path_id(speaker_ref, "attribution")
 
     def act(form: dict[str, str]) -> str:
@@ -74,7 +74,7 @@ async def review_reject(request: Request, speaker_ref: str) -> RedirectResponse:
 
 @router.post("/review/{speaker_ref}/assign", dependencies=ADMIN)
 async def review_assign(request: Request, speaker_ref: str) -> RedirectResponse:
-    lib = _lib(request)
+    lib = lib_of(request)
     speaker_id = path_id(speaker_ref, "attribution")
 
     def act(form: dict[str, str]) -> str:
@@ -92,7 +92,7 @@ async def review_assign(request: Request, speaker_ref: str) -> RedirectResponse:
 
 @router.post("/review/unknown/{unknown_id}/name", dependencies=ADMIN)
 async def review_name_unknown(request: Request, unknown_id: str) -> RedirectResponse:
-    lib = _lib(request)
+    lib = lib_of(request)
 
     def act(form: dict[str, str]) -> str:
         name = " ".join(form.get("name", "").split())

@@ -13,7 +13,7 @@ from podscope.search.engine import MODES, SORTS, options_from
 from podscope.web.auth import READ
 from podscope.web.pages.episodes import playable
 from podscope.web.pages.people import people_names
-from podscope.web.state import _lib
+from podscope.web.state import lib_of
 from podscope.web.templating import render
 
 PAGE_SIZE = 10
@@ -25,7 +25,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/", response_class=HTMLResponse, dependencies=READ)
 @router.get("/search", response_class=HTMLResponse, dependencies=READ)
 def search_page(request: Request) -> HTMLResponse:
-    lib = _lib(request)
+    lib = lib_of(request)
     q = request.query_params
     params = {k: q.get(k, "").strip() for k in ("q", "speaker", "podcast", "since", "until", "mode", "sort", "page")}
     if params["mode"] not in MODES:
