@@ -1,49 +1,27 @@
-"""Feeds and episode audio over HTTP, fetched so that a hostile or broken server cannot do harm.
-
-Why it looks like this:
-- A feed URL is untrusted input: it comes from the user, from a directory, or from another feed's redirect. Fetched
-  blindly, it could make podscope read a router's admin page, a cloud metadata service (169.254.169.254) or a database
-  on localhost on someone else's behalf. So only http(s) is ever fetched, and unless `allow_private` every address a
-  host resolves to must be public. Redirects are followed by hand so that every hop passes the same check, and the
-  connection itself checks the address it actually reached, so a name that resolves to a public address for the check
-  and to a private one for the connection (DNS rebinding) is refused as well.
-- Servers misbehave: a "feed" can be a 1 GB file, an enclosure can stream forever. Limits are enforced while
-  streaming, so nothing past the cap is read and memory stays at one chunk (plus the feed itself, which is capped).
-- Transient failures (timeouts, dropped connections, 429, 5xx) are retried with exponential backoff, honouring
-  Retry-After up to a cap; other failures are reported at once, in one sentence naming the URL and the status.
-- Polling an unchanged feed should cost one 304: feeds are fetched with If-None-Match / If-Modified-Since, and a
-  permanent redirect is reported (`moved_to`) so the subscription can be updated.
-- Episodes are hundreds of MB on flaky links: downloads go to a `.part` file, resume with a Range request, and appear
-  under their final name only once complete.
-- File names come from feed titles, which are untrusted too: `safe_filename` makes a name that cannot leave its folder.
-
-No proxy is used (environment proxy variables are ignored): the address checks assume a direct connection.
-"""
+"""The Fetcher: feeds, small documents and enclosures over HTTP, with every redirect hop checked, size caps,
+retries with backoff, conditional requests and resumable downloads."""
 
 from __future__ import annotations
 
 import email.utils
-import hashlib
 import ipaddress
 import os
 import re
 import socket
 import ssl
 import time
-import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
-from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
+from pathlib import Path
+from typing import TypeVar
 
-import httpcore
 import httpx
 
 from podscope import __version__
 from podscope.errors import InputError
+from podscope.feeds.fetch.addresses import IPAddress, _AddressRefused, _forbidden, _is_literal, _public_only_transport
 
 USER_AGENT = f"podscope/{__version__} (self-hosted podcast library; feed fetcher)"
 DEFAULT_MAX_FEED_BYTES = 20 * 1000**2
@@ -72,7 +50,6 @@ _GENERIC_MEDIA_TYPES = frozenset(
 )
 
 ProgressHook = Callable[[int, int | None], None]
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _T = TypeVar("_T")
 
 
@@ -101,31 +78,6 @@ class FeedResponse:
         return self.status == 304
 
 
-# ---------------------------------------------------------------------------------------------------- address safety
-
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-
-
-def _forbidden(ip: IPAddress) -> str | None:
-    """Why an address must not be contacted on a feed's behalf (e.g. "a loopback address"), or None if it is public."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour
-        if embedded is None and ip in _NAT64:
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None:
-            return _forbidden(embedded)
-    checks = (
-        (ip.is_unspecified, "an unspecified address"),
-        (ip.is_loopback, "a loopback address"),
-        (ip.is_link_local, "a link-local address"),
-        (ip.is_multicast, "a multicast address"),
-        (ip.is_private, "a private address"),
-        (ip.is_reserved, "a reserved address"),
-        (not ip.is_global, "a non-public address"),
-    )
-    return next((reason for flag, reason in checks if flag), None)
-
-
 def _resolve(url: str, host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -137,65 +89,6 @@ def _resolve(url: str, host: str, port: int) -> list[IPAddress]:
     except UnicodeError as exc:
         raise FetchError(f"cannot fetch {url}: {host!r} is not a valid host name") from exc
     return [ipaddress.ip_address(info[4][0]) for info in infos]
-
-
-def _is_literal(host: str, address: IPAddress) -> bool:
-    try:
-        return ipaddress.ip_address(host) == address
-    except ValueError:
-        return False
-
-
-class _AddressRefused(Exception):
-    """Raised inside the connection pool; turned into a FetchError naming the URL."""
-
-
-class _PublicOnlyBackend(httpcore.NetworkBackend):
-    """Connects, then checks the address actually reached: the check and the connection cannot disagree."""
-
-    def __init__(self) -> None:
-        self._inner = httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(
-            host, port, timeout=timeout, local_address=local_address, socket_options=socket_options
-        )
-        peer = stream.get_extra_info("server_addr")
-        reason = _forbidden(ipaddress.ip_address(peer[0])) if peer else "an address that cannot be checked"
-        if reason is not None:
-            stream.close()
-            raise _AddressRefused(f"{host} connected to {peer[0] if peer else '?'}, {reason}")
-        return stream
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        raise _AddressRefused(f"unix socket {path} is never used for feeds")
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-def _public_only_transport() -> httpx.HTTPTransport:
-    transport = httpx.HTTPTransport()
-    # httpx has no public way to choose the network backend, so its connection pool is replaced by an identical one
-    # built on the checking backend. tests/test_fetch.py::test_dns_rebinding_is_refused_at_connect_time guards this.
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=_PublicOnlyBackend(),
-    )
-    return transport
 
 
 # ------------------------------------------------------------------------------------------------- response helpers
@@ -704,57 +597,3 @@ def _check_enclosure_type(where: str, media: str | None, expected: tuple[str, ..
             " need a login or have expired"
         )
     raise FetchError(f"cannot download {where}: the server sent {media}, not audio or video")
-
-
-# ------------------------------------------------------------------------------------------------------- file names
-
-MAX_FILENAME_CHARS = 120
-# ext4, APFS and NTFS allow 255 bytes (or UTF-16 units) per name; stay well under for any suffix added later.
-_MAX_FILENAME_BYTES = 200
-_MEDIA_EXTENSIONS = frozenset(
-    {
-        ".mp3", ".m4a", ".m4b", ".aac", ".ogg", ".oga", ".opus", ".flac", ".wav", ".aif", ".aiff", ".wma",
-        ".mp4", ".m4v", ".mov", ".webm", ".mkv", ".3gp",
-    }
-)  # fmt: skip
-_WINDOWS_RESERVED = frozenset(
-    {"con", "prn", "aux", "nul"} | {f"{dev}{n}" for dev in ("com", "lpt") for n in "0123456789¹²³"}
-)
-_UNSAFE_CHARS = re.compile(r'[/\\<>:"|?*]')
-
-
-def _url_extension(url: str) -> str | None:
-    path = unquote(urlsplit(url).path).split(";", 1)[0]
-    suffix = PurePosixPath(path).suffix.lower()
-    return suffix if suffix in _MEDIA_EXTENSIONS else None
-
-
-def _clean_extension(ext: str) -> str:
-    letters = "".join(ch for ch in ext.lower() if ch.isascii() and ch.isalnum())[:10]
-    return f".{letters}" if letters else ""
-
-
-def safe_filename(title: str, url: str, default_ext: str = ".mp3") -> str:
-    """A file name for an episode that can never escape its folder, the same for the same title and URL.
-
-    No path separators, no `..`, no leading dot or dash, no control or bidi characters, no Windows-reserved device
-    name, NFC-normalised, at most MAX_FILENAME_CHARS characters. A short hash of the URL keeps episodes with the same
-    title apart. The extension comes from the URL when it is a known audio/video one, else `default_ext`.
-    """
-    ext = _url_extension(url) or _clean_extension(default_ext)
-    digest = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-    suffix = f"-{digest}{ext}"
-    text = unicodedata.normalize("NFC", title)
-    # Control, format (bidi overrides, zero-width), unassigned and separator characters all become plain spaces.
-    text = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in text)
-    text = _UNSAFE_CHARS.sub(" ", text)
-    text = re.sub(r"\.{2,}", ".", text)
-    stem = " ".join(text.split()).strip(" .-_~")
-    stem = stem[: MAX_FILENAME_CHARS - len(suffix)]
-    budget = _MAX_FILENAME_BYTES - len(suffix.encode())
-    while len(stem.encode()) > budget:
-        stem = stem[:-1]
-    stem = stem.rstrip(" .-_~") or "episode"
-    if stem.split(".", 1)[0].strip().lower() in _WINDOWS_RESERVED:
-        stem = f"_{stem}"
-    return unicodedata.normalize("NFC", stem + suffix)
