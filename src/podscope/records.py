@@ -452,7 +452,7 @@ class SearchFilters:
     podcast: str | None = None
     since: dt.date | None = None
     until: dt.date | None = None
-    min_tier: str = "matched"  # attributions below this tier are shown as anonymous labels and not filtered on
+    min_tier: Tier = "matched"  # attributions below this tier are shown as anonymous labels and not filtered on
     language: str | None = None
 
     @property

@@ -17,20 +17,22 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
 
 from podscope.errors import InputError
-from podscope.records import TIERS, FacetCount, SearchFilters, SegmentRow
+from podscope.records import TIERS, FacetCount, SearchFilters, SegmentRow, Tier
 from podscope.search.embed import DIMENSION, SentenceEmbedder
 from podscope.search.query import Query, QueryError, Term, highlight_spans, normalise, parse, words
 from podscope.search.vectors import VectorIndex
 from podscope.store import Store
 
-MODES = ("hybrid", "text", "semantic")
-SORTS = ("relevance", "date")
+SearchMode = Literal["hybrid", "text", "semantic"]  # words and meaning fused, exact words, meaning
+SearchSort = Literal["relevance", "date"]
+MODES: tuple[SearchMode, ...] = get_args(SearchMode)
+SORTS: tuple[SearchSort, ...] = get_args(SearchSort)
 CANDIDATES = 200  # per retriever, for semantic and hybrid ranking
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al.)
 MIN_SIMILARITY = 0.25  # below this cosine a segment is not about the query at all (all-MiniLM-L6-v2)
@@ -42,14 +44,14 @@ EXACT_FACETS = 2_000  # up to this many matches facets are exact; above, counted
 
 @dataclass(frozen=True)
 class SearchOptions:
-    mode: str = "hybrid"
+    mode: SearchMode = "hybrid"
     speaker: str | None = None
     podcast: str | None = None
     since: dt.date | None = None
     until: dt.date | None = None
-    min_tier: str = "matched"
+    min_tier: Tier = "matched"
     language: str | None = None
-    sort: str = "relevance"
+    sort: SearchSort = "relevance"
     limit: int = 10
     offset: int = 0
     context: int = 0
