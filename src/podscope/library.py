@@ -30,6 +30,7 @@ from podscope.records import (
     Embedding,
     Episode,
     EpisodeMeta,
+    Hook,
     Podcast,
     ProcessedEpisode,
     Segment,
@@ -50,7 +51,6 @@ if TYPE_CHECKING:  # the pipeline pulls in torch and the models: imported only w
     from podscope.translate import Translations
     from podscope.voices.diarize import DiarizationOptions
 
-Hook = Callable[[str, float, float], None]
 # The one real recording in the sample library: a two-speaker telephone conversation (pyannote.audio's sample, MIT).
 REAL_SAMPLE_PODCAST = "Phone Line"
 REAL_SAMPLE_TITLE = "Diane and Sheila on the line"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +18,8 @@ from podscope import audio as audio_mod
 from podscope.align import AlignReport, align
 from podscope.asr.whisper import GuardReport, LanguageChoice, WhisperTranscriber
 from podscope.errors import AudioError
-from podscope.records import Diarization, EpisodeMeta, ProcessedEpisode, Segment, Word
+from podscope.records import Diarization, EpisodeMeta, Hook, ProcessedEpisode, Segment, Stage, Word
 from podscope.voices.diarize import DiarizationOptions, diarize
-
-Hook = Callable[[str, float, float], None]
 
 
 @dataclass
@@ -48,7 +45,7 @@ def release_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def _no_hook(stage: str, completed: float, total: float) -> None:
+def _no_hook(stage: Stage, completed: float, total: float) -> None:
     return None
 
 
