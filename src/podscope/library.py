@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from podscope import audio, formats
+from podscope.align import speaker_over
 from podscope.asr.whisper import AsrOptions, WhisperTranscriber, check_language
 from podscope.errors import InputError
 from podscope.people import People
@@ -329,14 +330,13 @@ class Library:
         return results
 
     def _label_over(self, episode_id: int, spans: list[tuple[float, float]]) -> str:
-        """The episode speaker label that talks most during the given stretches."""
-        talk: dict[str, float] = {}
-        for t in self.store.turns(episode_id):
-            for start, end in spans:
-                talk[t.speaker] = talk.get(t.speaker, 0.0) + max(0.0, min(t.end, end) - max(t.start, start))
-        if not talk:
+        """The episode speaker label that talks most during the given stretches (the first one to speak when none
+        talks there)."""
+        turns = self.store.turns(episode_id)
+        if not turns:
             raise InputError(f"episode {episode_id} has no speaker turns")
-        return max(talk, key=lambda label: talk[label])
+        found = speaker_over(spans, turns)
+        return found.speaker if found else turns[0].speaker
 
     def import_transcript(
         self,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from podscope import audio as audio_mod
-from podscope.align import AlignReport, align
+from podscope.align import AlignReport, align, speaker_over
 from podscope.asr.whisper import GuardReport, LanguageChoice, WhisperTranscriber
 from podscope.errors import AudioError
 from podscope.records import Diarization, EpisodeMeta, Hook, ProcessedEpisode, Segment, Stage, Word
@@ -163,15 +163,11 @@ def process_with_transcript(
     relabelled = []
     names: dict[str, dict[str, float]] = {}
     for seg in segments:
-        talk: dict[str, float] = {}
-        for t in turns:
-            overlap = min(t.end, seg.end) - max(t.start, seg.start)
-            if overlap > 0:
-                talk[t.speaker] = talk.get(t.speaker, 0.0) + overlap
-        label = max(talk, key=lambda k: talk[k]) if talk else None
-        if label is not None and seg.speaker:
-            names.setdefault(label, {})
-            names[label][seg.speaker] = names[label].get(seg.speaker, 0.0) + talk[label]
+        found = speaker_over([(seg.start, seg.end)], turns)
+        label = found.speaker if found else None
+        if found is not None and seg.speaker:
+            names.setdefault(found.speaker, {})
+            names[found.speaker][seg.speaker] = names[found.speaker].get(seg.speaker, 0.0) + found.seconds
         relabelled.append(Segment(seg.start, seg.end, label, seg.text, seg.words))
     processed = ProcessedEpisode(
         meta=meta,
