@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from podscope import audio as audio_mod
-from podscope.align import AlignReport, align, speaker_over
+from podscope.align import AlignReport, align
 from podscope.asr.whisper import GuardReport, LanguageChoice, WhisperTranscriber
 from podscope.errors import AudioError
 from podscope.records import Diarization, EpisodeMeta, Hook, ProcessedEpisode, Segment, Stage, Word
@@ -47,6 +47,15 @@ def release_freed_memory() -> None:
 
 def _no_hook(stage: Stage, completed: float, total: float) -> None:
     return None
+
+
+def decode_audio(path: Path, *, workdir: Path | None = None, hook: Hook | None = None) -> audio_mod.DecodedAudio:
+    """The `decode` stage: the recording decoded once, to be used as a context manager (see `audio.decode`)."""
+    hook = hook or _no_hook
+    hook("decode", 0, 1)
+    decoded = audio_mod.decode(path, workdir=workdir)
+    hook("decode", 1, 1)
+    return decoded
 
 
 def _diarize_timed(
@@ -129,54 +138,3 @@ def process_episode(
         diarization=diarization,
         stage_seconds=dict(timings),
     )
-
-
-def process_with_transcript(
-    path: Path,
-    meta: EpisodeMeta,
-    segments: list[Segment],
-    diarization_options: DiarizationOptions | None = None,
-    *,
-    language: str = "en",
-    source: str = "publisher transcript",
-    content_hash: str | None = None,
-    workdir: Path | None = None,
-    hook: Hook | None = None,
-) -> tuple[ProcessedEpisode, dict[str, str]]:
-    """A recording whose transcript the publisher supplies: decode and diarize the audio (speakers, voiceprints),
-    keep the publisher's text and timing, and give each segment the diarized speaker talking most during it.
-
-    Returns the episode and, for each diarized label, the name the publisher's transcript gives the speaker who
-    talks most within that label's turns (when the transcript names speakers)."""
-    hook = hook or _no_hook
-    hook("decode", 0, 1)
-    digest = content_hash or audio_mod.file_hash(path)
-    decoded = audio_mod.decode(path, workdir=workdir)
-    hook("decode", 1, 1)
-    with decoded:
-        if decoded.is_silent:
-            raise AudioError(f"{path}: the recording is silent; no speech to process")
-        duration = decoded.duration
-        diarization = diarize(decoded.samples(), options=diarization_options, hook=hook)
-    release_freed_memory()
-    turns = list(diarization.turns)
-    relabelled = []
-    names: dict[str, dict[str, float]] = {}
-    for seg in segments:
-        found = speaker_over([(seg.start, seg.end)], turns)
-        label = found.speaker if found else None
-        if found is not None and seg.speaker:
-            names.setdefault(found.speaker, {})
-            names[found.speaker][seg.speaker] = names[found.speaker].get(seg.speaker, 0.0) + found.seconds
-        relabelled.append(Segment(seg.start, seg.end, label, seg.text, seg.words))
-    processed = ProcessedEpisode(
-        meta=meta,
-        content_hash=digest,
-        duration=max(duration, max((s.end for s in segments), default=0.0)),
-        language=language,
-        asr_model=source,
-        asr_source="transcript",
-        segments=tuple(relabelled),
-        diarization=diarization,
-    )
-    return processed, {label: max(votes, key=lambda n: votes[n]) for label, votes in names.items()}
