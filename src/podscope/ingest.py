@@ -301,20 +301,8 @@ def _keep(
             voiceprints=voiceprints,
             into=into,
         )
-        used: set[str] = set()
-        for label, name in (names or {}).items():
-            if name.lower() in used:  # one person is one speaker per episode: the first label keeps the name
-                continue
-            used.add(name.lower())
-            person = store.find_person(name) or store.create_person(name)
-            store.set_attribution(
-                store.find_speaker(episode_id, label),
-                person.id,
-                score=None,
-                tier="confirmed",
-                reason="named in the publisher's transcript",
-                machine=False,
-            )
+        if names:
+            people.name_by_publisher(episode_id, names)
         if voiceprints:
             people.rescore(f"new episode {episode_id}")
     if report is not None:
