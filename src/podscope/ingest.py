@@ -18,7 +18,6 @@ Why it looks like this:
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,7 +78,7 @@ def add_audio(
 ) -> AddResult:
     """Process a recording and store it; one already in the library is returned as it is. `into` is a pending
     episode (from a feed) to fill in place; `language` and `declared_language` as in `pipeline.process_episode`."""
-    from podscope.pipeline import PipelineReport, process_episode
+    from podscope.pipeline import PipelineReport, StageTimer, process_episode
 
     audio.probe(path)  # fail fast, before hashing or loading models
     digest = audio.file_hash(path)
@@ -89,7 +88,7 @@ def add_audio(
     asr = transcriber()
     workdir.mkdir(exist_ok=True)
     report = PipelineReport()
-    started = time.perf_counter()
+    timer = StageTimer(report, hook)  # times storing and indexing; its clock is the episode's processing time
     processed = process_episode(
         path,
         meta,
@@ -103,7 +102,7 @@ def add_audio(
         declared_language=declared_language,
     )
     episode_id = _keep(
-        store, people, search, processed, audio=True, into=into, hook=hook, report=report, started=started
+        store, people, search, processed, with_audio=True, into=into, hook=timer, processing_seconds=timer.elapsed
     )
     return AddResult(episode=store.get_episode(episode_id), created=True, report=report, model=asr.resolved.describe())
 
@@ -168,7 +167,7 @@ def import_transcript(
     else:
         processed = transcript_episode(meta, segments, content_hash=digest, language=language, source=source)
         names = {label: label for label in processed.diarization.labels}
-    episode_id = _keep(store, people, search, processed, audio=audio_path is not None, into=into, names=names)
+    episode_id = _keep(store, people, search, processed, with_audio=audio_path is not None, into=into, names=names)
     return AddResult(episode=store.get_episode(episode_id), created=True)
 
 
@@ -280,24 +279,23 @@ def _keep(
     search: Search,
     processed: ProcessedEpisode,
     *,
-    audio: bool,
+    with_audio: bool,
     into: int | None,
     names: dict[str, str] | None = None,
     hook: Hook | None = None,
-    report: PipelineReport | None = None,
-    started: float | None = None,
+    processing_seconds: Callable[[], float] | None = None,
 ) -> int:
     """Store a processed episode in one transaction, with the speakers its publisher names (`names`: label -> name)
     and, when it came with audio, its voiceprints (voice profiles on) and the matches a re-score finds; then index
-    it for search. Returns the episode's id."""
-    voiceprints = audio and people.enabled
+    it for search. `processing_seconds()`, when given, is how long the episode took, stored with it. Returns the
+    episode's id."""
+    voiceprints = with_audio and people.enabled
     if hook:
         hook("store", 0, 1)
-    t0 = time.perf_counter()
     with store.transaction():  # the episode, its named speakers and its voice matches land together
         episode_id = store.save_episode(
             processed,
-            processing_seconds=None if started is None else time.perf_counter() - started,
+            processing_seconds=processing_seconds() if processing_seconds else None,
             voiceprints=voiceprints,
             into=into,
         )
@@ -305,16 +303,10 @@ def _keep(
             people.name_by_publisher(episode_id, names)
         if voiceprints:
             people.rescore(f"new episode {episode_id}")
-    if report is not None:
-        report.stage_seconds["store"] = time.perf_counter() - t0
-    if hook:
-        hook("index", 0, 1)
-    t0 = time.perf_counter()
-    search.index_pending()  # this episode, and anything an interrupted earlier run left unindexed
-    if report is not None:
-        report.stage_seconds["index"] = time.perf_counter() - t0
-    if hook:
-        hook("index", 1, 1)
     if hook:
         hook("store", 1, 1)
+        hook("index", 0, 1)
+    search.index_pending()  # this episode, and anything an interrupted earlier run left unindexed
+    if hook:
+        hook("index", 1, 1)
     return episode_id

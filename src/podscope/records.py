@@ -166,7 +166,7 @@ class ProcessedEpisode:
     asr_source: str
     segments: tuple[Segment, ...]
     diarization: Diarization
-    stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage_seconds: dict[Stage, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
