@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from podscope import formats  # noqa: E402
-from podscope.library import join_cues  # noqa: E402
+from podscope.ingest import join_cues  # noqa: E402
 from podscope.quiz import (  # noqa: E402
     FUNCTION_WORDS,
     build_lexicon,

@@ -43,13 +43,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "src"))
 
 import corpus  # noqa: E402
-from podscope.library import Library, transcript_episode  # noqa: E402
-from podscope.records import (  # noqa: E402
-    EpisodeMeta,
-    ProcessedEpisode,
-    SearchFilters,
-    Segment,
-)
+from podscope.ingest import transcript_episode  # noqa: E402
+from podscope.library import Library  # noqa: E402
+from podscope.records import EpisodeMeta, ProcessedEpisode, SearchFilters, Segment  # noqa: E402
 from podscope.sample_scripts import sample_scripts  # noqa: E402
 from podscope.search.embed import model_dir  # noqa: E402
 from podscope.search.engine import SearchOptions  # noqa: E402

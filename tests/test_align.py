@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from podscope.align import AlignReport, align, assign_speakers, build_segments, fix_early_starts
+import pytest
+
+from podscope.align import AlignReport, Talk, align, assign_speakers, build_segments, fix_early_starts, speaker_over
 from podscope.records import Turn, Word
 
 
@@ -74,3 +76,29 @@ def test_long_monologue_is_split_at_a_sentence_end() -> None:
 def test_no_turns_leaves_words_unattributed() -> None:
     segments, _ = align([w(0.0, 0.5, " hi")], [])
     assert segments[0].speaker is None and segments[0].text == "hi"
+
+
+def test_speaker_over_a_span_is_the_one_who_talks_most_there() -> None:
+    # 3.5-5.0: A talks 0.5 s of it (to 4.0), B 0.9 s (from 4.1).
+    found = speaker_over([(3.5, 5.0)], TURNS)
+    assert found is not None and found.speaker == "B" and found.seconds == pytest.approx(0.9)
+    # 7.6-8.05: B talks 0.4 s (to 8.0) over A's 0.45 s: A, unless B is the current speaker (0.4 >= 0.8 * 0.45).
+    assert speaker_over([(7.6, 8.05)], TURNS) == Talk("A", pytest.approx(0.45))
+    assert speaker_over([(7.6, 8.05)], TURNS, prefer="B") == Talk("B", pytest.approx(0.4))
+    # 7.5-8.4: B talks 0.5 s, A 0.8 s: too clear for B to keep it (0.5 < 0.8 * 0.8).
+    assert speaker_over([(7.5, 8.4)], TURNS, prefer="B") == Talk("A", pytest.approx(0.8))
+    # Overlapped speech counts for both; a tie goes to the speaker whose overlapping turn comes first.
+    assert speaker_over([(7.6, 8.0)], TURNS) == Talk("B", pytest.approx(0.4))
+
+
+def test_speaker_over_several_spans_adds_them_up() -> None:
+    # A has the longest single stretch (0.6 s), B the most in all (0.5 + 0.5 s).
+    assert speaker_over([(0.0, 0.6), (5.0, 5.5), (6.0, 6.5)], TURNS) == Talk("B", pytest.approx(1.0))
+    assert speaker_over([(0.0, 0.6)], TURNS) == Talk("A", pytest.approx(0.6))
+
+
+def test_speaker_over_a_span_nobody_talks_in_is_none() -> None:
+    assert speaker_over([(4.0, 4.1)], TURNS) is None  # the gap between A and B
+    assert speaker_over([(2.0, 2.0)], TURNS) is None  # an empty span
+    assert speaker_over([(0.0, 9.0)], []) is None
+    assert speaker_over([], TURNS) is None

@@ -32,7 +32,8 @@ import uvicorn
 from conftest import DATA, SAMPLE_WAV, write_wav
 from podscope.audio import load_audio
 from podscope.formats import FORMATS, MEDIA_TYPES
-from podscope.library import Library, transcript_episode
+from podscope.ingest import transcript_episode
+from podscope.library import Library
 from podscope.records import Diarization, EpisodeMeta, ProcessedEpisode, Segment, SpeakerTrack, Turn
 from podscope.web.app import create_app
 

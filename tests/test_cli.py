@@ -56,6 +56,11 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
+    # Every stage is timed; diarization and recognition run side by side, within their wall time.
+    seconds = result["stage_seconds"]
+    assert set(seconds) == {"decode", "diarize", "transcribe", "diarize+transcribe", "align", "store", "index"}
+    assert all(s > 0 for s in seconds.values())
+    assert seconds["diarize+transcribe"] >= max(seconds["diarize"], seconds["transcribe"])
     return home, int(result["episode"]["id"])
 
 

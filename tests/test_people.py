@@ -15,7 +15,9 @@ import pytest
 
 from conftest import DATA
 from podscope.errors import InputError, NotFound
+from podscope.ingest import transcript_episode
 from podscope.library import Library
+from podscope.records import EpisodeMeta, Segment
 from podscope.synth import Conversation, Line, build_conversation
 from podscope.voices import profiles as rules
 
@@ -162,6 +164,35 @@ def test_clusters_never_join_two_speakers_of_one_episode() -> None:
 
 
 # -- the library ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("profiles", [True, False])
+def test_speakers_the_publisher_names_are_those_people_confirmed(tmp_path: Path, profiles: bool) -> None:
+    segments = [
+        Segment(0.0, 2.0, "SPEAKER_00", "Hello, I'm Ana."),
+        Segment(2.0, 4.0, "SPEAKER_01", "And I'm Bo."),
+        Segment(4.0, 6.0, "SPEAKER_02", "Ana again, on another line."),
+    ]
+    with Library(tmp_path / "home", settings={"voice_profiles": profiles}) as lib:
+        bo = lib.store.people.create("Bo")
+        episode = transcript_episode(
+            EpisodeMeta(podcast="P", title="T"), segments, content_hash="h", language="en", source="srt"
+        )
+        episode_id = lib.store.episodes.save(episode, voiceprints=False)
+        lib.people.name_by_publisher(episode_id, {"SPEAKER_00": "Ana", "SPEAKER_01": "Bo", "SPEAKER_02": "ana"})
+        named = lib.store.people.attributions(episode_id=episode_id)
+        # The first label keeps a name given twice; a person already in the library is the one named.
+        assert [(a.label, a.person, a.tier, a.score) for a in named] == [
+            ("SPEAKER_00", "Ana", "confirmed", None),
+            ("SPEAKER_01", "Bo", "confirmed", None),
+        ]
+        assert named[1].person_id == bo.id
+        [change] = lib.store.people.history(speaker_id=named[0].speaker_id)
+        assert (change.person_after, change.tier_after, change.reason) == (
+            "Ana",
+            "confirmed",
+            "named in the publisher's transcript",
+        )
 
 
 def test_enrolling_once_recognises_the_voice_in_other_episodes(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from podscope.records import Segment, Turn, Word
 
@@ -20,6 +22,10 @@ PAUSE_SPLIT = 1.5
 SOFT_MAX_SECONDS = 20.0
 HARD_MAX_SECONDS = 40.0
 _SENTENCE_END = re.compile(r"[.!?…]['\")\]]*$")
+# In overlapped speech the current speaker keeps a word while they talk at least this share of the most.
+KEEP_CURRENT = 0.8
+
+Span = tuple[float, float]  # (start, end) in seconds
 
 
 @dataclass
@@ -66,6 +72,33 @@ def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
     return max(0.0, min(a1, b1) - max(a0, b0))
 
 
+class Talk(NamedTuple):
+    """A speaker and the seconds they talk over some stretch of time."""
+
+    speaker: str
+    seconds: float
+
+
+def speaker_over(spans: Iterable[Span], turns: Iterable[Turn], *, prefer: str | None = None) -> Talk | None:
+    """The speaker who talks most over the spans (one or several stretches of time), with their seconds there; None
+    when no turn overlaps them. Overlapped speech counts for each speaker in it; a tie goes to the speaker whose
+    overlapping turn comes first in `turns`. `prefer` (the current speaker) keeps the spans while talking at least
+    KEEP_CURRENT of the most: a back-channel over someone's sentence does not steal them."""
+    stretches = list(spans)
+    talk: dict[str, float] = {}
+    for t in turns:
+        for start, end in stretches:
+            seconds = _overlap(start, end, t.start, t.end)
+            if seconds > 0:
+                talk[t.speaker] = talk.get(t.speaker, 0.0) + seconds
+    if not talk:
+        return None
+    most = max(talk, key=lambda s: talk[s])
+    if prefer in talk and talk[prefer] >= KEEP_CURRENT * talk[most]:
+        most = prefer
+    return Talk(most, talk[most])
+
+
 def assign_speakers(words: list[Word], turns: list[Turn], report: AlignReport | None = None) -> list[Word]:
     """Give each word the speaker whose turns cover most of it; in overlapped speech prefer the current speaker."""
     report = report or AlignReport()
@@ -79,18 +112,9 @@ def assign_speakers(words: list[Word], turns: list[Turn], report: AlignReport | 
     for w in words:
         lo = bisect.bisect_left(starts, w.start - max_len)
         hi = bisect.bisect_right(starts, w.end)
-        cover: dict[str, float] = {}
-        for t in ordered[lo:hi]:
-            ov = _overlap(w.start, w.end, t.start, t.end)
-            if ov > 0:
-                cover[t.speaker] = cover.get(t.speaker, 0.0) + ov
-        if cover:
-            best = max(cover.values())
-            # Within 80% of the best, continuity wins: a back-channel over someone's sentence does not steal it.
-            if previous in cover and cover[previous] >= 0.8 * best:
-                speaker = previous
-            else:
-                speaker = max(cover, key=lambda s: cover[s])
+        found = speaker_over([(w.start, w.end)], ordered[lo:hi], prefer=previous)
+        if found is not None:
+            speaker = found.speaker
         else:
             report.words_outside_turns += 1
             mid = (w.start + w.end) / 2

@@ -10,19 +10,16 @@ It never prints; errors are `podscope.errors` exceptions that the shells turn in
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from podscope import audio, formats
+from podscope import audio, formats, ingest
+from podscope.align import speaker_over
 from podscope.asr.whisper import AsrOptions, WhisperTranscriber, check_language
 from podscope.errors import InputError, NotFound
+from podscope.ingest import AddResult
 from podscope.keys import Keys
 from podscope.people import People
 from podscope.recordings import recording
@@ -31,33 +28,27 @@ from podscope.records import (
     TIERS,
     CastMember,
     Credit,
-    Diarization,
     Embedding,
     Episode,
     EpisodeMeta,
     EpisodeSpeaker,
+    Hook,
     Podcast,
-    ProcessedEpisode,
-    Segment,
-    SpeakerTrack,
     StoredTranscript,
     Tier,
     Turn,
-    segment_turns,
 )
 from podscope.search.embed import SentenceEmbedder
 from podscope.search.engine import Search
 from podscope.settings import Settings, load_settings, resolve_home
 from podscope.store import Store
 
-if TYPE_CHECKING:  # the pipeline pulls in torch and the models: imported only when audio is processed
+if TYPE_CHECKING:  # built on first use: they bring in the models, the HTTP client, the XML parser
     from podscope.feeds.follow import Feeds
-    from podscope.pipeline import PipelineReport
     from podscope.quiz import Quizzes
     from podscope.translate import Translations
     from podscope.voices.diarize import DiarizationOptions
 
-Hook = Callable[[str, float, float], None]
 # The one real recording in the sample library: a two-speaker telephone conversation (pyannote.audio's sample, MIT).
 REAL_SAMPLE_PODCAST = "Phone Line"
 REAL_SAMPLE_TITLE = "Diane and Sheila on the line"
@@ -67,66 +58,6 @@ SAMPLE_HOSTS = {
     "Daniel Brooks": "weekend-projects-the-patience-of-sourdough",
 }
 MIN_SAMPLE_SECONDS = 3.0  # speech an enrolment sample needs
-
-
-@dataclass(frozen=True)
-class AddResult:
-    """The outcome of adding a recording: the stored episode, and whether it was new."""
-
-    episode: Episode
-    created: bool
-    report: PipelineReport | None = None  # None when nothing was processed
-    model: str = ""
-
-
-def join_cues(cues: list[Segment], longest: float = 20.0) -> list[Segment]:
-    """Caption cues joined into readable segments: a segment ends at a speaker change, at the end of a sentence once
-    it lasts 5 s or more, at a pause over 1.5 s, or before it would pass `longest` seconds."""
-    out: list[Segment] = []
-    for cue in cues:
-        text = " ".join(cue.text.split())
-        if not text:
-            continue
-        last = out[-1] if out else None
-        if (
-            last is not None
-            and last.speaker == cue.speaker
-            and cue.start - last.end <= 1.5
-            and cue.end - last.start <= longest
-            and not (last.text.endswith((".", "?", "!")) and last.end - last.start >= 5.0)
-        ):
-            out[-1] = Segment(last.start, cue.end, last.speaker, f"{last.text} {text}", last.words + cue.words)
-        else:
-            out.append(Segment(cue.start, cue.end, cue.speaker, text, cue.words))
-    return out
-
-
-def transcript_episode(
-    meta: EpisodeMeta, segments: list[Segment], *, content_hash: str, language: str, source: str
-) -> ProcessedEpisode:
-    """An episode from a transcript alone (no audio): its named speakers become the episode's speakers, without
-    voiceprints, and their turns are the segments they speak."""
-    labels = list(dict.fromkeys(s.speaker for s in segments if s.speaker))
-    return ProcessedEpisode(
-        meta=meta,
-        content_hash=content_hash,
-        duration=max(s.end for s in segments),
-        language=language,
-        asr_model=source,
-        asr_source="transcript",
-        segments=tuple(segments),
-        diarization=Diarization(
-            turns=segment_turns(segments),
-            speakers=tuple(
-                SpeakerTrack(
-                    label=label,
-                    embedding=np.zeros(0, np.float32),
-                    speaking_time=round(sum(s.end - s.start for s in segments if s.speaker == label), 3),
-                )
-                for label in labels
-            ),
-        ),
-    )
 
 
 def parse_published(value: str | dt.date | None) -> dt.date | None:
@@ -237,8 +168,6 @@ class Library:
 
         The language: `language` if given, else the `asr_language` setting, else `declared_language` (what a feed
         declares for the episode, when Whisper knows it), else detected from the recording."""
-        from podscope.pipeline import PipelineReport, process_episode
-
         path = Path(path)
         if not podcast.strip():
             raise InputError("podcast name is empty: expected --podcast NAME")
@@ -247,53 +176,19 @@ class Library:
         date = parse_published(published)
         check_language(language)  # a language nobody can transcribe in fails now, not after diarization
         check_language(self.settings.asr_language)
-        audio.probe(path)  # fail fast, before hashing or loading models
-        digest = audio.file_hash(path)
-        existing = self.store.episodes.find_by_hash(digest)
-        if existing is not None:
-            return AddResult(episode=existing, created=False)
-        transcriber = self.transcriber(model)
-        self.work_dir.mkdir(exist_ok=True)
-        report = PipelineReport()
-        started = time.perf_counter()
-        processed = process_episode(
+        return ingest.add_audio(
+            self.store,
+            self.people,
+            self.search,
             path,
             EpisodeMeta(podcast=podcast.strip(), title=title.strip(), published=date, source=str(path.resolve())),
-            transcriber,
-            self.diarization_options(),
-            content_hash=digest,
+            transcriber=lambda: self.transcriber(model),
+            diarization=self.diarization_options,
             workdir=self.work_dir,
-            hook=hook,
-            report=report,
             language=language,
             declared_language=declared_language,
-        )
-        if hook:
-            hook("store", 0, 1)
-        t0 = time.perf_counter()
-        with self.store.transaction():  # the episode and its voice matches land together
-            episode_id = self.store.episodes.save(
-                processed,
-                processing_seconds=time.perf_counter() - started,
-                voiceprints=self.people.enabled,
-                into=into,
-            )
-            self.people.rescore(f"new episode {episode_id}")
-        report.stage_seconds["store"] = time.perf_counter() - t0
-        if hook:
-            hook("index", 0, 1)
-        t0 = time.perf_counter()
-        self.search.index_pending()  # this episode, and anything an interrupted earlier run left unindexed
-        report.stage_seconds["index"] = time.perf_counter() - t0
-        if hook:
-            hook("index", 1, 1)
-        if hook:
-            hook("store", 1, 1)
-        return AddResult(
-            episode=self.store.episodes.get(episode_id),
-            created=True,
-            report=report,
-            model=transcriber.resolved.describe(),
+            into=into,
+            hook=hook,
         )
 
     def add_samples(
@@ -337,14 +232,13 @@ class Library:
         return results
 
     def _label_over(self, episode_id: int, spans: list[tuple[float, float]]) -> str:
-        """The episode speaker label that talks most during the given stretches."""
-        talk: dict[str, float] = {}
-        for t in self.store.episodes.turns(episode_id):
-            for start, end in spans:
-                talk[t.speaker] = talk.get(t.speaker, 0.0) + max(0.0, min(t.end, end) - max(t.start, start))
-        if not talk:
+        """The episode speaker label that talks most during the given stretches (the first one to speak when none
+        talks there)."""
+        turns = self.store.episodes.turns(episode_id)
+        if not turns:
             raise InputError(f"episode {episode_id} has no speaker turns")
-        return max(talk, key=lambda label: talk[label])
+        found = speaker_over(spans, turns)
+        return found.speaker if found else turns[0].speaker
 
     def import_transcript(
         self,
@@ -370,66 +264,20 @@ class Library:
         if not podcast.strip() or not title.strip():
             raise InputError("expected --podcast NAME and --title TITLE")
         date = parse_published(published)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        digest = hashlib.sha256(raw).hexdigest()
-        existing = self.store.episodes.find_by_hash(digest)
-        if existing is not None:
-            return AddResult(episode=existing, created=False)
-        kind = (fmt or path.suffix.lstrip(".")).lower()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path.name} is not UTF-8 text: expected a JSON, VTT or SRT transcript") from exc
-        segments = join_cues(formats.read(text, kind))
-        if not segments:
-            raise InputError(f"{path.name} holds no transcript segments")
-        meta = EpisodeMeta(podcast=podcast.strip(), title=title.strip(), published=date, source=str(path.resolve()))
-        source = f"publisher transcript ({kind})"
-        names: dict[str, str]
-        if audio_path is not None:
-            from podscope.pipeline import process_with_transcript
-
-            audio.probe(Path(audio_path))
-            self.work_dir.mkdir(exist_ok=True)
-            processed, names = process_with_transcript(
-                Path(audio_path),
-                meta,
-                segments,
-                self.diarization_options(),
-                language=language,
-                source=source,
-                content_hash=digest,
-                workdir=self.work_dir,
-                hook=hook,
-            )
-        else:
-            processed = transcript_episode(meta, segments, content_hash=digest, language=language, source=source)
-            names = {t.label: t.label for t in processed.diarization.speakers}
-        with self.store.transaction():
-            episode_id = self.store.episodes.save(
-                processed, voiceprints=audio_path is not None and self.people.enabled, into=into
-            )
-            used: set[str] = set()
-            for label, name in names.items():
-                if name.lower() in used:  # one person is one speaker per episode: the first label keeps the name
-                    continue
-                used.add(name.lower())
-                person = self.store.people.find(name) or self.store.people.create(name)
-                self.store.people.set_attribution(
-                    self.store.people.find_speaker(episode_id, label),
-                    person.id,
-                    score=None,
-                    tier="confirmed",
-                    reason="named in the publisher's transcript",
-                    machine=False,
-                )
-            if audio_path is not None:
-                self.people.rescore(f"new episode {episode_id}")
-        self.search.index_pending()
-        return AddResult(episode=self.store.episodes.get(episode_id), created=True)
+        return ingest.import_transcript(
+            self.store,
+            self.people,
+            self.search,
+            path,
+            EpisodeMeta(podcast=podcast.strip(), title=title.strip(), published=date, source=str(path.resolve())),
+            language=language,
+            fmt=fmt,
+            audio_path=None if audio_path is None else Path(audio_path),
+            diarization=self.diarization_options,
+            workdir=self.work_dir,
+            into=into,
+            hook=hook,
+        )
 
     def embed_clip(
         self, path: str | Path, start: float | None = None, end: float | None = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -370,6 +370,27 @@ class People:
             if voice is not None:
                 self._learn(person.id, voice, "assigned")
             return self.rescore(f"profile of person {person.id} changed: assignment in episode {episode_id}")
+
+    def name_by_publisher(self, episode_id: int, names: Mapping[str, str]) -> None:
+        """The episode's speakers its publisher's transcript names (label -> name) become those people (created if
+        new), a decision no re-score overrides (`confirmed`, not by the machine). One person is one speaker per
+        episode: when two labels carry one name, the first keeps it. Voice profiles may be off; nothing is learnt and
+        nothing re-scored here (storing the episode does that)."""
+        with self.store.transaction():
+            used: set[str] = set()
+            for label, name in names.items():
+                if name.lower() in used:
+                    continue
+                used.add(name.lower())
+                person = self._person(name, create=True)
+                self.store.people.set_attribution(
+                    self.store.people.find_speaker(episode_id, label),
+                    person.id,
+                    score=None,
+                    tier=HUMAN_TIER,
+                    reason="named in the publisher's transcript",
+                    machine=False,
+                )
 
     def rename(self, old: str, new: str) -> Person:
         person = self._person(old, create=False)

@@ -7,7 +7,7 @@ start of the episode's audio, as floats.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
@@ -31,6 +31,31 @@ EpisodeStatus = Literal["pending", "done", "failed"]
 JobStatus = Literal["queued", "running", "done", "failed"]
 QuizLevel = Literal["easy", "medium", "hard"]
 QUIZ_LEVELS: tuple[QuizLevel, ...] = get_args(QuizLevel)
+
+Stage = Literal[
+    "refresh",  # a followed feed read again
+    "download",  # an episode's enclosure
+    "decode",
+    "diarize+transcribe",  # the two side by side: their wall time
+    "diarize",  # segmentation, embeddings and clustering
+    "segmentation",
+    "embeddings",
+    "clustering",
+    "transcribe",
+    "align",
+    "store",
+    "index",
+    "synthesise samples",  # the demo's sample library
+]
+"""A step of getting episodes in, as progress hooks report it and `PipelineReport.stage_seconds` times it."""
+Hook = Callable[[Stage, float, float], None]
+"""Progress of one episode's stages: `hook(stage, done, total)`, with done == 0 when a stage starts and done == total
+when it ends."""
+
+LabelledHook = Callable[[str, float, float], None]
+"""Progress under a label: a `Stage`, or a stage behind where it belongs (`"episode 2/5:decode"`,
+`"feed 1/3:refresh"`) when one run covers several feeds or episodes. What the progress bars and the web jobs take;
+every LabelledHook is also a Hook."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +166,7 @@ class ProcessedEpisode:
     asr_source: str
     segments: tuple[Segment, ...]
     diarization: Diarization
-    stage_seconds: dict[str, float] = field(default_factory=dict)
+    stage_seconds: dict[Stage, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import itertools
 import math
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,9 +36,7 @@ import numpy as np
 from podscope.asr.resolve import ResolvedModel, resolve
 from podscope.audio import DecodedAudio
 from podscope.errors import InputError, ModelError
-from podscope.records import SAMPLE_RATE, AsrSegment, Transcription, Word
-
-Hook = Callable[[str, float, float], None]
+from podscope.records import SAMPLE_RATE, AsrSegment, Hook, Transcription, Word
 
 
 @dataclass(frozen=True)

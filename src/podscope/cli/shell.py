@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from podscope.library import Library
+from podscope.records import LabelledHook
 
 # Piped output is not cut to 80 columns: tables stay one row per item.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -81,8 +82,8 @@ def open_library(home: Path | None, **settings: Any) -> Iterator[Library]:
 
 
 @contextmanager
-def stage_progress(enabled: bool) -> Iterator[Callable[[str, float, float], None]]:
-    """A hook for the pipeline that shows one progress bar per stage."""
+def stage_progress(enabled: bool) -> Iterator[LabelledHook]:
+    """A hook for the pipeline that shows one progress bar per stage (per label: "episode 2/5:decode")."""
     progress = Progress(
         TextColumn("[bold]{task.description:<24}"),
         BarColumn(),

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,13 +37,12 @@ from podscope.asr.whisper import check_language, whisper_language
 from podscope.errors import InputError, PodscopeError
 from podscope.feeds.fetch import Fetcher, safe_filename
 from podscope.feeds.parse import Feed, FeedItem, parse_feed
-from podscope.records import FollowedFeed, FollowedItem, NewItem
+from podscope.records import FollowedFeed, FollowedItem, Hook, LabelledHook, NewItem
 from podscope.timefmt import now_iso
 
 if TYPE_CHECKING:
     from podscope.library import Library
 
-Hook = Callable[[str, float, float], None]
 # Transcript formats in order of preference, with the MIME types publishers use for them.
 TRANSCRIPT_TYPES = (
     ("json", ("application/json",)),
@@ -295,9 +294,10 @@ class Feeds:
         limit: int | None = None,
         since: str | None = None,
         retranscribe: bool = False,
-        hook: Hook | None = None,
+        hook: LabelledHook | None = None,
     ) -> SyncReport:
-        """Refresh the feeds (or one), then process pending episodes, newest first (at most `limit`)."""
+        """Refresh the feeds (or one), then process pending episodes, newest first (at most `limit`). `hook` hears
+        each stage behind where it belongs: "feed 1/2:refresh", "episode 3/5:decode"."""
         report = SyncReport()
         with self._lock(), self.fetcher() as fetcher:
             rows = [self.store.feeds.get(feed_id)] if feed_id is not None else self.store.feeds.list_feeds()

@@ -27,7 +27,6 @@ Why this design (pyannote 3.1's recipe, re-built for a 2-core CPU and 3-hour fil
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -36,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
-from podscope.records import SAMPLE_RATE, Diarization, SpeakerTrack, Turn
+from podscope.records import SAMPLE_RATE, Diarization, Hook, SpeakerTrack, Turn
 from podscope.voices.segmentation import (
     NUM_LOCAL_SPEAKERS,
     WINDOW_SECONDS,
@@ -46,7 +45,6 @@ from podscope.voices.segmentation import (
 )
 
 FloatArray = npt.NDArray[np.float32]
-Hook = Callable[[str, int, int], None]
 
 
 class FrameEmbedder(Protocol):
