@@ -40,7 +40,7 @@ from podscope.records import (
     segment_turns,
 )
 from podscope.search.engine import Search
-from podscope.store import Store
+from podscope.store import StoreBackend
 
 if TYPE_CHECKING:  # the pipeline pulls in torch and the models: imported only when audio is processed
     from podscope.asr.whisper import WhisperTranscriber
@@ -62,7 +62,7 @@ class AddResult:
 
 
 def add_audio(
-    store: Store,
+    store: StoreBackend,
     people: People,
     search: Search,
     path: Path,
@@ -111,7 +111,7 @@ def add_audio(
 
 
 def import_transcript(
-    store: Store,
+    store: StoreBackend,
     people: People,
     search: Search,
     path: Path,
@@ -274,7 +274,7 @@ def process_with_transcript(
 
 
 def _keep(
-    store: Store,
+    store: StoreBackend,
     people: People,
     search: Search,
     processed: ProcessedEpisode,

@@ -86,7 +86,7 @@ class Library:
         self._quizzes: Quizzes | None = None
         self._translations: Translations | None = None
         self.search = Search(
-            self.store,
+            self.store.search,
             self.home / "index" / "segments.faiss",
             lambda: SentenceEmbedder(self.cache_dir, self.settings.embedding_backend, self.settings.threads),
             self.settings.threads,
@@ -115,7 +115,7 @@ class Library:
         """Followed feeds (built on first use: it brings in the HTTP client and the XML parser)."""
         from podscope.feeds.follow import Feeds
 
-        return Feeds(self)
+        return Feeds(self.store, self.settings, self.home, arrivals=self)
 
     def close(self) -> None:
         self.store.close()

@@ -38,7 +38,7 @@ from podscope.records import (
     Tier,
 )
 from podscope.settings import Settings
-from podscope.store import Store
+from podscope.store import StoreBackend
 from podscope.voices import profiles as rules
 
 ClipEmbedder = Callable[[Path, float | None, float | None], tuple[Embedding, float]]
@@ -192,7 +192,7 @@ def _describe(person: str | None, tier: str | None) -> str | None:
 class People:
     """The voice-profile operations of one library. Built by `Library`; `clip_embedder` embeds an audio sample."""
 
-    def __init__(self, store: Store, settings: Settings, clip_embedder: ClipEmbedder):
+    def __init__(self, store: StoreBackend, settings: Settings, clip_embedder: ClipEmbedder):
         self.store = store
         self.settings = settings
         self._embed_clip = clip_embedder

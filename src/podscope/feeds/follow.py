@@ -31,17 +31,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from podscope.asr.whisper import check_language, whisper_language
 from podscope.errors import InputError, PodscopeError
 from podscope.feeds.fetch import Fetcher, safe_filename
 from podscope.feeds.parse import Feed, FeedItem, parse_feed
+from podscope.ingest import AddResult
 from podscope.records import FollowedFeed, FollowedItem, Hook, LabelledHook, NewItem
+from podscope.settings import Settings
+from podscope.store import StoreBackend
 from podscope.timefmt import now_iso
-
-if TYPE_CHECKING:
-    from podscope.library import Library
 
 # Transcript formats in order of preference, with the MIME types publishers use for them.
 TRANSCRIPT_TYPES = (
@@ -127,15 +127,51 @@ def _new_item(item: FeedItem) -> NewItem | None:
     )
 
 
-class Feeds:
-    """The feed operations of one library."""
+class Arrivals(Protocol):
+    """Where a feed's episodes go: the library's own add_audio and import_transcript (the user-facing checks and
+    the ingest behind them)."""
 
-    def __init__(self, lib: Library):
-        self.lib = lib
-        self.store = lib.store
+    def add_audio(
+        self,
+        path: str | Path,
+        *,
+        podcast: str,
+        title: str,
+        published: str | dt.date | None = None,
+        model: str | None = None,
+        hook: Hook | None = None,
+        into: int | None = None,
+        language: str | None = None,
+        declared_language: str | None = None,
+    ) -> AddResult: ...
+
+    def import_transcript(
+        self,
+        path: str | Path,
+        *,
+        podcast: str,
+        title: str,
+        published: str | dt.date | None = None,
+        language: str = "en",
+        fmt: str | None = None,
+        audio_path: str | Path | None = None,
+        into: int | None = None,
+        hook: Hook | None = None,
+    ) -> AddResult: ...
+
+
+class Feeds:
+    """The feed operations of one library: its store, settings and home folder, and where episodes go."""
+
+    def __init__(self, store: StoreBackend, settings: Settings, home: Path, arrivals: Arrivals):
+        self.store = store
+        self.settings = settings
+        self.home = home
+        self.work_dir = home / "tmp"
+        self.arrivals = arrivals
 
     def fetcher(self) -> Fetcher:
-        s = self.lib.settings
+        s = self.settings
         return Fetcher(
             allow_private=s.allow_private_addresses,
             timeout=s.fetch_timeout,
@@ -276,7 +312,7 @@ class Feeds:
 
     @contextmanager
     def _lock(self) -> Iterator[None]:
-        path = self.lib.home / "sync.lock"
+        path = self.home / "sync.lock"
         with open(path, "w") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -336,7 +372,7 @@ class Feeds:
         chosen = item.feed_language_set  # set by the user for the podcast: wins over anything declared
         audio_path = None
         if item.enclosure_url:
-            folder = self.lib.home / "downloads" / str(item.feed_id)
+            folder = self.home / "downloads" / str(item.feed_id)
             folder.mkdir(parents=True, exist_ok=True)
             target = folder / safe_filename(item.title, item.enclosure_url)
             download_hook = (lambda done, total: hook("download", done, total or done)) if hook else None
@@ -349,11 +385,11 @@ class Feeds:
                 url, fmt = transcript
                 own = next((t.get("language") for t in transcripts if t.get("url") == url), None)
                 response = fetcher.fetch_text(url)
-                path = self.lib.work_dir / f"transcript-{item.id}.{fmt}"
-                self.lib.work_dir.mkdir(parents=True, exist_ok=True)
+                path = self.work_dir / f"transcript-{item.id}.{fmt}"
+                self.work_dir.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(response)
                 try:
-                    self.lib.import_transcript(
+                    self.arrivals.import_transcript(
                         path,
                         fmt=fmt,
                         audio_path=audio_path,
@@ -366,11 +402,11 @@ class Feeds:
                     path.unlink(missing_ok=True)
             else:
                 assert audio_path is not None
-                result = self.lib.add_audio(
+                result = self.arrivals.add_audio(
                     audio_path, into=episode.id, hook=hook, language=chosen, declared_language=declared, **common
                 )
                 if result.episode.id != episode.id:  # the same recording was already in the library
                     self.store.feeds.link_item(item.id, result.episode.id, drop_pending=episode.id)
         finally:
-            if audio_path is not None and not self.lib.settings.keep_downloads:
+            if audio_path is not None and not self.settings.keep_downloads:
                 audio_path.unlink(missing_ok=True)

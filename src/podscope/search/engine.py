@@ -27,7 +27,7 @@ from podscope.records import TIERS, FacetCount, SearchFilters, SegmentRow, Tier
 from podscope.search.embed import DIMENSION, SentenceEmbedder
 from podscope.search.query import Query, QueryError, Term, highlight_spans, normalise, parse, words
 from podscope.search.vectors import VectorIndex
-from podscope.store import Store
+from podscope.store.contract import SearchRepository
 
 SearchMode = Literal["hybrid", "text", "semantic"]  # words and meaning fused, exact words, meaning
 SearchSort = Literal["relevance", "date"]
@@ -116,8 +116,10 @@ def _speaker(row: SegmentRow) -> str:
 class Search:
     """The search operations of one library; `embedder` is built on first semantic use."""
 
-    def __init__(self, store: Store, index_path: Path, embedder: Callable[[], SentenceEmbedder], threads: int = 2):
-        self.store = store
+    def __init__(
+        self, segments: SearchRepository, index_path: Path, embedder: Callable[[], SentenceEmbedder], threads: int = 2
+    ):
+        self.segments = segments
         self.vectors = VectorIndex(index_path, DIMENSION, threads)
         self._make_embedder = embedder
         self._embedder: SentenceEmbedder | None = None
@@ -135,17 +137,17 @@ class Search:
         done = 0
         fresh: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]] = []
         while True:
-            batch = self.store.search.segments_without_vectors(EMBED_BATCH, episode_id)
+            batch = self.segments.segments_without_vectors(EMBED_BATCH, episode_id)
             if not batch:
                 break
             ids = np.array([i for i, _ in batch], dtype=np.int64)
             vectors = self.embedder([t for _, t in batch])
-            self.store.search.save_vectors(ids.tolist(), vectors)
+            self.segments.save_vectors(ids.tolist(), vectors)
             fresh.append((ids, vectors))
             done += len(batch)
             if hook:
                 hook(done, done + (EMBED_BATCH if len(batch) == EMBED_BATCH else 0))
-        count = self.store.search.vector_count()
+        count = self.segments.vector_count()
         if fresh and self.vectors.size == count - done:  # the index was current: add to it
             self.vectors.add(np.concatenate([i for i, _ in fresh]), np.concatenate([v for _, v in fresh]))
         self._rebuild_if_stale(count)
@@ -154,7 +156,7 @@ class Search:
     def _rebuild_if_stale(self, count: int) -> None:
         """Rebuild the vector index from the store when it does not hold exactly its `count` vectors."""
         if self.vectors.needs_rebuild(count):
-            self.vectors.rebuild(count, self.store.search.vector_batches)
+            self.vectors.rebuild(count, self.segments.vector_batches)
 
     def forget_segments(self, ids: list[int]) -> None:
         """Drop deleted segments from the vector index (their stored vectors went with them)."""
@@ -162,10 +164,10 @@ class Search:
 
     def _ensure_index(self) -> None:
         """Embed whatever is missing (episodes stored before search existed, or an interrupted ingest)."""
-        if self.store.search.vectors_behind():
+        if self.segments.vectors_behind():
             self.index_pending()
             return
-        self._rebuild_if_stale(self.store.search.vector_count())
+        self._rebuild_if_stale(self.segments.vector_count())
 
     # -- searching ------------------------------------------------------------------------------------------------
 
@@ -188,7 +190,7 @@ class Search:
                 raise
             query = Query(text, Term(tuple(words(text))))  # meaning alone: the syntax does not matter
         filters = o.filters()
-        self.store.search.check_filters(filters)
+        self.segments.check_filters(filters)
         estimated = False
         if o.mode == "text":
             ranked, total, facets, estimated = self._text(query, filters, o)
@@ -209,11 +211,11 @@ class Search:
     ) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]], bool]:
         """One page by bm25 (or date), the number of matches and the facets. Above EXACT_FACETS matches the facets
         are estimated from every n-th match, and say so."""
-        page = self.store.search.text_search(query.fts, f, sort=o.sort, limit=o.limit, offset=o.offset)
-        unfiltered = self.store.search.text_count(query.fts)
-        total = self.store.search.text_count(query.fts, f) if f.any else unfiltered
+        page = self.segments.text_search(query.fts, f, sort=o.sort, limit=o.limit, offset=o.offset)
+        unfiltered = self.segments.text_count(query.fts)
+        total = self.segments.text_count(query.fts, f) if f.any else unfiltered
         step = max(1, -(-unfiltered // EXACT_FACETS))
-        facets = _facets(self.store.search.text_facets(query.fts, f, step), scale=step)
+        facets = _facets(self.segments.text_facets(query.fts, f, step), scale=step)
         return [(i, -score) for i, score in page], total, facets, step > 1
 
     def _ranked(
@@ -221,27 +223,27 @@ class Search:
     ) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]]]:
         semantic = self._semantic(query, f)
         if o.mode == "hybrid" and not query.plain:  # quotes, operators, prefixes: results must honour them
-            allowed = self.store.search.matching_fts([i for i, _ in semantic], query.fts)
+            allowed = self.segments.matching_fts([i for i, _ in semantic], query.fts)
             semantic = [p for p in semantic if p[0] in allowed]
         if o.mode == "semantic":
             fused = semantic
         else:
             fts = self._relaxed(query) if query.plain else query.fts
-            text = [i for i, _ in self.store.search.text_search(fts, f, limit=CANDIDATES)]
+            text = [i for i, _ in self.segments.text_search(fts, f, limit=CANDIDATES)]
             fused = rrf([text, [i for i, _ in semantic]])
         ids = [i for i, _ in fused]
         if o.sort == "date":
-            rows = self.store.search.segment_rows(ids, f)
+            rows = self.segments.segment_rows(ids, f)
             fused.sort(key=lambda p: (rows[p[0]].published or "", -rows[p[0]].start), reverse=True)
-        facets = _facets(self.store.search.facets_of(ids, f)) if ids else {}
+        facets = _facets(self.segments.facets_of(ids, f)) if ids else {}
         return fused[o.offset : o.offset + o.limit], len(fused), facets
 
     def _relaxed(self, query: Query) -> str:
         """The OR of a plain query's content words without those in more than COMMON_SHARE of all segments: they add
         little to the ranking and would make bm25 score a large part of the library."""
         terms = [normalise(t.words[0]) for t in query.content_highlights if not t.phrase]
-        limit = max(COMMON_FLOOR, COMMON_SHARE * self.store.search.segment_id_bound())
-        common = {t for t, n in self.store.search.term_documents(terms).items() if n > limit}
+        limit = max(COMMON_FLOOR, COMMON_SHARE * self.segments.segment_id_bound())
+        common = {t for t, n in self.segments.term_documents(terms).items() if n > limit}
         return query.relaxed_fts(common)
 
     def _semantic(self, query: Query, f: SearchFilters) -> list[tuple[int, float]]:
@@ -251,7 +253,7 @@ class Search:
         k = CANDIDATES * 2
         while True:
             ids, scores = self.vectors.search(vector, k)
-            keep = set(self.store.search.keep_matching(ids.tolist(), f))
+            keep = set(self.segments.keep_matching(ids.tolist(), f))
             found = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if int(i) in keep]
             found = [p for p in found if p[1] >= MIN_SIMILARITY]
             if len(found) >= CANDIDATES or len(ids) < k or k >= 64 * CANDIDATES or scores[-1] < MIN_SIMILARITY:
@@ -259,7 +261,7 @@ class Search:
             k *= 4
 
     def _hits(self, ranked: list[tuple[int, float]], query: Query, f: SearchFilters, o: SearchOptions) -> list[Hit]:
-        rows = self.store.search.segment_rows([i for i, _ in ranked], f)
+        rows = self.segments.segment_rows([i for i, _ in ranked], f)
         terms = query.highlights if o.mode == "text" else query.content_highlights
         hits = []
         for segment_id, score in ranked:
@@ -269,7 +271,7 @@ class Search:
             before: tuple[Line, ...] = ()
             after: tuple[Line, ...] = ()
             if o.context:
-                b, a = self.store.search.neighbours(segment_id, o.context, f)
+                b, a = self.segments.neighbours(segment_id, o.context, f)
                 before = tuple(Line(x.id, x.start, x.end, _speaker(x), x.text) for x in b)
                 after = tuple(Line(x.id, x.start, x.end, _speaker(x), x.text) for x in a)
             hits.append(
