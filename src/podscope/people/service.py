@@ -1,40 +1,35 @@
-"""People and voice profiles over a library: enrolment, matching, review, learning, unknown voices and privacy.
-
-    people = lib.people
-    people.enroll_speaker("Maya Chen", episode_id=3, label="SPEAKER_01")
-    for item in people.review():                      # attributions waiting for a human
-        print(item.attribution.person, item.attribution.tier, item.stretch.quote)
-    people.confirm(item.attribution.speaker_id)
-
-Every operation that changes a profile re-scores the whole library in the same transaction and records, per changed
-attribution, why it changed. The rules (what a profile may learn from, how tiers and safeguards work) are explained in
-`podscope.voices.profiles` and in the README's "Voice profiles" section.
-"""
+"""The People service: enrolment, review, matching and learning, unknown voices, pages and privacy."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from podscope.errors import InputError, NotFound
+from podscope.people.records import (
+    Change,
+    FlaggedExemplar,
+    MonthlyTalk,
+    PersonPage,
+    ReviewItem,
+    UnknownVoice,
+    describe,
+    exemplar_dict,
+)
 from podscope.records import (
     HUMAN_TIER,
     SHOWN_TIERS,
-    Appearance,
     Attribution,
     AttributionChange,
     Embedding,
     Exemplar,
     Person,
-    Quote,
     SpeakerVoice,
-    Stretch,
     Tier,
 )
 from podscope.settings import Settings
@@ -43,150 +38,6 @@ from podscope.voices import profiles as rules
 
 ClipEmbedder = Callable[[Path, float | None, float | None], tuple[Embedding, float]]
 LEARNING_ROUNDS = 3  # verified matches can add exemplars, which can verify more: bounded
-
-
-@dataclass(frozen=True)
-class Change:
-    """One attribution that a re-score changed."""
-
-    speaker_id: int
-    episode_id: int
-    label: str
-    before: str | None  # "Maya Chen (matched)" or None
-    after: str | None
-
-
-@dataclass(frozen=True)
-class ReviewItem:
-    attribution: Attribution
-    stretch: Stretch
-
-
-@dataclass(frozen=True)
-class FlaggedExemplar:
-    person: str
-    exemplar: Exemplar
-
-
-@dataclass(frozen=True)
-class UnknownVoice:
-    """A voice heard in several episodes that matches nobody. `id` is "U" + its first speaker's id."""
-
-    id: str
-    speaker_ids: tuple[int, ...]
-    episodes: tuple[int, ...]
-    seconds: float
-    stretch: Stretch
-    suggestions: tuple[str, ...] = ()  # people credited (podcast:person) in its episodes and not yet heard there
-
-
-@dataclass(frozen=True)
-class MonthlyTalk:
-    """How much a person spoke in one month (`2025-03`, or `undated`), over how many episodes."""
-
-    month: str
-    episodes: int
-    seconds: float
-
-
-@dataclass(frozen=True)
-class PersonPage:
-    """Everything a person page shows, as data."""
-
-    person: Person
-    active: bool
-    verified_seconds: float
-    exemplars: tuple[Exemplar, ...]
-    monthly: tuple[MonthlyTalk, ...]  # by month, undated last
-    appearances: tuple[Appearance, ...]  # by date
-    quotes: tuple[Quote, ...]  # the longest lines first
-    sounds_like: tuple[tuple[str, float], ...]  # other people whose profile is near-identical
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.person.name,
-            "profile": {
-                "active": self.active,
-                "status": status_line(self.active, self.person),
-                "exemplars": [exemplar_dict(x) for x in self.exemplars],
-                "verified_seconds": round(self.verified_seconds, 1),
-                "sounds_like": [{"name": n, "score": s} for n, s in self.sounds_like],
-            },
-            "episodes": self.person.episodes,
-            "appearances_by_month": [asdict(m) for m in self.monthly],
-            "appearances": [
-                {
-                    "podcast": a.podcast,
-                    "episode_id": a.episode_id,
-                    "episode": a.episode,
-                    "published": a.published,
-                    "speaker": a.label,
-                    "speaker_id": a.speaker_id,
-                    "tier": a.tier,
-                    "score": a.score,
-                    "speaking_seconds": round(a.speaking_time, 1),
-                }
-                for a in self.appearances
-            ],
-            "quotes": [
-                {
-                    "episode_id": q.episode_id,
-                    "episode": q.episode,
-                    "podcast": q.podcast,
-                    "published": q.published,
-                    "start": round(q.start, 2),
-                    "end": round(q.end, 2),
-                    "text": q.text,
-                }
-                for q in self.quotes
-            ],
-        }
-
-
-def status_line(active: bool, person: Person) -> str:
-    if active:
-        return "voice profile active: this voice is recognised automatically across episodes"
-    if person.exemplars and person.exemplars == person.flagged:
-        return "voice profile inactive: every exemplar is flagged for review"
-    if person.exemplars:
-        return "voice profile inactive: voice profiles are switched off (setting voice_profiles)"
-    return "no voice profile: enrol a sample of this person's voice to recognise them"
-
-
-def exemplar_dict(x: Exemplar) -> dict[str, Any]:
-    return {
-        "id": x.id,
-        "origin": x.origin,
-        "source": x.source,
-        "seconds": x.seconds,
-        "flagged": x.flagged,
-        "kept": x.kept,
-        "created_at": x.created_at,
-    }
-
-
-def review_dict(item: ReviewItem) -> dict[str, Any]:
-    """A review item as data (the CLI's --json and the API's review queue)."""
-    a, s = item.attribution, item.stretch
-    return {
-        "id": a.speaker_id,
-        "person": a.person,
-        "tier": a.tier,
-        "score": a.score,
-        "held": a.held,
-        "podcast": s.podcast,
-        "episode_id": s.episode_id,
-        "episode": s.episode_title,
-        "published": s.published,
-        "speaker": s.label,
-        "speaking_seconds": round(a.speaking_time, 1),
-        "listen": {"start": s.start, "end": s.end},
-        "quote": s.quote,
-    }
-
-
-def _describe(person: str | None, tier: str | None) -> str | None:
-    return f"{person} ({tier})" if person else None
 
 
 class People:
@@ -450,8 +301,8 @@ class People:
                             voice.speaker_id,
                             voice.episode_id,
                             voice.label,
-                            first.before if first else _describe(before.person, before.tier) if before else None,
-                            _describe(names[match.person_id], match.tier) if match else None,
+                            first.before if first else describe(before.person, before.tier) if before else None,
+                            describe(names[match.person_id], match.tier) if match else None,
                         )
                 if match is not None and match.tier == "verified" and self.settings.voice_learning:
                     learnt |= self._learn(match.person_id, voice, "verified")
@@ -768,8 +619,8 @@ class People:
         data["history"] = [
             {
                 "speaker_id": h.speaker_id,
-                "before": _describe(h.person_before, h.tier_before),
-                "after": _describe(h.person_after, h.tier_after),
+                "before": describe(h.person_before, h.tier_before),
+                "after": describe(h.person_after, h.tier_after),
                 "score": h.score,
                 "reason": h.reason,
                 "at": h.at,
