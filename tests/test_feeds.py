@@ -202,7 +202,7 @@ def test_add_sync_resync_and_resume(site: tuple[Site, str], tmp_path: Path) -> N
         assert report.new_items == 1 and len(lib.episodes()) == 4
         assert lib.feeds.sync().new_items == 0
         listed = lib.feeds.list()[0]
-        assert (listed["items"], listed["done"], listed["pending"]) == (4, 4, 0)
+        assert (listed.items, listed.done, listed.pending) == (4, 4, 0)
 
 
 def test_blocked_feed_is_recorded_but_never_processed(site: tuple[Site, str], tmp_path: Path) -> None:
@@ -265,7 +265,7 @@ def test_a_language_set_for_the_podcast_beats_the_declared_one(site: tuple[Site,
         assert (report.processed, report.failed) == (2, 0), report.errors
         assert lib.feeds.language(added.id) == FeedLanguage(added.id, "Line Notes", "en-GB", "de", "de")
         listed = lib.feeds.list()[0]
-        assert (listed["language_declared"], listed["language_set"]) == ("en-GB", "de")
+        assert (listed.language, listed.language_set) == ("en-GB", "de")
         episodes = {e.title: e for e in lib.episodes()}
         assert episodes["Ein Anruf"].language == "de" and episodes["Ein Anruf"].asr_model == "base"
         assert episodes["Tipps"].language == "de"

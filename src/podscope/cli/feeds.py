@@ -11,6 +11,7 @@ from rich.table import Table
 
 from podscope.cli.shell import err, home_option, open_library, out, print_json, stage_progress
 from podscope.errors import InputError
+from podscope.feeds.follow import feed_dict
 
 
 @click.group("feeds")
@@ -50,23 +51,23 @@ def feeds_list(as_json: bool, home: Path | None) -> None:
     with open_library(home) as lib:
         rows = lib.feeds.list()
     if as_json:
-        print_json(rows)
+        print_json([feed_dict(r) for r in rows])
         return
     if not rows:
         out.print("No feeds yet. Follow one with: podscope feeds add URL")
         return
     table = Table("id", "podcast", "language", "episodes", "pending", "done", "failed", "checked", "note")
     for r in rows:
-        note = "blocked by the publisher" if r["blocked"] else (r["error"] or "")
+        note = "blocked by the publisher" if r.blocked else (r.error or "")
         table.add_row(
-            str(r["id"]),
-            escape(r["podcast"] or r["url"]),
-            escape(_language(r["language_set"], r["language_declared"])),
-            str(r["items"]),
-            str(r["pending"]),
-            str(r["done"]),
-            str(r["failed"]),
-            r["checked_at"] or "",
+            str(r.id),
+            escape(r.podcast or r.url),
+            escape(_language(r.language_set, r.language)),
+            str(r.items),
+            str(r.pending),
+            str(r.done),
+            str(r.failed),
+            r.checked_at or "",
             escape(note),
         )
     out.print(table)

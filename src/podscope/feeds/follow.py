@@ -127,6 +127,24 @@ def _new_item(item: FeedItem) -> NewItem | None:
     )
 
 
+def feed_dict(feed: FollowedFeed) -> dict[str, Any]:
+    """A followed feed as `feeds list --json` and GET /api/feeds show it."""
+    return {
+        "id": feed.id,
+        "url": feed.url,
+        "podcast": feed.podcast,
+        "items": feed.items,
+        "pending": feed.pending,
+        "done": feed.done,
+        "failed": feed.failed,
+        "blocked": feed.blocked,
+        "language_declared": feed.language,
+        "language_set": feed.language_set,
+        "checked_at": feed.checked_at,
+        "error": feed.error,
+    }
+
+
 class Arrivals(Protocol):
     """Where a feed's episodes go: the library's own add_audio and import_transcript (the user-facing checks and
     the ingest behind them)."""
@@ -286,24 +304,9 @@ class Feeds:
             )
         return added
 
-    def list(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "id": r.id,
-                "url": r.url,
-                "podcast": r.podcast,
-                "items": r.items,
-                "pending": r.pending,
-                "done": r.done,
-                "failed": r.failed,
-                "blocked": bool(r.blocked),
-                "language_declared": r.language,
-                "language_set": r.language_set,
-                "checked_at": r.checked_at,
-                "error": r.error,
-            }
-            for r in self.store.feeds.list_feeds()
-        ]
+    def list(self) -> list[FollowedFeed]:
+        """The feeds followed, with their items' sync status."""
+        return self.store.feeds.list_feeds()
 
     def remove(self, feed_id: int) -> int:
         return self.store.feeds.remove(feed_id)
