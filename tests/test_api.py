@@ -10,13 +10,8 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,14 +22,12 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 
-from conftest import DATA, SAMPLE_WAV, write_wav
+from helpers import DATA, SAMPLE_WAV, cli, http_server, served, write_wav
 from podscope.audio import load_audio
 from podscope.formats import FORMATS, MEDIA_TYPES
 from podscope.library import Library, transcript_episode
 from podscope.records import Diarization, EpisodeMeta, ProcessedEpisode, Segment, SpeakerTrack, Turn
-from podscope.web.app import create_app
 
 TRANSCRIPTS = DATA / "transcripts"
 SETTINGS: dict[str, Any] = {"asr_model": "tiny.en", "allow_download": False, "allow_private_addresses": True}
@@ -56,32 +49,16 @@ class Served:
 
 @contextmanager
 def serve(lib: Library) -> Iterator[Served]:
-    """A real uvicorn on 127.0.0.1 (a free port) over `lib`, in a thread."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(lib), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    with httpx.Client(base_url=url, timeout=60) as client:
-        try:
-            yield Served(url, lib, client)
-        finally:
-            server.should_exit = True
-            thread.join(10)
-            sock.close()
+    """A real uvicorn on 127.0.0.1 (a free port) over `lib`, in a thread, and a client for it."""
+    with served(lib) as url, httpx.Client(base_url=url, timeout=60) as client:
+        yield Served(url, lib, client)
 
 
 @contextmanager
 def variant(home: Path, **settings: Any) -> Iterator[Served]:
     """Another server over the same home with other settings."""
-    with Library(home, settings={**SETTINGS, **settings}) as lib, serve(lib) as served:
-        yield served
+    with Library(home, settings={**SETTINGS, **settings}) as lib, serve(lib) as server:
+        yield server
 
 
 def assert_error(response: httpx.Response, status: int, *words: str) -> dict[str, Any]:
@@ -554,13 +531,9 @@ def feed_site(tmp_path: Path) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(body)
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    files["/feed.xml"] = files["/feed.xml"].replace(b'url="/t/1.srt"', f'url="{base}/t/1.srt"'.encode())
-    yield f"{base}/feed.xml"
-    server.shutdown()
+    with http_server(Handler) as base:
+        files["/feed.xml"] = files["/feed.xml"].replace(b'url="/t/1.srt"', f'url="{base}/t/1.srt"'.encode())
+        yield f"{base}/feed.xml"
 
 
 def test_feeds_follow_sync_and_unfollow(api: Served, feed_site: str) -> None:
@@ -589,18 +562,6 @@ def test_feeds_follow_sync_and_unfollow(api: Served, feed_site: str) -> None:
 
 
 # -- keys, loopback and rate limits --------------------------------------------------------------------------------
-
-
-def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "PODSCOPE_HOME"}
-    return subprocess.run(
-        [sys.executable, "-m", "podscope.cli", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_keys_admin_read_revoked_and_hashed_at_rest(home: Path, ids: dict[str, int]) -> None:

@@ -11,7 +11,7 @@ import jiwer
 import numpy as np
 import pytest
 
-from conftest import DATA, SAMPLE_WAV, write_wav
+from helpers import DATA, SAMPLE_WAV, write_wav
 from podscope import audio
 from podscope.asr import PACKAGES, AsrOptions, WhisperTranscriber, guard_repetitions, resolve
 from podscope.asr.whisper import check_language, detect_language, detection_windows, load_model, whisper_language

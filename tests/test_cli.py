@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SAMPLE_WAV, write_wav
+from helpers import SAMPLE_WAV, cli_here, write_wav
 
 PODSCOPE = [sys.executable, "-m", "podscope.cli"]
 
@@ -108,19 +108,11 @@ def run_here(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str | Path, home: Path
 ) -> subprocess.CompletedProcess[str]:
     """The same entry point in this process (no model loads on these paths, so no need for a fresh interpreter)."""
-    from podscope.cli import main
-
     monkeypatch.setenv("PODSCOPE_ASR_MODEL", "tiny.en")
     monkeypatch.setenv("PODSCOPE_ALLOW_DOWNLOAD", "0")
     argv = [*map(str, args), "--home", str(home)]
-    capsys.readouterr()
-    code = 0
-    try:
-        main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return subprocess.CompletedProcess(argv, code, captured.out, captured.err)
+    code, out, err = cli_here(capsys, *argv)
+    return subprocess.CompletedProcess(argv, code, out, err)
 
 
 def _fails_cleanly(proc: subprocess.CompletedProcess[str], *needles: str) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import DATA
 from podscope.audio import file_hash, load_audio
 from podscope.errors import ModelError
 from podscope.records import Diarization
@@ -28,7 +29,6 @@ from podscope.voices.segmentation import (
     read_state_dict,
 )
 
-DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "pyannote-sample"
 CONVERSATIONS = DATA / "conversations"
 

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from helpers import DATA
 from podscope.audio import load_audio
 from podscope.errors import AudioError, ModelError
 from podscope.voices import SpeakerEmbedder
@@ -24,7 +25,6 @@ from podscope.voices.embed import (
     load_embedder,
 )
 
-DATA = Path(__file__).parent / "data"
 LIBRISPEECH = DATA / "librispeech-test-other"
 SR = 16000
 Audio = npt.NDArray[np.float32]

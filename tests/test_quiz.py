@@ -10,16 +10,15 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from helpers import DATA
 from podscope.errors import InputError, NotFound
 from podscope.library import Library
 from podscope.quiz import Quiz, Quizzes, generate_quiz, normal, singular, sound_key
 from podscope.records import QUIZ_LEVELS, Word
 
-DATA = Path(__file__).parent / "data"
 NAME = "Diane Ortiz"
 
 

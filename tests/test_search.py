@@ -5,12 +5,9 @@ SQLite file with a real vector index. Each test that changes the library works o
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing, suppress
 from dataclasses import dataclass
@@ -19,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import DATA
+from helpers import DATA, cli
 from podscope.errors import InputError, NotFound
 from podscope.library import Library
 from podscope.search.embed import SentenceEmbedder
@@ -719,21 +716,9 @@ def test_context_gives_the_neighbouring_segments_in_time_order(shared: Library, 
 # -- the command line -------------------------------------------------------------------------------------------------
 
 
-def cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PODSCOPE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "podscope.cli", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-
-
 def test_cli_search_json_is_the_complete_result(corpus: Corpus, tmp_path: Path) -> None:
     home = copy_home(corpus, tmp_path / "home")
-    proc = cli("search", '"show notes"', "--mode", "text", "--limit", "3", "--context", "1", "--json", home=home)
+    proc = cli(home, "search", '"show notes"', "--mode", "text", "--limit", "3", "--context", "1", "--json")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert set(result) == {"query", "mode", "total", "hits", "facets", "offset", "estimated"}
@@ -748,7 +733,7 @@ def test_cli_search_json_is_the_complete_result(corpus: Corpus, tmp_path: Path) 
     assert set(result["facets"]) == {"speaker", "podcast", "year"}
     assert sum(result["facets"]["podcast"].values()) == result["total"]
 
-    proc = cli("search", "ideal length", "--speaker", "Gilon", "--since", "2022-01-01", "--json", home=home)
+    proc = cli(home, "search", "ideal length", "--speaker", "Gilon", "--since", "2022-01-01", "--json")
     assert proc.returncode == 0, proc.stderr
     hybrid = json.loads(proc.stdout)
     assert hybrid["mode"] == "hybrid" and hybrid["hits"]
@@ -767,7 +752,7 @@ def test_cli_search_json_is_the_complete_result(corpus: Corpus, tmp_path: Path) 
     ],
 )
 def test_cli_errors_are_a_message_not_a_traceback(corpus: Corpus, args: list[str], needles: list[str]) -> None:
-    proc = cli("search", *args, home=corpus.home)
+    proc = cli(corpus.home, "search", *args)
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     assert proc.stdout == ""
     assert proc.stderr.startswith("Error: ")
@@ -781,15 +766,15 @@ def test_cli_delete_then_search(corpus: Corpus, tmp_path: Path) -> None:
     rerun = corpus.ids["rerun"]
 
     def episodes_found(*args: str) -> set[int]:
-        proc = cli("search", "Joe Rogan", "--limit", "100", "--json", *args, home=home)
+        proc = cli(home, "search", "Joe Rogan", "--limit", "100", "--json", *args)
         assert proc.returncode == 0, proc.stderr
         return {h["episode_id"] for h in json.loads(proc.stdout)["hits"]}
 
     assert rerun in episodes_found()
-    proc = cli("delete", str(rerun), "--yes", home=home)
+    proc = cli(home, "delete", str(rerun), "--yes")
     assert proc.returncode == 0, proc.stderr
     assert f"Deleted episode {rerun}" in proc.stderr
     assert episodes_found() == episodes_found("--mode", "text") == {corpus.ids["ten"]}
     assert rerun not in episodes_found("--mode", "semantic")
-    again = cli("delete", str(rerun), "--yes", home=home)
+    again = cli(home, "delete", str(rerun), "--yes")
     assert again.returncode == 1 and "Traceback" not in again.stderr

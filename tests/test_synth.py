@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from helpers import DATA
 from podscope.errors import InputError
 from podscope.sample_scripts import build_sample_library, sample_scripts
 from podscope.synth import (
@@ -30,7 +31,6 @@ from podscope.synth import (
     synthesize,
 )
 
-DATA = Path(__file__).parent / "data"
 needs_flite = pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed")
 
 LINES = (

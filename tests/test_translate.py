@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from helpers import DATA, cli_here
 from podscope.errors import InputError, ModelError
 from podscope.library import Library
 from podscope.translate import ApertiumTranslator, ArgosTranslator, Translations, language_code
 from podscope.translate.apertium import clean
 
-SRT = Path(__file__).parent / "data" / "transcripts" / "example.srt"
+SRT = DATA / "transcripts" / "example.srt"
 
 
 def _has_eng_spa() -> bool:
@@ -149,24 +150,11 @@ def test_argos_never_downloads_unless_allowed(monkeypatch: pytest.MonkeyPatch) -
     assert calls == []
 
 
-def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    from podscope.cli import main
-
-    capsys.readouterr()
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 @needs_apertium
 def test_cli_json_and_pairs(capsys: pytest.CaptureFixture[str], episode: tuple[Library, int]) -> None:
     lib, episode_id = episode
     home = str(lib.home)
-    code, out, _ = _cli(capsys, "translate", str(episode_id), "--to", "es", "--json", "--home", home)
+    code, out, _ = cli_here(capsys, "translate", str(episode_id), "--to", "es", "--json", "--home", home)
     assert code == 0
     data = json.loads(out)
     assert (data["source"], data["target"], data["backend"]) == ("en", "es", "apertium")
@@ -176,15 +164,15 @@ def test_cli_json_and_pairs(capsys: pytest.CaptureFixture[str], episode: tuple[L
     assert set(first) == {"start", "end", "speaker", "person", "text", "translation"}
     assert first["translation"] and first["speaker"]
 
-    code, out, _ = _cli(capsys, "translate", str(episode_id), "--to", "es", "--home", home)
+    code, out, _ = cli_here(capsys, "translate", str(episode_id), "--to", "es", "--home", home)
     assert code == 0 and "Buzzsprout / Rookie mistakes" in out
 
-    code, out, _ = _cli(capsys, "translate", "--pairs", "--json", "--home", home)
+    code, out, _ = cli_here(capsys, "translate", "--pairs", "--json", "--home", home)
     assert code == 0 and ["en", "es"] in json.loads(out)["pairs"]
-    code, out, _ = _cli(capsys, "translate", "--pairs", "--home", home)
+    code, out, _ = cli_here(capsys, "translate", "--pairs", "--home", home)
     assert "en→es" in out
 
-    code, _, err = _cli(capsys, "translate", str(episode_id), "--to", "de", "--home", home)
+    code, _, err = cli_here(capsys, "translate", str(episode_id), "--to", "de", "--home", home)
     assert code == 1 and "installed pairs" in err
 
 

@@ -20,12 +20,11 @@ import numpy as np
 import pytest
 from scipy.signal import resample
 
-from conftest import DATA, SAMPLE_WAV, served, write_wav
+from helpers import DATA, SAMPLE_WAV, SCREENSHOTS, served, write_wav
 from podscope.audio import load_audio
 from podscope.formats import FORMATS
 from podscope.library import Library
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "bench" / "out" / "screenshots"
 PERSON = "Diane Porter"
 EVIL_TEXT = "<script>alert(1)</script>"
 EVIL_TITLE = "Escaping <script>alert('title')</script> & friends"

@@ -16,9 +16,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from conftest import SAMPLE_WAV, served
+from helpers import SAMPLE_WAV, SCREENSHOTS, served
 from podscope.library import Library
-from test_web import SCREENSHOTS
 
 SETTINGS = {"asr_model": "tiny.en", "api_rate_per_minute": 0}
 TITLE = "Diane & Sheila <script>alert('quiz')</script>"
