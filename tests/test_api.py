@@ -114,6 +114,7 @@ def api(home: Path, ids: dict[str, int]) -> Iterator[Served]:
 # -- reading -------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_openapi_document_lists_every_route_with_models(api: Served) -> None:
     doc = api.get("/api/openapi.json").json()
     paths = doc["paths"]
@@ -157,6 +158,7 @@ def test_openapi_document_lists_every_route_with_models(api: Served) -> None:
     assert api.get("/api/docs").status_code == 200
 
 
+@pytest.mark.models
 def test_health_podcasts_and_episodes(api: Served, ids: dict[str, int]) -> None:
     health = api.get("/api/health").json()
     assert health["counts"]["episodes"] == 4
@@ -190,6 +192,7 @@ def test_health_podcasts_and_episodes(api: Served, ids: dict[str, int]) -> None:
     assert_error(api.get("/api/no-such-route"), 404)
 
 
+@pytest.mark.models
 def test_search_offers_every_cli_option(api: Served, ids: dict[str, int]) -> None:
     def search(**params: Any) -> dict[str, Any]:
         response = api.get("/api/search", params=params)
@@ -231,6 +234,7 @@ def test_search_offers_every_cli_option(api: Served, ids: dict[str, int]) -> Non
     assert_error(api.get("/api/search", params={"q": "x", "speaker": "Nobody"}), 404, "Nobody")
 
 
+@pytest.mark.models
 def test_transcript_formats_and_media_types(api: Served, ids: dict[str, int]) -> None:
     data = api.get(f"/api/episodes/{ids['audio']}/transcript").json()
     assert data["episode"]["id"] == ids["audio"] and set(data["speakers"]) == {"SPEAKER_00", "SPEAKER_01"}
@@ -324,6 +328,7 @@ def test_who_spoke_when_comes_from_the_turns(tmp_path: Path) -> None:
 # -- audio ---------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_audio_range_requests(api: Served, ids: dict[str, int]) -> None:
     data = SAMPLE_WAV.read_bytes()
     size = len(data)
@@ -350,6 +355,7 @@ def test_audio_range_requests(api: Served, ids: dict[str, int]) -> None:
     assert_error(api.get(f"/api/episodes/{ids['srt']}/audio"), 404, "imported from a transcript")
 
 
+@pytest.mark.models
 def test_audio_outside_the_home_is_refused(api: Served, home: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -389,6 +395,7 @@ def test_audio_outside_the_home_is_refused(api: Served, home: Path, tmp_path: Pa
 # -- people and review ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_people_routes(api: Served, ids: dict[str, int]) -> None:
     label = api.get(f"/api/episodes/{ids['audio']}").json()["speakers"][0]["label"]
     enrolled = api.post("/api/people/enroll", json={"name": "Diane", "episode_id": ids["audio"], "label": label})
@@ -446,6 +453,7 @@ def test_people_routes(api: Served, ids: dict[str, int]) -> None:
 # -- uploads, jobs and feeds ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_upload_job_lifecycle(api: Served, home: Path, tmp_path: Path) -> None:
     clip = write_wav(tmp_path / "first eight seconds.wav", load_audio(SAMPLE_WAV)[: 8 * 16000])
     form = {"podcast": "Uploads", "title": "../../Eight seconds", "published": "2024-07-01"}
@@ -536,6 +544,7 @@ def feed_site(tmp_path: Path) -> Iterator[str]:
         yield f"{base}/feed.xml"
 
 
+@pytest.mark.models
 def test_feeds_follow_sync_and_unfollow(api: Served, feed_site: str) -> None:
     added = api.post("/api/feeds", json={"url": feed_site})
     assert added.status_code == 201, added.text
@@ -564,6 +573,7 @@ def test_feeds_follow_sync_and_unfollow(api: Served, feed_site: str) -> None:
 # -- keys, loopback and rate limits --------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_keys_admin_read_revoked_and_hashed_at_rest(home: Path, ids: dict[str, int]) -> None:
     created = cli(home, "keys", "create", "--scope", "admin", "--name", "ci")
     assert created.returncode == 0, created.stderr
@@ -607,6 +617,7 @@ def test_keys_admin_read_revoked_and_hashed_at_rest(home: Path, ids: dict[str, i
     assert admin_key[12:].encode() not in stored  # beyond the listed prefix, nothing of the key is kept
 
 
+@pytest.mark.models
 def test_read_requires_key(home: Path, ids: dict[str, int]) -> None:
     with Library(home, settings=SETTINGS) as lib:
         _, key = lib.store.create_key("read")
@@ -620,6 +631,7 @@ def test_read_requires_key(home: Path, ids: dict[str, int]) -> None:
         assert strict.get("/api/search?q=podcast", headers={"Authorization": f"Bearer {key}"}).status_code == 200
 
 
+@pytest.mark.models
 def test_changes_open_only_to_this_machine(api: Served) -> None:
     merge = {"source": "Sarah", "target": "Sarah"}  # past the key check, the library refuses it: 400
     assert_error(api.post("/api/people/merge", json=merge), 400, "same person")
@@ -650,6 +662,7 @@ def test_rate_limit_answers_429_with_retry_after(home: Path) -> None:
         assert [limited.get("/api/podcasts", headers=wrong).status_code for _ in range(3)] == [401, 401, 429]
 
 
+@pytest.mark.models
 def test_quiz_answers_progress_and_translation(api: Served, ids: dict[str, int]) -> None:
     audio = ids["audio"]
     quiz = api.get(f"/api/episodes/{audio}/quiz", params={"seed": 7, "count": 4}).json()

@@ -59,6 +59,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     return home, int(result["episode"]["id"])
 
 
+@pytest.mark.models
 def test_add_audio_stores_a_two_speaker_episode(library: tuple[Path, int]) -> None:
     home, episode_id = library
     proc = run("episodes", "--json", home=home)
@@ -74,6 +75,7 @@ def test_add_audio_stores_a_two_speaker_episode(library: tuple[Path, int]) -> No
     assert abs(episode["duration"] - 30.0) < 0.1
 
 
+@pytest.mark.models
 def test_adding_the_same_audio_again_is_a_no_op(library: tuple[Path, int], tmp_path: Path) -> None:
     home, episode_id = library
     copy = tmp_path / "same-bytes.wav"
@@ -84,6 +86,7 @@ def test_adding_the_same_audio_again_is_a_no_op(library: tuple[Path, int], tmp_p
     assert episode_rows(home) == 1
 
 
+@pytest.mark.models
 def test_transcript_formats(library: tuple[Path, int]) -> None:
     home, episode_id = library
     txt = run("transcript", str(episode_id), home=home)
@@ -98,6 +101,7 @@ def test_transcript_formats(library: tuple[Path, int]) -> None:
     assert bad.returncode != 0 and "docx" in bad.stderr
 
 
+@pytest.mark.models
 def test_home_from_environment(library: tuple[Path, int]) -> None:
     home, _ = library
     proc = run("episodes", "--json", env={"PODSCOPE_HOME": str(home)})
@@ -143,6 +147,7 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, str]]:
     }
 
 
+@pytest.mark.models
 def test_bad_input_is_one_clear_sentence_and_leaves_the_store_unchanged(
     library: tuple[Path, int], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -156,6 +161,7 @@ def test_bad_input_is_one_clear_sentence_and_leaves_the_store_unchanged(
     assert len((home / "podscope.db").read_bytes()) == len(before)
 
 
+@pytest.mark.models
 def test_bad_date_and_unknown_episode(
     library: tuple[Path, int], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -135,6 +135,7 @@ def _lib(home: Path, **settings: object) -> Library:
     return Library(home, settings={"asr_model": "tiny.en", "allow_private_addresses": True, **settings})
 
 
+@pytest.mark.models
 def test_add_sync_resync_and_resume(site: tuple[Site, str], tmp_path: Path) -> None:
     state, base = site
     state.drop_once.add("/audio/call.wav")  # this download is cut half-way: the fetcher resumes it with a Range
@@ -220,6 +221,7 @@ def _two_item_feed(state: Site, base: str, language: str) -> list[str]:
     return items
 
 
+@pytest.mark.models
 def test_sync_uses_the_language_the_feed_declares(site: tuple[Site, str], tmp_path: Path) -> None:
     """The channel says German: the (English) recording is transcribed as German, not detected, and the
     transcript-only episode is recorded as German. The multilingual base model, since tiny.en knows only English."""
@@ -235,6 +237,7 @@ def test_sync_uses_the_language_the_feed_declares(site: tuple[Site, str], tmp_pa
     assert episodes["Tipps"].language == "de"
 
 
+@pytest.mark.models
 def test_a_language_set_for_the_podcast_beats_the_declared_one(site: tuple[Site, str], tmp_path: Path) -> None:
     """The channel declares en-us (a host's default) but the user sets German: the (English) recording is transcribed
     as German and the transcript-only episode recorded as German. Reading the feed again updates the declared
@@ -290,6 +293,7 @@ def test_sync_lock_and_refused_addresses(site: tuple[Site, str], tmp_path: Path)
         assert lib.feeds.list() == [] and lib.episodes() == []
 
 
+@pytest.mark.models
 def test_cli_feeds_and_sync(site: tuple[Site, str], tmp_path: Path) -> None:
     _, base = site
     home = tmp_path / "home"

@@ -162,6 +162,7 @@ def test_clusters_never_join_two_speakers_of_one_episode() -> None:
 # -- the library ---------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_enrolling_once_recognises_the_voice_in_other_episodes(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     enrol(lib, corpus, "Ada Host", "host", "e1")
     enrol(lib, corpus, "Ben Reader", "ls-1688", "e1")
@@ -190,6 +191,7 @@ def test_enrolling_once_recognises_the_voice_in_other_episodes(lib: Library, cor
     assert page["quotes"] and all(q["text"] for q in page["quotes"])
 
 
+@pytest.mark.models
 def test_human_decisions_survive_rematching_and_a_wrong_one_is_flagged(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     enrol(lib, corpus, "Ada Host", "host", "e1")
     e2_id, e2 = corpus[1]["e2"]
@@ -215,6 +217,7 @@ def test_human_decisions_survive_rematching_and_a_wrong_one_is_flagged(lib: Libr
     assert who(lib, e2_id) == {wrong: "Ada Host"}  # the human decision itself stays
 
 
+@pytest.mark.models
 def test_review_confirm_and_reject(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     enrol(lib, corpus, "Ada Host", "host", "e1")
     e4_id = corpus[1]["e4"][0]
@@ -234,6 +237,7 @@ def test_review_confirm_and_reject(lib: Library, corpus) -> None:  # type: ignor
         lib.people.confirm(999_999)
 
 
+@pytest.mark.models
 def test_recurring_unknown_voice_is_listed_and_named_once(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     enrol(lib, corpus, "Ada Host", "host", "e1")
     gold = truth(lib, corpus)
@@ -250,6 +254,7 @@ def test_recurring_unknown_voice_is_listed_and_named_once(lib: Library, corpus) 
     assert all(v.id != reader.id for v in lib.people.unknown())
 
 
+@pytest.mark.models
 def test_enrol_from_an_audio_sample(lib: Library, corpus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     clip = build_conversation(
         [Line("host", t, "flite:awb") for t in ("Good morning everyone.", "It is a bright and windy day here.")],
@@ -267,6 +272,7 @@ def test_enrol_from_an_audio_sample(lib: Library, corpus, tmp_path: Path) -> Non
         lib.people.enroll_audio("Someone", clip.audio_path, start=500.0)
 
 
+@pytest.mark.models
 def test_forget_removes_every_voiceprint_from_the_file(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     enrol(lib, corpus, "Ada Host", "host", "e1")
     person = lib.store.get_person("Ada Host")
@@ -290,6 +296,7 @@ def test_forget_removes_every_voiceprint_from_the_file(lib: Library, corpus) -> 
     assert lib.store.speaker_voices(episode_id=corpus[1]["e3"][0])
 
 
+@pytest.mark.models
 def test_privacy_switch(corpus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     home = tmp_path / "off"
     with Library(home, settings={"asr_model": "tiny.en", "voice_profiles": False}) as lib:
@@ -304,6 +311,7 @@ def test_privacy_switch(corpus, tmp_path: Path) -> None:  # type: ignore[no-unty
         assert lib.people.unknown() == []
 
 
+@pytest.mark.models
 def test_merge_and_rename(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     enrol(lib, corpus, "Ada Host", "host", "e1")
     e2_id, e2 = corpus[1]["e2"]
@@ -325,6 +333,7 @@ def labels_from_db(home: Path, episode_id: int, conv: Conversation) -> dict[str,
 # -- the CLI -------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_cli_people_commands(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     home = lib.home
     e1_id, e1 = corpus[1]["e1"]

@@ -271,6 +271,7 @@ def test_build_sample_library(tmp_path: Path, cache: Path) -> None:
     assert [ep.audio_path.stat().st_mtime_ns for ep in episodes] == stamps
 
 
+@pytest.mark.models
 def test_piper_voice_is_speech_and_deterministic(tmp_path: Path, cache: Path) -> None:
     line = [Line("joe", "A calm voice reads the weather for the harbour.", "piper:joe")]
     a = synthesize(line, tmp_path / "a.wav", cache_dir=cache)

@@ -64,6 +64,7 @@ def episode(imported: tuple[Path, int], tmp_path: Path) -> Iterator[tuple[Librar
     lib.close()
 
 
+@pytest.mark.models
 @needs_apertium
 def test_episode_to_spanish_is_complete_and_cached(episode: tuple[Library, int]) -> None:
     lib, episode_id = episode
@@ -84,6 +85,7 @@ def test_episode_to_spanish_is_complete_and_cached(episode: tuple[Library, int])
     assert again == rows
 
 
+@pytest.mark.models
 @needs_apertium
 def test_texts_and_language_codes(episode: tuple[Library, int]) -> None:
     lib, _ = episode
@@ -98,6 +100,7 @@ def test_texts_and_language_codes(episode: tuple[Library, int]) -> None:
             translations.translate_texts(["hi"], bad, "en")
 
 
+@pytest.mark.models
 @needs_apertium
 def test_missing_pair_names_the_installed_ones(episode: tuple[Library, int]) -> None:
     lib, episode_id = episode
@@ -118,6 +121,7 @@ def test_marks_are_removed_unless_the_source_has_them() -> None:
     assert clean("mira #podcast", "see #podcast") == "mira #podcast"
 
 
+@pytest.mark.models
 def test_argos_missing_package(monkeypatch: pytest.MonkeyPatch, episode: tuple[Library, int]) -> None:
     monkeypatch.setitem(sys.modules, "argostranslate", None)  # import fails as when it is not installed
     with pytest.raises(ModelError, match="pip install argostranslate"):
@@ -150,6 +154,7 @@ def test_argos_never_downloads_unless_allowed(monkeypatch: pytest.MonkeyPatch) -
     assert calls == []
 
 
+@pytest.mark.models
 @needs_apertium
 def test_cli_json_and_pairs(capsys: pytest.CaptureFixture[str], episode: tuple[Library, int]) -> None:
     lib, episode_id = episode
@@ -176,6 +181,7 @@ def test_cli_json_and_pairs(capsys: pytest.CaptureFixture[str], episode: tuple[L
     assert code == 1 and "installed pairs" in err
 
 
+@pytest.mark.models
 @needs_apertium
 def test_deleting_the_episode_removes_its_translations(episode: tuple[Library, int]) -> None:
     lib, episode_id = episode

@@ -25,6 +25,7 @@ from podscope.audio import load_audio
 from podscope.formats import FORMATS
 from podscope.library import Library
 
+pytestmark = pytest.mark.models  # every test here needs the library the real pipeline builds
 PERSON = "Diane Porter"
 EVIL_TEXT = "<script>alert(1)</script>"
 EVIL_TITLE = "Escaping <script>alert('title')</script> & friends"
@@ -218,6 +219,7 @@ def test_forms_refuse_cross_site_posts(site: dict[str, Any], http: httpx.Client)
 # -- the browser -----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.browser
 def test_screenshots(site: dict[str, Any], page: Any) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for old in SCREENSHOTS.glob("*.png"):
@@ -237,6 +239,7 @@ def _a_late_line(lib: Library, episode_id: int) -> tuple[str, float]:
     raise AssertionError("no usable line")
 
 
+@pytest.mark.browser
 def test_search_and_play_a_result(site: dict[str, Any], page: Any) -> None:
     lib: Library = site["lib"]
     word, _ = _a_late_line(lib, site["first"])
@@ -258,6 +261,7 @@ def test_search_and_play_a_result(site: dict[str, Any], page: Any) -> None:
     assert page.locator(".hit a.play.playing").count() == 1
 
 
+@pytest.mark.browser
 def test_episode_transcript_follows_playback_and_seeks(site: dict[str, Any], page: Any) -> None:
     page.goto(f"/episodes/{site['first']}")
     lines = page.locator("#transcript .seg")
@@ -290,6 +294,7 @@ def test_episode_transcript_follows_playback_and_seeks(site: dict[str, Any], pag
     assert "active" in (last.get_attribute("class") or "")
 
 
+@pytest.mark.browser
 def test_person_page_has_chart_and_appearances(site: dict[str, Any], page: Any) -> None:
     page.goto("/people/" + quote(PERSON))
     assert page.locator("h1").inner_text() == PERSON
@@ -307,6 +312,7 @@ def test_person_page_has_chart_and_appearances(site: dict[str, Any], page: Any) 
     )
 
 
+@pytest.mark.browser
 def test_confirm_in_review_updates_the_person(site: dict[str, Any], page: Any) -> None:
     sid = site["review_speaker"]
     page.goto("/review")
@@ -323,6 +329,7 @@ def test_confirm_in_review_updates_the_person(site: dict[str, Any], page: Any) -
     assert site["lib"].store.attribution(sid).tier == "confirmed"
 
 
+@pytest.mark.browser
 def test_name_an_unknown_voice(site: dict[str, Any], page: Any) -> None:
     page.goto("/review")
     suggestion = page.locator("form[action^='/review/unknown/'] button", has_text="It is Sheila Marsh")
@@ -335,6 +342,7 @@ def test_name_an_unknown_voice(site: dict[str, Any], page: Any) -> None:
     assert page.locator("table.appearances tbody tr").count() == 2
 
 
+@pytest.mark.browser
 def test_follow_a_feed_form_rejects_local_paths(site: dict[str, Any], page: Any) -> None:
     page.goto("/feeds")
     assert page.locator("table.feeds tbody tr").count() == 1

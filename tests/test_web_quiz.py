@@ -19,6 +19,7 @@ import pytest
 from helpers import SAMPLE_WAV, SCREENSHOTS, served
 from podscope.library import Library
 
+pytestmark = pytest.mark.models  # every test here needs the library the real pipeline builds
 SETTINGS = {"asr_model": "tiny.en", "api_rate_per_minute": 0}
 TITLE = "Diane & Sheila <script>alert('quiz')</script>"
 PODCAST = "Phone <b>Line</b>"
@@ -95,6 +96,7 @@ def _audio_time(page: Any) -> float:
     return float(page.evaluate("document.getElementById('quiz-audio').currentTime"))
 
 
+@pytest.mark.browser
 def test_take_a_five_question_quiz(site: dict[str, Any], page: Any, http: httpx.Client) -> None:
     quiz = http.get(f"/api/episodes/{site['episode']}/quiz", params={"seed": SEED, "count": COUNT}).json()
     questions = quiz["questions"]
@@ -171,6 +173,7 @@ def _spanish(text: str) -> bool:
     return bool(SPANISH & {w.strip(".,¿?¡!").lower() for w in text.split()})
 
 
+@pytest.mark.browser
 def test_translation_switch_on_episode_and_quiz(site: dict[str, Any], page: Any) -> None:
     if shutil.which("apertium") is None:
         pytest.skip("apertium is not installed: the translation switch has no backend to ask")
