@@ -2,6 +2,10 @@
 loopback. Fixtures live in conftest.py; this module holds no fixtures, so test modules import from here.
 
     from helpers import DATA, SAMPLE_WAV, served, write_wav
+
+The web app is spoken to in this process (`in_process`: no server, no socket) unless a test needs what only a real
+server does: a browser, Range and HEAD requests over HTTP, the peer address and X-Forwarded-For as uvicorn sets them
+(`served`).
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import av
 import numpy as np
 import pytest
+
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
 
 DATA = Path(__file__).parent / "data"
 SAMPLE_WAV = DATA / "pyannote-sample" / "sample.wav"
@@ -102,7 +109,7 @@ def cli_here(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, st
     return code, captured.out, captured.err
 
 
-# -- servers on loopback ---------------------------------------------------------------------------------------------
+# -- servers on loopback and the web app in this process -------------------------------------------------------------
 
 
 @contextmanager
@@ -117,6 +124,25 @@ def http_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[s
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+LOCAL = ("127.0.0.1", 50000)  # the peer of in-process requests: this machine, as for a browser on it
+
+
+@contextmanager
+def in_process(lib_or_app: Any) -> Iterator[TestClient]:
+    """The web app over a library (or an app already made, to share its state) in this process: a client with
+    httpx.Client's API that calls the ASGI app directly, after the app's startup (and its shutdown on exit). Requests
+    come from 127.0.0.1 for the Host 127.0.0.1, as from this machine to `podscope serve`; redirects are not followed,
+    as with a plain httpx.Client."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from podscope.web.app import create_app
+
+    app = lib_or_app if isinstance(lib_or_app, Starlette) else create_app(lib_or_app)
+    with TestClient(app, base_url="http://127.0.0.1", client=LOCAL, follow_redirects=False) as client:
+        yield client
 
 
 @contextmanager
