@@ -8,7 +8,7 @@ DEBIAN_PACKAGES := ffmpeg flite sox chromium apertium apertium-eng-spa
 TORCH := torch==2.13.0
 HOME_DIR ?= $(if $(PODSCOPE_HOME),$(PODSCOPE_HOME),)
 
-.PHONY: setup debian demo test test-all lint bench bench-setup bench-diarization clean
+.PHONY: setup debian demo test test-fast test-all lint bench bench-setup bench-diarization clean
 
 setup: $(STAMP)
 
@@ -49,6 +49,12 @@ test: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q -m "not slow"
+
+# The quick loop: no model packages, no browser, nothing slow
+test-fast: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q -m "not slow and not models and not browser"
 
 test-all: setup
 	$(BIN)/pytest -q

@@ -1,59 +1,16 @@
-"""Shared fixtures: real recordings from tests/data, re-encoded into the formats podcasts arrive in."""
+"""Shared fixtures: real recordings from tests/data, re-encoded into the formats podcasts arrive in, and a headless
+Chromium for the web tests. Plain helpers (paths, writing audio, servers) are in helpers.py."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-import wave
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 import pytest
 
-DATA = Path(__file__).parent / "data"
-SAMPLE_WAV = DATA / "pyannote-sample" / "sample.wav"
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int = 16000) -> Path:
-    """16-bit PCM WAV with the standard library."""
-    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.tobytes())
-    return path
-
-
-def encode(path: Path, samples: np.ndarray, codec: str, rate: int = 16000, video: bool = False) -> Path:
-    """Encode mono 16 kHz float samples with PyAV (FFmpeg's encoders), optionally with a video track."""
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream(codec, rate=rate)
-        stream.layout = "mono"
-        if video:
-            vstream = out.add_stream("mpeg4", rate=10)
-            vstream.width, vstream.height, vstream.pix_fmt = 64, 48, "yuv420p"
-            for _ in range(int(len(samples) / 16000 * 10)):
-                frame = av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")
-                for packet in vstream.encode(frame):
-                    out.mux(packet)
-        pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
-        for i in range(0, len(pcm), 1024):
-            frame = av.AudioFrame.from_ndarray(pcm[None, i : i + 1024], format="s16", layout="mono")
-            frame.sample_rate = 16000
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-        if video:
-            for packet in vstream.encode(None):
-                out.mux(packet)
-    return path
+from helpers import CHROMIUM, SAMPLE_WAV, encode
 
 
 @pytest.fixture(scope="session")
@@ -78,37 +35,7 @@ def encoded(tmp_path_factory: pytest.TempPathFactory, sample_samples: np.ndarray
     }
 
 
-# -- a real server and a real browser (the web tests) ----------------------------------------------------------------
-
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def served(lib: Any) -> Iterator[str]:
-    """`podscope serve` over `lib` in a background thread (real uvicorn on loopback); yields its base URL."""
-    import uvicorn
-
-    from podscope.web.app import create_app
-
-    server = uvicorn.Server(uvicorn.Config(create_app(lib), host="127.0.0.1", port=free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+# -- a real browser (the web tests) ------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

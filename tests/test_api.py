@@ -1,22 +1,19 @@
-"""The JSON API over a real library, served by a real uvicorn on loopback and spoken to with httpx.
+"""The JSON API over a real library, spoken to with httpx: in this process (the app called directly, as from this
+machine) where the answer is all a test checks, and through a real uvicorn on loopback where the server matters.
 
 The library holds three publisher transcripts (SRT, WebVTT, Podcasting 2.0 JSON: no audio) and one real recording
-processed by the real pipeline. Variants of the server (settings for keys, loopback, rate limits, upload size) are
-started over the same home as they are needed. A remote client is simulated the way a local reverse proxy would
-present one: uvicorn trusts X-Forwarded-For from loopback, so such a request comes from that address.
+processed by the real pipeline. Variants of the app (settings for keys, loopback, rate limits, upload size) are made
+over the same home as they are needed. A real server answers Range and HEAD requests for audio and every test of a
+remote client, which is simulated the way a local reverse proxy would present one: uvicorn trusts X-Forwarded-For
+from loopback, so such a request comes from that address.
 """
 
 from __future__ import annotations
 
 import http.server
 import json
-import os
 import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,15 +24,13 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 
-from conftest import DATA, SAMPLE_WAV, write_wav
+from helpers import DATA, SAMPLE_WAV, cli, http_server, in_process, served, write_wav
 from podscope.audio import load_audio
 from podscope.formats import FORMATS, MEDIA_TYPES
 from podscope.ingest import transcript_episode
 from podscope.library import Library
 from podscope.records import Diarization, EpisodeMeta, ProcessedEpisode, Segment, SpeakerTrack, Turn
-from podscope.web.app import create_app
 
 TRANSCRIPTS = DATA / "transcripts"
 SETTINGS: dict[str, Any] = {"asr_model": "tiny.en", "allow_download": False, "allow_private_addresses": True}
@@ -57,32 +52,23 @@ class Served:
 
 @contextmanager
 def serve(lib: Library) -> Iterator[Served]:
-    """A real uvicorn on 127.0.0.1 (a free port) over `lib`, in a thread."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(lib), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    with httpx.Client(base_url=url, timeout=60) as client:
-        try:
-            yield Served(url, lib, client)
-        finally:
-            server.should_exit = True
-            thread.join(10)
-            sock.close()
+    """A real uvicorn on 127.0.0.1 (a free port) over `lib`, in a thread, and a client for it."""
+    with served(lib) as url, httpx.Client(base_url=url, timeout=60) as client:
+        yield Served(url, lib, client)
 
 
 @contextmanager
-def variant(home: Path, **settings: Any) -> Iterator[Served]:
-    """Another server over the same home with other settings."""
-    with Library(home, settings={**SETTINGS, **settings}) as lib, serve(lib) as served:
-        yield served
+def in_app(lib: Library) -> Iterator[Served]:
+    """The app over `lib` in this process (no server, no socket); requests come from this machine."""
+    with in_process(lib) as client:
+        yield Served(str(client.base_url).rstrip("/"), lib, client)
+
+
+@contextmanager
+def variant(home: Path, real_server: bool = False, **settings: Any) -> Iterator[Served]:
+    """The app over the same home with other settings: in this process, or behind a real uvicorn."""
+    with Library(home, settings={**SETTINGS, **settings}) as lib, (serve if real_server else in_app)(lib) as app:
+        yield app
 
 
 def assert_error(response: httpx.Response, status: int, *words: str) -> dict[str, Any]:
@@ -130,14 +116,22 @@ def ids(home: Path) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def api(home: Path, ids: dict[str, int]) -> Iterator[Served]:
-    """The server as `podscope serve` runs it on someone's own machine: default settings."""
-    with variant(home) as served:
-        yield served
+    """The app as `podscope serve` runs it on someone's own machine (default settings), in this process."""
+    with variant(home) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def api_server(home: Path, ids: dict[str, int]) -> Iterator[Served]:
+    """The same, behind a real uvicorn on loopback."""
+    with variant(home, real_server=True) as server:
+        yield server
 
 
 # -- reading -------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_openapi_document_lists_every_route_with_models(api: Served) -> None:
     doc = api.get("/api/openapi.json").json()
     paths = doc["paths"]
@@ -181,6 +175,7 @@ def test_openapi_document_lists_every_route_with_models(api: Served) -> None:
     assert api.get("/api/docs").status_code == 200
 
 
+@pytest.mark.models
 def test_health_podcasts_and_episodes(api: Served, ids: dict[str, int]) -> None:
     health = api.get("/api/health").json()
     assert health["counts"]["episodes"] == 4
@@ -214,6 +209,7 @@ def test_health_podcasts_and_episodes(api: Served, ids: dict[str, int]) -> None:
     assert_error(api.get("/api/no-such-route"), 404)
 
 
+@pytest.mark.models
 def test_search_offers_every_cli_option(api: Served, ids: dict[str, int]) -> None:
     def search(**params: Any) -> dict[str, Any]:
         response = api.get("/api/search", params=params)
@@ -255,6 +251,7 @@ def test_search_offers_every_cli_option(api: Served, ids: dict[str, int]) -> Non
     assert_error(api.get("/api/search", params={"q": "x", "speaker": "Nobody"}), 404, "Nobody")
 
 
+@pytest.mark.models
 def test_transcript_formats_and_media_types(api: Served, ids: dict[str, int]) -> None:
     data = api.get(f"/api/episodes/{ids['audio']}/transcript").json()
     assert data["episode"]["id"] == ids["audio"] and set(data["speakers"]) == {"SPEAKER_00", "SPEAKER_01"}
@@ -319,7 +316,7 @@ def test_who_spoke_when_comes_from_the_turns(tmp_path: Path) -> None:
                 EpisodeMeta(podcast="Turns", title="imported"), segments, content_hash="t", language="en", source="srt"
             )
         )
-        with serve(lib) as api:
+        with in_app(lib) as api:
             detail = api.get(f"/api/episodes/{diarized}").json()
             assert detail["turns"] == [
                 {"start": 0.4, "end": 3.0, "speaker": "SPEAKER_00", "name": "SPEAKER_00"},
@@ -348,32 +345,35 @@ def test_who_spoke_when_comes_from_the_turns(tmp_path: Path) -> None:
 # -- audio ---------------------------------------------------------------------------------------------------------
 
 
-def test_audio_range_requests(api: Served, ids: dict[str, int]) -> None:
+@pytest.mark.models
+def test_audio_range_requests(api_server: Served, ids: dict[str, int]) -> None:
+    """Range and HEAD requests as a player sends them, to the real server."""
     data = SAMPLE_WAV.read_bytes()
     size = len(data)
     url = f"/api/episodes/{ids['audio']}/audio"
-    whole = api.get(url)
+    whole = api_server.get(url)
     assert whole.status_code == 200 and whole.content == data
     assert whole.headers["accept-ranges"] == "bytes" and whole.headers["content-type"] == "audio/wav"
-    head = api.client.head(url)
+    head = api_server.client.head(url)
     assert head.status_code == 200 and int(head.headers["content-length"]) == size and not head.content
 
-    part = api.get(url, headers={"Range": "bytes=100-1099"})
+    part = api_server.get(url, headers={"Range": "bytes=100-1099"})
     assert part.status_code == 206 and part.content == data[100:1100]
     assert part.headers["content-range"] == f"bytes 100-1099/{size}"
-    tail = api.get(url, headers={"Range": f"bytes={size - 10}-"})
+    tail = api_server.get(url, headers={"Range": f"bytes={size - 10}-"})
     assert tail.status_code == 206 and tail.content == data[-10:]
-    suffix = api.get(url, headers={"Range": "bytes=-500"})
+    suffix = api_server.get(url, headers={"Range": "bytes=-500"})
     assert suffix.status_code == 206 and suffix.content == data[-500:]
     assert suffix.headers["content-range"] == f"bytes {size - 500}-{size - 1}/{size}"
 
     for bad in (f"bytes={size}-", "bytes=500-100", "bytes=-0", "bytes=abc", "items=0-5"):
-        refused = api.get(url, headers={"Range": bad})
+        refused = api_server.get(url, headers={"Range": bad})
         assert_error(refused, 416, "cannot be served")
         assert refused.headers["content-range"] == f"bytes */{size}"
-    assert_error(api.get(f"/api/episodes/{ids['srt']}/audio"), 404, "imported from a transcript")
+    assert_error(api_server.get(f"/api/episodes/{ids['srt']}/audio"), 404, "imported from a transcript")
 
 
+@pytest.mark.models
 def test_audio_outside_the_home_is_refused(api: Served, home: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -413,6 +413,7 @@ def test_audio_outside_the_home_is_refused(api: Served, home: Path, tmp_path: Pa
 # -- people and review ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_people_routes(api: Served, ids: dict[str, int]) -> None:
     label = api.get(f"/api/episodes/{ids['audio']}").json()["speakers"][0]["label"]
     enrolled = api.post("/api/people/enroll", json={"name": "Diane", "episode_id": ids["audio"], "label": label})
@@ -470,6 +471,7 @@ def test_people_routes(api: Served, ids: dict[str, int]) -> None:
 # -- uploads, jobs and feeds ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_upload_job_lifecycle(api: Served, home: Path, tmp_path: Path) -> None:
     clip = write_wav(tmp_path / "first eight seconds.wav", load_audio(SAMPLE_WAV)[: 8 * 16000])
     form = {"podcast": "Uploads", "title": "../../Eight seconds", "published": "2024-07-01"}
@@ -555,15 +557,12 @@ def feed_site(tmp_path: Path) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(body)
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    files["/feed.xml"] = files["/feed.xml"].replace(b'url="/t/1.srt"', f'url="{base}/t/1.srt"'.encode())
-    yield f"{base}/feed.xml"
-    server.shutdown()
+    with http_server(Handler) as base:
+        files["/feed.xml"] = files["/feed.xml"].replace(b'url="/t/1.srt"', f'url="{base}/t/1.srt"'.encode())
+        yield f"{base}/feed.xml"
 
 
+@pytest.mark.models
 def test_feeds_follow_sync_and_unfollow(api: Served, feed_site: str) -> None:
     added = api.post("/api/feeds", json={"url": feed_site})
     assert added.status_code == 201, added.text
@@ -592,18 +591,7 @@ def test_feeds_follow_sync_and_unfollow(api: Served, feed_site: str) -> None:
 # -- keys, loopback and rate limits --------------------------------------------------------------------------------
 
 
-def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "PODSCOPE_HOME"}
-    return subprocess.run(
-        [sys.executable, "-m", "podscope.cli", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-
-
+@pytest.mark.models
 def test_keys_admin_read_revoked_and_hashed_at_rest(home: Path, ids: dict[str, int]) -> None:
     created = cli(home, "keys", "create", "--scope", "admin", "--name", "ci")
     assert created.returncode == 0, created.stderr
@@ -647,38 +635,42 @@ def test_keys_admin_read_revoked_and_hashed_at_rest(home: Path, ids: dict[str, i
     assert admin_key[12:].encode() not in stored  # beyond the listed prefix, nothing of the key is kept
 
 
+@pytest.mark.models
 def test_read_requires_key(home: Path, ids: dict[str, int]) -> None:
     with Library(home, settings=SETTINGS) as lib:
         _, key = lib.store.keys.create("read")
-    with variant(home, api_read_requires_key=True) as locked:
+    with variant(home, real_server=True, api_read_requires_key=True) as locked:
         assert locked.get("/api/episodes").status_code == 200  # this machine, with loopback opening on
         assert_error(locked.get("/api/episodes", headers=REMOTE), 401, "needs an API key to read")
         assert_error(locked.get(f"/api/episodes/{ids['audio']}/audio", headers=REMOTE), 401)
         assert locked.get("/api/episodes", headers={**REMOTE, "Authorization": f"Bearer {key}"}).status_code == 200
-    with variant(home, api_read_requires_key=True, api_open_admin_on_loopback=False) as strict:
+    with variant(home, real_server=True, api_read_requires_key=True, api_open_admin_on_loopback=False) as strict:
         assert_error(strict.get("/api/search", params={"q": "podcast"}), 401, "needs an API key to read")
         assert strict.get("/api/search?q=podcast", headers={"Authorization": f"Bearer {key}"}).status_code == 200
 
 
-def test_changes_open_only_to_this_machine(api: Served) -> None:
+@pytest.mark.models
+def test_changes_open_only_to_this_machine(api_server: Served) -> None:
+    """The real server: the peer address, X-Forwarded-For, Host and Origin as uvicorn passes them on."""
     merge = {"source": "Sarah", "target": "Sarah"}  # past the key check, the library refuses it: 400
-    assert_error(api.post("/api/people/merge", json=merge), 400, "same person")
-    assert_error(api.post("/api/people/merge", json=merge, headers=REMOTE), 401, "admin API key")
-    assert_error(api.post("/api/people/merge", json=merge, headers={"Host": "evil.example"}), 401)  # DNS rebinding
+    assert_error(api_server.post("/api/people/merge", json=merge), 400, "same person")
+    assert_error(api_server.post("/api/people/merge", json=merge, headers=REMOTE), 401, "admin API key")
+    rebinding = {"Host": "evil.example"}  # DNS rebinding
+    assert_error(api_server.post("/api/people/merge", json=merge, headers=rebinding), 401)
     cross_site = {"Origin": "http://evil.example"}
-    assert_error(api.post("/api/people/merge", json=merge, headers=cross_site), 401)
-    assert_error(api.post("/api/people/merge", json=merge, headers={"Sec-Fetch-Site": "cross-site"}), 401)
-    same_origin = {"Origin": api.url, "Sec-Fetch-Site": "same-origin"}
-    assert_error(api.post("/api/people/merge", json=merge, headers=same_origin), 400, "same person")
-    localhost = {"Host": api.url.replace("http://127.0.0.1", "localhost")}
-    assert_error(api.post("/api/people/merge", json=merge, headers=localhost), 400, "same person")
-    assert api.get("/api/episodes", headers=REMOTE).status_code == 200  # reading stays open
+    assert_error(api_server.post("/api/people/merge", json=merge, headers=cross_site), 401)
+    assert_error(api_server.post("/api/people/merge", json=merge, headers={"Sec-Fetch-Site": "cross-site"}), 401)
+    same_origin = {"Origin": api_server.url, "Sec-Fetch-Site": "same-origin"}
+    assert_error(api_server.post("/api/people/merge", json=merge, headers=same_origin), 400, "same person")
+    localhost = {"Host": api_server.url.replace("http://127.0.0.1", "localhost")}
+    assert_error(api_server.post("/api/people/merge", json=merge, headers=localhost), 400, "same person")
+    assert api_server.get("/api/episodes", headers=REMOTE).status_code == 200  # reading stays open
 
 
 def test_rate_limit_answers_429_with_retry_after(home: Path) -> None:
     with Library(home, settings=SETTINGS) as lib:
         _, key = lib.store.keys.create("read")
-    with variant(home, api_rate_per_minute=3) as limited:
+    with variant(home, real_server=True, api_rate_per_minute=3) as limited:
         assert [limited.get("/api/podcasts").status_code for _ in range(3)] == [200, 200, 200]
         refused = limited.get("/api/podcasts")
         assert_error(refused, 429, "too many requests", "3 a minute")
@@ -690,6 +682,7 @@ def test_rate_limit_answers_429_with_retry_after(home: Path) -> None:
         assert [limited.get("/api/podcasts", headers=wrong).status_code for _ in range(3)] == [401, 401, 429]
 
 
+@pytest.mark.models
 def test_quiz_answers_progress_and_translation(api: Served, ids: dict[str, int]) -> None:
     audio = ids["audio"]
     quiz = api.get(f"/api/episodes/{audio}/quiz", params={"seed": 7, "count": 4}).json()

@@ -11,7 +11,7 @@ import jiwer
 import numpy as np
 import pytest
 
-from conftest import DATA, SAMPLE_WAV, write_wav
+from helpers import DATA, SAMPLE_WAV, write_wav
 from podscope import audio
 from podscope.asr import PACKAGES, AsrOptions, WhisperTranscriber, guard_repetitions, resolve
 from podscope.asr.whisper import check_language, detect_language, detection_windows, load_model, whisper_language
@@ -26,6 +26,7 @@ def norm(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s']", " ", text.lower())).strip()
 
 
+@pytest.mark.models
 def test_offline_packages_resolve_with_recorded_checksums(tmp_path: Path) -> None:
     for name in ("tiny.en", "base"):
         model = resolve(name, tmp_path, allow_download=False)
@@ -34,6 +35,7 @@ def test_offline_packages_resolve_with_recorded_checksums(tmp_path: Path) -> Non
     assert (tmp_path / "whisper-base" / "model.bin").exists(), "the split base model is joined once into the cache"
 
 
+@pytest.mark.models
 def test_an_explicit_folder_wins(tmp_path: Path) -> None:
     folder = Path(resolve("tiny.en", tmp_path).location)
     model = resolve(str(folder), tmp_path)
@@ -60,6 +62,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> WhisperTranscriber:
     return WhisperTranscriber(AsrOptions(model="tiny.en", allow_download=False), tmp_path_factory.mktemp("models"))
 
 
+@pytest.mark.models
 def test_transcribes_real_speech_with_word_timing(tiny: WhisperTranscriber) -> None:
     with audio.decode(DATA / "whisper" / "jfk.flac") as decoded:
         result = tiny.transcribe(decoded)
@@ -78,6 +81,7 @@ def base_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("base-models")
 
 
+@pytest.mark.models
 def test_language_is_detected_with_the_multilingual_model(base_models: Path) -> None:
     base = WhisperTranscriber(AsrOptions(model="base", allow_download=False), base_models)
     with audio.decode(DATA / "whisper" / "jfk.flac") as decoded:
@@ -111,6 +115,7 @@ def test_a_feed_declares_its_channel_language_else_its_transcripts_one() -> None
     assert declared_language("", []) is None and declared_language(None, [{"url": "t.vtt", "language": ""}]) is None
 
 
+@pytest.mark.models
 def test_language_set_beats_declared_beats_detected(base_models: Path, tiny: WhisperTranscriber) -> None:
     with audio.decode(DATA / "whisper" / "jfk.flac") as decoded:
         setting = WhisperTranscriber(AsrOptions(model="base", allow_download=False, language="de"), base_models)
@@ -137,6 +142,7 @@ def test_language_set_beats_declared_beats_detected(base_models: Path, tiny: Whi
     assert jiwer.wer(norm(JFK), norm(" ".join(s.text for s in declared.segments))) < 0.1
 
 
+@pytest.mark.models
 def test_detection_listens_to_speech_spread_over_the_recording(base_models: Path, tmp_path: Path) -> None:
     """A recording that opens with 40 s of hum and then talks: detection skips the hum, takes windows from different
     parts of the recording and keeps only their speech."""
@@ -159,6 +165,7 @@ def test_detection_listens_to_speech_spread_over_the_recording(base_models: Path
     assert choice.code == "en" and choice.source == "detected" and len(choice.windows) >= 2
 
 
+@pytest.mark.models
 def test_decoding_is_deterministic(base_models: Path) -> None:
     """The same file gives the same transcript, word for word and to the timestamp, on every run."""
     options = AsrOptions(model="base", allow_download=False)
@@ -169,6 +176,7 @@ def test_decoding_is_deterministic(base_models: Path) -> None:
     assert first.words and first == second
 
 
+@pytest.mark.models
 def test_chunked_recognition_keeps_text_and_absolute_times(tmp_path: Path) -> None:
     whole = WhisperTranscriber(AsrOptions(model="tiny.en"), tmp_path)
     chunked = WhisperTranscriber(AsrOptions(model="tiny.en", chunk_seconds=10.0), tmp_path)

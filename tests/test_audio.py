@@ -8,7 +8,7 @@ import av
 import numpy as np
 import pytest
 
-from conftest import DATA, SAMPLE_WAV, write_wav
+from helpers import DATA, SAMPLE_WAV, write_wav
 from podscope import audio
 from podscope.errors import AudioError
 from podscope.records import SAMPLE_RATE

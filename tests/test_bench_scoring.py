@@ -6,7 +6,7 @@ import pytest
 from pyannote.database.util import load_rttm
 from pyannote.metrics.diarization import DiarizationErrorRate
 
-from conftest import DATA
+from helpers import DATA
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")

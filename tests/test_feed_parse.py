@@ -16,7 +16,6 @@ import datetime as dt
 import http.server
 import json
 import re
-import threading
 import time
 import xml.etree.ElementTree as ElementTree
 from collections import Counter
@@ -26,6 +25,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from helpers import DATA, http_server
 from podscope.errors import FormatError
 from podscope.feeds.parse import (
     MAX_FEED_BYTES,
@@ -40,10 +40,10 @@ from podscope.feeds.parse import (
     parse_feed_date,
 )
 
-DATA = Path(__file__).parent / "data" / "feeds"
-PODCASTPARSER = DATA / "podcastparser"
-PARTYTIME = DATA / "partytime"
-NAMESPACE = DATA / "podcast-namespace"
+FEEDS = DATA / "feeds"
+PODCASTPARSER = FEEDS / "podcastparser"
+PARTYTIME = FEEDS / "partytime"
+NAMESPACE = FEEDS / "podcast-namespace"
 
 
 # ---------------------------------------------------------------------------------------------------- podcastparser
@@ -526,14 +526,8 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def dtd_server() -> Iterator[tuple[str, list[str]]]:
     _Recorder.requests = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", _Recorder.requests
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(_Recorder) as base:
+        yield base, _Recorder.requests
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])

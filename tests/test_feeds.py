@@ -7,17 +7,13 @@ from __future__ import annotations
 import fcntl
 import http.server
 import json
-import socketserver
 import sqlite3
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import DATA, SAMPLE_WAV
+from helpers import DATA, SAMPLE_WAV, cli, http_server
 from podscope.errors import InputError
 from podscope.feeds.fetch import safe_filename
 from podscope.feeds.follow import FeedLanguage
@@ -105,34 +101,27 @@ def site() -> Iterator[tuple[Site, str]]:
                 return
             self.wfile.write(body[start:])
 
-    class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-        daemon_threads = True
-
-    server = Server(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    state.files["/audio/call.wav"] = (SAMPLE_WAV.read_bytes(), "audio/wav")
-    state.files["/audio/call-again.wav"] = (SAMPLE_WAV.read_bytes() + b"\0" * 3200, "audio/wav")
-    state.files["/t/call.json"] = (_json_transcript(), "application/json")
-    state.files["/t/tips.srt"] = (SRT.read_bytes(), "application/srt")
-    host = '<podcast:person role="host">Marta Ruiz</podcast:person>'
-    guests = host + "".join(f'<podcast:person role="guest">{n}</podcast:person>' for n in ("Diane", "Sheila"))
-    items = [
-        _item("ep-1", "A phone call", "Mon, 01 Apr 2024 10:00:00 GMT", f"{base}/audio/call.wav", None, guests),
-        _item(
-            "ep-2",
-            "The call, with its transcript",
-            "Mon, 08 Apr 2024 10:00:00 GMT",
-            f"{base}/audio/call-again.wav",
-            f"{base}/t/call.json",
-            guests,
-        ),
-        _item("ep-3", "Ten podcasting tips", "Mon, 15 Apr 2024 10:00:00 GMT", None, f"{base}/t/tips.srt"),
-    ]
-    state.files["/feed.xml"] = (_feed(items).encode(), "application/rss+xml")
-    yield state, base
-    server.shutdown()
+    with http_server(Handler) as base:
+        state.files["/audio/call.wav"] = (SAMPLE_WAV.read_bytes(), "audio/wav")
+        state.files["/audio/call-again.wav"] = (SAMPLE_WAV.read_bytes() + b"\0" * 3200, "audio/wav")
+        state.files["/t/call.json"] = (_json_transcript(), "application/json")
+        state.files["/t/tips.srt"] = (SRT.read_bytes(), "application/srt")
+        host = '<podcast:person role="host">Marta Ruiz</podcast:person>'
+        guests = host + "".join(f'<podcast:person role="guest">{n}</podcast:person>' for n in ("Diane", "Sheila"))
+        items = [
+            _item("ep-1", "A phone call", "Mon, 01 Apr 2024 10:00:00 GMT", f"{base}/audio/call.wav", None, guests),
+            _item(
+                "ep-2",
+                "The call, with its transcript",
+                "Mon, 08 Apr 2024 10:00:00 GMT",
+                f"{base}/audio/call-again.wav",
+                f"{base}/t/call.json",
+                guests,
+            ),
+            _item("ep-3", "Ten podcasting tips", "Mon, 15 Apr 2024 10:00:00 GMT", None, f"{base}/t/tips.srt"),
+        ]
+        state.files["/feed.xml"] = (_feed(items).encode(), "application/rss+xml")
+        yield state, base
 
 
 def _feed(items: list[str], extra: str = "") -> str:
@@ -146,6 +135,7 @@ def _lib(home: Path, **settings: object) -> Library:
     return Library(home, settings={"asr_model": "tiny.en", "allow_private_addresses": True, **settings})
 
 
+@pytest.mark.models
 def test_add_sync_resync_and_resume(site: tuple[Site, str], tmp_path: Path) -> None:
     state, base = site
     state.drop_once.add("/audio/call.wav")  # this download is cut half-way: the fetcher resumes it with a Range
@@ -231,6 +221,7 @@ def _two_item_feed(state: Site, base: str, language: str) -> list[str]:
     return items
 
 
+@pytest.mark.models
 def test_sync_uses_the_language_the_feed_declares(site: tuple[Site, str], tmp_path: Path) -> None:
     """The channel says German: the (English) recording is transcribed as German, not detected, and the
     transcript-only episode is recorded as German. The multilingual base model, since tiny.en knows only English."""
@@ -246,6 +237,7 @@ def test_sync_uses_the_language_the_feed_declares(site: tuple[Site, str], tmp_pa
     assert episodes["Tipps"].language == "de"
 
 
+@pytest.mark.models
 def test_a_language_set_for_the_podcast_beats_the_declared_one(site: tuple[Site, str], tmp_path: Path) -> None:
     """The channel declares en-us (a host's default) but the user sets German: the (English) recording is transcribed
     as German and the transcript-only episode recorded as German. Reading the feed again updates the declared
@@ -301,44 +293,37 @@ def test_sync_lock_and_refused_addresses(site: tuple[Site, str], tmp_path: Path)
         assert lib.feeds.list() == [] and lib.episodes() == []
 
 
+@pytest.mark.models
 def test_cli_feeds_and_sync(site: tuple[Site, str], tmp_path: Path) -> None:
     _, base = site
     home = tmp_path / "home"
     (home).mkdir()
     (home / "config.toml").write_text('allow_private_addresses = true\nasr_model = "tiny.en"\n')
 
-    def run(*args: object) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "podscope.cli", *map(str, args), "--home", str(home)],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-
-    p = run("feeds", "add", f"{base}/feed.xml")
+    p = cli(home, "feeds", "add", f"{base}/feed.xml")
     assert p.returncode == 0 and "3 episodes recorded as pending" in p.stdout, p.stderr
-    listed = json.loads(run("feeds", "list", "--json").stdout)
+    listed = json.loads(cli(home, "feeds", "list", "--json").stdout)
     assert listed[0]["pending"] == 3
     assert (listed[0]["language_declared"], listed[0]["language_set"]) == (None, None)
     # The podcast's language: set, refused when unknown (nothing written), cleared.
     feed_id = listed[0]["id"]
-    p = run("feeds", "set-language", feed_id, "pt-BR", "--json")
+    p = cli(home, "feeds", "set-language", feed_id, "pt-BR", "--json")
     assert p.returncode == 0 and json.loads(p.stdout)["language_set"] == "pt", p.stderr
-    p = run("feeds", "set-language", feed_id, "zz")
+    p = cli(home, "feeds", "set-language", feed_id, "zz")
     assert p.returncode == 1 and "'zz' is not one Whisper knows" in p.stderr and "Traceback" not in p.stderr
-    assert "pt (set)" in run("feeds", "list").stdout
-    p = run("feeds", "set-language", feed_id, "--clear")
+    assert "pt (set)" in cli(home, "feeds", "list").stdout
+    p = cli(home, "feeds", "set-language", feed_id, "--clear")
     assert p.returncode == 0 and "no language Whisper knows" in p.stdout, p.stderr
-    assert json.loads(run("feeds", "list", "--json").stdout)[0]["language_set"] is None
-    p = run("feeds", "add", f"{base}/other.xml", "--language", "zz")
+    assert json.loads(cli(home, "feeds", "list", "--json").stdout)[0]["language_set"] is None
+    p = cli(home, "feeds", "add", f"{base}/other.xml", "--language", "zz")
     assert p.returncode == 1 and "not one Whisper knows" in p.stderr
-    assert "pending" in run("episodes").stdout
-    p = run("sync", "--limit", "1", "--json")
+    assert "pending" in cli(home, "episodes").stdout
+    p = cli(home, "sync", "--limit", "1", "--json")
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["processed"] == 1  # the newest: the transcript-only episode
-    p = run("feeds", "add", "http://[::1", "--json")
+    p = cli(home, "feeds", "add", "http://[::1", "--json")
     assert p.returncode == 1 and "Traceback" not in p.stderr
-    p = run("feeds", "remove", listed[0]["id"])
+    p = cli(home, "feeds", "remove", listed[0]["id"])
     assert p.returncode == 0 and "2 pending episodes dropped" in p.stdout
     with sqlite3.connect(home / "podscope.db") as conn:
         assert conn.execute("SELECT COUNT(*) FROM episodes").fetchone()[0] == 1

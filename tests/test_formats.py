@@ -21,18 +21,19 @@ from pyannote.core import Segment as Span
 from pyannote.core import Timeline
 from pyannote.database.util import load_rttm
 
+from helpers import DATA
 from podscope import formats
 from podscope.errors import FormatError
 from podscope.formats import FORMATS, MEDIA_TYPES, READERS, read_json, read_srt, read_vtt, write
 from podscope.records import Episode, EpisodeSpeaker, Segment, StoredTranscript, Turn, Word
 
-DATA = Path(__file__).parent / "data" / "transcripts"
+TRANSCRIPTS = DATA / "transcripts"
 LABELS = {"Travis": "SPEAKER_00", "Sarah": "SPEAKER_01", "Gilon": "SPEAKER_02"}
 NAMES = {label: name for name, label in LABELS.items()}
 
 
 def real_text(name: str) -> str:
-    return (DATA / name).read_bytes().decode("utf-8")  # bytes: keep example.vtt's CRLF line ends
+    return (TRANSCRIPTS / name).read_bytes().decode("utf-8")  # bytes: keep example.vtt's CRLF line ends
 
 
 def episode(id: int = 7, duration: float = 0.0) -> Episode:

@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import DATA
+from helpers import DATA, cli
 from podscope.errors import InputError, NotFound
 from podscope.ingest import transcript_episode
 from podscope.library import Library
@@ -195,6 +193,7 @@ def test_speakers_the_publisher_names_are_those_people_confirmed(tmp_path: Path,
         )
 
 
+@pytest.mark.models
 def test_enrolling_once_recognises_the_voice_in_other_episodes(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     enrol(lib, corpus, "Ada Host", "host", "e1")
     enrol(lib, corpus, "Ben Reader", "ls-1688", "e1")
@@ -223,6 +222,7 @@ def test_enrolling_once_recognises_the_voice_in_other_episodes(lib: Library, cor
     assert page["quotes"] and all(q["text"] for q in page["quotes"])
 
 
+@pytest.mark.models
 def test_human_decisions_survive_rematching_and_a_wrong_one_is_flagged(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     enrol(lib, corpus, "Ada Host", "host", "e1")
     e2_id, e2 = corpus[1]["e2"]
@@ -248,6 +248,7 @@ def test_human_decisions_survive_rematching_and_a_wrong_one_is_flagged(lib: Libr
     assert who(lib, e2_id) == {wrong: "Ada Host"}  # the human decision itself stays
 
 
+@pytest.mark.models
 def test_review_confirm_and_reject(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     enrol(lib, corpus, "Ada Host", "host", "e1")
     e4_id = corpus[1]["e4"][0]
@@ -270,6 +271,7 @@ def test_review_confirm_and_reject(lib: Library, corpus) -> None:  # type: ignor
         lib.people.confirm(999_999)
 
 
+@pytest.mark.models
 def test_recurring_unknown_voice_is_listed_and_named_once(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     enrol(lib, corpus, "Ada Host", "host", "e1")
     gold = truth(lib, corpus)
@@ -286,6 +288,7 @@ def test_recurring_unknown_voice_is_listed_and_named_once(lib: Library, corpus) 
     assert all(v.id != reader.id for v in lib.people.unknown())
 
 
+@pytest.mark.models
 def test_enrol_from_an_audio_sample(lib: Library, corpus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     clip = build_conversation(
         [Line("host", t, "flite:awb") for t in ("Good morning everyone.", "It is a bright and windy day here.")],
@@ -303,6 +306,7 @@ def test_enrol_from_an_audio_sample(lib: Library, corpus, tmp_path: Path) -> Non
         lib.people.enroll_audio("Someone", clip.audio_path, start=500.0)
 
 
+@pytest.mark.models
 def test_forget_removes_every_voiceprint_from_the_file(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     enrol(lib, corpus, "Ada Host", "host", "e1")
     person = lib.store.people.get("Ada Host")
@@ -328,6 +332,7 @@ def test_forget_removes_every_voiceprint_from_the_file(lib: Library, corpus) -> 
     assert lib.store.people.speaker_voices(episode_id=corpus[1]["e3"][0])
 
 
+@pytest.mark.models
 def test_privacy_switch(corpus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     home = tmp_path / "off"
     with Library(home, settings={"asr_model": "tiny.en", "voice_profiles": False}) as lib:
@@ -342,6 +347,7 @@ def test_privacy_switch(corpus, tmp_path: Path) -> None:  # type: ignore[no-unty
         assert lib.people.unknown() == []
 
 
+@pytest.mark.models
 def test_merge_and_rename(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     enrol(lib, corpus, "Ada Host", "host", "e1")
     e2_id, e2 = corpus[1]["e2"]
@@ -363,61 +369,53 @@ def labels_from_db(home: Path, episode_id: int, conv: Conversation) -> dict[str,
 # -- the CLI -------------------------------------------------------------------------------------------------------
 
 
-def run(home: Path, *args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "podscope.cli", *map(str, args), "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
+@pytest.mark.models
 def test_cli_people_commands(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     home = lib.home
     e1_id, e1 = corpus[1]["e1"]
     host = labels(lib, e1_id, e1)["host"]
     lib.close()
-    p = run(home, "people", "enroll", "Ada Host", "--episode", e1_id, "--speaker", host)
+    p = cli(home, "people", "enroll", "Ada Host", "--episode", e1_id, "--speaker", host)
     assert p.returncode == 0, p.stderr
     assert "Enrolled Ada Host" in p.stdout and "attributions changed" in p.stdout
 
-    listing = json.loads(run(home, "people", "list", "--json").stdout)
+    listing = json.loads(cli(home, "people", "list", "--json").stdout)
     assert listing[0]["name"] == "Ada Host" and listing[0]["active"] and listing[0]["episodes"] == 3
-    page = json.loads(run(home, "people", "show", "Ada Host", "--json").stdout)
+    page = json.loads(cli(home, "people", "show", "Ada Host", "--json").stdout)
     assert page["profile"]["status"].startswith("voice profile active")
-    assert "Appearances over time" in run(home, "people", "show", "Ada Host").stdout
+    assert "Appearances over time" in cli(home, "people", "show", "Ada Host").stdout
 
-    queue = json.loads(run(home, "review", "--tier", "verified", "--json").stdout)["attributions"]
-    queue += json.loads(run(home, "review", "--json").stdout)["attributions"]
+    queue = json.loads(cli(home, "review", "--tier", "verified", "--json").stdout)["attributions"]
+    queue += json.loads(cli(home, "review", "--json").stdout)["attributions"]
     assert queue and {"id", "person", "tier", "score", "episode_id", "listen", "quote"} <= set(queue[0])
-    p = run(home, "review", "confirm", queue[0]["id"])
+    p = cli(home, "review", "confirm", queue[0]["id"])
     assert p.returncode == 0 and "Confirmed" in p.stdout, p.stderr
-    unknown = json.loads(run(home, "people", "unknown", "--json").stdout)
+    unknown = json.loads(cli(home, "people", "unknown", "--json").stdout)
     assert unknown and unknown[0]["id"].startswith("U")
-    p = run(home, "people", "enroll", "Cara Reader", "--unknown", unknown[0]["id"])
+    p = cli(home, "people", "enroll", "Cara Reader", "--unknown", unknown[0]["id"])
     assert p.returncode == 0, p.stderr
-    p = run(home, "people", "rename", "Cara Reader", "Cara R.")
+    p = cli(home, "people", "rename", "Cara Reader", "Cara R.")
     assert p.returncode == 0 and "Renamed" in p.stdout
     e2_id, e2 = corpus[1]["e2"]
-    p = run(home, "people", "assign", e2_id, labels_from_db(home, e2_id, e2)["host"], "A. Host")
+    p = cli(home, "people", "assign", e2_id, labels_from_db(home, e2_id, e2)["host"], "A. Host")
     assert p.returncode == 0 and f"Episode {e2_id}" in p.stdout, p.stderr
-    p = run(home, "people", "merge", "A. Host", "Ada Host")
+    p = cli(home, "people", "merge", "A. Host", "Ada Host")
     assert p.returncode == 0 and "Merged A. Host into Ada Host" in p.stdout, p.stderr
-    p = run(home, "people", "match")
+    p = cli(home, "people", "match")
     assert p.returncode == 0 and ("No attribution changed." in p.stdout or "changed" in p.stdout), p.stderr
-    low = json.loads(run(home, "review", "--tier", "low", "--json").stdout)["attributions"]
+    low = json.loads(cli(home, "review", "--tier", "low", "--json").stdout)["attributions"]
     target = (low or queue[1:])[0]["id"]
-    p = run(home, "review", "reject", target)
+    p = cli(home, "review", "reject", target)
     assert p.returncode == 0 and "Rejected" in p.stdout, p.stderr
     clip = build_conversation(
         [Line("dan", t, "flite:rms") for t in ("Hello there, this is my voice.", "I am reading a short sample.")],
         home.parent / "rms.wav",
     )
-    p = run(home, "people", "enroll", "Dan Sample", "--audio", clip.audio_path, "--start", "0", "--end", clip.duration)
+    p = cli(home, "people", "enroll", "Dan Sample", "--audio", clip.audio_path, "--start", "0", "--end", clip.duration)
     assert p.returncode == 0 and "Enrolled Dan Sample" in p.stdout, p.stderr
-    exported = json.loads(run(home, "people", "export", "Ada Host").stdout)
+    exported = json.loads(cli(home, "people", "export", "Ada Host").stdout)
     assert exported["profile"]["exemplars"][0]["embedding"] and exported["history"]
-    assert "enrolled" in run(home, "people", "history", "Ada Host").stdout or exported["history"]
+    assert "enrolled" in cli(home, "people", "history", "Ada Host").stdout or exported["history"]
 
     # Bad input: one sentence, non-zero exit.
     for args, message in [
@@ -428,7 +426,7 @@ def test_cli_people_commands(lib: Library, corpus) -> None:  # type: ignore[no-u
         (("review", "reject", 424242), "no attribution"),
         (("people", "forget", "Ada Host"), "--yes"),
     ]:
-        p = run(home, *args)
+        p = cli(home, *args)
         assert p.returncode != 0 and message in p.stderr and "Traceback" not in p.stderr, (args, p.stderr)
-    p = run(home, "people", "forget", "Ada Host", "--yes")
+    p = cli(home, "people", "forget", "Ada Host", "--yes")
     assert p.returncode == 0 and "Forgot Ada Host" in p.stdout and "episode voiceprints" in p.stdout

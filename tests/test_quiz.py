@@ -10,16 +10,15 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from helpers import DATA
 from podscope.errors import InputError, NotFound
 from podscope.library import Library
 from podscope.quiz import Quiz, Quizzes, generate_quiz, normal, singular, sound_key
 from podscope.records import QUIZ_LEVELS, Word
 
-DATA = Path(__file__).parent / "data"
 NAME = "Diane Ortiz"
 
 
@@ -55,6 +54,7 @@ def _all_quizzes(quizzes: Quizzes) -> Iterator[tuple[int, Quiz]]:
                 yield episode_id, quizzes.generate(episode_id, seed=seed, level=level, count=8)
 
 
+@pytest.mark.models
 def test_gap_answers_are_the_spoken_words_and_clips_are_cut_at_word_boundaries(lib: Library, quizzes: Quizzes) -> None:
     gaps = 0
     for episode_id, quiz in _all_quizzes(quizzes):
@@ -80,6 +80,7 @@ def test_gap_answers_are_the_spoken_words_and_clips_are_cut_at_word_boundaries(l
     assert gaps >= 40
 
 
+@pytest.mark.models
 def test_distractors_are_never_another_right_answer(lib: Library, quizzes: Quizzes) -> None:
     for episode_id, quiz in _all_quizzes(quizzes):
         segments = lib.transcript(episode_id).segments
@@ -101,6 +102,7 @@ def test_distractors_are_never_another_right_answer(lib: Library, quizzes: Quizz
                 assert sound_key(word) not in {sound_key(a) for a in answer}  # no homophone
 
 
+@pytest.mark.models
 def test_the_same_seed_gives_the_same_quiz_and_another_seed_another(quizzes: Quizzes) -> None:
     a = quizzes.generate(1, seed=11, level="medium", count=6).to_dict()
     b = quizzes.generate(1, seed=11, level="medium", count=6).to_dict()
@@ -110,6 +112,7 @@ def test_the_same_seed_gives_the_same_quiz_and_another_seed_another(quizzes: Qui
     assert json.loads(json.dumps(a))["questions"][0]["options"]
 
 
+@pytest.mark.models
 def test_who_said_it_offers_the_episodes_real_speakers_with_names(lib: Library, quizzes: Quizzes) -> None:
     quiz = quizzes.generate(1, seed=3, count=10, kinds=("who",))
     assert quiz.questions and all(q.kind == "who" for q in quiz.questions)
@@ -123,6 +126,7 @@ def test_who_said_it_offers_the_episodes_real_speakers_with_names(lib: Library, 
     assert all(q.kind == "gap" for q in quizzes.generate(2, seed=1, count=10).questions)
 
 
+@pytest.mark.models
 def test_answers_are_scored_and_progress_is_stored(quizzes: Quizzes) -> None:
     quiz = quizzes.generate(1, seed=5, level="easy", count=5)
     gaps = [q for q in quiz.questions if q.kind == "gap"]
@@ -151,6 +155,7 @@ def test_answers_are_scored_and_progress_is_stored(quizzes: Quizzes) -> None:
         quizzes.record_answer("ana", quiz, "gap-99999", 0)
 
 
+@pytest.mark.models
 def test_hard_gaps_are_rarer_and_longer_than_easy_ones(quizzes: Quizzes) -> None:
     lexicon = quizzes.lexicon()
     stats: dict[str, list[tuple[float, int]]] = {level: [] for level in QUIZ_LEVELS}
@@ -170,6 +175,7 @@ def test_hard_gaps_are_rarer_and_longer_than_easy_ones(quizzes: Quizzes) -> None
     )
 
 
+@pytest.mark.models
 def test_bad_input_gets_a_clear_message(lib: Library, quizzes: Quizzes) -> None:
     with pytest.raises(NotFound, match="no episode with id 99"):
         quizzes.generate(99, seed=1)
@@ -192,6 +198,7 @@ def test_bad_input_gets_a_clear_message(lib: Library, quizzes: Quizzes) -> None:
         generate_quiz(lib.transcript(2), {}, seed=1, lexicon=build_lexicon(()))
 
 
+@pytest.mark.models
 def test_cli_writes_the_quiz_and_progress_as_json(lib: Library) -> None:
     env = {**os.environ, "PODSCOPE_ASR_MODEL": "tiny.en", "PODSCOPE_ALLOW_DOWNLOAD": "0"}
     exe = [sys.executable, "-m", "podscope", "--home", str(lib.home)]

@@ -5,12 +5,9 @@ SQLite file with a real vector index. Each test that changes the library works o
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing, suppress
 from dataclasses import dataclass
@@ -19,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import DATA
+from helpers import DATA, cli
 from podscope.errors import InputError, NotFound
 from podscope.library import Library
 from podscope.search.embed import SentenceEmbedder
@@ -157,6 +154,7 @@ LANGUAGE: list[tuple[str, Predicate]] = [
 ]
 
 
+@pytest.mark.models
 @pytest.mark.parametrize(("query", "expected"), LANGUAGE, ids=[q for q, _ in LANGUAGE])
 def test_text_results_are_exactly_the_segments_the_query_describes(
     shared: Library, corpus: Corpus, query: str, expected: Predicate
@@ -169,6 +167,7 @@ def test_text_results_are_exactly_the_segments_the_query_describes(
     assert [h.score for h in result.hits] == sorted((h.score for h in result.hits), reverse=True)
 
 
+@pytest.mark.models
 def test_operators_are_upper_case_only_and_narrow_or_widen(shared: Library) -> None:
     lower, upper = find(shared, "podcast or minutes"), find(shared, "podcast OR minutes")
     assert 0 < lower.total < find(shared, "podcast").total < upper.total
@@ -260,6 +259,7 @@ MALFORMED: list[tuple[str, int, str]] = [
 ]
 
 
+@pytest.mark.models
 @pytest.mark.parametrize(("query", "position", "message"), MALFORMED, ids=[repr(q) for q, _, _ in MALFORMED])
 def test_malformed_queries_point_at_the_problem(shared: Library, query: str, position: int, message: str) -> None:
     with pytest.raises(QueryError) as caught:
@@ -307,6 +307,7 @@ INJECTIONS = [
 ]
 
 
+@pytest.mark.models
 def test_injection_attempts_never_reach_the_database(fresh: Library) -> None:
     home = fresh.home
     before = counts(home)
@@ -325,6 +326,7 @@ def test_injection_attempts_never_reach_the_database(fresh: Library) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+@pytest.mark.models
 def test_many_exclusions_are_not_a_database_error(shared: Library) -> None:
     query = "podcast " + " ".join(f"-w{i}" for i in range(96))
     assert find(shared, query).total == find(shared, "podcast").total
@@ -332,6 +334,7 @@ def test_many_exclusions_are_not_a_database_error(shared: Library) -> None:
         parse(" ".join(f"w{i}" for i in range(200)))
 
 
+@pytest.mark.models
 def test_nested_groups_are_not_a_database_error(shared: Library) -> None:
     deep = "".join(f"(w{i} OR " for i in range(33)) + "podcast" + ")" * 33
     with suppress(QueryError):  # too deep for the parser is a QueryError, never a database error
@@ -340,6 +343,7 @@ def test_nested_groups_are_not_a_database_error(shared: Library) -> None:
     assert find(shared, alternating).total == find(shared, "podcast").total
 
 
+@pytest.mark.models
 def test_deeply_nested_parentheses_are_a_query_error(shared: Library) -> None:
     query = "(" * 400 + "podcast" + ")" * 400
     with suppress(QueryError):  # a QueryError would do as well as results
@@ -351,6 +355,7 @@ def _import_vtt(lib: Library, path: Path, speaker: str, line: str) -> int:
     return lib.import_transcript(path, podcast="Kaffeepause", title="Folge 1", published="2023-01-01").episode.id
 
 
+@pytest.mark.models
 def test_accents_and_case_are_ignored_both_ways(fresh: Library, tmp_path: Path) -> None:
     episode = _import_vtt(fresh, tmp_path / "cafe.vtt", "Anna", "Wir treffen uns im Café Central, nicht im Büro.")
     for query in ("Café", "cafe", "CAFE", "büro", "Buro", "BÜRO", "caf*"):
@@ -360,6 +365,7 @@ def test_accents_and_case_are_ignored_both_ways(fresh: Library, tmp_path: Path) 
         assert result.hits[0].text[start:end] in ("Café", "Büro"), query
 
 
+@pytest.mark.models
 def test_a_word_with_sharp_s_finds_itself(fresh: Library, tmp_path: Path) -> None:
     episode = _import_vtt(fresh, tmp_path / "strasse.vtt", "Anna", "Wir wohnen in der Hauptstraße.")
     assert [h.episode_id for h in find(fresh, "Hauptstraße").hits] == [episode]
@@ -368,6 +374,7 @@ def test_a_word_with_sharp_s_finds_itself(fresh: Library, tmp_path: Path) -> Non
 # -- filters ----------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_speaker_filter(shared: Library, corpus: Corpus) -> None:
     everyone = find(shared, "podcast")
     sarah = find(shared, "podcast", speaker="Sarah")
@@ -380,6 +387,7 @@ def test_speaker_filter(shared: Library, corpus: Corpus) -> None:
         find(shared, "podcast", speaker="Joe Rogan")
 
 
+@pytest.mark.models
 def test_podcast_filter(shared: Library, corpus: Corpus) -> None:
     everyone = find(shared, "podcast")
     qa = find(shared, "podcast", podcast=QA)
@@ -390,6 +398,7 @@ def test_podcast_filter(shared: Library, corpus: Corpus) -> None:
         find(shared, "podcast", podcast="Buzzcasts")
 
 
+@pytest.mark.models
 def test_date_filters_are_inclusive(shared: Library, corpus: Corpus) -> None:
     import datetime as dt
 
@@ -406,6 +415,7 @@ def test_date_filters_are_inclusive(shared: Library, corpus: Corpus) -> None:
         find(shared, "podcast", since=dt.date(2023, 1, 1), until=dt.date(2022, 1, 1))
 
 
+@pytest.mark.models
 def test_language_filter(shared: Library, corpus: Corpus) -> None:
     gb = find(shared, "podcast", language="en-GB")
     en = find(shared, "podcast", language="en")
@@ -416,6 +426,7 @@ def test_language_filter(shared: Library, corpus: Corpus) -> None:
     assert find(shared, "podcast", language="fr").total == 0
 
 
+@pytest.mark.models
 def test_a_low_attribution_is_hidden_unless_asked_for(fresh: Library, corpus: Corpus) -> None:
     ten = corpus.ids["ten"]
     speaker_id = fresh.store.people.find_speaker(ten, "Gilon")
@@ -436,6 +447,7 @@ def test_a_low_attribution_is_hidden_unless_asked_for(fresh: Library, corpus: Co
     assert low.segment_id in ids(find(fresh, '"Joe Rogan"', speaker="any", min_tier="low"))
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("mode", ["text", "hybrid"])
 def test_sort_by_date_puts_the_newest_first(shared: Library, mode: str) -> None:
     result = shared.search.search("father OR podcast", SearchOptions(mode=mode, sort="date", limit=1000))
@@ -448,6 +460,7 @@ def test_sort_by_date_puts_the_newest_first(shared: Library, mode: str) -> None:
             assert a.start <= b.start
 
 
+@pytest.mark.models
 @pytest.mark.parametrize(("mode", "sort"), [("text", "relevance"), ("text", "date"), ("hybrid", "relevance")])
 def test_pages_do_not_overlap_and_cover_the_results_in_order(shared: Library, mode: str, sort: str) -> None:
     everything = shared.search.search("podcast", SearchOptions(mode=mode, sort=sort, limit=1000))
@@ -462,6 +475,7 @@ def test_pages_do_not_overlap_and_cover_the_results_in_order(shared: Library, mo
     assert len(set(pages)) == len(pages)
 
 
+@pytest.mark.models
 def test_bad_options_are_input_errors(shared: Library) -> None:
     for options in (
         SearchOptions(mode="fuzzy"),
@@ -499,6 +513,7 @@ def _matches(span_words: list[str], term: tuple[tuple[str, ...], bool]) -> bool:
     return span_words[-1] == want[-1] or (prefix and span_words[-1].startswith(want[-1]))
 
 
+@pytest.mark.models
 @pytest.mark.parametrize(("query", "terms", "excluded"), HIGHLIGHTS, ids=[q for q, _, _ in HIGHLIGHTS])
 def test_highlights_are_the_matched_words(
     shared: Library, query: str, terms: list[tuple[tuple[str, ...], bool]], excluded: set[str]
@@ -524,6 +539,7 @@ def test_highlights_are_the_matched_words(
                     assert any(a <= s and e <= b for a, b in hit.highlights), (query, hit.text[s:e])
 
 
+@pytest.mark.models
 def test_an_excluded_word_is_not_highlighted_where_it_occurs(shared: Library) -> None:
     hits = [h for h in find(shared, "intro OR (outro -templates)").hits if has(h.text, "templates")]
     assert hits  # matched by "intro", and holding the excluded word too
@@ -532,6 +548,7 @@ def test_an_excluded_word_is_not_highlighted_where_it_occurs(shared: Library) ->
         assert "intro" in marked and "templates" not in marked
 
 
+@pytest.mark.models
 def test_a_phrase_is_highlighted_whole(shared: Library) -> None:
     result = find(shared, '"audio editing software"')
     assert result.total == 4  # twice in each copy of the SRT
@@ -539,6 +556,7 @@ def test_a_phrase_is_highlighted_whole(shared: Library) -> None:
         assert [hit.text[s:e] for s, e in hit.highlights] == ["audio editing software"]
 
 
+@pytest.mark.models
 def test_a_semantic_hit_highlights_content_words_only(shared: Library) -> None:
     result = shared.search.search("what is the ideal podcast length", SearchOptions(mode="semantic", limit=3))
     target = next(h for h in result.hits if h.text.startswith(LENGTH))
@@ -549,6 +567,7 @@ def test_a_semantic_hit_highlights_content_words_only(shared: Library) -> None:
 # -- facets -----------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 @pytest.mark.parametrize("query", ["podcast", "father OR podcast", '"show notes" OR Gillian'])
 def test_text_facets_add_up_and_agree_with_the_filters(shared: Library, query: str) -> None:
     import datetime as dt
@@ -574,6 +593,7 @@ def test_text_facets_add_up_and_agree_with_the_filters(shared: Library, query: s
     assert list(result.facets["year"]) == sorted(result.facets["year"], reverse=True)
 
 
+@pytest.mark.models
 def test_semantic_facets_count_the_candidates(shared: Library) -> None:
     result = shared.search.search("how long should an episode be", SearchOptions(mode="hybrid"))
     assert result.total > 10
@@ -584,6 +604,7 @@ def test_semantic_facets_count_the_candidates(shared: Library) -> None:
 # -- changes show at once ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_reattribution_changes_results_at_once(fresh: Library, corpus: Corpus) -> None:
     ten, rerun = corpus.ids["ten"], corpus.ids["rerun"]
     before = {h.episode_id: h for h in find(fresh, '"Joe Rogan"').hits}
@@ -604,6 +625,7 @@ def test_reattribution_changes_results_at_once(fresh: Library, corpus: Corpus) -
     assert all(h.person == "Gillian" for h in semantic.hits)
 
 
+@pytest.mark.models
 def test_the_vector_index_is_rebuilt_from_the_library_file(fresh: Library) -> None:
     index = fresh.home / "index" / "segments.faiss"
     assert not index.exists() and fresh.search.vectors.size == 0
@@ -612,6 +634,7 @@ def test_the_vector_index_is_rebuilt_from_the_library_file(fresh: Library) -> No
     assert index.is_file() and fresh.search.vectors.size == len(segments(fresh.home))
 
 
+@pytest.mark.models
 def test_deleting_an_episode_removes_it_from_every_kind_of_result(fresh: Library, corpus: Corpus) -> None:
     rerun = corpus.ids["rerun"]
     probe = SearchOptions(mode="semantic", limit=50)
@@ -637,6 +660,7 @@ def test_deleting_an_episode_removes_it_from_every_kind_of_result(fresh: Library
 # -- modes ------------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 @pytest.mark.parametrize(
     ("query", "opening"),
     [("What is the right duration for a show?", LENGTH), ("Which cheap microphone should I buy?", MICS)],
@@ -651,6 +675,7 @@ def test_semantic_search_finds_a_paraphrase(shared: Library, corpus: Corpus, que
     assert [h.score for h in result.hits] == sorted((h.score for h in result.hits), reverse=True)
 
 
+@pytest.mark.models
 def test_hybrid_puts_the_exact_match_first(shared: Library) -> None:
     result = shared.search.search("Joe Rogan", SearchOptions(mode="hybrid"))
     assert [has(h.text, "Joe Rogan") for h in result.hits[:2]] == [True, True]
@@ -658,6 +683,7 @@ def test_hybrid_puts_the_exact_match_first(shared: Library) -> None:
     assert [first.text[s:e] for s, e in first.highlights] == ["Joe", "Rogan"]
 
 
+@pytest.mark.models
 @pytest.mark.parametrize(
     ("query", "holds"),
     [
@@ -677,12 +703,14 @@ def test_hybrid_results_honour_the_query_syntax(shared: Library, query: str, hol
     assert set(ids(hybrid)) == set(ids(find(shared, query)))
 
 
+@pytest.mark.models
 def test_plain_hybrid_adds_results_by_meaning(shared: Library) -> None:
     text = find(shared, "microphone")
     hybrid = shared.search.search("microphone", SearchOptions(mode="hybrid", limit=1000))
     assert text.total == 0 < hybrid.total  # the transcript says "mic's" and "audio", never "microphone"
 
 
+@pytest.mark.models
 def test_onnx_and_torch_embeddings_agree(corpus: Corpus) -> None:
     texts = [t for _, t in list(segments(corpus.home).values())[:3]] + ["Which cheap microphone should I buy?"]
     onnx = SentenceEmbedder(corpus.home / "models", "onnx")(texts)
@@ -697,6 +725,7 @@ def test_onnx_and_torch_embeddings_agree(corpus: Corpus) -> None:
 # -- context ----------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.models
 def test_context_gives_the_neighbouring_segments_in_time_order(shared: Library, corpus: Corpus) -> None:
     episode = shared.transcript(corpus.ids["ten"]).segments
     i = next(k for k, s in enumerate(episode) if s.text.startswith(LENGTH))
@@ -719,21 +748,10 @@ def test_context_gives_the_neighbouring_segments_in_time_order(shared: Library, 
 # -- the command line -------------------------------------------------------------------------------------------------
 
 
-def cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PODSCOPE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "podscope.cli", *args, "--home", str(home)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-
-
+@pytest.mark.models
 def test_cli_search_json_is_the_complete_result(corpus: Corpus, tmp_path: Path) -> None:
     home = copy_home(corpus, tmp_path / "home")
-    proc = cli("search", '"show notes"', "--mode", "text", "--limit", "3", "--context", "1", "--json", home=home)
+    proc = cli(home, "search", '"show notes"', "--mode", "text", "--limit", "3", "--context", "1", "--json")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert set(result) == {"query", "mode", "total", "hits", "facets", "offset", "estimated"}
@@ -748,7 +766,7 @@ def test_cli_search_json_is_the_complete_result(corpus: Corpus, tmp_path: Path) 
     assert set(result["facets"]) == {"speaker", "podcast", "year"}
     assert sum(result["facets"]["podcast"].values()) == result["total"]
 
-    proc = cli("search", "ideal length", "--speaker", "Gilon", "--since", "2022-01-01", "--json", home=home)
+    proc = cli(home, "search", "ideal length", "--speaker", "Gilon", "--since", "2022-01-01", "--json")
     assert proc.returncode == 0, proc.stderr
     hybrid = json.loads(proc.stdout)
     assert hybrid["mode"] == "hybrid" and hybrid["hits"]
@@ -756,6 +774,7 @@ def test_cli_search_json_is_the_complete_result(corpus: Corpus, tmp_path: Path) 
     assert hybrid["hits"][0]["text"].startswith(LENGTH)
 
 
+@pytest.mark.models
 @pytest.mark.parametrize(
     ("args", "needles"),
     [
@@ -767,7 +786,7 @@ def test_cli_search_json_is_the_complete_result(corpus: Corpus, tmp_path: Path) 
     ],
 )
 def test_cli_errors_are_a_message_not_a_traceback(corpus: Corpus, args: list[str], needles: list[str]) -> None:
-    proc = cli("search", *args, home=corpus.home)
+    proc = cli(corpus.home, "search", *args)
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     assert proc.stdout == ""
     assert proc.stderr.startswith("Error: ")
@@ -776,20 +795,21 @@ def test_cli_errors_are_a_message_not_a_traceback(corpus: Corpus, args: list[str
         assert needle in proc.stderr, proc.stderr
 
 
+@pytest.mark.models
 def test_cli_delete_then_search(corpus: Corpus, tmp_path: Path) -> None:
     home = copy_home(corpus, tmp_path / "home")
     rerun = corpus.ids["rerun"]
 
     def episodes_found(*args: str) -> set[int]:
-        proc = cli("search", "Joe Rogan", "--limit", "100", "--json", *args, home=home)
+        proc = cli(home, "search", "Joe Rogan", "--limit", "100", "--json", *args)
         assert proc.returncode == 0, proc.stderr
         return {h["episode_id"] for h in json.loads(proc.stdout)["hits"]}
 
     assert rerun in episodes_found()
-    proc = cli("delete", str(rerun), "--yes", home=home)
+    proc = cli(home, "delete", str(rerun), "--yes")
     assert proc.returncode == 0, proc.stderr
     assert f"Deleted episode {rerun}" in proc.stderr
     assert episodes_found() == episodes_found("--mode", "text") == {corpus.ids["ten"]}
     assert rerun not in episodes_found("--mode", "semantic")
-    again = cli("delete", str(rerun), "--yes", home=home)
+    again = cli(home, "delete", str(rerun), "--yes")
     assert again.returncode == 1 and "Traceback" not in again.stderr

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from helpers import DATA
 from podscope.errors import InputError
 from podscope.sample_scripts import build_sample_library, sample_scripts
 from podscope.synth import (
@@ -30,7 +31,6 @@ from podscope.synth import (
     synthesize,
 )
 
-DATA = Path(__file__).parent / "data"
 needs_flite = pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed")
 
 LINES = (
@@ -271,6 +271,7 @@ def test_build_sample_library(tmp_path: Path, cache: Path) -> None:
     assert [ep.audio_path.stat().st_mtime_ns for ep in episodes] == stamps
 
 
+@pytest.mark.models
 def test_piper_voice_is_speech_and_deterministic(tmp_path: Path, cache: Path) -> None:
     line = [Line("joe", "A calm voice reads the weather for the harbour.", "piper:joe")]
     a = synthesize(line, tmp_path / "a.wav", cache_dir=cache)

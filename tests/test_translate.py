@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from helpers import DATA, cli_here
 from podscope.errors import InputError, ModelError
 from podscope.library import Library
 from podscope.translate import ApertiumTranslator, ArgosTranslator, Translations, Translator, language_code
 from podscope.translate.apertium import clean
 
-SRT = Path(__file__).parent / "data" / "transcripts" / "example.srt"
+SRT = DATA / "transcripts" / "example.srt"
 
 
 def with_backend(lib: Library, backend: Translator) -> Translations:
@@ -68,6 +69,7 @@ def episode(imported: tuple[Path, int], tmp_path: Path) -> Iterator[tuple[Librar
     lib.close()
 
 
+@pytest.mark.models
 @needs_apertium
 def test_episode_to_spanish_is_complete_and_cached(episode: tuple[Library, int]) -> None:
     lib, episode_id = episode
@@ -88,6 +90,7 @@ def test_episode_to_spanish_is_complete_and_cached(episode: tuple[Library, int])
     assert again == rows
 
 
+@pytest.mark.models
 @needs_apertium
 def test_texts_and_language_codes(episode: tuple[Library, int]) -> None:
     lib, _ = episode
@@ -102,6 +105,7 @@ def test_texts_and_language_codes(episode: tuple[Library, int]) -> None:
             translations.translate_texts(["hi"], bad, "en")
 
 
+@pytest.mark.models
 @needs_apertium
 def test_missing_pair_names_the_installed_ones(episode: tuple[Library, int]) -> None:
     lib, episode_id = episode
@@ -122,6 +126,7 @@ def test_marks_are_removed_unless_the_source_has_them() -> None:
     assert clean("mira #podcast", "see #podcast") == "mira #podcast"
 
 
+@pytest.mark.models
 def test_argos_missing_package(monkeypatch: pytest.MonkeyPatch, episode: tuple[Library, int]) -> None:
     monkeypatch.setitem(sys.modules, "argostranslate", None)  # import fails as when it is not installed
     with pytest.raises(ModelError, match="pip install argostranslate"):
@@ -156,24 +161,12 @@ def test_argos_never_downloads_unless_allowed(monkeypatch: pytest.MonkeyPatch) -
     assert calls == []
 
 
-def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    from podscope.cli import main
-
-    capsys.readouterr()
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
+@pytest.mark.models
 @needs_apertium
 def test_cli_json_and_pairs(capsys: pytest.CaptureFixture[str], episode: tuple[Library, int]) -> None:
     lib, episode_id = episode
     home = str(lib.home)
-    code, out, _ = _cli(capsys, "translate", str(episode_id), "--to", "es", "--json", "--home", home)
+    code, out, _ = cli_here(capsys, "translate", str(episode_id), "--to", "es", "--json", "--home", home)
     assert code == 0
     data = json.loads(out)
     assert (data["source"], data["target"], data["backend"]) == ("en", "es", "apertium")
@@ -183,18 +176,19 @@ def test_cli_json_and_pairs(capsys: pytest.CaptureFixture[str], episode: tuple[L
     assert set(first) == {"start", "end", "speaker", "person", "text", "translation"}
     assert first["translation"] and first["speaker"]
 
-    code, out, _ = _cli(capsys, "translate", str(episode_id), "--to", "es", "--home", home)
+    code, out, _ = cli_here(capsys, "translate", str(episode_id), "--to", "es", "--home", home)
     assert code == 0 and "Buzzsprout / Rookie mistakes" in out
 
-    code, out, _ = _cli(capsys, "translate", "--pairs", "--json", "--home", home)
+    code, out, _ = cli_here(capsys, "translate", "--pairs", "--json", "--home", home)
     assert code == 0 and ["en", "es"] in json.loads(out)["pairs"]
-    code, out, _ = _cli(capsys, "translate", "--pairs", "--home", home)
+    code, out, _ = cli_here(capsys, "translate", "--pairs", "--home", home)
     assert "en→es" in out
 
-    code, _, err = _cli(capsys, "translate", str(episode_id), "--to", "de", "--home", home)
+    code, _, err = cli_here(capsys, "translate", str(episode_id), "--to", "de", "--home", home)
     assert code == 1 and "installed pairs" in err
 
 
+@pytest.mark.models
 @needs_apertium
 def test_deleting_the_episode_removes_its_translations(episode: tuple[Library, int]) -> None:
     lib, episode_id = episode

@@ -3,8 +3,9 @@
 The library is built once for the module: the real two-speaker recording, a pitch-shifted copy of it (so a machine
 attribution waits in the review queue), a publisher transcript (SRT, with named speakers), a tiny VTT whose text and
 title hold `<script>` tags, and a followed feed (a local file) with pending episodes. Browser tests play audio through
-`/api/episodes/{id}/audio`; HTTP tests check that every page renders and escapes, that forms refuse cross-site posts,
-and the error pages. A test saves a full-page screenshot of every page to bench/out/screenshots/.
+`/api/episodes/{id}/audio`; HTTP tests, which only read answers and so call the app in this process, check that every
+page renders and escapes, that forms refuse cross-site posts, and the error pages. A test saves a full-page screenshot
+of every page to bench/out/screenshots/.
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import numpy as np
 import pytest
 from scipy.signal import resample
+from starlette.testclient import TestClient
 
-from conftest import DATA, SAMPLE_WAV, served, write_wav
+from helpers import DATA, SAMPLE_WAV, SCREENSHOTS, in_process, served, write_wav
 from podscope.audio import load_audio
 from podscope.formats import FORMATS
 from podscope.library import Library
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "bench" / "out" / "screenshots"
+pytestmark = pytest.mark.models  # every test here needs the library the real pipeline builds
 PERSON = "Diane Porter"
 EVIL_TEXT = "<script>alert(1)</script>"
 EVIL_TITLE = "Escaping <script>alert('title')</script> & friends"
@@ -98,25 +99,32 @@ def build_library(work: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     info = build_library(tmp_path_factory.mktemp("web"))
     lib = Library(info["home"], settings=SETTINGS)
     try:
-        with served(lib) as url:
-            yield {**info, "lib": lib, "url": url}
+        yield {**info, "lib": lib}
     finally:
         lib.close()
 
 
 @pytest.fixture(scope="module")
-def http(site: dict[str, Any]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site["url"], timeout=30) as client:
+def site(library: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The library behind a real uvicorn, for the browser."""
+    with served(library["lib"]) as url:
+        yield {**library, "url": url}
+
+
+@pytest.fixture(scope="module")
+def http(library: dict[str, Any]) -> Iterator[TestClient]:
+    """The app over the library in this process, for tests that only read its answers."""
+    with in_process(library["lib"]) as client:
         yield client
 
 
-def page_urls(site: dict[str, Any]) -> dict[str, str]:
+def page_urls(library: dict[str, Any]) -> dict[str, str]:
     """Every page of the library, by screenshot name."""
-    lib: Library = site["lib"]
+    lib: Library = library["lib"]
     urls = {
         "search-home": "/",
         "search-results": "/search?q=" + quote("podcast OR mistakes OR alert"),
@@ -140,14 +148,14 @@ def page_urls(site: dict[str, Any]) -> dict[str, str]:
 # -- plain HTTP ------------------------------------------------------------------------------------------------------
 
 
-def test_every_page_renders_and_escapes(site: dict[str, Any], http: httpx.Client) -> None:
-    for name, url in page_urls(site).items():
+def test_every_page_renders_and_escapes(library: dict[str, Any], http: TestClient) -> None:
+    for name, url in page_urls(library).items():
         r = http.get(url)
         assert r.status_code == 200, (name, url, r.text[:500])
         assert r.headers["content-type"].startswith("text/html")
         assert RAW not in r.text, f"unescaped script tag on {url}"
         assert "<b>Now</b>" not in r.text, f"unescaped podcast name on {url}"
-    episode = http.get(f"/episodes/{site['evil']}").text
+    episode = http.get(f"/episodes/{library['evil']}").text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in episode  # the text is shown, escaped
     assert "&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt;" in episode
     found = http.get("/search", params={"q": "alert", "mode": "text"}).text
@@ -156,15 +164,15 @@ def test_every_page_renders_and_escapes(site: dict[str, Any], http: httpx.Client
         assert http.get(f"/static/{name}").status_code == 200
 
 
-def test_search_page_shows_hits_facets_and_filters(site: dict[str, Any], http: httpx.Client) -> None:
+def test_search_page_shows_hits_facets_and_filters(library: dict[str, Any], http: TestClient) -> None:
     r = http.get("/search", params={"q": "mistakes", "mode": "text"})
     assert r.status_code == 200
     assert "<mark>mistakes</mark>" in r.text
     assert 'class="who" href="/people/Travis"' in r.text and "tier-confirmed" in r.text
     assert "Ten rookie mistakes" in r.text and "4 Nov 2024" in r.text
     assert 'class="facet"' in r.text and 'href="/search?q=mistakes&amp;podcast=Buzzcast&amp;mode=text"' in r.text
-    assert f'class="play play-text" href="/episodes/{site["srt"]}#t=' in r.text  # no recording: read it instead
-    assert f'data-audio="/api/episodes/{site["srt"]}/audio"' not in r.text
+    assert f'class="play play-text" href="/episodes/{library["srt"]}#t=' in r.text  # no recording: read it instead
+    assert f'data-audio="/api/episodes/{library["srt"]}/audio"' not in r.text
     bad = http.get("/search", params={"q": '"unclosed'})
     assert bad.status_code == 400 and "could not run" in bad.text
     assert "<mark>" not in http.get("/search", params={"q": "mistakes", "speaker": PERSON, "mode": "text"}).text
@@ -172,8 +180,8 @@ def test_search_page_shows_hits_facets_and_filters(site: dict[str, Any], http: h
     assert unknown.status_code == 404 and "could not run" in unknown.text and 'name="q"' in unknown.text
 
 
-def test_episode_page_links_every_transcript_format(site: dict[str, Any], http: httpx.Client) -> None:
-    page = http.get(f"/episodes/{site['srt']}").text
+def test_episode_page_links_every_transcript_format(library: dict[str, Any], http: TestClient) -> None:
+    page = http.get(f"/episodes/{library['srt']}").text
     links = re.findall(r'href="(/api/episodes/\d+/transcript\?format=(\w+)&amp;download=true)"', page)
     assert sorted(fmt for _, fmt in links) == sorted(FORMATS)
     for link, fmt in links:
@@ -182,12 +190,12 @@ def test_episode_page_links_every_transcript_format(site: dict[str, Any], http: 
         assert r.headers["content-disposition"].startswith("attachment")
     assert 'id="player"' not in page and "no recording to play" in page  # imported from a transcript
     assert (
-        f'<audio id="player" class="player" controls preload="metadata" src="/api/episodes/{site["first"]}/audio"'
-        in (http.get(f"/episodes/{site['first']}").text)
+        f'<audio id="player" class="player" controls preload="metadata" src="/api/episodes/{library["first"]}/audio"'
+        in (http.get(f"/episodes/{library['first']}").text)
     )
 
 
-def test_error_pages(site: dict[str, Any], http: httpx.Client) -> None:
+def test_error_pages(library: dict[str, Any], http: TestClient) -> None:
     for url in ("/episodes/99999", "/episodes/nope", "/people/Nobody%20Here", "/podcasts/999", "/static/../pages.py"):
         r = http.get(url)
         assert r.status_code == 404, url
@@ -197,14 +205,14 @@ def test_error_pages(site: dict[str, Any], http: httpx.Client) -> None:
     assert r.status_code == 404 and RAW not in r.text and "&lt;script&gt;alert(9)" in r.text
 
 
-def test_forms_refuse_cross_site_posts(site: dict[str, Any], http: httpx.Client) -> None:
-    lib: Library = site["lib"]
-    sid = site["review_speaker"]
+def test_forms_refuse_cross_site_posts(library: dict[str, Any], http: TestClient) -> None:
+    lib: Library = library["lib"]
+    sid = library["review_speaker"]
     before = lib.store.people.attribution(sid)
     url = f"/review/{sid}/confirm"
     token = re.search(r'name="csrf" value="([^"]+)"', http.get("/review").text)
     assert token and http.cookies.get("podscope_csrf") == token.group(1)
-    with httpx.Client(base_url=site["url"]) as stranger:  # no cookie, no token
+    with in_process(http.app) as stranger:  # the same app; no cookie, no token
         assert stranger.post(url).status_code == 403
         assert stranger.post(url, data={"csrf": token.group(1)}).status_code == 403  # a token without its cookie
     assert http.post(url, data={}).status_code == 403  # the cookie without the token
@@ -219,6 +227,7 @@ def test_forms_refuse_cross_site_posts(site: dict[str, Any], http: httpx.Client)
 # -- the browser -----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.browser
 def test_screenshots(site: dict[str, Any], page: Any) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for old in SCREENSHOTS.glob("*.png"):
@@ -238,6 +247,7 @@ def _a_late_line(lib: Library, episode_id: int) -> tuple[str, float]:
     raise AssertionError("no usable line")
 
 
+@pytest.mark.browser
 def test_search_and_play_a_result(site: dict[str, Any], page: Any) -> None:
     lib: Library = site["lib"]
     word, _ = _a_late_line(lib, site["first"])
@@ -259,6 +269,7 @@ def test_search_and_play_a_result(site: dict[str, Any], page: Any) -> None:
     assert page.locator(".hit a.play.playing").count() == 1
 
 
+@pytest.mark.browser
 def test_episode_transcript_follows_playback_and_seeks(site: dict[str, Any], page: Any) -> None:
     page.goto(f"/episodes/{site['first']}")
     lines = page.locator("#transcript .seg")
@@ -291,6 +302,7 @@ def test_episode_transcript_follows_playback_and_seeks(site: dict[str, Any], pag
     assert "active" in (last.get_attribute("class") or "")
 
 
+@pytest.mark.browser
 def test_person_page_has_chart_and_appearances(site: dict[str, Any], page: Any) -> None:
     page.goto("/people/" + quote(PERSON))
     assert page.locator("h1").inner_text() == PERSON
@@ -308,6 +320,7 @@ def test_person_page_has_chart_and_appearances(site: dict[str, Any], page: Any) 
     )
 
 
+@pytest.mark.browser
 def test_confirm_in_review_updates_the_person(site: dict[str, Any], page: Any) -> None:
     sid = site["review_speaker"]
     page.goto("/review")
@@ -324,6 +337,7 @@ def test_confirm_in_review_updates_the_person(site: dict[str, Any], page: Any) -
     assert site["lib"].store.people.attribution(sid).tier == "confirmed"
 
 
+@pytest.mark.browser
 def test_name_an_unknown_voice(site: dict[str, Any], page: Any) -> None:
     page.goto("/review")
     suggestion = page.locator("form[action^='/review/unknown/'] button", has_text="It is Sheila Marsh")
@@ -336,6 +350,7 @@ def test_name_an_unknown_voice(site: dict[str, Any], page: Any) -> None:
     assert page.locator("table.appearances tbody tr").count() == 2
 
 
+@pytest.mark.browser
 def test_follow_a_feed_form_rejects_local_paths(site: dict[str, Any], page: Any) -> None:
     page.goto("/feeds")
     assert page.locator("table.feeds tbody tr").count() == 1

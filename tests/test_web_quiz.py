@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import pytest
+from starlette.testclient import TestClient
 
-from conftest import SAMPLE_WAV, served
+from helpers import SAMPLE_WAV, SCREENSHOTS, in_process, served
 from podscope.library import Library
-from test_web import SCREENSHOTS
 
+pytestmark = pytest.mark.models  # every test here needs the library the real pipeline builds
 SETTINGS = {"asr_model": "tiny.en", "api_rate_per_minute": 0}
 TITLE = "Diane & Sheila <script>alert('quiz')</script>"
 PODCAST = "Phone <b>Line</b>"
@@ -30,22 +30,29 @@ SPANISH = {"el", "la", "que", "de", "y", "en", "no", "un", "una", "es", "los", "
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
     home = tmp_path_factory.mktemp("quizweb") / "home"
     with Library(home, settings=SETTINGS) as lib:
         episode_id = lib.add_audio(SAMPLE_WAV, podcast=PODCAST, title=TITLE, published="2025-03-14").episode.id
     lib = Library(home, settings=SETTINGS)
     try:
-        with served(lib) as url:
-            yield {"lib": lib, "episode": episode_id, "url": url}
+        yield {"lib": lib, "episode": episode_id}
     finally:
         lib.close()
 
 
 @pytest.fixture(scope="module")
-def http(site: dict[str, Any]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site["url"], timeout=60) as client:
+def site(library: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The library behind a real uvicorn, for the browser."""
+    with served(library["lib"]) as url:
+        yield {**library, "url": url}
+
+
+@pytest.fixture(scope="module")
+def http(library: dict[str, Any]) -> Iterator[TestClient]:
+    """The app over the library in this process, for reading answers (the API's quiz, a learner's progress)."""
+    with in_process(library["lib"]) as client:
         yield client
 
 
@@ -62,14 +69,14 @@ def shot(page: Any, name: str) -> None:
 # -- plain HTTP ------------------------------------------------------------------------------------------------------
 
 
-def test_quiz_page_renders_every_question_and_escapes(site: dict[str, Any], http: httpx.Client) -> None:
-    r = http.get(quiz_url(site))
+def test_quiz_page_renders_every_question_and_escapes(library: dict[str, Any], http: TestClient) -> None:
+    r = http.get(quiz_url(library))
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     html = r.text
     assert "<script>alert" not in html and "<b>Line</b>" not in html
     assert "Diane &amp; Sheila &lt;script&gt;alert(&#39;quiz&#39;)&lt;/script&gt;" in html
     assert "Phone &lt;b&gt;Line&lt;/b&gt;" in html
-    quiz = http.get(f"/api/episodes/{site['episode']}/quiz", params={"seed": SEED, "count": COUNT}).json()
+    quiz = http.get(f"/api/episodes/{library['episode']}/quiz", params={"seed": SEED, "count": COUNT}).json()
     assert len(quiz["questions"]) == COUNT
     assert html.count('<li class="question ') == COUNT  # readable without JavaScript: every question and option
     for q in quiz["questions"]:
@@ -78,13 +85,13 @@ def test_quiz_page_renders_every_question_and_escapes(site: dict[str, Any], http
         for option in q["options"]:
             assert f'<span class="option-text">{option}</span>' in html
     assert "answer_index" not in html and "answer_text" not in html  # the server checks answers
-    assert f'href="/episodes/{site["episode"]}/quiz?level=medium&amp;count={COUNT}&amp;seed={SEED + 1}"' in html
+    assert f'href="/episodes/{library["episode"]}/quiz?level=medium&amp;count={COUNT}&amp;seed={SEED + 1}"' in html
     assert http.get("/static/quiz.js").status_code == 200
-    episode = http.get(f"/episodes/{site['episode']}").text
+    episode = http.get(f"/episodes/{library['episode']}").text
     for level in ("easy", "medium", "hard"):
-        assert f'href="/episodes/{site["episode"]}/quiz?level={level}"' in episode
+        assert f'href="/episodes/{library["episode"]}/quiz?level={level}"' in episode
     assert "Practise listening" in episode and 'class="translate-toggle"' in episode
-    bad = http.get(quiz_url(site, level="<i>impossible</i>"))
+    bad = http.get(quiz_url(library, level="<i>impossible</i>"))
     assert bad.status_code == 400 and "&lt;i&gt;impossible&lt;/i&gt;" in bad.text and "<i>impossible" not in bad.text
     assert http.get("/episodes/99999/quiz").status_code == 404
 
@@ -96,7 +103,8 @@ def _audio_time(page: Any) -> float:
     return float(page.evaluate("document.getElementById('quiz-audio').currentTime"))
 
 
-def test_take_a_five_question_quiz(site: dict[str, Any], page: Any, http: httpx.Client) -> None:
+@pytest.mark.browser
+def test_take_a_five_question_quiz(site: dict[str, Any], page: Any, http: TestClient) -> None:
     quiz = http.get(f"/api/episodes/{site['episode']}/quiz", params={"seed": SEED, "count": COUNT}).json()
     questions = quiz["questions"]
     page.goto(quiz_url(site))
@@ -172,6 +180,7 @@ def _spanish(text: str) -> bool:
     return bool(SPANISH & {w.strip(".,¿?¡!").lower() for w in text.split()})
 
 
+@pytest.mark.browser
 def test_translation_switch_on_episode_and_quiz(site: dict[str, Any], page: Any) -> None:
     if shutil.which("apertium") is None:
         pytest.skip("apertium is not installed: the translation switch has no backend to ask")
