@@ -36,6 +36,7 @@ import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
 from podscope.records import SAMPLE_RATE, Diarization, Hook, SpeakerTrack, Turn
+from podscope.voices.embed import FRAME_OFFSET_SECONDS, FRAME_STEP_SECONDS
 from podscope.voices.segmentation import (
     NUM_LOCAL_SPEAKERS,
     WINDOW_SECONDS,
@@ -58,9 +59,6 @@ class FrameEmbedder(Protocol):
     def pool(self, frames: FloatArray, mask: npt.NDArray[np.bool_] | None = None) -> FloatArray: ...
 
 
-# CAM++ frame timing (see podscope.voices.embed): 20 ms frames, the first centred 12.5 ms into the input.
-_EMB_FRAME_STEP = 0.02
-_EMB_FRAME_OFFSET = 0.0125
 _EMB_MIN_SAMPLES = 400
 # A local speaker's embedding pools its clean (non-overlapped) frames when it has at least this many (0.42 s), else
 # all its active frames.
@@ -218,7 +216,7 @@ def _embed_leaves(
         long_enough = np.nonzero(leaves.run_clean * grid.step_seconds >= min_run_seconds)[0]
         for w in np.unique(run_window[long_enough]):
             run_rows_of[int(w)] = long_enough[run_window[long_enough] == w]
-    min_run_frames = max(1, int(min_run_seconds / _EMB_FRAME_STEP))
+    min_run_frames = max(1, int(min_run_seconds / FRAME_STEP_SECONDS))
 
     blocks = _speech_blocks(seg, block_seconds)
     win_start = windows * step_samples
@@ -236,7 +234,7 @@ def _embed_leaves(
                 chunk = chunk * np.float32(min(0.5 / peak, 1000.0))
             feats = frame_features(chunk)
             # frame centres in the concatenated speech, mapped back to the recording's time line
-            centre = (_EMB_FRAME_OFFSET + _EMB_FRAME_STEP * np.arange(len(feats))) * SAMPLE_RATE
+            centre = (FRAME_OFFSET_SECONDS + FRAME_STEP_SECONDS * np.arange(len(feats))) * SAMPLE_RATE
             lengths = np.array([p1 - p0 for p0, p1 in pieces])
             offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
             piece = np.clip(np.searchsorted(offsets, centre, side="right") - 1, 0, len(pieces) - 1)
