@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from starlette.testclient import TestClient
 
-from helpers import CHROMIUM, SAMPLE_WAV, encode
+from helpers import CHROMIUM, SAMPLE_WAV, encode, in_process, served
 
 
 @pytest.fixture(scope="session")
@@ -75,3 +76,20 @@ def page(browser: Any, site: dict[str, Any]) -> Iterator[Any]:
     finally:
         context.close()
     assert not errors, errors
+
+
+# -- the web app over a module's `library` fixture (a dict holding at least "lib") ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site(library: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The module's library behind a real uvicorn (for the browser); adds its base URL as "url"."""
+    with served(library["lib"]) as url:
+        yield {**library, "url": url}
+
+
+@pytest.fixture(scope="module")
+def http(library: dict[str, Any]) -> Iterator[TestClient]:
+    """The app over the module's library in this process, for tests that only read its answers."""
+    with in_process(library["lib"]) as client:
+        yield client

@@ -21,7 +21,7 @@ import pytest
 from scipy.signal import resample
 from starlette.testclient import TestClient
 
-from helpers import DATA, SAMPLE_WAV, SCREENSHOTS, in_process, served, write_wav
+from helpers import DATA, SAMPLE_WAV, SCREENSHOTS, in_process, write_wav
 from podscope.audio import load_audio
 from podscope.formats import FORMATS
 from podscope.library import Library
@@ -106,20 +106,6 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         yield {**info, "lib": lib}
     finally:
         lib.close()
-
-
-@pytest.fixture(scope="module")
-def site(library: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The library behind a real uvicorn, for the browser."""
-    with served(library["lib"]) as url:
-        yield {**library, "url": url}
-
-
-@pytest.fixture(scope="module")
-def http(library: dict[str, Any]) -> Iterator[TestClient]:
-    """The app over the library in this process, for tests that only read its answers."""
-    with in_process(library["lib"]) as client:
-        yield client
 
 
 def page_urls(library: dict[str, Any]) -> dict[str, str]:

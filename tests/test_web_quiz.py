@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 from starlette.testclient import TestClient
 
-from helpers import SAMPLE_WAV, SCREENSHOTS, in_process, served
+from helpers import SAMPLE_WAV, SCREENSHOTS
 from podscope.library import Library
 
 pytestmark = pytest.mark.models  # every test here needs the library the real pipeline builds
@@ -40,20 +40,6 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         yield {"lib": lib, "episode": episode_id}
     finally:
         lib.close()
-
-
-@pytest.fixture(scope="module")
-def site(library: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The library behind a real uvicorn, for the browser."""
-    with served(library["lib"]) as url:
-        yield {**library, "url": url}
-
-
-@pytest.fixture(scope="module")
-def http(library: dict[str, Any]) -> Iterator[TestClient]:
-    """The app over the library in this process, for reading answers (the API's quiz, a learner's progress)."""
-    with in_process(library["lib"]) as client:
-        yield client
 
 
 def quiz_url(site: dict[str, Any], **extra: Any) -> str:
