@@ -31,6 +31,10 @@ EpisodeStatus = Literal["pending", "done", "failed"]
 JobStatus = Literal["queued", "running", "done", "failed"]
 QuizLevel = Literal["easy", "medium", "hard"]
 QUIZ_LEVELS: tuple[QuizLevel, ...] = get_args(QuizLevel)
+QuestionKind = Literal["gap", "who"]  # a word cut from what was said; who said a line
+QUESTION_KINDS: tuple[QuestionKind, ...] = get_args(QuestionKind)
+ItemStatus = Literal["pending", "done", "failed", "skipped"]  # a feed item's processing
+ExemplarOrigin = Literal["enrolled", "confirmed", "assigned", "named", "verified"]  # how a voice sample was learnt
 
 Stage = Literal[
     "refresh",  # a followed feed read again
@@ -251,7 +255,7 @@ class Exemplar:
 
     id: int
     person_id: int
-    origin: str  # enrolled | confirmed | assigned | named | verified
+    origin: ExemplarOrigin
     source: str  # human-readable: "episode 12 SPEAKER_01" or "clip.wav 3.0-20.0 s"
     seconds: float
     speaker_id: int | None
@@ -421,7 +425,7 @@ class FollowedItem:
     enclosure_type: str | None
     transcripts: list[dict[str, str]]
     persons: list[dict[str, str]]
-    status: str  # pending | done | failed | skipped
+    status: ItemStatus
     attempts: int
     error: str | None
     feed_url: str | None = None
@@ -461,7 +465,7 @@ class QuizAttempt:
     seed: int
     level: str
     question_id: str
-    kind: str  # gap | who
+    kind: QuestionKind
     chosen: int
     chosen_text: str
     answer_text: str

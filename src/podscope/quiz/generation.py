@@ -25,9 +25,9 @@ from podscope.quiz.lexicon import (
     spelling_distance,
 )
 from podscope.quiz.records import Question, Quiz
-from podscope.records import QUIZ_LEVELS, StoredTranscript, Word
+from podscope.records import QUESTION_KINDS, QUIZ_LEVELS, StoredTranscript, Word
 
-KINDS = ("gap", "who")
+KINDS = QUESTION_KINDS
 OPTIONS = 4
 MAX_CLIP_SECONDS = 12.0
 MIN_WORD_SECONDS = 0.05  # a word shorter than this has no usable timing (the recogniser squeezed it)

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from podscope.errors import NotFound
-from podscope.records import QuizLevel
+from podscope.records import QuestionKind, QuizLevel
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class Question:
     "who said it?" question they are the quote's."""
 
     id: str  # "gap-<word index>" or "who-<segment index>": stable for one episode
-    kind: str  # gap | who
+    kind: QuestionKind
     prompt: str
     options: tuple[str, ...]
     answer_index: int

@@ -24,6 +24,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
+from podscope.records import ExemplarOrigin
+
 FloatArray = npt.NDArray[np.float32]
 
 # A speaker whose best and second-best people score within this margin (both above the publication threshold) is
@@ -162,7 +164,7 @@ class ExemplarInfo:
 
     id: int
     embedding: FloatArray
-    origin: str  # enrolled | confirmed | assigned | named | verified
+    origin: ExemplarOrigin
     created: int  # order of arrival (an id or a counter)
     kept: bool = False  # a human vouched for it: never flagged
 
