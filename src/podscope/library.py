@@ -41,7 +41,7 @@ from podscope.records import (
 from podscope.search.embed import SentenceEmbedder
 from podscope.search.engine import Search
 from podscope.settings import Settings, load_settings, resolve_home
-from podscope.store import Store
+from podscope.store import Store, StoreBackend
 
 if TYPE_CHECKING:  # built on first use: they bring in the models, the HTTP client, the XML parser
     from podscope.feeds.follow import Feeds
@@ -77,7 +77,7 @@ class Library:
         `Settings` to use as it is."""
         self.home = resolve_home(home)
         self.settings = settings if isinstance(settings, Settings) else load_settings(self.home, settings)
-        self.store = Store(self.home / "podscope.db")
+        self.store: StoreBackend = Store(self.home / "podscope.db")
         self.cache_dir = self.home / "models"
         self.work_dir = self.home / "tmp"
         self._transcribers: dict[AsrOptions, WhisperTranscriber] = {}
