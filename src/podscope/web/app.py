@@ -19,8 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from podscope import __version__
 from podscope.errors import InputError, NotFound, PodscopeError
 from podscope.library import Library
-from podscope.web.auth import RateLimiter
 from podscope.web.jobs import Jobs
+from podscope.web.ratelimit import RateLimiter
 from podscope.web.templating import error_page
 
 STATUS = ((NotFound, 404), (InputError, 400), (PodscopeError, 500))

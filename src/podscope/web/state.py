@@ -9,8 +9,8 @@ from fastapi import Request
 
 if TYPE_CHECKING:
     from podscope.library import Library
-    from podscope.web.auth import RateLimiter
     from podscope.web.jobs import Jobs
+    from podscope.web.ratelimit import RateLimiter
 
 
 def lib_of(request: Request) -> Library:
