@@ -54,6 +54,7 @@ test: setup
 test-fast: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q -m "not slow and not models and not browser"
 
 test-all: setup
