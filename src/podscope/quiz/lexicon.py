@@ -192,8 +192,3 @@ def general_words() -> tuple[str, ...]:
     except (ModelError, OSError):
         return ()
     return tuple(w for w in lines if len(w) >= 2 and w.isascii() and w.isalpha() and w.islower())
-
-
-@functools.cache
-def general_lexicon() -> Lexicon:
-    return build_lexicon(general_words())

@@ -54,7 +54,7 @@ from podscope.feeds.parse.records import (
     ValueRecipient,
     ValueTimeSplit,
 )
-from podscope.feeds.parse.values import parse_clock, parse_duration
+from podscope.feeds.parse.values import parse_duration, parse_seconds
 
 __all__ = [
     "MAX_FEED_BYTES",
@@ -89,8 +89,8 @@ __all__ = [
     "ValueRecipient",
     "ValueTimeSplit",
     "html_to_text",
-    "parse_clock",
     "parse_duration",
     "parse_feed",
     "parse_feed_date",
+    "parse_seconds",
 ]

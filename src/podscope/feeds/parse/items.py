@@ -34,8 +34,8 @@ from podscope.feeds.parse.values import (
     _text,
     _url_attr,
     _yes_no,
-    parse_clock,
     parse_duration,
+    parse_seconds,
 )
 
 
@@ -71,7 +71,7 @@ def _distinct(enclosures: list[Enclosure]) -> list[Enclosure]:
 def _psc_chapters(node: Any, base: str | None) -> list[Chapter]:
     chapters: list[Chapter] = []
     for (namespace, local), child in _children(node):
-        start = parse_clock(_attr(child, "start"))
+        start = parse_seconds(_attr(child, "start"))
         if namespace == "psc" and local == "chapter" and start is not None:
             title = _attr(child, "title") or ""
             chapters.append(Chapter(start, title, _url_attr(child, "href", base), _url_attr(child, "image", base)))

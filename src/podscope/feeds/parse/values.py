@@ -89,7 +89,7 @@ def _yes_no(text: str | None) -> bool | None:
     return True if value in _YES else False if value in _NO else None
 
 
-def parse_clock(text: str | None) -> float | None:
+def parse_seconds(text: str | None) -> float | None:
     """Seconds from "SS", "MM:SS" or "HH:MM:SS" (each part may have a fraction); None when unreadable or negative."""
     if text is None:
         return None
@@ -107,5 +107,5 @@ def parse_clock(text: str | None) -> float | None:
 
 def parse_duration(text: str | None) -> int | None:
     """Whole seconds of an itunes:duration ("SS", "MM:SS", "HH:MM:SS"), rounded; None when unreadable."""
-    seconds = parse_clock(text)
+    seconds = parse_seconds(text)
     return None if seconds is None else round(seconds)
