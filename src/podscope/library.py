@@ -10,7 +10,7 @@ It never prints; errors are `podscope.errors` exceptions that the shells turn in
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from podscope import audio, formats, ingest
 from podscope.align import speaker_over
 from podscope.asr.whisper import AsrOptions, WhisperTranscriber, check_language
-from podscope.errors import InputError, NotFound
+from podscope.errors import InputError
 from podscope.ingest import AddResult
 from podscope.keys import Keys
 from podscope.people import People
@@ -115,7 +115,7 @@ class Library:
         """Followed feeds (built on first use: it brings in the HTTP client and the XML parser)."""
         from podscope.feeds.follow import Feeds
 
-        return Feeds(self.store, self.settings, self.home, arrivals=self)
+        return Feeds(self.store, self.settings, self.home, self.work_dir, arrivals=self)
 
     def close(self) -> None:
         self.store.close()
@@ -360,22 +360,21 @@ class Library:
         return self.store.episodes.counts()
 
     def podcast(self, podcast_id: int) -> Podcast:
-        found = next((p for p in self.podcasts() if p.id == podcast_id), None)
-        if found is None:
-            raise NotFound(f"no podcast with id {podcast_id}; `podscope podcasts` lists them")
-        return found
+        """One podcast with its episode count; NotFound when there is none with this id."""
+        return self.store.episodes.podcast(podcast_id)
 
-    def cast(self, podcast_id: int) -> list[CastMember]:
-        """The people heard on a podcast (attributed at `matched` or better) or credited by its feed, most heard
-        first (speaking time, then episodes, then name)."""
-        podcast = self.podcast(podcast_id)
+    def cast(self, episodes: Sequence[Episode]) -> list[CastMember]:
+        """The people of these episodes (a podcast's): those heard in them (attributed at `matched` or better) and
+        those their feed credits, most heard first (speaking time, then episodes, then name)."""
+        ids = {e.id for e in episodes}
         heard: dict[str, tuple[set[int], float, Tier]] = {}
-        roles: dict[str, set[str]] = {}
-        for episode in self.store.episodes.list_episodes(podcast.title):
-            for a in self.people.attributions(episode_id=episode.id):
+        for a in self.people.attributions():
+            if a.episode_id in ids:
                 seen, seconds, tier = heard.get(a.person, (set(), 0.0, a.tier))
-                heard[a.person] = (seen | {episode.id}, seconds + a.speaking_time, min(tier, a.tier, key=TIERS.index))
-            for credit in self.credits(episode.id):
+                heard[a.person] = (seen | {a.episode_id}, seconds + a.speaking_time, min(tier, a.tier, key=TIERS.index))
+        roles: dict[str, set[str]] = {}
+        for episode_id in sorted(ids):
+            for credit in self.credits(episode_id):
                 roles.setdefault(credit.name, set()).add(credit.role)
         cast = [
             CastMember(
@@ -389,10 +388,9 @@ class Library:
         ]
         return sorted(cast, key=lambda c: (-c.seconds, -c.episodes, c.name.lower()))
 
-    def recording(self, episode_id: int) -> Path | None:
+    def recording(self, episode: Episode) -> Path | None:
         """The recording of a processed episode that may be played (see `podscope.recordings`), or None when it was
         imported from a transcript alone, is still pending, or its file is gone."""
-        episode = self.episode(episode_id)
         return recording(self.home, episode.source) if episode.status == "done" else None
 
     def export_transcript(self, episode_id: int, fmt: str) -> str:

@@ -185,5 +185,4 @@ def process_episode(
         asr_source=transcription.model_source,
         segments=tuple(segments),
         diarization=diarization,
-        stage_seconds=dict(report.stage_seconds),
     )

@@ -1,15 +1,16 @@
-"""Typed records that flow between the pipeline stages.
+"""The typed records of podscope and its vocabulary: what flows between the pipeline stages, what the store hands
+out (episodes, people, feeds, keys, quiz answers, search rows) and the Literal types for tiers, statuses and levels.
 
-Every stage is a function from records to records; only the store turns them into rows. Times are seconds from the
-start of the episode's audio, as floats.
+Every stage is a function from records to records; only the store turns them into rows and back. Times are seconds
+from the start of the episode's audio, as floats.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Literal, get_args
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -170,7 +171,6 @@ class ProcessedEpisode:
     asr_source: str
     segments: tuple[Segment, ...]
     diarization: Diarization
-    stage_seconds: dict[Stage, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -395,6 +395,23 @@ class FollowedFeed:
     pending: int
     done: int
     failed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """As `feeds list --json` and GET /api/feeds show it."""
+        return {
+            "id": self.id,
+            "url": self.url,
+            "podcast": self.podcast,
+            "items": self.items,
+            "pending": self.pending,
+            "done": self.done,
+            "failed": self.failed,
+            "blocked": self.blocked,
+            "language_declared": self.language,
+            "language_set": self.language_set,
+            "checked_at": self.checked_at,
+            "error": self.error,
+        }
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """Time as podscope writes and reads it: one module for every clock.
 
-- `now_iso()`: the UTC timestamp stored with every row (`2026-12-01T20:09:44Z`).
+- `now_iso()`, `iso(when)`: the UTC timestamp stored with every row (`2026-12-01T20:09:44Z`).
 - `clock(seconds, decimal)`: `HH:MM:SS.mmm` as SRT and WebVTT spell it; `hms`: `HH:MM:SS` for plain text.
 - `position(seconds)`: a place in an episode for people (`0:12`, `1:02:05`), truncated to the second so it never
-  points after the words it labels; `duration(seconds)`: a length for people, rounded.
+  points after the words it labels (the web pages' stamps and links); `duration(seconds)`: the same clock rounded
+  to the nearest second, for lengths and for the terminal's times.
 - `parse_clock(text)`: the lenient reader for all of them.
 """
 
@@ -18,9 +19,14 @@ TIMESTAMP = r"(?:\d+:)?\d{1,2}:\d{1,2}(?:[.,]\d+)?"
 _TIMESTAMP = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{1,2})(?:[.,](\d+))?")
 
 
+def iso(when: dt.datetime) -> str:
+    """A time in UTC to the second, as stored: `YYYY-MM-DDTHH:MM:SSZ`."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def now_iso() -> str:
-    """The current UTC time to the second, as stored: `YYYY-MM-DDTHH:MM:SSZ`."""
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The current UTC time to the second, as stored."""
+    return iso(dt.datetime.now(dt.UTC))
 
 
 def milliseconds(seconds: float) -> int:

@@ -11,7 +11,6 @@ from rich.table import Table
 
 from podscope.cli.shell import err, home_option, open_library, out, print_json, stage_progress
 from podscope.errors import InputError
-from podscope.feeds.follow import feed_dict
 
 
 @click.group("feeds")
@@ -51,7 +50,7 @@ def feeds_list(as_json: bool, home: Path | None) -> None:
     with open_library(home) as lib:
         rows = lib.feeds.list()
     if as_json:
-        print_json([feed_dict(r) for r in rows])
+        print_json([r.to_dict() for r in rows])
         return
     if not rows:
         out.print("No feeds yet. Follow one with: podscope feeds add URL")

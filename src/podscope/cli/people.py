@@ -13,7 +13,7 @@ from rich.table import Table
 from podscope.cli.shell import err, home_option, open_library, out, print_json
 from podscope.errors import InputError
 from podscope.people import Change, PersonPage, exemplar_dict, review_dict, status_line
-from podscope.timefmt import position
+from podscope.timefmt import duration
 
 
 def _print_changes(changes: list[Change], episode: int | None = None) -> None:
@@ -113,13 +113,13 @@ def _print_page(page: PersonPage) -> None:
                 a.label,
                 a.tier,
                 f"{a.score:.2f}" if a.score is not None else "",
-                position(round(a.speaking_time, 1)),
+                duration(round(a.speaking_time, 1)),
             )
         out.print(table)
     if page.quotes:
         out.print("[bold]Quotes[/bold]")
         for q in page.quotes:
-            at = position(round(q.start, 2))
+            at = duration(round(q.start, 2))
             out.print(f"  “{escape(q.text)}” — {escape(q.podcast)}, episode {q.episode_id} at {at}")
 
 
@@ -230,7 +230,7 @@ def people_unknown(as_json: bool, home: Path | None) -> None:
         s = v.stretch
         out.print(
             f"[bold]{v.id}[/bold]: {len(v.episodes)} episodes ({', '.join(map(str, v.episodes))}), {v.seconds:.0f} s;"
-            f" listen: episode {s.episode_id} {s.label} at {position(s.start)}"
+            f" listen: episode {s.episode_id} {s.label} at {duration(s.start)}"
         )
         if s.quote:
             out.print(f"  “{escape(s.quote)}”")
@@ -332,7 +332,7 @@ def review(ctx: click.Context, tier: str, as_json: bool, home: Path | None) -> N
         out.print(
             f"[bold]{d['id']}[/bold] {escape(d['person'])} ({d['tier']}, {score}) — {escape(d['podcast'])} /"
             f" episode {d['episode_id']} {escape(d['episode'])}, {d['speaker']};"
-            f" listen {position(d['listen']['start'])}-{position(d['listen']['end'])}"
+            f" listen {duration(d['listen']['start'])}-{duration(d['listen']['end'])}"
         )
         if d["held"]:
             out.print(f"    [yellow]held back: {escape(d['held'])}[/yellow]")

@@ -12,7 +12,7 @@ from rich.markup import escape
 from podscope.cli.shell import home_option, open_library, out, print_json
 from podscope.quiz import KINDS
 from podscope.records import QUIZ_LEVELS
-from podscope.timefmt import position
+from podscope.timefmt import duration
 
 
 @click.command("quiz")
@@ -53,7 +53,7 @@ def quiz(
     )
     for n, q in enumerate(made.questions, start=1):
         out.print(
-            f"\n[bold]{n}.[/bold] [dim]{q.kind} · play {position(q.clip_start)} ({q.clip_start:.2f}-{q.clip_end:.2f} s)"
+            f"\n[bold]{n}.[/bold] [dim]{q.kind} · play {duration(q.clip_start)} ({q.clip_start:.2f}-{q.clip_end:.2f} s)"
             f"[/dim]\n   {escape(q.prompt)}"
         )
         for k, option in enumerate(q.options):

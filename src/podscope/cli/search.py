@@ -13,7 +13,7 @@ from podscope.cli.shell import err, home_option, open_library, out, print_json, 
 from podscope.errors import InputError
 from podscope.records import TIERS
 from podscope.search.engine import MODES, SearchResult, options_from
-from podscope.timefmt import position
+from podscope.timefmt import duration
 
 
 @click.command("search")
@@ -56,7 +56,7 @@ def _print(result: SearchResult) -> None:
         who = hit.speaker + (f" ({hit.tier})" if hit.tier and hit.tier != "confirmed" else "")
         out.print(
             f"[bold]{n}.[/bold] [cyan]{escape(hit.podcast)}[/cyan] · {escape(hit.episode)} · {date} · "
-            f"[bold]{escape(who)}[/bold] at {position(hit.start)}"
+            f"[bold]{escape(who)}[/bold] at {duration(hit.start)}"
             f"  [dim](episode {hit.episode_id}, {hit.start:.1f} s)[/dim]"
         )
         for line in hit.before:

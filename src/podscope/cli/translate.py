@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from podscope.cli.shell import home_option, open_library, out, print_json
-from podscope.timefmt import position
+from podscope.timefmt import duration
 from podscope.translate import language_code, pair_label
 
 
@@ -64,5 +64,5 @@ def translate(
     table = Table("time", "speaker", src, language_code(target), title=f"{episode.podcast} / {episode.title}")
     for seg, text in rows:
         speaker = names.get(seg.speaker or "", seg.speaker or "")
-        table.add_row(position(seg.start), escape(speaker), escape(seg.text), escape(text))
+        table.add_row(duration(seg.start), escape(speaker), escape(seg.text), escape(text))
     out.print(table)

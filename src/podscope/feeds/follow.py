@@ -127,24 +127,6 @@ def _new_item(item: FeedItem) -> NewItem | None:
     )
 
 
-def feed_dict(feed: FollowedFeed) -> dict[str, Any]:
-    """A followed feed as `feeds list --json` and GET /api/feeds show it."""
-    return {
-        "id": feed.id,
-        "url": feed.url,
-        "podcast": feed.podcast,
-        "items": feed.items,
-        "pending": feed.pending,
-        "done": feed.done,
-        "failed": feed.failed,
-        "blocked": feed.blocked,
-        "language_declared": feed.language,
-        "language_set": feed.language_set,
-        "checked_at": feed.checked_at,
-        "error": feed.error,
-    }
-
-
 class Arrivals(Protocol):
     """Where a feed's episodes go: the library's own add_audio and import_transcript (the user-facing checks and
     the ingest behind them)."""
@@ -179,13 +161,14 @@ class Arrivals(Protocol):
 
 
 class Feeds:
-    """The feed operations of one library: its store, settings and home folder, and where episodes go."""
+    """The feed operations of one library: its store, settings, home folder (downloads, the sync lock) and scratch
+    folder, and where episodes go."""
 
-    def __init__(self, store: StoreBackend, settings: Settings, home: Path, arrivals: Arrivals):
+    def __init__(self, store: StoreBackend, settings: Settings, home: Path, work_dir: Path, arrivals: Arrivals):
         self.store = store
         self.settings = settings
         self.home = home
-        self.work_dir = home / "tmp"
+        self.work_dir = work_dir
         self.arrivals = arrivals
 
     def fetcher(self) -> Fetcher:

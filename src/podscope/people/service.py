@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -34,6 +33,7 @@ from podscope.records import (
 )
 from podscope.settings import Settings
 from podscope.store import StoreBackend
+from podscope.timefmt import now_iso
 from podscope.voices import profiles as rules
 
 ClipEmbedder = Callable[[Path, float | None, float | None], tuple[Embedding, float]]
@@ -520,7 +520,7 @@ class People:
 
     def person(self, name: str) -> Person:
         """The person with this name (any case); NotFound names the command that lists them."""
-        return self.store.people.get(name)
+        return self._person(name, create=False)
 
     def history(self, name: str) -> list[AttributionChange]:
         """Every change of an attribution to or from this person, oldest first, with its reason."""
@@ -598,7 +598,7 @@ class People:
         person = self._person(name, create=False)
         page = self.show(name, quotes=1000)
         data = page.to_dict()
-        data["exported_at"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        data["exported_at"] = now_iso()
         data["created_at"] = person.created_at
         data["profile"]["exemplars"] = [
             {**exemplar_dict(x), "embedding": [round(float(v), 6) for v in x.embedding]}

@@ -12,6 +12,7 @@ from podscope.quiz.lexicon import Lexicon, build_lexicon, general_words
 from podscope.quiz.records import DayProgress, EpisodeProgress, MissedWord, Progress, Quiz, QuizResult
 from podscope.records import QuizAttempt
 from podscope.store.contract import EpisodeRepository, PeopleRepository, QuizRepository
+from podscope.timefmt import iso
 
 
 class Quizzes:
@@ -63,7 +64,7 @@ class Quizzes:
         question = quiz.question(question_id)
         if not 0 <= chosen < len(question.options):
             raise InputError(f"chosen option {chosen}: expected 0 to {len(question.options) - 1}")
-        when = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = iso(at or dt.datetime.now(dt.UTC))
         return self._attempts.add_attempt(
             learner=learner,
             episode_id=quiz.episode_id,

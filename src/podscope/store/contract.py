@@ -70,6 +70,10 @@ class EpisodeRepository(Protocol):
 
     def podcasts(self) -> list[Podcast]: ...
 
+    def podcast(self, podcast_id: int) -> Podcast:
+        """One podcast with its episode count; NotFound when there is none with this id."""
+        ...
+
     def delete(self, episode_id: int) -> None: ...
 
     def speakers(self, episode_id: int) -> list[EpisodeSpeaker]: ...
@@ -379,7 +383,7 @@ class TranslationRepository(Protocol):
     """Segment translations, cached per segment, language pair and backend."""
 
     def segment_texts(self, episode_id: int) -> list[tuple[int, str]]:
-        """An episode's segments as (id, text), in transcript order (the order of `get_transcript`)."""
+        """An episode's segments as (id, text), in transcript order (the order of `transcript`)."""
         ...
 
     def cached_translations(self, segment_ids: Sequence[int], source: str, target: str, backend: str) -> dict[int, str]:

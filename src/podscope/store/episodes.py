@@ -182,6 +182,16 @@ class EpisodeTables(Tables):
         )
         return [Podcast(id=r["id"], title=r["title"], episode_count=r["n"]) for r in rows]
 
+    def podcast(self, podcast_id: int) -> Podcast:
+        rows = self._query(
+            """SELECT p.id, p.title, COUNT(e.id) AS n FROM podcasts p LEFT JOIN episodes e ON e.podcast_id = p.id
+               WHERE p.id = ? GROUP BY p.id""",
+            (podcast_id,),
+        )
+        if not rows:
+            raise NotFound(f"no podcast with id {podcast_id}")
+        return Podcast(id=rows[0]["id"], title=rows[0]["title"], episode_count=rows[0]["n"])
+
     def delete(self, episode_id: int) -> None:
         self.get(episode_id)
         with self.transaction() as conn:

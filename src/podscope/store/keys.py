@@ -20,7 +20,7 @@ import sqlite3
 from podscope.errors import InputError, NotFound
 from podscope.records import KEY_SCOPES, ApiKey
 from podscope.store.db import Tables
-from podscope.timefmt import now_iso
+from podscope.timefmt import iso, now_iso
 
 KEY_PREFIX = "psk_"
 SHOWN_CHARS = 8  # of the key, after the prefix, kept to tell keys apart in listings
@@ -78,7 +78,7 @@ class KeyTables(Tables):
         if not rows or not hmac.compare_digest(str(rows[0]["hash"]), digest):
             return None
         found = _key(rows[0])
-        cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=TOUCH_SECONDS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        cutoff = iso(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=TOUCH_SECONDS))
         if found.last_used_at is None or found.last_used_at < cutoff:
             with self.transaction() as conn:
                 conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now_iso(), found.id))

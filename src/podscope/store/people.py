@@ -19,6 +19,7 @@ from podscope.errors import InputError, NotFound
 from podscope.records import (
     HUMAN_TIER,
     SHOWN_TIERS,
+    TIERS,
     Appearance,
     Attribution,
     AttributionChange,
@@ -401,7 +402,6 @@ class PeopleTables(Tables):
     # -- merging and forgetting -----------------------------------------------------------------------------------
 
     def merge(self, source_id: int, target_id: int, reason: str) -> int:
-        order = {"confirmed": 0, "verified": 1, "matched": 2, "low": 3}
         moved = 0
         with self.transaction() as conn:
             conn.execute("UPDATE exemplars SET person_id = ? WHERE person_id = ?", (target_id, source_id))
@@ -412,7 +412,7 @@ class PeopleTables(Tables):
             )
             for a in self.attributions(person_id=source_id):
                 clash = [b for b in self.attributions(episode_id=a.episode_id, person_id=target_id)]
-                if clash and order[clash[0].tier] <= order[a.tier]:
+                if clash and TIERS.index(clash[0].tier) <= TIERS.index(a.tier):
                     self.set_attribution(a.speaker_id, None, score=None, tier=None, reason=reason, machine=False)
                     continue
                 for b in clash:

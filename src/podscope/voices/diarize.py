@@ -36,7 +36,7 @@ import numpy.typing as npt
 from scipy.optimize import linear_sum_assignment
 
 from podscope.records import SAMPLE_RATE, Diarization, Hook, SpeakerTrack, Turn
-from podscope.voices.embed import FRAME_OFFSET_SECONDS, FRAME_STEP_SECONDS
+from podscope.voices.embed import FRAME_OFFSET_SECONDS, FRAME_STEP_SECONDS, load_embedder
 from podscope.voices.segmentation import (
     NUM_LOCAL_SPEAKERS,
     WINDOW_SECONDS,
@@ -816,8 +816,6 @@ def analyse(
     seg_model = segmentation or load_segmentation(opts.segmentation_weights)
     seg = seg_model(waveform, step=opts.step, hook=(lambda d, t: hook("segmentation", d, t)) if hook else None)
     if embedder is None:
-        from podscope.voices.embed import load_embedder
-
         embedder = load_embedder()
     min_clean = max(1, math.ceil(opts.min_embedding_seconds / seg.grid.step_seconds))
     leaves = _find_leaves(seg, min(min_clean, _MIN_CLEAN_POOL_FRAMES), embedder.dimension)

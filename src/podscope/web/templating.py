@@ -123,7 +123,7 @@ env = Environment(
     lstrip_blocks=True,
 )
 env.filters.update(
-    clock=position,
+    position=position,
     talk_time=talk_time,
     nice_date=nice_date,
     nice_time=nice_time,

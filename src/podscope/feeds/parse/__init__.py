@@ -54,7 +54,7 @@ from podscope.feeds.parse.records import (
     ValueRecipient,
     ValueTimeSplit,
 )
-from podscope.feeds.parse.values import parse_duration, parse_seconds
+from podscope.feeds.parse.values import parse_duration
 
 __all__ = [
     "MAX_FEED_BYTES",
@@ -92,5 +92,4 @@ __all__ = [
     "parse_duration",
     "parse_feed",
     "parse_feed_date",
-    "parse_seconds",
 ]

@@ -105,7 +105,7 @@ def episode(request: Request, episode_id: int) -> EpisodeDetail:
             for t in lib.timeline(episode_id)
         ],
         credits=[Credit(name=r.name, role=r.role, group=r.group) for r in lib.credits(episode_id)],
-        audio_url=f"/api/episodes/{episode_id}/audio" if lib.recording(episode_id) else None,
+        audio_url=f"/api/episodes/{episode_id}/audio" if lib.recording(found) else None,
         transcript_url=f"/api/episodes/{episode_id}/transcript",
     )
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from podscope.errors import InputError
-from podscope.feeds.follow import AddedFeed, feed_dict
+from podscope.feeds.follow import AddedFeed
 from podscope.library import Library
 from podscope.web.api.base import Route
 from podscope.web.api.jobs import JobOut
@@ -55,7 +55,7 @@ class SyncBody(BaseModel):
 @router.get("/feeds", response_model=list[FeedOut], dependencies=READ, tags=["feeds"])
 def feeds(request: Request) -> list[dict[str, Any]]:
     """The feeds followed, with their episodes' sync status."""
-    return [feed_dict(f) for f in lib_of(request).feeds.list()]
+    return [f.to_dict() for f in lib_of(request).feeds.list()]
 
 
 @router.post("/feeds", status_code=201, response_model=AddedFeed, dependencies=ADMIN, tags=["feeds"])

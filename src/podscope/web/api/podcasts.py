@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from podscope.errors import NotFound
 from podscope.records import Episode, Podcast
 from podscope.web.api.base import Route
 from podscope.web.auth import READ
@@ -35,10 +36,11 @@ def podcasts(request: Request) -> list[Podcast]:
 def podcast(request: Request, podcast_id: int) -> PodcastDetail:
     """A podcast, its episodes, and the people heard on it."""
     lib = lib_of(request)
-    found = lib.podcast(podcast_id)
-    people = [
-        PodcastPerson(name=c.name, episodes=c.episodes, speaking_seconds=round(c.seconds, 1))
-        for c in lib.cast(podcast_id)
-        if c.episodes
-    ]
-    return PodcastDetail(podcast=found, episodes=lib.episodes(found.title), people=people)
+    try:
+        found = lib.podcast(podcast_id)
+    except NotFound as exc:
+        raise NotFound(f"{exc}; GET /api/podcasts lists them") from None
+    episodes = lib.episodes(found.title)
+    heard = sorted((c for c in lib.cast(episodes) if c.episodes), key=lambda c: (-c.episodes, -c.seconds, c.name))
+    people = [PodcastPerson(name=c.name, episodes=c.episodes, speaking_seconds=round(c.seconds, 1)) for c in heard]
+    return PodcastDetail(podcast=found, episodes=episodes, people=people)

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from podscope.errors import NotFound, PodscopeError
 from podscope.formats import FORMATS
 from podscope.library import Library
-from podscope.records import QUIZ_LEVELS, SHOWN_TIERS, Attribution, Episode
+from podscope.records import QUIZ_LEVELS, Attribution, Episode
 from podscope.web.auth import READ
 from podscope.web.pages.base import path_id
 from podscope.web.state import lib_of
@@ -33,7 +33,7 @@ router = APIRouter(include_in_schema=False)
 
 def _who(lib: Library, episode_id: int) -> dict[str, Attribution]:
     """Episode speaker label -> its shown attribution."""
-    return {a.label: a for a in lib.people.attributions(episode_id=episode_id, tiers=SHOWN_TIERS)}
+    return {a.label: a for a in lib.people.attributions(episode_id=episode_id)}
 
 
 def playable(lib: Library, episode_ids: Iterable[int]) -> set[int]:
@@ -41,7 +41,7 @@ def playable(lib: Library, episode_ids: Iterable[int]) -> set[int]:
     out = set()
     for episode_id in set(episode_ids):
         try:
-            if lib.recording(episode_id):
+            if lib.recording(lib.episode(episode_id)):
                 out.add(episode_id)
         except NotFound:
             continue
@@ -83,7 +83,7 @@ def episode_page(request: Request, episode_ref: str) -> HTMLResponse:
         colour=colour,
         credits=lib.credits(episode_id),
         formats=list(FORMATS),
-        audio_url=f"/api/episodes/{episode_id}/audio" if lib.recording(episode_id) else None,
+        audio_url=f"/api/episodes/{episode_id}/audio" if lib.recording(transcript.episode) else None,
         levels=QUIZ_LEVELS,
         languages=translation_targets(request, transcript.episode) if transcript.segments else [],
     )

@@ -33,4 +33,4 @@ def podcast_page(request: Request, podcast_ref: str) -> HTMLResponse:
     lib = lib_of(request)
     podcast = lib.podcast(path_id(podcast_ref, "podcast"))
     episodes = sorted(lib.episodes(podcast.title), key=lambda e: (e.published or dt.date.min, e.id), reverse=True)
-    return render(request, "podcast.html", podcast=podcast, episodes=episodes, cast=lib.cast(podcast.id))
+    return render(request, "podcast.html", podcast=podcast, episodes=episodes, cast=lib.cast(episodes))

@@ -61,7 +61,7 @@ def quiz_page(request: Request, episode_ref: str) -> HTMLResponse:
         "count": count,
         "questions": [],
         "error": None,
-        "audio_url": f"/api/episodes/{episode_id}/audio" if lib.recording(episode_id) else None,
+        "audio_url": f"/api/episodes/{episode_id}/audio" if lib.recording(episode) else None,
         "languages": translation_targets(request, episode),
     }
     status = 200
