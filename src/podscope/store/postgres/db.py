@@ -1,0 +1,147 @@
+"""The PostgreSQL connection pool, its transactions and migrations: what every PostgreSQL repository builds on.
+
+Many processes write at once (ingest workers) and read at once (web replicas), so connections come from a pool
+(psycopg 3 + psycopg_pool). A transaction belongs to the thread that opened it: repository calls made inside
+`transaction()` on that thread join it, as nested calls join the outer transaction on SQLite.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from podscope.errors import StoreError
+from podscope.store.postgres.migrations import MIGRATIONS
+
+try:
+    import psycopg
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+except ImportError as exc:  # the extra is optional: say which one to install
+    raise StoreError(
+        "a PostgreSQL store needs the postgres extra: pip install 'podscope[postgres]' (psycopg, psycopg_pool,"
+        " pgvector)"
+    ) from exc
+
+Row = dict[str, Any]
+MIGRATION_LOCK = 7_482_001  # advisory lock id: one process migrates at a time
+
+
+class PgDatabase:
+    """One PostgreSQL database behind a connection pool, safe to share between threads."""
+
+    def __init__(self, url: str, *, max_connections: int = 8):
+        self.url = url
+        try:
+            self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
+                url,
+                connection_class=psycopg.Connection[Row],
+                min_size=1,
+                max_size=max_connections,
+                kwargs={"autocommit": True, "row_factory": dict_row},
+                open=True,
+                timeout=30,
+            )
+            self._pool.wait(timeout=30)
+        except (psycopg.Error, psycopg_pool_errors()) as exc:
+            raise StoreError(f"cannot connect to the PostgreSQL store at {redact(url)}: {exc}") from exc
+        self._local = threading.local()
+        self.migrate()
+
+    # -- plumbing -------------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection[Row]]:
+        """One write transaction: everything inside commits together or not at all; nested calls on this thread
+        join the outer transaction."""
+        current: psycopg.Connection[Row] | None = getattr(self._local, "conn", None)
+        if current is not None:
+            yield current
+            return
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                self._local.conn = conn
+                try:
+                    yield conn
+                finally:
+                    self._local.conn = None
+        except psycopg.errors.UniqueViolation:
+            raise
+        except psycopg.OperationalError as exc:
+            raise StoreError(f"cannot write to the PostgreSQL store at {redact(self.url)}: {exc}") from exc
+
+    def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
+        """Rows of one statement, inside this thread's transaction if one is open."""
+        current: psycopg.Connection[Row] | None = getattr(self._local, "conn", None)
+        if current is not None:
+            cur = current.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+        with self._pool.connection() as conn:
+            cur = conn.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not yet applied, in order, one process at a time; returns their names."""
+        applied = []
+        with self._pool.connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+            try:
+                conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+                done = {r["name"] for r in conn.execute("SELECT name FROM migrations").fetchall()}
+                for name, sql in MIGRATIONS:
+                    if name in done:
+                        continue
+                    with conn.transaction():
+                        conn.execute(sql)
+                        conn.execute(
+                            "INSERT INTO migrations (name, applied_at) VALUES (%s, to_char(now() AT TIME ZONE 'UTC',"
+                            ' \'YYYY-MM-DD"T"HH24:MI:SS"Z"\'))',
+                            (name,),
+                        )
+                    applied.append(name)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+        return applied
+
+    def applied_migrations(self) -> list[str]:
+        return [r["name"] for r in self._query("SELECT name FROM migrations ORDER BY name")]
+
+    def compact(self) -> None:
+        """Reclaim the space of deleted rows, so a forgotten voiceprint does not linger in dead tuples."""
+        with self._pool.connection() as conn:
+            for table in ("episode_speakers", "speaker_embeddings", "exemplars"):
+                conn.execute(f"VACUUM FULL {table}")
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class PgTables:
+    """The base of each PostgreSQL repository: the shared `PgDatabase` it reads and writes through."""
+
+    def __init__(self, db: PgDatabase):
+        self._db = db
+
+    def transaction(self) -> Any:
+        return self._db.transaction()
+
+    def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
+        return self._db._query(sql, params)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "(an unreadable URL)"
+    host = info.get("host") or "localhost"
+    return f"postgresql://{info.get('user') or ''}@{host}/{info.get('dbname') or ''}"
+
+
+def psycopg_pool_errors() -> type[Exception]:
+    from psycopg_pool import PoolTimeout
+
+    return PoolTimeout
