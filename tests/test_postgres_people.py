@@ -417,3 +417,18 @@ def test_forget_removes_the_person_and_every_voiceprint_tied_to_them(backend: Ba
     assert [(a.speaker_id, a.person) for a in people.attributions()] == [(other, "Bob Smith")]
     assert people.forget(bob.id)["attributions"] == 1
     assert people.list_people() == []
+
+
+def test_both_stores_have_every_method_of_the_contract_with_its_signature() -> None:
+    pytest.importorskip("psycopg", reason="pip install 'podscope[postgres]'")
+    import inspect
+
+    from podscope.store.people import PeopleTables
+    from podscope.store.postgres.people import PgPeople
+
+    methods = [n for n, v in vars(PeopleRepository).items() if inspect.isfunction(v) and not n.startswith("_")]
+    assert len(methods) == 29
+    for name in methods:
+        contract = inspect.signature(getattr(PeopleRepository, name))
+        assert inspect.signature(getattr(PgPeople, name)) == contract, name
+        assert inspect.signature(getattr(PeopleTables, name)) == contract, name
