@@ -315,3 +315,29 @@ def test_vectors_save_count_batch_and_find_their_nearest(stores: Stores) -> None
     assert {i for i, _ in cooking} == {8, 9, 10}
     assert pg.nearest(vectors[8], 1, SearchFilters(podcast="Cooking Hour"))[0][0] == 9
     assert {i for i, _ in pg.nearest(vectors[0], 10, SearchFilters(speaker="Ada Lovelace"))} == {1, 3, 5, 6}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="PostgreSQL's parser keeps hosts, emails, paths and decimals whole ('example.com', '3.5') where FTS5's"
+    " unicode61 splits them; the index would agree if segments.tsv were built from folded text with ASCII"
+    " punctuation turned into spaces (regexp_replace(folded, '[!-/:-@\\[-`{-~]+', ' ', 'g'))",
+)
+def test_words_inside_urls_emails_and_numbers_match_as_on_sqlite(stores: Stores) -> None:
+    texts = ["visit example.com today", "version 3.5 released", "email bob@mail.org", "path /usr/local/bin"]
+    with stores.pg.transaction() as conn:
+        for i, text in enumerate(texts, 11):
+            conn.execute(
+                'INSERT INTO segments (id, episode_id, start, "end", text, folded) VALUES (%s, 1, 30, 31, %s, %s)',
+                (i, text, fold(text)),
+            )
+    with stores.sqlite.db.transaction() as sconn:
+        for i, text in enumerate(texts, 11):
+            sconn.execute(
+                'INSERT INTO segments (id, episode_id, start, "end", text) VALUES (?, 1, 30, 31, ?)', (i, text)
+            )
+    for query in ("example", "example.com", "3.5", "bob", "mail", "usr"):
+        fts = parse(query).fts
+        lite = {i for i, _ in stores.sqlite.search.text_search(fts, SearchFilters(), limit=100)}
+        assert lite, query
+        assert {i for i, _ in stores.pg.text_search(fts, SearchFilters(), limit=100)} == lite, query
