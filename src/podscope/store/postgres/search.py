@@ -1,0 +1,386 @@
+"""The PostgreSQL twin of the store's search tables: full text over `segments.tsv` (a generated tsvector over the
+accent-folded text, GIN-indexed) and sentence vectors in `segment_vectors` (pgvector's halfvec(384), HNSW-indexed).
+
+The repository receives the same FTS5 expression the SQLite one does (built by `podscope.search.query`, every word
+double-quoted); `fts5_to_tsquery` rewrites it as a tsquery with the same meaning, which is only ever passed as a bound
+parameter to `to_tsquery('simple', %s)`, every lexeme single-quoted, so no query text can change the SQL or the
+tsquery's structure. Filters are bound values too.
+
+Ranking: `ts_rank_cd` (cover density), not bm25. Scores are returned negated so that, as on SQLite, lower is better;
+the sets of matches are the same, the order within them may differ.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+import psycopg
+
+from podscope.errors import NotFound, StoreError
+from podscope.records import TIERS, FacetCount, SearchFilters, SegmentRow
+from podscope.store.postgres.db import PgTables, Row
+from podscope.store.postgres.fold import fold
+from podscope.store.search import _facet, _segment
+
+# The words of a quoted FTS5 string as the unicode61 tokenizer sees them: runs of letters and digits.
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_BAREWORD = re.compile(r"[^\W]+", re.UNICODE)
+
+
+def _lexeme(word: str) -> str:
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _phrase(text: str, prefix: bool) -> str:
+    words = _TOKEN.findall(fold(text))
+    if not words:
+        raise StoreError(f"search failed: the FTS5 string {text!r} holds no word")
+    lexemes = [_lexeme(w) for w in words]
+    if prefix:
+        lexemes[-1] += ":*"
+    return lexemes[0] if len(lexemes) == 1 else "(" + " <-> ".join(lexemes) + ")"
+
+
+def fts5_to_tsquery(expr: str) -> str:
+    """An FTS5 expression (quoted strings or barewords, `*` prefixes, AND, OR, NOT, parentheses, implicit AND) as
+    PostgreSQL tsquery text with the same meaning: "a b" -> ('a' <-> 'b'), "wor" * -> 'wor':*, AND -> &, OR -> |,
+    x NOT y -> x & !y. FTS5's precedence (NOT, then AND, then OR) maps onto tsquery's (!, then &, then |) because
+    a NOT's operand is always a single string or group. Anything else FTS5 knows (NEAR, column filters, ^) is refused:
+    the query parser never writes it."""
+    out: list[str] = []
+    pending: str | None = None  # the last string, waiting to learn whether a `*` follows it
+    i, n = 0, len(expr)
+
+    def flush() -> None:
+        nonlocal pending
+        if pending is not None:
+            out.append(_phrase(pending, prefix=False))
+            pending = None
+
+    def operand() -> None:  # a string or group starts: two operands in a row are an implicit AND
+        flush()
+        if out and (out[-1].endswith(")") or out[-1].endswith("'") or out[-1].endswith(":*")):
+            out.append("&")
+
+    while i < n:
+        c = expr[i]
+        if c.isspace():
+            i += 1
+        elif c == '"':
+            j, buf = i + 1, []
+            while True:
+                k = expr.find('"', j)
+                if k < 0:
+                    raise StoreError(f"search failed: an unclosed string in the FTS5 expression {expr!r}")
+                buf.append(expr[j:k])
+                if k + 1 < n and expr[k + 1] == '"':
+                    buf.append('"')
+                    j = k + 2
+                    continue
+                i = k + 1
+                break
+            operand()
+            pending = "".join(buf)
+        elif c == "*":
+            if pending is None:
+                raise StoreError(f"search failed: '*' follows no string in the FTS5 expression {expr!r}")
+            out.append(_phrase(pending, prefix=True))
+            pending = None
+            i += 1
+        elif c == "(":
+            operand()
+            out.append("(")
+            i += 1
+        elif c == ")":
+            flush()
+            out.append(")")
+            i += 1
+        elif m := _BAREWORD.match(expr, i):
+            word = m.group()
+            i = m.end()
+            if word in ("AND", "OR", "NOT"):
+                flush()
+                out.append({"AND": "&", "OR": "|", "NOT": "& !"}[word])
+            elif word == "NEAR" or expr[i : i + 1] == ":":
+                raise StoreError(f"search failed: NEAR and column filters are not supported: {expr!r}")
+            else:
+                operand()
+                pending = word
+        else:
+            raise StoreError(f"search failed: unexpected {c!r} in the FTS5 expression {expr!r}")
+    flush()
+    return " ".join(out).replace("( ", "(").replace(" )", ")")
+
+
+_FROM = """
+    FROM segments g
+    JOIN episodes e ON e.id = g.episode_id
+    JOIN podcasts p ON p.id = e.podcast_id
+    LEFT JOIN episode_speakers s ON s.id = g.speaker_id
+    LEFT JOIN attributions a ON a.speaker_id = g.speaker_id AND a.tier = ANY(%s)
+    LEFT JOIN people pe ON pe.id = a.person_id
+"""
+
+_QUERY = "to_tsquery('simple', %s)"
+
+
+def _membership(f: SearchFilters) -> tuple[str, list[Any]]:
+    """The filters as membership tests on a segment's own columns (episode_id, speaker_id), as on SQLite; podcast
+    titles and people's names compare without case (SQLite's NOCASE)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    episode: list[str] = []
+    if f.podcast is not None:
+        episode.append("podcast_id IN (SELECT id FROM podcasts WHERE lower(title) = lower(%s))")
+        params.append(f.podcast)
+    if f.since is not None:
+        episode.append("published >= %s")
+        params.append(f.since.isoformat())
+    if f.until is not None:
+        episode.append("published <= %s")
+        params.append(f.until.isoformat())
+    if f.language is not None:
+        episode.append("language = %s")
+        params.append(f.language)
+    if episode:
+        clauses.append(f"g.episode_id IN (SELECT id FROM episodes WHERE {' AND '.join(episode)})")
+    if f.speaker is not None:
+        if f.speaker.lower() == "any":
+            clauses.append("g.speaker_id IN (SELECT speaker_id FROM attributions WHERE tier = ANY(%s))")
+            params.append(list(f.tiers))
+        else:
+            clauses.append(
+                "g.speaker_id IN (SELECT a.speaker_id FROM attributions a JOIN people pe ON pe.id = a.person_id"
+                " WHERE lower(pe.name) = lower(%s) AND a.tier = ANY(%s))"
+            )
+            params.extend([f.speaker, list(f.tiers)])
+    return (" AND " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _ids(ids: Sequence[int]) -> list[int]:
+    return [int(i) for i in ids]
+
+
+def _halfvec(vector: npt.NDArray[Any]) -> str:
+    """A vector as halfvec text, rounded to float16 first (what the column keeps)."""
+    return "[" + ",".join(repr(float(x)) for x in np.asarray(vector, dtype=np.float16)) + "]"
+
+
+def _unhalf(data: bytes) -> npt.NDArray[np.float32]:
+    """halfvec_send's bytes (dimensions, a zero, then big-endian float16s) as float32."""
+    dim = int.from_bytes(data[:2], "big")
+    return np.frombuffer(data, dtype=">f2", count=dim, offset=4).astype(np.float32)
+
+
+class PgSearchTables(PgTables):
+    """Full-text and vector search over segments on PostgreSQL (`store.search`)."""
+
+    def check_filters(self, f: SearchFilters) -> None:
+        if f.min_tier not in TIERS:
+            raise NotFound(f"tier {f.min_tier!r}: expected one of {', '.join(TIERS)}")
+        if f.podcast is not None and not self._query(
+            "SELECT 1 FROM podcasts WHERE lower(title) = lower(%s)", (f.podcast,)
+        ):
+            raise NotFound(f"no podcast named {f.podcast!r}; `podscope podcasts` lists them")
+        if (
+            f.speaker is not None
+            and f.speaker.lower() != "any"
+            and not self._query("SELECT 1 FROM people WHERE lower(name) = lower(%s)", (f.speaker,))
+        ):
+            raise NotFound(f"no person named {f.speaker!r}; `podscope people list` lists them (or use 'any')")
+
+    def _run(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        try:
+            return self._query(sql, tuple(params))
+        except psycopg.Error as exc:
+            raise StoreError(f"search failed in the database: {exc}") from exc
+
+    # -- full text ------------------------------------------------------------------------------------------------
+
+    def text_search(
+        self, fts: str, f: SearchFilters, *, sort: str = "relevance", limit: int = 10, offset: int = 0
+    ) -> list[tuple[int, float]]:
+        """(segment id, -ts_rank_cd: lower is better, as bm25 on SQLite) for one page of matches."""
+        where, params = _membership(f)
+        if sort == "relevance":
+            order, extra = "rank DESC, g.id", ""
+        else:
+            order, extra = (
+                "e.published IS NULL, e.published DESC, g.episode_id, g.start, g.id",
+                "JOIN episodes e ON e.id = g.episode_id",
+            )
+        rows = self._run(
+            f"""SELECT g.id, ts_rank_cd(g.tsv, q.q) AS rank FROM {_QUERY} AS q(q), segments g {extra}
+                WHERE g.tsv @@ q.q {where} ORDER BY {order} LIMIT %s OFFSET %s""",
+            [fts5_to_tsquery(fts), *params, limit, offset],
+        )
+        return [(r["id"], -float(r["rank"])) for r in rows]
+
+    def text_count(self, fts: str, f: SearchFilters | None = None) -> int:
+        where, params = _membership(f) if f is not None else ("", [])
+        rows = self._run(
+            f"SELECT COUNT(*) AS n FROM segments g WHERE g.tsv @@ {_QUERY} {where}", [fts5_to_tsquery(fts), *params]
+        )
+        return int(rows[0]["n"])
+
+    def text_facets(self, fts: str, f: SearchFilters, step: int = 1) -> list[FacetCount]:
+        where, params = _membership(f)
+        sample = f" AND g.id %% {int(step)} = 0" if step > 1 else ""
+        rows = self._run(
+            f"""SELECT p.title AS podcast, pe.name AS person, substr(e.published, 1, 4) AS year, SUM(x.n) AS n
+                FROM (SELECT g.episode_id, g.speaker_id, COUNT(*) AS n FROM segments g
+                      WHERE g.tsv @@ {_QUERY} {sample} {where} GROUP BY 1, 2) x
+                JOIN episodes e ON e.id = x.episode_id JOIN podcasts p ON p.id = e.podcast_id
+                LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND a.tier = ANY(%s)
+                LEFT JOIN people pe ON pe.id = a.person_id
+                GROUP BY 1, 2, 3""",
+            [fts5_to_tsquery(fts), *params, list(f.tiers)],
+        )
+        return [_facet(cast(Any, r)) for r in rows]
+
+    # -- ids from elsewhere (vector search) -----------------------------------------------------------------------
+
+    def keep_matching(self, ids: Sequence[int], f: SearchFilters) -> list[int]:
+        if not ids:
+            return []
+        where, params = _membership(f)
+        rows = self._run(f"SELECT g.id FROM segments g WHERE g.id = ANY(%s) {where}", [_ids(ids), *params])
+        found = {r["id"] for r in rows}
+        return [i for i in ids if i in found]
+
+    def term_documents(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many segments hold each term: one GIN-index count per term (no vocabulary table here; `ts_stat`
+        would read every segment). Terms no segment holds are left out, as on SQLite."""
+        if not terms:
+            return {}
+        rows = self._run(
+            """SELECT t.term, (SELECT COUNT(*) FROM segments g WHERE g.tsv @@ phraseto_tsquery('simple', t.folded))
+                      AS n
+               FROM unnest(%s::text[], %s::text[]) AS t(term, folded)""",
+            [list(terms), [fold(t) for t in terms]],
+        )
+        return {r["term"]: int(r["n"]) for r in rows if r["n"]}
+
+    def segment_id_bound(self) -> int:
+        return int(self._run("SELECT COALESCE(MAX(id), 0) AS n FROM segments", [])[0]["n"])
+
+    def matching_fts(self, ids: Sequence[int], fts: str) -> set[int]:
+        if not ids:
+            return set()
+        rows = self._run(
+            f"SELECT id FROM segments WHERE id = ANY(%s) AND tsv @@ {_QUERY}", [_ids(ids), fts5_to_tsquery(fts)]
+        )
+        return {r["id"] for r in rows}
+
+    def facets_of(self, ids: Sequence[int], f: SearchFilters) -> list[FacetCount]:
+        rows = self._run(
+            f"""SELECT p.title AS podcast, pe.name AS person, substr(e.published, 1, 4) AS year, COUNT(*) AS n
+                {_FROM} WHERE g.id = ANY(%s) GROUP BY 1, 2, 3""",
+            [list(f.tiers), _ids(ids)],
+        )
+        return [_facet(cast(Any, r)) for r in rows]
+
+    # -- what a hit shows -----------------------------------------------------------------------------------------
+
+    def segment_rows(self, ids: Sequence[int], f: SearchFilters) -> dict[int, SegmentRow]:
+        rows = self._run(
+            f"""SELECT g.id, g.episode_id, g.start, g."end", g.text, s.label, pe.name AS person, a.tier, a.score,
+                       e.title AS episode, e.published, e.language, p.title AS podcast
+                {_FROM} WHERE g.id = ANY(%s)""",
+            [list(f.tiers), _ids(ids)],
+        )
+        return {r["id"]: _segment(cast(Any, r)) for r in rows}
+
+    def neighbours(self, segment_id: int, count: int, f: SearchFilters) -> tuple[list[SegmentRow], list[SegmentRow]]:
+        columns = 'g.id, g.start, g."end", g.text, s.label, pe.name AS person, a.tier'
+        anchor = "(SELECT episode_id, start, id FROM segments WHERE id = %s) o"
+        before = self._run(
+            f"""SELECT {columns} {_FROM} JOIN {anchor} ON g.episode_id = o.episode_id
+                WHERE (g.start, g.id) < (o.start, o.id) ORDER BY g.start DESC, g.id DESC LIMIT %s""",
+            [list(f.tiers), segment_id, count],
+        )
+        after = self._run(
+            f"""SELECT {columns} {_FROM} JOIN {anchor} ON g.episode_id = o.episode_id
+                WHERE (g.start, g.id) > (o.start, o.id) ORDER BY g.start, g.id LIMIT %s""",
+            [list(f.tiers), segment_id, count],
+        )
+        return [_segment(cast(Any, r)) for r in reversed(before)], [_segment(cast(Any, r)) for r in after]
+
+    # -- vectors --------------------------------------------------------------------------------------------------
+
+    def segments_without_vectors(self, limit: int, episode_id: int | None = None) -> list[tuple[int, str]]:
+        sql = """SELECT g.id, g.text FROM segments g LEFT JOIN segment_vectors v ON v.segment_id = g.id
+                 WHERE v.segment_id IS NULL"""
+        params: list[Any] = []
+        if episode_id is not None:
+            sql += " AND g.episode_id = %s"
+            params.append(episode_id)
+        return [(r["id"], r["text"]) for r in self._run(sql + " ORDER BY g.id LIMIT %s", [*params, limit])]
+
+    def save_vectors(self, ids: Sequence[int], vectors: npt.NDArray[np.float32]) -> None:
+        """Stores (or replaces) each segment's vector as halfvec, sent as text."""
+        rows = [(int(i), _halfvec(vectors[k])) for k, i in enumerate(ids)]
+        if not rows:
+            return
+        try:
+            with self.transaction() as conn, conn.cursor() as cur:
+                cur.executemany(
+                    """INSERT INTO segment_vectors (segment_id, vector) VALUES (%s, %s::halfvec)
+                       ON CONFLICT (segment_id) DO UPDATE SET vector = excluded.vector""",
+                    rows,
+                )
+        except psycopg.Error as exc:
+            raise StoreError(f"saving vectors failed in the database: {exc}") from exc
+
+    def vector_count(self) -> int:
+        """An exact count (an index-only scan of the primary key; SQLite keeps a counter by triggers instead)."""
+        return int(self._run("SELECT COUNT(*) AS n FROM segment_vectors", [])[0]["n"])
+
+    def vectors_behind(self) -> bool:
+        row = self._run(
+            """SELECT COALESCE((SELECT MAX(id) FROM segments) > COALESCE((SELECT MAX(segment_id) FROM segment_vectors),
+               0), false) AS behind""",
+            [],
+        )[0]
+        return bool(row["behind"])
+
+    def vector_batches(self, size: int = 50_000) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
+        last = -1
+        while True:
+            rows = self._run(
+                """SELECT segment_id, halfvec_send(vector) AS vector FROM segment_vectors WHERE segment_id > %s
+                   ORDER BY segment_id LIMIT %s""",
+                [last, size],
+            )
+            if not rows:
+                return
+            ids = np.array([r["segment_id"] for r in rows], dtype=np.int64)
+            yield ids, np.stack([_unhalf(bytes(r["vector"])) for r in rows])
+            last = int(ids[-1])
+
+    def nearest(self, vector: npt.NDArray[np.float32], k: int, f: SearchFilters) -> list[tuple[int, float]]:
+        """The k segments whose vectors are nearest by cosine (HNSW index), as (id, cosine similarity) best first,
+        among those that pass the filters. With filters, the index scan goes on until k pass (pgvector's iterative
+        scan), rather than filtering only the first ef_search candidates."""
+        where, params = _membership(f)
+        text = _halfvec(vector)
+        with self.transaction() as conn:
+            try:
+                conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+                rows = conn.execute(
+                    f"""SELECT v.segment_id AS id, v.vector <=> %s::halfvec AS distance FROM segment_vectors v
+                        JOIN segments g ON g.id = v.segment_id WHERE true {where}
+                        ORDER BY v.vector <=> %s::halfvec LIMIT %s""",
+                    [text, *params, text, k],
+                ).fetchall()
+            except psycopg.Error as exc:
+                raise StoreError(f"vector search failed in the database: {exc}") from exc
+        found = [(int(r["id"]), 1.0 - float(r["distance"])) for r in rows]
+        return sorted(found, key=lambda p: (-p[1], p[0]))
+
+    def episode_segment_ids(self, episode_id: int) -> list[int]:
+        return [r["id"] for r in self._run("SELECT id FROM segments WHERE episode_id = %s", [episode_id])]
