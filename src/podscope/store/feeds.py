@@ -14,9 +14,8 @@ Why it looks like this:
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 from podscope.errors import NotFound
 from podscope.records import Credit, FollowedFeed, FollowedItem, NewItem
@@ -32,7 +31,21 @@ _FEED_SELECT = """
 """
 
 
-def _feed(row: sqlite3.Row) -> FollowedFeed:
+# What `update` may write: what reading the feed tells (never `language_set`, which only `set_language` writes).
+_UPDATABLE = frozenset(
+    {"url", "title", "podcast_guid", "etag", "last_modified", "blocked", "checked_at", "error", "language"}
+)
+
+
+class _Row(Protocol):
+    """A row read by column name: sqlite3.Row here, a dict row on PostgreSQL (which reuses `_feed` and `_item`)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+    def keys(self) -> Iterable[str]: ...
+
+
+def _feed(row: _Row) -> FollowedFeed:
     return FollowedFeed(
         id=row["id"],
         url=row["url"],
@@ -55,7 +68,7 @@ def _feed(row: sqlite3.Row) -> FollowedFeed:
     )
 
 
-def _item(row: sqlite3.Row) -> FollowedItem:
+def _item(row: _Row) -> FollowedItem:
     keys = row.keys()
     extra = {k: row[k] for k in ("feed_url", "feed_language", "feed_language_set", "podcast") if k in keys}
     return FollowedItem(
@@ -127,19 +140,8 @@ class FeedTables(Tables):
             conn.execute("UPDATE feeds SET language_set = ? WHERE id = ?", (language, feed_id))
 
     def update(self, feed_id: int, **values: Any) -> None:
-        allowed = {
-            "url",
-            "title",
-            "podcast_guid",
-            "etag",
-            "last_modified",
-            "blocked",
-            "checked_at",
-            "error",
-            "language",
-        }
-        if not values or set(values) - allowed:
-            raise ValueError(f"feeds.update: unknown fields {set(values) - allowed}")
+        if not values or set(values) - _UPDATABLE:
+            raise ValueError(f"feeds.update: unknown fields {set(values) - _UPDATABLE}")
         columns = ", ".join(f"{k} = ?" for k in values)
         with self.transaction() as conn:
             conn.execute(f"UPDATE feeds SET {columns} WHERE id = ?", (*values.values(), feed_id))
