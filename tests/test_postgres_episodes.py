@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -364,3 +365,39 @@ def test_translations_are_cached_and_dropped_when_the_text_changes(store: Backen
 
     store.episodes.delete(episode_id)  # and deleting the episode drops the rest of its translations
     assert store.translations.translation_count() == 1
+
+
+def test_concurrent_saves_of_one_recording_store_it_once(pg_url: str) -> None:
+    """Ingest workers racing on the same recording: one stores it, the others get its id (as SQLite's one writer)."""
+    db = PgDatabase(pg_url, max_connections=4)
+    episodes = PgEpisodes(db)
+    ids: list[int] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def save() -> None:
+        try:
+            start.wait(10)
+            ids.append(episodes.save(processed()))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save) for _ in range(4)]
+    try:
+        episodes.save(processed("earlier"))  # the podcast exists already: inserting it holds no one back
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors
+        assert len(ids) == 4 and len(set(ids)) == 1
+        assert episodes.counts() == {
+            "podcasts": 1,
+            "episodes": 2,
+            "episode_speakers": 4,
+            "speaker_embeddings": 4,
+            "turns": 4,
+            "segments": 4,
+        }
+    finally:
+        db.close()
