@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
 from podscope.errors import NotFound
@@ -47,7 +48,7 @@ _EPISODE_SELECT = """
 """
 
 
-def _episode(row: sqlite3.Row) -> Episode:
+def _episode(row: Mapping[str, Any] | sqlite3.Row) -> Episode:
     return Episode(
         id=row["id"],
         podcast_id=row["podcast_id"],

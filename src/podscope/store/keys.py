@@ -16,6 +16,8 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
+from collections.abc import Mapping
+from typing import Any
 
 from podscope.errors import InputError, NotFound
 from podscope.records import KEY_SCOPES, ApiKey
@@ -31,7 +33,7 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _key(row: sqlite3.Row) -> ApiKey:
+def _key(row: Mapping[str, Any] | sqlite3.Row) -> ApiKey:
     return ApiKey(
         id=row["id"],
         name=row["name"],

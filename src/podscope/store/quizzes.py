@@ -11,12 +11,14 @@ Why it looks like this:
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
+from typing import Any
 
 from podscope.records import QuizAttempt
 from podscope.store.db import Tables
 
 
-def _attempt(row: sqlite3.Row) -> QuizAttempt:
+def _attempt(row: Mapping[str, Any] | sqlite3.Row) -> QuizAttempt:
     return QuizAttempt(
         id=row["id"],
         learner=row["learner"],

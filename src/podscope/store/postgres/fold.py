@@ -1,4 +1,8 @@
-"""Text folded for the PostgreSQL full-text index: lower case without accents (the server may have no `unaccent`)."""
+"""Text folded for PostgreSQL's full-text search: lower case without accents.
+
+The server may have no `unaccent` extension, so podscope folds a segment's text itself when writing it (the
+`segments.folded` column, under the generated `tsv`) and folds a query the same way when searching.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,6 @@ import unicodedata
 
 
 def fold(text: str) -> str:
-    """NFKD-normalised, combining marks dropped, lower case: "Café" -> "cafe"."""
+    """`text` in lower case with its accents removed (compatibility decomposition, combining marks dropped)."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
