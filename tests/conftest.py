@@ -4,6 +4,7 @@ Chromium for the web tests. Plain helpers (paths, writing audio, servers) are in
 from __future__ import annotations
 
 import os
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,15 +121,13 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def pg_url(pg_server: str) -> Iterator[str]:
     """A fresh, empty database on the test server for one test; dropped afterwards."""
     import psycopg
-    from psycopg import conninfo
 
     name = f"podscope_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_server, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    info = conninfo.conninfo_to_dict(pg_server)
-    info["dbname"] = name
+    parts = urllib.parse.urlsplit(pg_server)  # the same server, the fresh database: a postgresql:// URL
     try:
-        yield conninfo.make_conninfo(**info)
+        yield urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
     finally:
         with psycopg.connect(pg_server, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -317,12 +317,6 @@ def test_vectors_save_count_batch_and_find_their_nearest(stores: Stores) -> None
     assert {i for i, _ in pg.nearest(vectors[0], 10, SearchFilters(speaker="Ada Lovelace"))} == {1, 3, 5, 6}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PostgreSQL's parser keeps hosts, emails, paths and decimals whole ('example.com', '3.5') where FTS5's"
-    " unicode61 splits them; the index would agree if segments.tsv were built from folded text with ASCII"
-    " punctuation turned into spaces (regexp_replace(folded, '[!-/:-@\\[-`{-~]+', ' ', 'g'))",
-)
 def test_words_inside_urls_emails_and_numbers_match_as_on_sqlite(stores: Stores) -> None:
     texts = ["visit example.com today", "version 3.5 released", "email bob@mail.org", "path /usr/local/bin"]
     with stores.pg.transaction() as conn:

@@ -41,7 +41,7 @@ from podscope.records import (
 from podscope.search.embed import SentenceEmbedder
 from podscope.search.engine import Search
 from podscope.settings import Settings, load_settings, resolve_home
-from podscope.store import Store, StoreBackend
+from podscope.store import StoreBackend, copy_store, open_store
 
 if TYPE_CHECKING:  # built on first use: they bring in the models, the HTTP client, the XML parser
     from podscope.feeds.follow import Feeds
@@ -77,7 +77,7 @@ class Library:
         `Settings` to use as it is."""
         self.home = resolve_home(home)
         self.settings = settings if isinstance(settings, Settings) else load_settings(self.home, settings)
-        self.store: StoreBackend = Store(self.home / "podscope.db")
+        self.store: StoreBackend = open_store(self.settings.store_url, self.home)
         self.cache_dir = self.home / "models"
         self.work_dir = self.home / "tmp"
         self._transcribers: dict[AsrOptions, WhisperTranscriber] = {}
@@ -392,6 +392,11 @@ class Library:
         """The recording of a processed episode that may be played (see `podscope.recordings`), or None when it was
         imported from a transcript alone, is still pending, or its file is gone."""
         return recording(self.home, episode.source) if episode.status == "done" else None
+
+    def copy_store(self, to: str, hook: Callable[[str, int, int], None] | None = None) -> dict[str, int]:
+        """Copy this library, kept in the SQLite file, into an empty PostgreSQL store at `to` (ids kept, one
+        transaction, counts verified); returns the rows copied per table. `hook(table, done, total)` follows it."""
+        return copy_store(self.store, to, hook)
 
     def export_transcript(self, episode_id: int, fmt: str) -> str:
         """The episode's transcript in one of `formats.FORMATS` (txt, json, srt, vtt, rttm, md), with people's names

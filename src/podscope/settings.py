@@ -100,6 +100,12 @@ SETTINGS: tuple[Setting, ...] = (
         "apertium",
         "Translation backend for `podscope translate`: apertium (offline, Debian packages) or argos (argostranslate).",
     ),
+    Setting(
+        "store_url",
+        "",
+        "Where the library is stored: empty for the SQLite file in the home; postgresql://user@host/db for a"
+        " PostgreSQL server with pgvector shared by several machines (the postgres extra).",
+    ),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -135,6 +141,7 @@ class Settings:
     api_rate_per_minute: int
     max_upload_mb: int
     translate_backend: str
+    store_url: str
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))

@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 
 from podscope import __version__
-from podscope.cli import episodes, feeds, keys, people, quiz, search, serve, translate
+from podscope.cli import episodes, feeds, keys, people, quiz, search, serve, storage, translate
 from podscope.cli.shell import err
 from podscope.errors import PodscopeError
 
@@ -22,10 +22,11 @@ from podscope.errors import PodscopeError
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="podscope")
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None, help="The podscope home.")
+@click.option("--store", "store_url", default=None, metavar="URL", help="Where the library is stored (store_url).")
 @click.pass_context
-def cli(ctx: click.Context, home: Path | None) -> None:
+def cli(ctx: click.Context, home: Path | None, store_url: str | None) -> None:
     """podscope: podcast transcripts with word timing and speakers, in a library you can search."""
-    ctx.obj = {"home": home}
+    ctx.obj = {"home": home, "store_url": store_url}
 
 
 for command in (
@@ -45,6 +46,7 @@ for command in (
     feeds.sync,
     serve.serve,
     keys.keys,
+    storage.store_group,
     quiz.quiz,
     quiz.quiz_progress,
     translate.translate,

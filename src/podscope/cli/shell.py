@@ -55,7 +55,7 @@ def print_json(value: Any) -> None:
 
 
 def home_option(func: F) -> F:
-    """--home on every command (it may also be given before the command name)."""
+    """--home and --store on every command (they may also be given before the command name)."""
 
     @click.option(
         "--home",
@@ -63,17 +63,30 @@ def home_option(func: F) -> F:
         default=None,
         help="The podscope home folder (default: $PODSCOPE_HOME, else the per-user data folder).",
     )
+    @click.option(
+        "--store",
+        "store_url",
+        default=None,
+        metavar="URL",
+        help="Where the library is stored (setting store_url): postgresql://user@host/db for a PostgreSQL server.",
+    )
     @functools.wraps(func)
-    def wrapper(*args: Any, home: Path | None, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, home: Path | None, store_url: str | None, **kwargs: Any) -> Any:
         ctx = click.get_current_context()
-        chosen = home or (ctx.obj or {}).get("home")
-        return func(*args, home=chosen, **kwargs)
+        given = ctx.obj or {}
+        ctx.ensure_object(dict)["store_url"] = store_url or given.get("store_url")
+        return func(*args, home=home or given.get("home"), **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
 
 @contextmanager
 def open_library(home: Path | None, **settings: Any) -> Iterator[Library]:
+    """The library in `home`, on the store --store names (if given) with these settings over its own."""
+    ctx = click.get_current_context(silent=True)
+    store_url = (ctx.obj or {}).get("store_url") if ctx is not None else None
+    if store_url:
+        settings["store_url"] = store_url
     lib = Library(home, settings=settings or None)
     try:
         yield lib

@@ -26,7 +26,7 @@ from podscope.errors import InputError
 from podscope.records import TIERS, FacetCount, SearchFilters, SegmentRow, Tier
 from podscope.search.embed import DIMENSION, SentenceEmbedder
 from podscope.search.query import Query, QueryError, Term, highlight_spans, normalise, parse, words
-from podscope.search.vectors import VectorIndex
+from podscope.search.vectors import NearestVectors, ServerVectors, VectorIndex, VectorSearch
 from podscope.store.contract import SearchRepository
 
 SearchMode = Literal["hybrid", "text", "semantic"]  # words and meaning fused, exact words, meaning
@@ -120,7 +120,12 @@ class Search:
         self, segments: SearchRepository, index_path: Path, embedder: Callable[[], SentenceEmbedder], threads: int = 2
     ):
         self.segments = segments
-        self.vectors = VectorIndex(index_path, DIMENSION, threads)
+        # A store that searches its own vectors (PostgreSQL) needs no local index; the SQLite store has faiss beside it.
+        self.vectors: VectorSearch = (
+            ServerVectors(segments)
+            if isinstance(segments, NearestVectors)
+            else VectorIndex(index_path, DIMENSION, threads)
+        )
         self._make_embedder = embedder
         self._embedder: SentenceEmbedder | None = None
 

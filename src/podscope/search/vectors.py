@@ -1,4 +1,5 @@
-"""The vector index for semantic search (faiss), a cache derived from the vectors the store keeps.
+"""The vector index for semantic search: a local faiss file derived from the vectors the store keeps, or, on a
+PostgreSQL store, the server's own index (`ServerVectors`).
 
 Why it looks like this:
 - The store holds every segment's vector (float16), so this index can always be rebuilt from it: on first use, after
@@ -18,12 +19,13 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
 from podscope.errors import ModelError
+from podscope.records import SearchFilters
 
 IVF_FROM = 50_000  # vectors from which the inverted-file layout is used
 NPROBE = 24  # inverted lists searched per query
@@ -168,3 +170,58 @@ class VectorIndex:
 
 def _nlist(index: Any) -> int:
     return int(_faiss().downcast_index(index.index).nlist)
+
+
+class VectorSearch(Protocol):
+    """What the search engine needs of a vector index: the local faiss file (`VectorIndex`) or the store's own
+    server-side index (`ServerVectors`)."""
+
+    @property
+    def size(self) -> int: ...
+
+    def rebuild(self, count: int, source: Source) -> None: ...
+
+    def needs_rebuild(self, count: int) -> bool: ...
+
+    def add(self, ids: Ids, vectors: Vectors) -> None: ...
+
+    def remove(self, ids: Ids) -> None: ...
+
+    def search(self, vector: Vectors, k: int) -> tuple[Ids, npt.NDArray[np.float32]]: ...
+
+
+@runtime_checkable
+class NearestVectors(Protocol):
+    """A store that searches its own vectors (PostgreSQL with pgvector's HNSW index)."""
+
+    def nearest(self, vector: Vectors, k: int, f: SearchFilters) -> list[tuple[int, float]]: ...
+
+    def vector_count(self) -> int: ...
+
+
+class ServerVectors:
+    """The vector index the store's server keeps: it is always current, so there is nothing to build, add to or
+    remove from here; a search asks the server for the k nearest by cosine."""
+
+    def __init__(self, source: NearestVectors):
+        self.source = source
+
+    @property
+    def size(self) -> int:
+        return self.source.vector_count()
+
+    def rebuild(self, count: int, source: Source) -> None:
+        return None
+
+    def needs_rebuild(self, count: int) -> bool:
+        return False
+
+    def add(self, ids: Ids, vectors: Vectors) -> None:
+        return None
+
+    def remove(self, ids: Ids) -> None:
+        return None
+
+    def search(self, vector: Vectors, k: int) -> tuple[Ids, npt.NDArray[np.float32]]:
+        found = self.source.nearest(vector, k, SearchFilters())
+        return np.array([i for i, _ in found], dtype=np.int64), np.array([s for _, s in found], dtype=np.float32)

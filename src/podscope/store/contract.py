@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -400,7 +399,7 @@ class TranslationRepository(Protocol):
 class StoreBackend(Protocol):
     """A whole library store: its repositories, one transaction across them, and its upkeep."""
 
-    path: Path
+    location: str  # where it is, for messages: the SQLite file, or the server's URL without its password
     episodes: EpisodeRepository
     people: PeopleRepository
     search: SearchRepository

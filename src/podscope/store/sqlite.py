@@ -36,6 +36,7 @@ class Store:
     def __init__(self, path: Path | str):
         self.db = Database(path)
         self.path = self.db.path
+        self.location = str(self.path)
         self.episodes: EpisodeRepository = EpisodeTables(self.db)
         self.people: PeopleRepository = PeopleTables(self.db)
         self.search: SearchRepository = SearchTables(self.db)

@@ -109,7 +109,10 @@ class PgDatabase:
         return [r["name"] for r in self._query("SELECT name FROM migrations ORDER BY name")]
 
     def compact(self) -> None:
-        """Reclaim the space of deleted rows, so a forgotten voiceprint does not linger in dead tuples."""
+        """Reclaim the space of deleted rows, so a forgotten voiceprint does not linger in dead tuples. Not inside a
+        transaction (VACUUM would wait for it forever): as on SQLite, that is an error."""
+        if getattr(self._local, "conn", None) is not None:
+            raise StoreError("the store cannot be compacted inside a transaction")
         with self._pool.connection() as conn:
             for table in ("episode_speakers", "speaker_embeddings", "exemplars"):
                 conn.execute(f"VACUUM FULL {table}")

@@ -6,8 +6,9 @@ the tables and columns mean the same; only the dialect differs.
 - Timestamps are the same UTC text (`podscope_now()`), embeddings the same float32 bytes (BYTEA).
 - `end` is a reserved word here: the column is written `"end"`.
 - Search: segments carry `folded` (their text folded to lower case without accents, by podscope, since the server
-  may have no `unaccent`) and a generated `tsv` over it with a GIN index; sentence vectors are `halfvec(384)` with
-  an HNSW index (pgvector), replacing the local faiss file.
+  may have no `unaccent`) and a generated `tsv` over it with ASCII punctuation read as spaces (so `example.com`,
+  `3.5` and `AI/ML` are words apart, as FTS5's tokenizer has them), with a GIN index; sentence vectors are
+  `halfvec(384)` with an HNSW index (pgvector), replacing the local faiss file.
 
 Never edit a migration that has shipped: add a new one, under the same name as its SQLite twin.
 """
@@ -137,7 +138,9 @@ MIGRATIONS: list[tuple[str, str]] = [
         """
         CREATE EXTENSION IF NOT EXISTS vector;
         ALTER TABLE segments ADD COLUMN folded TEXT NOT NULL DEFAULT '';
-        ALTER TABLE segments ADD COLUMN tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', folded)) STORED;
+        ALTER TABLE segments ADD COLUMN tsv tsvector GENERATED ALWAYS AS (
+            to_tsvector('simple', regexp_replace(folded, '[!-/:-@\\[-`{-~]+', ' ', 'g'))
+        ) STORED;
         CREATE INDEX segments_tsv ON segments USING GIN (tsv);
         CREATE TABLE segment_vectors (
             segment_id BIGINT PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE,

@@ -1,0 +1,55 @@
+"""The PostgreSQL store: the same repositories as the SQLite store, over one pooled `PgDatabase`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from podscope.store.contract import (
+    EpisodeRepository,
+    FeedRepository,
+    KeyRepository,
+    PeopleRepository,
+    QuizRepository,
+    SearchRepository,
+    TranslationRepository,
+)
+from podscope.store.postgres.db import PgDatabase, redact
+from podscope.store.postgres.episodes import PgEpisodes
+from podscope.store.postgres.feeds import PgFeeds
+from podscope.store.postgres.keys import PgKeys
+from podscope.store.postgres.people import PgPeople
+from podscope.store.postgres.quizzes import PgQuizzes
+from podscope.store.postgres.search import PgSearchTables
+from podscope.store.postgres.translations import PgTranslations
+
+
+class PostgresStore:
+    """A podscope library in a PostgreSQL database (with pgvector), shared by every process that opens its URL."""
+
+    def __init__(self, url: str):
+        self.db = PgDatabase(url)
+        self.url = url
+        self.location = redact(url)  # never the password
+        self.episodes: EpisodeRepository = PgEpisodes(self.db)
+        self.people: PeopleRepository = PgPeople(self.db)
+        self.search: SearchRepository = PgSearchTables(self.db)
+        self.feeds: FeedRepository = PgFeeds(self.db)
+        self.keys: KeyRepository = PgKeys(self.db)
+        self.quizzes: QuizRepository = PgQuizzes(self.db)
+        self.translations: TranslationRepository = PgTranslations(self.db)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction across repositories; nested calls on this thread join the outer one."""
+        with self.db.transaction():
+            yield
+
+    def migrate(self) -> list[str]:
+        return self.db.migrate()
+
+    def applied_migrations(self) -> list[str]:
+        return self.db.applied_migrations()
+
+    def close(self) -> None:
+        self.db.close()
