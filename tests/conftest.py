@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
-from helpers import CHROMIUM, SAMPLE_WAV, encode, in_process, served
+from helpers import BACKENDS, CHROMIUM, SAMPLE_WAV, encode, in_process, served
 
 
 @pytest.fixture(scope="session")
@@ -166,10 +166,8 @@ def pg_database(pg_server: str) -> Iterator[Callable[[str], str]]:
 
 # -- both storage backends --------------------------------------------------------------------------------------------
 
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
-
-@pytest.fixture(params=BACKENDS, ids=["sqlite", "postgres"])
+@pytest.fixture(params=BACKENDS)
 def store_url(request: pytest.FixtureRequest) -> str:
     """The `store_url` of each backend in turn: "" (the SQLite file in the home) and a fresh database on the test
     server. The server is asked for only by the postgres run, so a run without it (-m 'not postgres') never starts
