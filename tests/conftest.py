@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import urllib.parse
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
-from helpers import CHROMIUM, SAMPLE_WAV, encode, in_process, served
+from helpers import BACKENDS, CHROMIUM, SAMPLE_WAV, encode, in_process, served
 
 
 @pytest.fixture(scope="session")
@@ -117,17 +117,63 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.cleanup()
 
 
+def create_database(server: str, prefix: str = "podscope_test") -> str:
+    """A new, empty database on the server, under a unique name starting with `prefix`; returns its URL."""
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    parts = urllib.parse.urlsplit(server)  # the same server, the new database: a postgresql:// URL
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def drop_database(server: str, url: str) -> None:
+    import psycopg
+
+    name = urllib.parse.urlsplit(url).path.lstrip("/")
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture()
 def pg_url(pg_server: str) -> Iterator[str]:
     """A fresh, empty database on the test server for one test; dropped afterwards."""
-    import psycopg
-
-    name = f"podscope_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_server, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    parts = urllib.parse.urlsplit(pg_server)  # the same server, the fresh database: a postgresql:// URL
+    url = create_database(pg_server)
     try:
-        yield urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+        yield url
     finally:
-        with psycopg.connect(pg_server, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(pg_server, url)
+
+
+@pytest.fixture(scope="session")
+def pg_database(pg_server: str) -> Iterator[Callable[[str], str]]:
+    """A factory for databases that outlive one test (a module's shared library): `pg_database("search")` creates an
+    empty database named after it on the test server and returns its URL; all are dropped at the end of the
+    session."""
+    made: list[str] = []
+
+    def create(name: str) -> str:
+        made.append(create_database(pg_server, f"podscope_{name}"))
+        return made[-1]
+
+    try:
+        yield create
+    finally:
+        for url in made:
+            drop_database(pg_server, url)
+
+
+# -- both storage backends --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest) -> str:
+    """The `store_url` of each backend in turn: "" (the SQLite file in the home) and a fresh database on the test
+    server. The server is asked for only by the postgres run, so a run without it (-m 'not postgres') never starts
+    one."""
+    if request.param == "sqlite":
+        return ""
+    pytest.importorskip("psycopg", reason="pip install 'podscope[postgres]'")
+    url: str = request.getfixturevalue("pg_url")
+    return url

@@ -34,6 +34,9 @@ DATA = Path(__file__).parent / "data"
 SAMPLE_WAV = DATA / "pyannote-sample" / "sample.wav"
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "bench" / "out" / "screenshots"
+# The storage backends a test runs on, as fixture params (ids "sqlite" and "postgres"); the postgres one is marked, so
+# `-m 'not postgres'` runs without a server.
+BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", marks=pytest.mark.postgres, id="postgres")]
 
 # -- audio -----------------------------------------------------------------------------------------------------------
 

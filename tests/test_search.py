@@ -1,6 +1,8 @@
 """Search on a small real library: the Podcasting 2.0 example transcripts (tests/data/transcripts) imported as four
 episodes of two podcasts (the SRT twice, as an episode and its rebroadcast, plus the VTT and the JSON), into a real
-SQLite file with a real vector index. Each test that changes the library works on its own copy of the file."""
+SQLite file with a real vector index. The tests about results run on both backends: on that file, then on a copy of
+it in a real PostgreSQL database (`podscope store copy`), where the same assertions hold. Each test that changes the
+library works on its own copy of the file (or of the database)."""
 
 from __future__ import annotations
 
@@ -10,13 +12,14 @@ import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from helpers import DATA, cli
+from helpers import BACKENDS, DATA, cli
 from podscope.errors import InputError, NotFound
 from podscope.library import Library
 from podscope.search.embed import SentenceEmbedder
@@ -43,10 +46,12 @@ class Corpus:
     home: Path
     template: Path  # the library file as built, for per-test copies
     ids: dict[str, int]  # episode key -> episode id
+    url: str = ""  # the store_url: "" for the SQLite file in the home, else the PostgreSQL database holding a copy
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    """The library in a SQLite file, as imported from the transcripts."""
     work = tmp_path_factory.mktemp("search")
     (work / "rerun.srt").write_bytes(SRT.read_bytes() + b"\n")  # same transcript, another file (another hash)
     home = work / "home"
@@ -62,10 +67,24 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     return Corpus(home, template, ids)
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def corpus(request: pytest.FixtureRequest, built: Corpus) -> Corpus:
+    """The library on each backend in turn: the SQLite file, then a copy of it in a PostgreSQL database of the
+    module's own (`podscope store copy`: the same rows, the same ids)."""
+    if request.param == "sqlite":
+        return built
+    pytest.importorskip("psycopg", reason="pip install 'podscope[postgres]'")
+    url = request.getfixturevalue("pg_database")("search")
+    with Library(built.home) as lib:
+        lib.copy_store(url)
+    return replace(built, url=url)
+
+
 @pytest.fixture(scope="module")
 def shared(corpus: Corpus) -> Iterator[Library]:
     """The module's library, for tests that only read (its embedder stays loaded)."""
-    lib = Library(corpus.home)
+    lib = Library(corpus.home, settings={"store_url": corpus.url})
+    assert lib.store.location.startswith("postgresql://") == bool(corpus.url)
     yield lib
     lib.close()
 
@@ -80,25 +99,59 @@ def copy_home(corpus: Corpus, home: Path) -> Path:
 
 
 @pytest.fixture()
-def fresh(corpus: Corpus, tmp_path: Path) -> Iterator[Library]:
-    lib = Library(copy_home(corpus, tmp_path / "home"))
+def fresh(corpus: Corpus, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Library]:
+    """A library of the test's own on the corpus's backend: a copy of the file, or on PostgreSQL a fresh database
+    filled from a copy of the file."""
+    home = copy_home(corpus, tmp_path / "home")
+    lib = Library(home, settings={"store_url": own_store(corpus, home, request)})
     yield lib
     lib.close()
+
+
+def own_store(corpus: Corpus, home: Path, request: pytest.FixtureRequest) -> str:
+    """The store_url of a test's own copy of the library (`home` from `copy_home`): "" for the file copied into the
+    home, else a fresh PostgreSQL database filled from that file."""
+    if not corpus.url:
+        return ""
+    url: str = request.getfixturevalue("pg_url")
+    with Library(home) as lite:
+        lite.copy_store(url)
+    return url
+
+
+def on_store(url: str) -> list[str]:
+    """The command line's option for the store at `url` (none for the home's SQLite file)."""
+    return ["--store", url] if url else []
+
+
+def reopen(lib: Library) -> Library:
+    """Another Library on the same home and store, as another process would open it."""
+    return Library(lib.home, settings={"store_url": lib.settings.store_url})
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------------
 
 
-def segments(home: Path) -> dict[int, tuple[int, str]]:
-    """segment id -> (episode id, text), read straight from the library file."""
-    with closing(sqlite3.connect(home / "podscope.db")) as conn:
-        return {i: (e, t) for i, e, t in conn.execute("SELECT id, episode_id, text FROM segments")}
+def rows(where: Library | Corpus, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of a query run straight on the library's store: its SQLite file or its PostgreSQL database."""
+    url = where.settings.store_url if isinstance(where, Library) else where.url
+    if not url:
+        with closing(sqlite3.connect(where.home / "podscope.db")) as conn:
+            return list(conn.execute(sql))
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return list(conn.execute(sql))  # type: ignore[arg-type]
 
 
-def counts(home: Path) -> tuple[int, ...]:
-    with closing(sqlite3.connect(home / "podscope.db")) as conn:
-        tables = ("segments", "episodes", "podcasts", "people", "attributions", "segment_vectors")
-        return tuple(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables)
+def segments(where: Library | Corpus) -> dict[int, tuple[int, str]]:
+    """segment id -> (episode id, text), read straight from the library's store."""
+    return {i: (e, t) for i, e, t in rows(where, "SELECT id, episode_id, text FROM segments")}
+
+
+def counts(where: Library | Corpus) -> tuple[int, ...]:
+    tables = ("segments", "episodes", "podcasts", "people", "attributions", "segment_vectors")
+    return tuple(rows(where, f"SELECT COUNT(*) FROM {t}")[0][0] for t in tables)
 
 
 def find(lib: Library, text: str, **options: object) -> SearchResult:
@@ -119,8 +172,8 @@ def starts(text: str, prefix: str) -> bool:
     return any(w.startswith(prefix) for w in words(text))
 
 
-def segment_starting(home: Path, opening: str) -> set[int]:
-    return {i for i, (_, t) in segments(home).items() if t.startswith(opening)}
+def segment_starting(where: Library | Corpus, opening: str) -> set[int]:
+    return {i for i, (_, t) in segments(where).items() if t.startswith(opening)}
 
 
 # -- the query language -----------------------------------------------------------------------------------------------
@@ -159,7 +212,7 @@ LANGUAGE: list[tuple[str, Predicate]] = [
 def test_text_results_are_exactly_the_segments_the_query_describes(
     shared: Library, corpus: Corpus, query: str, expected: Predicate
 ) -> None:
-    want = {i for i, (_, text) in segments(corpus.home).items() if expected(text)}
+    want = {i for i, (_, text) in segments(corpus).items() if expected(text)}
     assert want, "the query should describe some segment of the real transcripts"
     result = find(shared, query)
     assert set(ids(result)) == want
@@ -309,8 +362,7 @@ INJECTIONS = [
 
 @pytest.mark.models
 def test_injection_attempts_never_reach_the_database(fresh: Library) -> None:
-    home = fresh.home
-    before = counts(home)
+    before = counts(fresh)
     for query in INJECTIONS:
         for mode in ("text", "hybrid"):
             try:
@@ -319,9 +371,11 @@ def test_injection_attempts_never_reach_the_database(fresh: Library) -> None:
                 continue
             if mode == "text":  # it parsed: every hit holds some of the query's words
                 assert all(h.highlights for h in result.hits), query
-    assert counts(home) == before
-    assert find(fresh, "podcast").total == sum(has(t, "podcast") for _, t in segments(home).values())
-    with closing(sqlite3.connect(home / "podscope.db")) as conn:
+    assert counts(fresh) == before
+    assert find(fresh, "podcast").total == sum(has(t, "podcast") for _, t in segments(fresh).values())
+    if fresh.settings.store_url:
+        return  # the checks below are SQLite's own (its FTS5 index and its file); the counts above hold on both
+    with closing(sqlite3.connect(fresh.home / "podscope.db")) as conn:
         conn.execute("INSERT INTO segments_fts (segments_fts) VALUES ('integrity-check')")
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
@@ -628,10 +682,16 @@ def test_reattribution_changes_results_at_once(fresh: Library, corpus: Corpus) -
 @pytest.mark.models
 def test_the_vector_index_is_rebuilt_from_the_library_file(fresh: Library) -> None:
     index = fresh.home / "index" / "segments.faiss"
+    if fresh.settings.store_url:  # on PostgreSQL the server's HNSW index holds the vectors: no local file, no rebuild
+        assert fresh.search.vectors.size == len(segments(fresh))
+        result = fresh.search.search("ideal podcast length", SearchOptions(mode="semantic", limit=3))
+        assert any(h.text.startswith(LENGTH) for h in result.hits)
+        assert not (fresh.home / "index").exists()
+        return
     assert not index.exists() and fresh.search.vectors.size == 0
     result = fresh.search.search("ideal podcast length", SearchOptions(mode="semantic", limit=3))
     assert any(h.text.startswith(LENGTH) for h in result.hits)
-    assert index.is_file() and fresh.search.vectors.size == len(segments(fresh.home))
+    assert index.is_file() and fresh.search.vectors.size == len(segments(fresh))
 
 
 @pytest.mark.models
@@ -640,8 +700,8 @@ def test_deleting_an_episode_removes_it_from_every_kind_of_result(fresh: Library
     probe = SearchOptions(mode="semantic", limit=50)
     assert rerun in {h.episode_id for h in fresh.search.search("ideal podcast length", probe).hits}
     size = fresh.search.vectors.size
-    gone = {i for i, (e, _) in segments(fresh.home).items() if e == rerun}
-    assert size == len(segments(fresh.home)) and gone
+    gone = {i for i, (e, _) in segments(fresh).items() if e == rerun}
+    assert size == len(segments(fresh)) and gone
 
     fresh.delete_episode(rerun)
 
@@ -652,7 +712,7 @@ def test_deleting_an_episode_removes_it_from_every_kind_of_result(fresh: Library
             assert result.hits, (mode, query)
             assert not gone & set(ids(result)), (mode, query)
             assert sum(result.facets["podcast"].values()) == result.total
-    with Library(fresh.home) as again:  # and from the index file another process reads
+    with reopen(fresh) as again:  # and from the index (file or server) another process reads
         assert again.search.vectors.size == size - len(gone)
         assert not gone & set(ids(again.search.search("ideal podcast length", probe)))
 
@@ -666,7 +726,7 @@ def test_deleting_an_episode_removes_it_from_every_kind_of_result(fresh: Library
     [("What is the right duration for a show?", LENGTH), ("Which cheap microphone should I buy?", MICS)],
 )
 def test_semantic_search_finds_a_paraphrase(shared: Library, corpus: Corpus, query: str, opening: str) -> None:
-    [target, *_] = [t for t in segments(corpus.home).values() if t[1].startswith(opening)]
+    [target, *_] = [t for t in segments(corpus).values() if t[1].startswith(opening)]
     content = set(words(query)) - STOPWORDS
     assert not content & set(words(target[1])), "the query must share no content word with the segment"
     assert not any(h.text.startswith(opening) for h in find(shared, " OR ".join(sorted(content))).hits)
@@ -711,10 +771,10 @@ def test_plain_hybrid_adds_results_by_meaning(shared: Library) -> None:
 
 
 @pytest.mark.models
-def test_onnx_and_torch_embeddings_agree(corpus: Corpus) -> None:
-    texts = [t for _, t in list(segments(corpus.home).values())[:3]] + ["Which cheap microphone should I buy?"]
-    onnx = SentenceEmbedder(corpus.home / "models", "onnx")(texts)
-    torch = SentenceEmbedder(corpus.home / "models", "torch")(texts)
+def test_onnx_and_torch_embeddings_agree(built: Corpus) -> None:
+    texts = [t for _, t in list(segments(built).values())[:3]] + ["Which cheap microphone should I buy?"]
+    onnx = SentenceEmbedder(built.home / "models", "onnx")(texts)
+    torch = SentenceEmbedder(built.home / "models", "torch")(texts)
     assert onnx.shape == torch.shape == (4, 384)
     assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-4)
     cosine = (onnx * torch).sum(axis=1)
@@ -751,7 +811,8 @@ def test_context_gives_the_neighbouring_segments_in_time_order(shared: Library, 
 @pytest.mark.models
 def test_cli_search_json_is_the_complete_result(corpus: Corpus, tmp_path: Path) -> None:
     home = copy_home(corpus, tmp_path / "home")
-    proc = cli(home, "search", '"show notes"', "--mode", "text", "--limit", "3", "--context", "1", "--json")
+    store = on_store(corpus.url)  # the module's database is only read here
+    proc = cli(home, "search", '"show notes"', "--mode", "text", "--limit", "3", "--context", "1", "--json", *store)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert set(result) == {"query", "mode", "total", "hits", "facets", "offset", "estimated"}
@@ -766,7 +827,7 @@ def test_cli_search_json_is_the_complete_result(corpus: Corpus, tmp_path: Path) 
     assert set(result["facets"]) == {"speaker", "podcast", "year"}
     assert sum(result["facets"]["podcast"].values()) == result["total"]
 
-    proc = cli(home, "search", "ideal length", "--speaker", "Gilon", "--since", "2022-01-01", "--json")
+    proc = cli(home, "search", "ideal length", "--speaker", "Gilon", "--since", "2022-01-01", "--json", *store)
     assert proc.returncode == 0, proc.stderr
     hybrid = json.loads(proc.stdout)
     assert hybrid["mode"] == "hybrid" and hybrid["hits"]
@@ -786,7 +847,7 @@ def test_cli_search_json_is_the_complete_result(corpus: Corpus, tmp_path: Path) 
     ],
 )
 def test_cli_errors_are_a_message_not_a_traceback(corpus: Corpus, args: list[str], needles: list[str]) -> None:
-    proc = cli(corpus.home, "search", *args)
+    proc = cli(corpus.home, "search", *args, *on_store(corpus.url))
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     assert proc.stdout == ""
     assert proc.stderr.startswith("Error: ")
@@ -796,20 +857,21 @@ def test_cli_errors_are_a_message_not_a_traceback(corpus: Corpus, args: list[str
 
 
 @pytest.mark.models
-def test_cli_delete_then_search(corpus: Corpus, tmp_path: Path) -> None:
+def test_cli_delete_then_search(corpus: Corpus, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     home = copy_home(corpus, tmp_path / "home")
+    store = on_store(own_store(corpus, home, request))
     rerun = corpus.ids["rerun"]
 
     def episodes_found(*args: str) -> set[int]:
-        proc = cli(home, "search", "Joe Rogan", "--limit", "100", "--json", *args)
+        proc = cli(home, "search", "Joe Rogan", "--limit", "100", "--json", *args, *store)
         assert proc.returncode == 0, proc.stderr
         return {h["episode_id"] for h in json.loads(proc.stdout)["hits"]}
 
     assert rerun in episodes_found()
-    proc = cli(home, "delete", str(rerun), "--yes")
+    proc = cli(home, "delete", str(rerun), "--yes", *store)
     assert proc.returncode == 0, proc.stderr
     assert f"Deleted episode {rerun}" in proc.stderr
     assert episodes_found() == episodes_found("--mode", "text") == {corpus.ids["ten"]}
     assert rerun not in episodes_found("--mode", "semantic")
-    again = cli(home, "delete", str(rerun), "--yes")
+    again = cli(home, "delete", str(rerun), "--yes", *store)
     assert again.returncode == 1 and "Traceback" not in again.stderr

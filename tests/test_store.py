@@ -1,4 +1,5 @@
-"""The SQLite store: migrations, one transaction per episode, crash safety, reading back."""
+"""The store on both backends (SQLite and PostgreSQL, through the `store_url` fixture): migrations, one transaction
+per episode, crash safety, reading back."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,7 @@ from podscope.records import (
     Turn,
     Word,
 )
-from podscope.store import Store
+from podscope.store import Store, StoreBackend, open_store
 from podscope.store.migrations import MIGRATIONS
 
 
@@ -54,16 +56,37 @@ def processed(content_hash: str = "abc", bad_turn: bool = False, podcast: str = 
     )
 
 
-def test_migrations_are_recorded_and_idempotent(tmp_path: Path) -> None:
-    store = Store(tmp_path / "lib.db")
+@pytest.fixture()
+def store(store_url: str, tmp_path: Path) -> Iterator[StoreBackend]:
+    """The store of each backend, empty and migrated."""
+    opened = open_store(store_url, tmp_path)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def integrity_error(store: StoreBackend) -> type[Exception]:
+    """What a violated constraint raises on this backend."""
+    if isinstance(store, Store):
+        return sqlite3.IntegrityError
+    import psycopg
+
+    return psycopg.IntegrityError
+
+
+def test_migrations_are_recorded_and_idempotent(store: StoreBackend, store_url: str, tmp_path: Path) -> None:
     assert store.applied_migrations() == [name for name, _ in MIGRATIONS]
     assert store.migrate() == []
     store.close()
-    assert Store(tmp_path / "lib.db").migrate() == []
+    again = open_store(store_url, tmp_path)
+    try:
+        assert again.migrate() == []
+    finally:
+        again.close()
 
 
-def test_episode_round_trip(tmp_path: Path) -> None:
-    store = Store(tmp_path / "lib.db")
+def test_episode_round_trip(store: StoreBackend) -> None:
     episode_id = store.episodes.save(processed())
     ep = store.episodes.get(episode_id)
     assert (ep.podcast, ep.title, ep.published, ep.speaker_count, ep.segment_count) == (
@@ -86,9 +109,8 @@ def test_episode_round_trip(tmp_path: Path) -> None:
     assert store.episodes.counts()["speaker_embeddings"] == 2
 
 
-def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
-    store = Store(tmp_path / "lib.db")
-    with pytest.raises(sqlite3.IntegrityError):
+def test_failed_write_leaves_nothing(store: StoreBackend) -> None:
+    with pytest.raises(integrity_error(store)):
         store.episodes.save(processed(bad_turn=True))
     assert store.episodes.counts() == dict.fromkeys(store.episodes.counts(), 0)
     store.episodes.save(processed())  # the next run can redo it
@@ -117,8 +139,35 @@ with s.db.transaction() as conn:  # the SQLite connection itself, to write raw r
     assert [p.title for p in store.episodes.podcasts()] == ["Test Pod"]
 
 
-def test_listing_and_filters(tmp_path: Path) -> None:
-    store = Store(tmp_path / "lib.db")
+@pytest.mark.postgres
+def test_a_process_killed_mid_transaction_leaves_nothing_on_postgres(pg_url: str, tmp_path: Path) -> None:
+    store = open_store(pg_url, tmp_path)
+    try:
+        store.episodes.save(processed("first"))
+    finally:
+        store.close()
+    # A separate process starts writing a second episode and dies before committing: the server rolls it back.
+    script = f"""
+import os
+from podscope.store.postgres.db import PgDatabase
+db = PgDatabase({pg_url!r})
+with db.transaction() as conn:
+    podcast = conn.execute("INSERT INTO podcasts (title) VALUES ('Crash Pod') RETURNING id").fetchone()["id"]
+    conn.execute("INSERT INTO episodes (podcast_id, title, content_hash) VALUES (%s, 'x', 'second')", (podcast,))
+    assert conn.execute("SELECT COUNT(*) AS n FROM episodes").fetchone()["n"] == 2
+    os._exit(9)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], check=False)
+    assert proc.returncode == 9
+    store = open_store(pg_url, tmp_path)
+    try:
+        assert [e.content_hash for e in store.episodes.list_episodes()] == ["first"]
+        assert [p.title for p in store.episodes.podcasts()] == ["Test Pod"]
+    finally:
+        store.close()
+
+
+def test_listing_and_filters(store: StoreBackend) -> None:
     store.episodes.save(processed("a", podcast="Alpha"))
     store.episodes.save(processed("b", podcast="Beta"))
     assert [e.podcast for e in store.episodes.list_episodes()] == ["Alpha", "Beta"]
@@ -130,8 +179,7 @@ def test_listing_and_filters(tmp_path: Path) -> None:
         store.episodes.get(99)
 
 
-def test_delete_removes_every_row_and_embedding(tmp_path: Path) -> None:
-    store = Store(tmp_path / "lib.db")
+def test_delete_removes_every_row_and_embedding(store: StoreBackend) -> None:
     episode_id = store.episodes.save(processed())
     store.episodes.delete(episode_id)
     assert store.episodes.counts() == dict.fromkeys(store.episodes.counts(), 0)
