@@ -32,6 +32,8 @@ from podscope.store.postgres.keys import PgKeys  # noqa: E402
 from podscope.store.postgres.quizzes import PgQuizzes  # noqa: E402
 from podscope.store.postgres.translations import PgTranslations  # noqa: E402
 
+pytestmark = pytest.mark.postgres  # these tests need a PostgreSQL server (a throwaway one, see conftest)
+
 
 @dataclasses.dataclass
 class Backend:

@@ -18,6 +18,8 @@ from podscope.records import Credit, NewItem
 from podscope.store.contract import FeedRepository
 from podscope.store.sqlite import Store
 
+pytestmark = pytest.mark.postgres  # these tests need a PostgreSQL server (a throwaway one, see conftest)
+
 
 @dataclass
 class Backend:

@@ -14,7 +14,7 @@ from podscope.library import Library
 from podscope.search.engine import SearchOptions
 
 pytest.importorskip("psycopg", reason="pip install 'podscope[postgres]'")
-pytestmark = pytest.mark.models  # import_transcript embeds the segments with MiniLM
+pytestmark = [pytest.mark.models, pytest.mark.postgres]  # import_transcript embeds the segments with MiniLM
 
 SRT = DATA / "transcripts" / "example.srt"
 

@@ -28,6 +28,8 @@ from podscope.store.contract import PeopleRepository
 from podscope.store.db import blob
 from podscope.store.sqlite import Store
 
+pytestmark = pytest.mark.postgres  # these tests need a PostgreSQL server (a throwaway one, see conftest)
+
 
 @dataclass
 class Backend:

@@ -22,6 +22,8 @@ from podscope.store.postgres.db import PgDatabase
 from podscope.store.postgres.fold import fold
 from podscope.store.postgres.search import PgSearchTables, fts5_to_tsquery
 
+pytestmark = pytest.mark.postgres  # these tests need a PostgreSQL server (a throwaway one, see conftest)
+
 PODCASTS = [(1, "Tech Talk"), (2, "Cooking Hour")]
 EPISODES = [  # id, podcast, title, published, language
     (1, 1, "Ep one", "2023-05-01", "en"),

@@ -13,6 +13,8 @@ pytest.importorskip("psycopg", reason="pip install 'podscope[postgres]'")
 from podscope.store.postgres.db import PgDatabase
 from podscope.store.postgres.migrations import MIGRATIONS
 
+pytestmark = pytest.mark.postgres  # these tests need a PostgreSQL server (a throwaway one, see conftest)
+
 
 def test_the_schema_migrates_once_under_the_sqlite_names(pg_url: str) -> None:
     assert [name for name, _ in MIGRATIONS] == [name for name, _ in SQLITE_MIGRATIONS]
