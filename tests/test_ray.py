@@ -8,6 +8,7 @@ before Ray starts (its workers inherit the variable), and the first worker that 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,3 +92,24 @@ def test_a_sqlite_store_is_refused(tmp_path: Path) -> None:
     result = cli(tmp_path / "home", "add-audio", "--ray", "local", *FILES, "--podcast", "Ray FM")
     assert result.returncode == 1
     assert "distributed ingestion needs a PostgreSQL store" in result.stderr
+
+
+def test_the_command_adds_files_on_ray(pg_url: str, tmp_path: Path) -> None:
+    """`podscope add-audio --ray FILE...` in a fresh interpreter, which starts its own local Ray (this module's is
+    stopped first, so one runs at a time on the test machine)."""
+    ray.shutdown()
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text("allow_download = false\nthreads = 1\n")
+    files = FILES[1:]
+    args = ["--store", pg_url, "add-audio", "--ray", *files, "--podcast", "Ray FM", "--model", "tiny.en"]
+    result = cli(home, *args, "--workers", "1", "--json")  # `--ray FILE`: the first file, not an address
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["workers"] == 1 and len(report["done"]) == 2 and not report["failed"]
+    with Library(home, settings={"store_url": pg_url}) as lib:
+        assert sorted(e.title for e in lib.episodes()) == sorted(p.stem for p in files)
+
+    again = cli(home, *args)
+    assert again.returncode == 0, again.stderr
+    assert "0 episodes added, 2 already in the library, 0 failed" in again.stdout

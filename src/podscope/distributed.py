@@ -150,8 +150,8 @@ def ingest_files(
     ray = _ray()
     started = time.monotonic()
     if not ray.is_initialized():
-        if address == "local":
-            ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
+        if address == "local":  # Ray's "local" starts an instance here even when `ray start` runs one already
+            ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
         else:
             ray.init(address=address, log_to_driver=False)
     resources = ray.cluster_resources()
