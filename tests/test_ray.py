@@ -9,6 +9,7 @@ before Ray starts (its workers inherit the variable), and the first worker that 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,15 +74,25 @@ def test_a_batch_on_two_workers_is_stored_once_and_again_stores_nothing(pg_url: 
 def test_a_worker_that_dies_mid_episode_is_restarted_and_the_episode_retried(
     pg_url: str, tmp_path: Path, crash_file: Path
 ) -> None:
+    """One worker exits on its first episode: that episode is retried on the restarted worker. In the same batch a
+    copy of one recording under another name is stored once (the store's content hash), and a file that is not audio
+    fails alone, with podscope's message."""
     crash_file.write_text("exit on the next episode")
-    files = FILES[1:]
+    copy = tmp_path / "jfk-again.flac"
+    shutil.copyfile(FILES[1], copy)
+    broken = tmp_path / "notes.wav"
+    broken.write_text("not audio")
+    files = [*FILES[1:], copy, broken]
     with Library(tmp_path / "home", settings={**SETTINGS, "store_url": pg_url}) as lib:
         report = lib.add_audio_on_ray(jobs(files), workers=2)
         assert not crash_file.exists(), "no worker took the crash"
-        assert not report.failed, report.errors
-        assert len(report.done) == 2
+        assert [o.job.path for o in report.failed] == [broken]
+        assert "notes.wav" in (report.failed[0].error or ""), report.errors
+        assert len(report.done) + len(report.already) == 3
         stored = lib.episodes()
-        assert sorted(e.title for e in stored) == sorted(p.stem for p in files)  # each once
+        assert len(stored) == 2  # each recording once: jfk.flac or its copy, and spk1_snt1
+        assert {e.title for e in stored} in ({"jfk", "spk1_snt1"}, {"jfk-again", "spk1_snt1"})
+        assert {o.episode_id for o in report.done + report.already} == {e.id for e in stored}
         assert all(lib.transcript(e.id).segments for e in stored)
 
 
