@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import click
@@ -46,22 +48,23 @@ def add_audio_on_ray(
         disable=as_json or not err.is_terminal,
     )
     task = progress.add_task("episodes", total=len(jobs), status="starting Ray")
-    last: list[RayReport] = []
 
     def hook(report: RayReport) -> None:
-        last[:] = [report]
         status = (
             f"{len(report.done)} added, {len(report.already)} already there, {len(report.failed)} failed,"
             f" {report.running} running on {report.workers} workers, {report.speed:.1f} audio h/h"
         )
         progress.update(task, completed=report.finished, status=status)
 
-    with open_library(home, asr_model=model, asr_language=language) as lib, progress:
+    # Ray prints its workers' troubles (a lost worker, a retried task) on stdout: stderr keeps stdout for the result.
+    with open_library(home, asr_model=model, asr_language=language) as lib, progress, redirect_stdout(sys.stderr):
         try:
             report = lib.add_audio_on_ray(jobs, address=address, workers=workers, hook=hook)
         except KeyboardInterrupt:
-            stored = len(last[0].done) if last else 0
-            err.print(f"Interrupted: the workers are stopped; {stored} episodes added before it stay in the library.")
+            err.print(
+                "Interrupted: the workers are stopped. The episodes stored before it stay in the library; adding the"
+                " same files again processes only the rest."
+            )
             raise
     if as_json:
         print_json(report)
