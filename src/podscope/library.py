@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from podscope import audio, formats, ingest
 from podscope.align import speaker_over
 from podscope.asr.whisper import AsrOptions, WhisperTranscriber, check_language
+from podscope.distributed import AudioJob, RayReport, ingest_files
 from podscope.errors import InputError
 from podscope.ingest import AddResult
 from podscope.keys import Keys
@@ -188,6 +189,35 @@ class Library:
             language=language,
             declared_language=declared_language,
             into=into,
+            hook=hook,
+        )
+
+    def add_audio_on_ray(
+        self,
+        jobs: Sequence[AudioJob],
+        *,
+        address: str = "local",
+        workers: int | None = None,
+        hook: Callable[[RayReport], None] | None = None,
+    ) -> RayReport:
+        """Add many recordings on Ray (`podscope.distributed`): `address` "local" for Ray on this machine, else a
+        cluster's; `workers` actors (default: the cluster's CPUs), each with its own library on this one's
+        PostgreSQL store and settings. Episodes that fail are reported, not raised; `hook(report)` follows the batch."""
+        for job in jobs:  # what the user typed is checked here, before any worker starts
+            if not job.podcast.strip():
+                raise InputError("podcast name is empty: expected --podcast NAME")
+            if not job.title.strip():
+                raise InputError(f"{job.path}: the episode title is empty")
+            parse_published(job.published)
+        check_language(self.settings.asr_language)
+        return ingest_files(
+            list(jobs),
+            store_url=self.settings.store_url,
+            home=self.home,
+            settings=self.settings.as_dict(),
+            open_library=_worker_library,
+            address=address,
+            workers=workers,
             hook=hook,
         )
 
@@ -402,3 +432,8 @@ class Library:
         """The episode's transcript in one of `formats.FORMATS` (txt, json, srt, vtt, rttm, md), with people's names
         where a speaker is attributed at `matched` or better."""
         return formats.write(self.transcript(episode_id), fmt, self.store.people.speaker_names(episode_id))
+
+
+def _worker_library(home: Path, settings: dict[str, Any]) -> Library:
+    """How a Ray worker opens its library (`podscope.distributed` never imports this module)."""
+    return Library(home, settings=settings)

@@ -8,6 +8,7 @@ import click
 from rich.table import Table
 
 from podscope import formats
+from podscope.cli.distributed import add_audio_on_ray, is_ray_address
 from podscope.cli.shell import err, home_option, open_library, out, print_json, stage_progress
 from podscope.records import Episode
 from podscope.settings import SETTINGS
@@ -15,9 +16,9 @@ from podscope.timefmt import duration
 
 
 @click.command("add-audio")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path), metavar="FILE...")
 @click.option("--podcast", required=True, help="The podcast the episode belongs to (created if new).")
-@click.option("--title", required=True, help="The episode's title.")
+@click.option("--title", default=None, help="The episode's title (with --ray: default each file's name).")
 @click.option("--published", default=None, metavar="YYYY-MM-DD", help="The episode's publication date.")
 @click.option("--model", default=None, help="Whisper model name or folder (default: the asr_model setting).")
 @click.option(
@@ -26,19 +27,47 @@ from podscope.timefmt import duration
     metavar="CODE",
     help="The episode's language (en, de, pt-BR, ...; default: the asr_language setting, else detected).",
 )
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="local",
+    default=None,
+    metavar="[ADDRESS]",
+    help="Process the files on Ray, stored in a PostgreSQL store (--store): Ray on this machine (local, the"
+    " default), or a cluster (auto, ray://host:10001, host:6379).",
+)
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="With --ray: workers (default: the CPUs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @home_option
 def add_audio(
-    file: Path,
+    files: tuple[Path, ...],
     podcast: str,
-    title: str,
+    title: str | None,
     published: str | None,
     model: str | None,
     language: str | None,
+    ray_address: str | None,
+    workers: int | None,
     as_json: bool,
     home: Path | None,
 ) -> None:
-    """Transcribe an audio or video FILE, find its speakers, and store it as an episode."""
+    """Transcribe an audio or video FILE, find its speakers, and store it as an episode; with --ray, many FILEs at
+    once on a Ray cluster."""
+    if ray_address is not None and not is_ray_address(ray_address):  # `--ray a.mp3 b.mp3`: a file, not an address
+        files, ray_address = (Path(ray_address), *files), "local"
+    if not files:
+        raise click.UsageError("Missing argument 'FILE...'.")
+    if ray_address is not None:
+        add_audio_on_ray(files, podcast, title, published, model, language, ray_address, workers, as_json, home)
+        return
+    if len(files) > 1:
+        raise click.UsageError("several files need --ray (or add them one at a time)")
+    if title is None:
+        raise click.UsageError("Missing option '--title'.")
+    if workers is not None:
+        raise click.UsageError("--workers goes with --ray")
+    file = files[0]
     with open_library(home) as lib, stage_progress(enabled=not as_json) as hook:
         result = lib.add_audio(
             file, podcast=podcast, title=title, published=published, model=model, hook=hook, language=language
