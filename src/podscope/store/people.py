@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from podscope.errors import InputError, NotFound
 from podscope.records import (
@@ -78,6 +79,29 @@ def _attribution(row: sqlite3.Row) -> Attribution:
 
 def _placeholders(values: Sequence[object]) -> str:
     return ",".join("?" * len(values))
+
+
+def stretch(speaker: Any, turn: Any | None, quote: Any | None) -> Stretch:
+    """The stretch a reviewer listens to: the speaker's longest turn (else their longest line), at most
+    STRETCH_SECONDS, with that longest line as the quote. Rows as either backend returns them (sqlite3.Row or dict):
+    `speaker` with id, episode_id, label, title, published and podcast; `turn` and `quote` with start and end."""
+    if turn is not None:
+        start, end = turn["start"], turn["end"]
+    elif quote is not None:
+        start, end = quote["start"], quote["end"]
+    else:
+        start, end = 0.0, 0.0
+    return Stretch(
+        speaker_id=speaker["id"],
+        episode_id=speaker["episode_id"],
+        podcast=speaker["podcast"],
+        episode_title=speaker["title"],
+        published=dt.date.fromisoformat(speaker["published"]) if speaker["published"] else None,
+        label=speaker["label"],
+        start=round(start, 2),
+        end=round(min(end, start + STRETCH_SECONDS), 2),
+        quote=quote["text"] if quote is not None else "",
+    )
 
 
 class PeopleTables(Tables):
@@ -253,23 +277,7 @@ class PeopleTables(Tables):
             "SELECT start, end, text FROM segments WHERE speaker_id = ? ORDER BY LENGTH(text) DESC, start LIMIT 1",
             (speaker_id,),
         )
-        if turn:
-            start, end = turn[0]["start"], turn[0]["end"]
-        elif quote:
-            start, end = quote[0]["start"], quote[0]["end"]
-        else:
-            start, end = 0.0, 0.0
-        return Stretch(
-            speaker_id=speaker_id,
-            episode_id=r["episode_id"],
-            podcast=r["podcast"],
-            episode_title=r["title"],
-            published=dt.date.fromisoformat(r["published"]) if r["published"] else None,
-            label=r["label"],
-            start=round(start, 2),
-            end=round(min(end, start + STRETCH_SECONDS), 2),
-            quote=quote[0]["text"] if quote else "",
-        )
+        return stretch(r, turn[0] if turn else None, quote[0] if quote else None)
 
     # -- attributions ---------------------------------------------------------------------------------------------
 

@@ -7,10 +7,9 @@ Each repository is a small class over the one shared `Database` (connection, loc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+from podscope.store.composed import ComposedStore
 from podscope.store.contract import (
     EpisodeRepository,
     FeedRepository,
@@ -30,11 +29,11 @@ from podscope.store.search import SearchTables
 from podscope.store.translations import TranslationTables
 
 
-class Store:
+class Store(ComposedStore):
     """A podscope library in one SQLite file."""
 
     def __init__(self, path: Path | str):
-        self.db = Database(path)
+        self.db: Database = Database(path)
         self.path = self.db.path
         self.location = str(self.path)
         self.episodes: EpisodeRepository = EpisodeTables(self.db)
@@ -44,19 +43,3 @@ class Store:
         self.keys: KeyRepository = KeyTables(self.db)
         self.quizzes: QuizRepository = QuizTables(self.db)
         self.translations: TranslationRepository = TranslationTables(self.db)
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One write transaction across repositories: everything inside commits together or not at all; nested
-        calls join the outer one."""
-        with self.db.transaction():
-            yield
-
-    def migrate(self) -> list[str]:
-        return self.db.migrate()
-
-    def applied_migrations(self) -> list[str]:
-        return self.db.applied_migrations()
-
-    def close(self) -> None:
-        self.db.close()

@@ -8,7 +8,6 @@ from the SQLite module, so both stores read the same columns into the same recor
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
@@ -30,7 +29,7 @@ from podscope.records import (
     Stretch,
 )
 from podscope.store.db import blob, vector
-from podscope.store.people import _ATTRIBUTION_SELECT, _PERSON_SELECT, STRETCH_SECONDS, _attribution, _person
+from podscope.store.people import _ATTRIBUTION_SELECT, _PERSON_SELECT, _attribution, _person, stretch
 from podscope.store.postgres.db import PgTables, Row
 
 _NAME_ORDER = 'lower(p.name COLLATE "C")'  # ASCII-only case folding, byte order: SQLite's NOCASE
@@ -230,23 +229,7 @@ class PgPeople(PgTables):
             'SELECT start, "end", text FROM segments WHERE speaker_id = %s ORDER BY LENGTH(text) DESC, start LIMIT 1',
             (speaker_id,),
         )
-        if turn:
-            start, end = turn[0]["start"], turn[0]["end"]
-        elif quote:
-            start, end = quote[0]["start"], quote[0]["end"]
-        else:
-            start, end = 0.0, 0.0
-        return Stretch(
-            speaker_id=speaker_id,
-            episode_id=r["episode_id"],
-            podcast=r["podcast"],
-            episode_title=r["title"],
-            published=dt.date.fromisoformat(r["published"]) if r["published"] else None,
-            label=r["label"],
-            start=round(start, 2),
-            end=round(min(end, start + STRETCH_SECONDS), 2),
-            quote=quote[0]["text"] if quote else "",
-        )
+        return stretch(r, turn[0] if turn else None, quote[0] if quote else None)
 
     # -- attributions ---------------------------------------------------------------------------------------------
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
+from podscope.store.composed import ComposedStore
 from podscope.store.contract import (
     EpisodeRepository,
     FeedRepository,
@@ -24,11 +22,11 @@ from podscope.store.postgres.search import PgSearchTables
 from podscope.store.postgres.translations import PgTranslations
 
 
-class PostgresStore:
+class PostgresStore(ComposedStore):
     """A podscope library in a PostgreSQL database (with pgvector), shared by every process that opens its URL."""
 
     def __init__(self, url: str):
-        self.db = PgDatabase(url)
+        self.db: PgDatabase = PgDatabase(url)
         self.url = url
         self.location = redact(url)  # never the password
         self.episodes: EpisodeRepository = PgEpisodes(self.db)
@@ -38,18 +36,3 @@ class PostgresStore:
         self.keys: KeyRepository = PgKeys(self.db)
         self.quizzes: QuizRepository = PgQuizzes(self.db)
         self.translations: TranslationRepository = PgTranslations(self.db)
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One write transaction across repositories; nested calls on this thread join the outer one."""
-        with self.db.transaction():
-            yield
-
-    def migrate(self) -> list[str]:
-        return self.db.migrate()
-
-    def applied_migrations(self) -> list[str]:
-        return self.db.applied_migrations()
-
-    def close(self) -> None:
-        self.db.close()
