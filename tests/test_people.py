@@ -430,3 +430,23 @@ def test_cli_people_commands(lib: Library, corpus) -> None:  # type: ignore[no-u
         assert p.returncode != 0 and message in p.stderr and "Traceback" not in p.stderr, (args, p.stderr)
     p = cli(home, "people", "forget", "Ada Host", "--yes")
     assert p.returncode == 0 and "Forgot Ada Host" in p.stdout and "episode voiceprints" in p.stdout
+
+
+def test_a_new_episode_is_matched_on_its_own_as_a_full_rescore_would(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
+    enrol(lib, corpus, "Ada Host", "host", "e1")
+    enrol(lib, corpus, "Ben Reader", "ls-1688", "e1")
+    e4_id, e4 = corpus[1]["e4"]
+    lib.delete_episode(e4_id)
+    result = lib.add_audio(e4.audio_path, podcast="Test Talk", title="e4 again", published="2025-04-16")
+    new_id = result.episode.id
+    assert result.created and new_id != e4_id
+    gold = labels(lib, new_id, e4)
+    found = who(lib, new_id)
+    assert found.get(gold["host"]) == "Ada Host"
+    host = lib.people.speaker_attribution(new_id, gold["host"])
+    assert host is not None
+    assert [c.reason for c in lib.people.history("Ada Host") if c.speaker_id == host.speaker_id] == [
+        f"new episode {new_id}"
+    ]
+    # The episode's match is what the full re-score finds: re-matching everything changes nothing.
+    assert lib.people.match() == []

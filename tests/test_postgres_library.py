@@ -88,3 +88,21 @@ def test_the_command_line_takes_store(tmp_path: Path, pg_url: str) -> None:
     assert json.loads(cli(home, "episodes", "--json").stdout) == []  # the home's own SQLite file is untouched
     wrong = cli(home, "--store", "mysql://somewhere/db", "episodes")
     assert wrong.returncode == 1 and "expected empty" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+def test_a_recording_stored_by_another_process_meanwhile_is_not_stored_again(tmp_path: Path, pg_url: str) -> None:
+    """Two workers that both found a recording missing and processed it: the second to store it gets the first's
+    episode back, marked not new (the store's write lock on SQLite, an advisory lock on PostgreSQL). The race itself
+    cannot be staged reliably, so the second worker's last step (`ingest._keep`) runs after the first has stored."""
+    from podscope import ingest
+    from podscope.records import EpisodeMeta, Segment
+
+    segments = [Segment(0.0, 4.0, "Ann", "One recording processed twice at once."), Segment(4.0, 8.0, "Bo", "Yes.")]
+    meta = EpisodeMeta("Race", "Twice", None, "race.wav")
+    processed = ingest.transcript_episode(meta, segments, content_hash="race-1", language="en", source="test")
+    with Library(tmp_path / "sqlite") as lite, Library(tmp_path / "pg", settings={"store_url": pg_url}) as pg:
+        for lib in (lite, pg):
+            first = ingest._keep(lib.store, lib.people, lib.search, processed, with_audio=False, into=None)
+            second = ingest._keep(lib.store, lib.people, lib.search, processed, with_audio=False, into=None)
+            assert first[1] is True and second == (first[0], False)
+            assert [e.title for e in lib.episodes()] == ["Twice"]

@@ -4,8 +4,8 @@
     result = ingest.import_transcript(store, people, search, path, meta, language="en", audio_path=None, ...)
 
 Whatever arrives ends the same way (`_keep`): the episode is stored in one transaction, with the speakers its
-publisher names and, for a recording, the voice matches a re-score finds; then it is indexed for search. A recording
-or transcript already in the library (the same bytes) is not processed again.
+publisher names and, for a recording, its speakers matched against the voice profiles; then it is indexed for search.
+A recording or transcript already in the library (the same bytes) is not processed again.
 
 Why it looks like this:
 - The functions take what they use (the store, the people, the search index, options and a transcriber factory),
@@ -101,10 +101,11 @@ def add_audio(
         language=language,
         declared_language=declared_language,
     )
-    episode_id = _keep(
+    episode_id, created = _keep(
         store, people, search, processed, with_audio=True, into=into, hook=timer, processing_seconds=timer.elapsed
     )
-    return AddResult(episode=store.episodes.get(episode_id), created=True, report=report, model=asr.resolved.describe())
+    episode = store.episodes.get(episode_id)
+    return AddResult(episode=episode, created=created, report=report, model=asr.resolved.describe())
 
 
 # -- a publisher's transcript ---------------------------------------------------------------------------------------
@@ -167,8 +168,10 @@ def import_transcript(
     else:
         processed = transcript_episode(meta, segments, content_hash=digest, language=language, source=source)
         names = {label: label for label in processed.diarization.labels}
-    episode_id = _keep(store, people, search, processed, with_audio=audio_path is not None, into=into, names=names)
-    return AddResult(episode=store.episodes.get(episode_id), created=True)
+    episode_id, created = _keep(
+        store, people, search, processed, with_audio=audio_path is not None, into=into, names=names
+    )
+    return AddResult(episode=store.episodes.get(episode_id), created=created)
 
 
 def join_cues(cues: list[Segment], longest: float = 20.0) -> list[Segment]:
@@ -284,29 +287,33 @@ def _keep(
     names: dict[str, str] | None = None,
     hook: Hook | None = None,
     processing_seconds: Callable[[], float] | None = None,
-) -> int:
+) -> tuple[int, bool]:
     """Store a processed episode in one transaction, with the speakers its publisher names (`names`: label -> name)
-    and, when it came with audio, its voiceprints (voice profiles on) and the matches a re-score finds; then index
+    and, when it came with audio, its voiceprints (voice profiles on) matched against the profiles; then index
     it for search. `processing_seconds()`, when given, is how long the episode took, stored with it. Returns the
-    episode's id."""
+    episode's id and whether it is new: another process may have stored the same recording while this one processed
+    it, and then that episode is the one (nothing is stored twice)."""
     voiceprints = with_audio and people.enabled
     if hook:
         hook("store", 0, 1)
     with store.transaction():  # the episode, its named speakers and its voice matches land together
-        episode_id = store.episodes.save(
-            processed,
-            processing_seconds=processing_seconds() if processing_seconds else None,
-            voiceprints=voiceprints,
-            into=into,
-        )
-        if names:
-            people.name_by_publisher(episode_id, names)
-        if voiceprints:
-            people.rescore(f"new episode {episode_id}")
+        store.episodes.hold_recording(processed.content_hash)
+        already = store.episodes.find_by_hash(processed.content_hash)
+        if already is None:
+            episode_id = store.episodes.save(
+                processed,
+                processing_seconds=processing_seconds() if processing_seconds else None,
+                voiceprints=voiceprints,
+                into=into,
+            )
+            if names:
+                people.name_by_publisher(episode_id, names)
+            if voiceprints:
+                people.match_episode(episode_id)
     if hook:
         hook("store", 1, 1)
         hook("index", 0, 1)
     search.index_pending()  # this episode, and anything an interrupted earlier run left unindexed
     if hook:
         hook("index", 1, 1)
-    return episode_id
+    return (episode_id, True) if already is None else (already.id, False)

@@ -7,8 +7,9 @@
     people.confirm(item.attribution.speaker_id)
 
 Every operation that changes a profile re-scores the whole library in the same transaction and records, per changed
-attribution, why it changed. The rules (what a profile may learn from, how tiers and safeguards work) are explained in
-`podscope.voices.profiles` and in the README's "Voice profiles" section.
+attribution, why it changed; a new episode is matched on its own (`People.match_episode`). The rules (what a profile
+may learn from, how tiers and safeguards work) are explained in `podscope.voices.profiles` and in the README's "Voice
+profiles" section.
 """
 
 from podscope.people.records import (

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from podscope.errors import InputError, NotFound
+from podscope.people import matching
 from podscope.people.records import (
     Change,
     FlaggedExemplar,
@@ -26,7 +27,6 @@ from podscope.records import (
     Attribution,
     AttributionChange,
     Embedding,
-    Exemplar,
     Person,
     SpeakerVoice,
     Tier,
@@ -47,6 +47,8 @@ class People:
         self.store = store
         self.settings = settings
         self._embed_clip = clip_embedder
+        self.defer_rescores = False  # set by a batch on many workers: see match_episode
+        self.rescore_due: str | None = None  # why a full re-score is owed, when one was deferred
 
     # -- settings -------------------------------------------------------------------------------------------------
 
@@ -267,21 +269,52 @@ class People:
             return self.rescore("re-matched on request")
 
     def rescore(self, reason: str) -> list[Change]:
-        """Match every episode speaker with a voiceprint against the profiles and store what changed.
+        """The full re-score, after a profile changed: match every episode speaker with a voiceprint against the
+        profiles and store what changed.
 
         Human decisions are kept; `verified` matches may add exemplars (learning), after which the library is scored
         again, at most LEARNING_ROUNDS times.
         """
         if not self.enabled:
             return []
+        for person_id in self.store.people.names():  # a change to one profile can reveal a wrong exemplar in another
+            self._upkeep(person_id)
+        self.rescore_due = None
+        return self._score(reason)[0]
+
+    def match_episode(self, episode_id: int) -> list[Change]:
+        """Match a new episode's speakers against the profiles, without re-scoring the library: only its podcast's
+        speakers are scored (the podcast-share safeguard judges a podcast as a whole), and nothing else can change
+        while the profiles stay as they are. When a verified match in it taught a profile (learning), the rest of the
+        library may now match differently: the full re-score follows at once, or, with `defer_rescores` set (a batch
+        on many workers), `rescore_due` says why one is owed and the batch runs it once at its end."""
+        if not self.enabled:
+            return []
+        podcast_id = self.store.episodes.get(episode_id).podcast_id
+        reason = f"new episode {episode_id}"
+        changes, learnt = self._score(reason, podcast_id=podcast_id, learn_from=episode_id)
+        if not learnt:
+            return changes
+        why = f"profile changed: learnt from a verified match in episode {episode_id}"
+        if self.defer_rescores:
+            self.rescore_due = why
+            return changes
+        return matching.merged(changes, self.rescore(why))
+
+    def _score(
+        self, reason: str, *, podcast_id: int | None = None, learn_from: int | None = None
+    ) -> tuple[list[Change], bool]:
+        """Score the library's speakers (or one podcast's) and store what changed; returns the changes and whether a
+        profile learnt. Learning re-scores the same speakers, at most LEARNING_ROUNDS times, except in one podcast
+        (`learn_from`: only that episode's matches may teach, and a profile that learnt is the full re-score's)."""
         changes: dict[int, Change] = {}
         names = self.store.people.names()
-        for person_id in names:  # a change to one profile can reveal a wrong exemplar in another
-            self._upkeep(person_id)
+        learnt_any = False
         for _ in range(LEARNING_ROUNDS):
             learnt = False
-            current = {a.speaker_id: a for a in self.store.people.attributions()}
-            for voice, match in self._proposals():
+            current = {a.speaker_id: a for a in self.store.people.attributions(podcast_id=podcast_id)}
+            share_limit = float(self.settings.max_podcast_share)
+            for voice, match in matching.proposals(self.store.people, self.thresholds, share_limit, podcast_id):
                 before = current.get(voice.speaker_id)
                 if before is not None and before.tier == HUMAN_TIER:
                     continue
@@ -304,91 +337,14 @@ class People:
                             first.before if first else describe(before.person, before.tier) if before else None,
                             describe(names[match.person_id], match.tier) if match else None,
                         )
-                if match is not None and match.tier == "verified" and self.settings.voice_learning:
+                teaches = learn_from is None or voice.episode_id == learn_from
+                if teaches and match is not None and match.tier == "verified" and self.settings.voice_learning:
                     learnt |= self._learn(match.person_id, voice, "verified")
-            if not learnt:
+            learnt_any |= learnt
+            if not learnt or podcast_id is not None:
                 break
             reason = "profile changed: learnt from a verified match"
-        return [c for c in changes.values() if c.before != c.after]
-
-    def _profiles(self) -> list[rules.Profile]:
-        by_person: dict[int, list[Exemplar]] = defaultdict(list)
-        for x in self.store.people.exemplars():
-            if not x.flagged:
-                by_person[x.person_id].append(x)
-        out = []
-        for person_id in self.store.people.names():
-            xs = by_person[person_id]
-            out.append(
-                rules.Profile(
-                    person_id,
-                    np.stack([x.embedding for x in xs]) if xs else np.zeros((0, 1), np.float32),
-                    np.array([x.origin in rules.HUMAN_ORIGINS for x in xs], dtype=bool),
-                )
-            )
-        return out
-
-    def _proposals(self) -> list[tuple[SpeakerVoice, rules.Match | None]]:
-        """What the machine would say about every episode speaker, with the podcast-share safeguard applied."""
-        thresholds = self.thresholds
-        profiles = [p for p in self._profiles() if len(p.exemplars)]
-        person_ids = [p.person_id for p in profiles]
-        voices = self.store.people.speaker_voices()
-        human = {a.speaker_id: a for a in self.store.people.attributions(tiers=(HUMAN_TIER,))}
-        rejected = self.store.people.rejections()
-        by_episode: dict[int, list[SpeakerVoice]] = defaultdict(list)
-        for v in voices:
-            by_episode[v.episode_id].append(v)
-        out: list[tuple[SpeakerVoice, rules.Match | None]] = []
-        for group in by_episode.values():
-            if not profiles:
-                out.extend((v, None) for v in group)
-                continue
-            embeddings = np.stack([v.embedding for v in group])
-            scores = rules.score_matrix(embeddings, profiles)
-            fixed = {i for i, v in enumerate(group) if v.speaker_id in human}
-            matches = rules.assign(
-                scores,
-                person_ids,
-                thresholds,
-                forbidden={(i, pid) for i, v in enumerate(group) for (sid, pid) in rejected if sid == v.speaker_id},
-                taken_people={human[v.speaker_id].person_id for v in group if v.speaker_id in human},
-                fixed_speakers=fixed,
-                grounded=rules.score_matrix(embeddings, profiles, grounded=True),
-            )
-            found = {m.speaker_index: m for m in matches}
-            out.extend((v, found.get(i)) for i, v in enumerate(group))
-        return self._hold_implausible(out, thresholds)
-
-    def _hold_implausible(
-        self, proposals: list[tuple[SpeakerVoice, rules.Match | None]], thresholds: rules.Thresholds
-    ) -> list[tuple[SpeakerVoice, rules.Match | None]]:
-        """Hold back to `low` a person machine-matched in an implausible share of a podcast's episodes by voices that
-        do not sound alike (a profile turned magnet), however well each scores on its own."""
-        episodes_in: dict[int, set[int]] = defaultdict(set)
-        claims: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for k, (v, m) in enumerate(proposals):
-            episodes_in[v.podcast_id].add(v.episode_id)
-            if m is not None and m.tier == "matched":
-                claims[(m.person_id, v.podcast_id)].append(k)
-        share_limit = float(self.settings.max_podcast_share)
-        held = list(proposals)
-        for (_person_id, podcast_id), ks in claims.items():
-            total = len(episodes_in[podcast_id])
-            if len(ks) < 3 or len(ks) / total < share_limit:
-                continue
-            spread = rules.coherence(np.stack([proposals[k][0].embedding for k in ks]))
-            if spread >= thresholds.matched:
-                continue
-            why = (
-                f"implausible: matched in {len(ks)} of {total} episodes of this podcast by voices that do not sound"
-                f" alike (median similarity {spread:.2f})"
-            )
-            for k in ks:
-                v, m = proposals[k]
-                assert m is not None
-                held[k] = (v, rules.Match(m.speaker_index, m.person_id, m.score, "low", why))
-        return held
+        return [c for c in changes.values() if c.before != c.after], learnt_any
 
     # -- learning -------------------------------------------------------------------------------------------------
 
@@ -575,7 +531,7 @@ class People:
         """People whose profiles are near-identical (best exemplar pair at or above the verified threshold): two
         names for one voice, or two voices the model cannot tell apart. Their matches are ambiguous."""
         people = self.store.people.names()
-        profiles = [p for p in self._profiles() if len(p.exemplars)]
+        profiles = [p for p in matching.profiles(self.store.people) if len(p.exemplars)]
         out: dict[int, list[tuple[str, float]]] = defaultdict(list)
         limit = self.thresholds.verified
         for i, a in enumerate(profiles):

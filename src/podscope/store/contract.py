@@ -49,6 +49,11 @@ class EpisodeRepository(Protocol):
 
     def find_by_hash(self, content_hash: str) -> Episode | None: ...
 
+    def hold_recording(self, content_hash: str) -> None:
+        """Inside a transaction: until it ends, no other writer may store this recording (so checking whether it is
+        stored already, then storing it, cannot race another process doing the same)."""
+        ...
+
     def save(
         self,
         processed: ProcessedEpisode,
@@ -133,9 +138,13 @@ class PeopleRepository(Protocol):
         ...
 
     def speaker_voices(
-        self, episode_id: int | None = None, speaker_ids: Sequence[int] | None = None
+        self,
+        episode_id: int | None = None,
+        speaker_ids: Sequence[int] | None = None,
+        *,
+        podcast_id: int | None = None,
     ) -> list[SpeakerVoice]:
-        """Episode speakers that have a voiceprint (all, one episode's, or the given ones)."""
+        """Episode speakers that have a voiceprint (all, one episode's, one podcast's, or the given ones)."""
         ...
 
     def window_voiceprints(self, speaker_id: int) -> list[Embedding]:
@@ -151,7 +160,12 @@ class PeopleRepository(Protocol):
         ...
 
     def attributions(
-        self, *, episode_id: int | None = None, person_id: int | None = None, tiers: Sequence[str] | None = None
+        self,
+        *,
+        episode_id: int | None = None,
+        person_id: int | None = None,
+        tiers: Sequence[str] | None = None,
+        podcast_id: int | None = None,
     ) -> list[Attribution]: ...
 
     def attribution(self, speaker_id: int) -> Attribution | None: ...

@@ -74,6 +74,9 @@ class EpisodeTables(Tables):
         rows = self._query(_EPISODE_SELECT + " WHERE e.content_hash = ? AND e.status = 'done'", (content_hash,))
         return _episode(rows[0]) if rows else None
 
+    def hold_recording(self, content_hash: str) -> None:
+        """Nothing to take: a write transaction (`BEGIN IMMEDIATE`) already holds the file's only write lock."""
+
     def save(
         self,
         processed: ProcessedEpisode,

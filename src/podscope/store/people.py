@@ -222,7 +222,11 @@ class PeopleTables(Tables):
     # -- voices ---------------------------------------------------------------------------------------------------
 
     def speaker_voices(
-        self, episode_id: int | None = None, speaker_ids: Sequence[int] | None = None
+        self,
+        episode_id: int | None = None,
+        speaker_ids: Sequence[int] | None = None,
+        *,
+        podcast_id: int | None = None,
     ) -> list[SpeakerVoice]:
         sql = """SELECT s.id, s.episode_id, e.podcast_id, s.label, s.speaking_time, s.embedding
                  FROM episode_speakers s JOIN episodes e ON e.id = s.episode_id WHERE s.embedding IS NOT NULL"""
@@ -230,6 +234,9 @@ class PeopleTables(Tables):
         if episode_id is not None:
             sql += " AND s.episode_id = ?"
             params.append(episode_id)
+        if podcast_id is not None:
+            sql += " AND e.podcast_id = ?"
+            params.append(podcast_id)
         if speaker_ids is not None:
             sql += f" AND s.id IN ({_placeholders(speaker_ids)})"
             params.extend(speaker_ids)
@@ -287,12 +294,16 @@ class PeopleTables(Tables):
         episode_id: int | None = None,
         person_id: int | None = None,
         tiers: Sequence[str] | None = None,
+        podcast_id: int | None = None,
     ) -> list[Attribution]:
         sql = _ATTRIBUTION_SELECT + " WHERE 1"
         params: list[object] = []
         if episode_id is not None:
             sql += " AND s.episode_id = ?"
             params.append(episode_id)
+        if podcast_id is not None:
+            sql += " AND s.episode_id IN (SELECT id FROM episodes WHERE podcast_id = ?)"
+            params.append(podcast_id)
         if person_id is not None:
             sql += " AND a.person_id = ?"
             params.append(person_id)

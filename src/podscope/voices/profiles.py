@@ -89,11 +89,17 @@ def score_matrix(speakers: FloatArray, profiles: Sequence[Profile], *, grounded:
     out = np.full((len(speakers), len(profiles)), -1.0, dtype=np.float32)
     if len(speakers) == 0:
         return out
-    s = normalise(speakers)
+    columns, blocks = [], []
     for j, p in enumerate(profiles):
         ex = p.exemplars if not grounded or p.grounded is None else p.exemplars[p.grounded]
         if len(ex):
-            out[:, j] = (s @ normalise(ex).T).max(axis=1)
+            columns.append(j)
+            blocks.append(ex)
+    if not blocks:
+        return out
+    sims = normalise(speakers) @ normalise(np.concatenate(blocks)).T  # one product for every profile at once
+    starts = np.cumsum([0] + [len(b) for b in blocks[:-1]])
+    out[:, columns] = np.maximum.reduceat(sims, starts, axis=1)  # each profile's best exemplar
     return out
 
 

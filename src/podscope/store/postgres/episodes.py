@@ -37,6 +37,9 @@ class PgEpisodes(PgTables):
         rows = self._query(_EPISODE_SELECT + " WHERE e.content_hash = %s AND e.status = 'done'", (content_hash,))
         return _episode(rows[0]) if rows else None
 
+    def hold_recording(self, content_hash: str) -> None:
+        self._query(f"SELECT pg_advisory_xact_lock({SAVE_LOCK}, hashtext(%s))", (content_hash,))
+
     def save(
         self,
         processed: ProcessedEpisode,
@@ -47,7 +50,7 @@ class PgEpisodes(PgTables):
     ) -> int:
         meta = processed.meta
         with self.transaction() as conn:
-            self._query(f"SELECT pg_advisory_xact_lock({SAVE_LOCK}, hashtext(%s))", (processed.content_hash,))
+            self.hold_recording(processed.content_hash)
             self._query("INSERT INTO podcasts (title) VALUES (%s) ON CONFLICT DO NOTHING", (meta.podcast,))
             podcast_id = self._query("SELECT id FROM podcasts WHERE lower(title) = lower(%s)", (meta.podcast,))[0]["id"]
             # Another process may have stored the same recording while this one was processing it.

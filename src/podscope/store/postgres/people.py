@@ -171,7 +171,11 @@ class PgPeople(PgTables):
     # -- voices ---------------------------------------------------------------------------------------------------
 
     def speaker_voices(
-        self, episode_id: int | None = None, speaker_ids: Sequence[int] | None = None
+        self,
+        episode_id: int | None = None,
+        speaker_ids: Sequence[int] | None = None,
+        *,
+        podcast_id: int | None = None,
     ) -> list[SpeakerVoice]:
         sql = """SELECT s.id, s.episode_id, e.podcast_id, s.label, s.speaking_time, s.embedding
                  FROM episode_speakers s JOIN episodes e ON e.id = s.episode_id WHERE s.embedding IS NOT NULL"""
@@ -179,6 +183,9 @@ class PgPeople(PgTables):
         if episode_id is not None:
             sql += " AND s.episode_id = %s"
             params.append(episode_id)
+        if podcast_id is not None:
+            sql += " AND e.podcast_id = %s"
+            params.append(podcast_id)
         if speaker_ids is not None:
             sql += " AND s.id = ANY(%s)"
             params.append(list(speaker_ids))
@@ -239,12 +246,16 @@ class PgPeople(PgTables):
         episode_id: int | None = None,
         person_id: int | None = None,
         tiers: Sequence[str] | None = None,
+        podcast_id: int | None = None,
     ) -> list[Attribution]:
         sql = _ATTRIBUTION_SELECT + " WHERE TRUE"
         params: list[object] = []
         if episode_id is not None:
             sql += " AND s.episode_id = %s"
             params.append(episode_id)
+        if podcast_id is not None:
+            sql += " AND s.episode_id IN (SELECT id FROM episodes WHERE podcast_id = %s)"
+            params.append(podcast_id)
         if person_id is not None:
             sql += " AND a.person_id = %s"
             params.append(person_id)
