@@ -276,6 +276,39 @@ def test_a_language_set_for_the_podcast_beats_the_declared_one(site: tuple[Site,
         assert {e.title: e.language for e in lib.episodes()}["Mehr Tipps"] == "en"
 
 
+@pytest.mark.models
+def test_sync_leaves_what_another_run_holds_and_takes_back_what_a_killed_run_of_its_home_left(
+    site: tuple[Site, str], tmp_path: Path
+) -> None:
+    """Two transcript-only items: the newest is claimed by a run on another machine and is left to it; the other was
+    claimed by this home's last run, killed mid-item, and is processed (this run holds the sync lock, so that one is
+    gone). Once the other run gives its item back, the next sync processes it."""
+    state, base = site
+    items = [
+        _item("t-1", "Ten podcasting tips", "Mon, 15 Apr 2024 10:00:00 GMT", None, f"{base}/t/tips.srt"),
+        _item("t-2", "The call, as text", "Mon, 22 Apr 2024 10:00:00 GMT", None, f"{base}/t/call.json"),
+    ]
+    state.files["/text.xml"] = (_feed(items).encode(), "application/rss+xml")
+    elsewhere = "another-host:/srv/podscope"
+    with _lib(tmp_path / "home") as lib:
+        feed_id = lib.feeds.add(f"{base}/text.xml").id
+        newest, older = lib.feeds.pending()
+        assert lib.feeds.claim(newest.id, elsewhere) is not None
+        assert lib.feeds.claim(older.id) is not None and lib.feeds.claimer.endswith(str(lib.home))
+
+        report = lib.feeds.sync()
+        assert (report.processed, report.failed, report.skipped) == (1, 0, 1), report.errors
+        statuses = {i.title: (i.status, i.attempts) for i in lib.store.feeds.items(feed_id)}
+        assert statuses == {"Ten podcasting tips": ("done", 1), "The call, as text": ("pending", 0)}
+        assert lib.feeds.process_item(older.id).status == "skipped"  # done: nothing to process
+
+        assert lib.feeds.release_claims(elsewhere) == 1
+        outcome = lib.feeds.process_item(newest.id)
+        assert (outcome.status, outcome.created, outcome.error) == ("done", True, None)
+        assert outcome.episode_id == newest.episode_id
+        assert [e.status for e in lib.episodes()] == ["done", "done"]
+
+
 def test_sync_lock_and_refused_addresses(site: tuple[Site, str], tmp_path: Path) -> None:
     _, base = site
     home = tmp_path / "home"

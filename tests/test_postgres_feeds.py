@@ -411,3 +411,79 @@ def test_workers_reading_one_feed_at_once_record_each_item_once(backend: Backend
     # One worker follows the second feed; the others are told it is followed already.
     assert len(followed) == 1 and [f.url for f in feeds.list_feeds()][1:] == ["https://example.org/b.xml"]
     assert refused == ["the feed https://example.org/b.xml is already followed; `podscope feeds list` shows it"] * 3
+
+
+def test_a_claim_keeps_an_item_to_one_run_until_it_is_finished_given_back_or_stale(backend: Backend) -> None:
+    feeds = backend.feeds
+    feed_id = feeds.add("https://example.org/a.xml", "Alpha", podcast_guid=None, blocked=False, language="en")
+    feeds.add_items(feed_id, [_new("e1", "2026-01-01"), _new("e2", "2026-02-01"), _new("e3", "2026-03-01")])
+    e1, e2, e3 = feeds.items(feed_id)
+    a, b, hour = "host-a:/srv/podscope", "host-b:/srv/podscope", 3600.0
+
+    claimed = feeds.claim_item(e1.id, a, hour)
+    assert claimed is not None  # as pending_items has it, with its feed's fields
+    assert (claimed.key, claimed.feed_url, claimed.feed_language, claimed.podcast) == (
+        "e1",
+        "https://example.org/a.xml",
+        "en",
+        "Alpha",
+    )
+    assert feeds.claim_item(e1.id, b, hour) is None  # another run holds it
+    assert feeds.claim_item(e1.id, a, hour) is not None  # the holder claims it again: kept
+    assert [i.key for i in feeds.pending_items()] == ["e3", "e2", "e1"]  # listed still; claiming decides
+
+    # Only the holder records an outcome, once; finishing clears the claim.
+    assert not feeds.finish_item(e1.id, "done", claimer=b)
+    assert feeds.finish_item(e1.id, "failed", "404 from the host", claimer=a)
+    assert not feeds.finish_item(e1.id, "failed", "the worker died", claimer=a)
+    first = feeds.items(feed_id)[0]
+    assert (first.status, first.attempts, first.error) == ("failed", 1, "404 from the host")
+    assert feeds.claim_item(e1.id, b, hour) is not None  # failed once: to process again, by any run
+
+    # Given back: anyone may claim it; the count is what the run still held.
+    assert feeds.claim_item(e2.id, a, hour) is not None
+    assert feeds.release_claims(a) == 1 and feeds.release_claims(a) == 0
+    assert feeds.claim_item(e2.id, b, hour) is not None
+
+    # A claim older than `stale_seconds` is taken over (its run is taken to be dead).
+    assert feeds.claim_item(e3.id, a, hour) is not None
+    backend.sql("UPDATE feed_items SET claimed_at = '2020-01-01T00:00:00Z' WHERE id = ?", e3.id)
+    assert feeds.claim_item(e3.id, b, hour) is not None
+    assert feeds.claim_item(e3.id, a, hour) is None
+    assert backend.sql("SELECT claimed_by FROM feed_items WHERE id = ?", e3.id) == [{"claimed_by": b}]
+
+    # Done, given up on, blocked or missing: never claimed.
+    assert feeds.finish_item(e3.id, "done", claimer=b)
+    assert feeds.claim_item(e3.id, a, hour) is None
+    backend.sql("UPDATE feed_items SET status = 'failed', attempts = 3 WHERE id = ?", e1.id)
+    assert feeds.release_claims(b) == 2  # e1 and e2: unfinished
+    assert feeds.claim_item(e1.id, a, hour) is None
+    feeds.update(feed_id, blocked=True)
+    assert feeds.claim_item(e2.id, a, hour) is None
+    assert feeds.claim_item(999, a, hour) is None
+
+
+def test_runs_racing_for_one_item_claim_it_once(backend: Backend) -> None:
+    feeds = backend.feeds
+    feed_id = feeds.add("https://example.org/a.xml", "Alpha", podcast_guid=None, blocked=False)
+    feeds.add_items(feed_id, [_new("e1", "2026-01-01")])
+    item_id = feeds.items(feed_id)[0].id
+    won: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def claim(n: int) -> None:
+        try:
+            start.wait()
+            if feeds.claim_item(item_id, f"host-{n}:/srv/podscope", 3600) is not None:
+                won.append(f"host-{n}:/srv/podscope")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(won) == 1
+    assert backend.sql("SELECT claimed_by FROM feed_items WHERE id = ?", item_id) == [{"claimed_by": won[0]}]

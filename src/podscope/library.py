@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from podscope import audio, formats, ingest
 from podscope.align import speaker_over
 from podscope.asr.whisper import AsrOptions, WhisperTranscriber, check_language
-from podscope.distributed import AudioJob, RayReport, ingest_files
+from podscope.distributed import AudioJob, FeedJob, Pool, RayReport, ingest_files, require_ray, sync_items
 from podscope.errors import InputError
 from podscope.ingest import AddResult
 from podscope.keys import Keys
@@ -210,16 +210,37 @@ class Library:
                 raise InputError(f"{job.path}: the episode title is empty")
             parse_published(job.published)
         check_language(self.settings.asr_language)
-        return ingest_files(
-            list(jobs),
-            store_url=self.settings.store_url,
-            home=self.home,
-            settings=self.settings.as_dict(),
-            open_library=_worker_library,
-            address=address,
-            workers=workers,
-            hook=hook,
-        )
+        return ingest_files(list(jobs), self._pool(address, workers), hook)
+
+    def sync_on_ray(
+        self,
+        feed_id: int | None = None,
+        *,
+        limit: int | None = None,
+        since: str | None = None,
+        retranscribe: bool = False,
+        address: str = "local",
+        workers: int | None = None,
+        hook: Callable[[RayReport], None] | None = None,
+    ) -> RayReport:
+        """`feeds.sync` on Ray (`podscope.distributed`): the feeds (or one) are read here, then their pending items,
+        newest first (at most `limit`, published on or after `since`), are processed by `workers` actors, each with
+        its own library on this one's PostgreSQL store and settings. Each item is claimed for this run before a
+        worker gets it, so another run never processes it too; items that fail are reported, not raised, and what
+        reading the feeds found is the report's `feeds`. One sync per home at a time, as `feeds.sync`."""
+        require_ray(self.settings.store_url, workers)  # a SQLite store or no Ray: refused before any feed is read
+        check_language(self.settings.asr_language)
+        feeds = self.feeds
+        with feeds.sync_lock():
+            refreshed = feeds.refresh_feeds(feed_id)
+            items = [FeedJob(i.id, i.title) for i in feeds.pending(feed_id, since=since, limit=limit)]
+            report = sync_items(items, self._pool(address, workers), feeds, retranscribe=retranscribe, hook=hook)
+        report.feeds = refreshed
+        return report
+
+    def _pool(self, address: str, workers: int | None) -> Pool:
+        """Ray workers like this library: each opens its own on this store, home and settings."""
+        return Pool(self.settings.store_url, self.home, self.settings.as_dict(), _worker_library, address, workers)
 
     def add_samples(
         self,

@@ -58,7 +58,11 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; turn library errors into one readable line and a non-zero exit."""
     debug = os.environ.get("PODSCOPE_DEBUG", "") not in ("", "0")
     try:
-        cli.main(args=argv, prog_name="podscope", standalone_mode=False)
+        # Not standalone, click returns the code of a command's `click.exceptions.Exit` (batches with failed episodes
+        # exit 1) instead of exiting with it; a command's own return value is None.
+        code = cli.main(args=argv, prog_name="podscope", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Abort:
         err.print("Aborted.")
         sys.exit(130)

@@ -1,4 +1,4 @@
-"""Feed commands: `podscope feeds add|list|set-language|remove` and `podscope sync`."""
+"""Feed commands: `podscope feeds add|list|set-language|remove` and `podscope sync` (on Ray with `--ray`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from podscope.cli.distributed import sync_on_ray
 from podscope.cli.shell import err, home_option, open_library, out, print_json, stage_progress
 from podscope.errors import InputError
 
@@ -123,22 +124,47 @@ def feeds_remove(feed_id: int, home: Path | None) -> None:
 @click.option("--limit", type=int, default=None, help="Process at most this many episodes (newest first).")
 @click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only episodes published on or after this date.")
 @click.option("--retranscribe", is_flag=True, help="Transcribe even when the publisher provides a transcript.")
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="local",
+    default=None,
+    metavar="[ADDRESS]",
+    help="Process the episodes on Ray, stored in a PostgreSQL store (--store): Ray on this machine (local, the"
+    " default), or a cluster (auto, ray://host:10001, host:6379).",
+)
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="With --ray: workers (default: the CPUs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @home_option
 def sync(
-    feed_id: int | None, limit: int | None, since: str | None, retranscribe: bool, as_json: bool, home: Path | None
+    feed_id: int | None,
+    limit: int | None,
+    since: str | None,
+    retranscribe: bool,
+    ray_address: str | None,
+    workers: int | None,
+    as_json: bool,
+    home: Path | None,
 ) -> None:
-    """Check the feeds for new episodes, then fetch and process pending ones (safe to run from cron)."""
+    """Check the feeds for new episodes, then fetch and process pending ones (safe to run from cron); with --ray, on
+    a Ray cluster."""
     if limit is not None and limit < 0:
         raise InputError("--limit must be 0 or more")
+    if ray_address is not None:
+        sync_on_ray(feed_id, limit, since, retranscribe, ray_address, workers, as_json, home)
+        return
+    if workers is not None:
+        raise click.UsageError("--workers goes with --ray")
     with open_library(home) as lib, stage_progress(enabled=not as_json and sys.stderr.isatty()) as hook:
         report = lib.feeds.sync(feed_id, limit=limit, since=since, retranscribe=retranscribe, hook=hook)
     if as_json:
         print_json(report)
         return
+    skipped = f", skipped {report.skipped} (another run holds them)" if report.skipped else ""
     out.print(
         f"Checked {report.feeds} feeds: {report.new_items} new episodes; processed {report.processed},"
-        f" failed {report.failed}."
+        f" failed {report.failed}{skipped}."
     )
     for e in report.errors:
         err.print(f"[yellow]{escape(e)}[/yellow]")

@@ -4,6 +4,7 @@
     added = feeds.add("https://example.com/feed.xml")     # or a local file; language="de" sets the podcast's
     feeds.set_language(added.id, "es")                    # or None: back to the language the feed declares
     report = feeds.sync(limit=5)                          # fetch and process what is pending
+    outcome = feeds.process_item(item_id)                 # one pending item, as `sync` and a Ray worker do
 
 Why it looks like this:
 - `add` reads the feed once and records all its items as pending episodes; `sync` refreshes every feed (conditional
@@ -21,17 +22,26 @@ Why it looks like this:
   `asr_language` setting included: hosts often leave `en-us` as the default on shows that are not in English. It is
   kept apart from the declared one, so reading the feed again never overwrites it.
 - One sync at a time: a lock file in the home makes a second run (cron, a timer) stop with a message.
+- `sync` is "refresh the feeds" then "process each pending item", and `process_item` is the whole of one item (claim
+  it, download, import or transcribe, record done or failed), so `podscope sync --ray` refreshes on its driver and
+  runs the same `process_item` on its workers. Processing claims the item in the store for this run (its host and
+  home, `claimer`) and finishing clears the claim: two runs sharing a PostgreSQL store (two machines, or a sequential
+  sync and one on Ray) never process an item twice. A claim left by a run that was killed is taken back by the next
+  run from the same home (it holds the sync lock, so the killed one is gone); from another home it is ignored after
+  CLAIM_STALE_HOURS. A run gives back what it still holds when it stops, even on Ctrl+C.
 """
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import fcntl
+import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from podscope.asr.whisper import check_language, whisper_language
 from podscope.errors import InputError, PodscopeError
@@ -49,6 +59,9 @@ TRANSCRIPT_TYPES = (
     ("vtt", ("text/vtt", "text/webvtt")),
     ("srt", ("application/srt", "application/x-subrip", "text/srt", "text/x-srt")),
 )
+# A claim older than this, held by a run from another home, is taken to be that of a run that died: longer than any
+# one episode takes, so a slow worker is never doubled.
+CLAIM_STALE_HOURS = 12
 
 
 @dataclass(frozen=True)
@@ -77,11 +90,31 @@ class FeedLanguage:
 
 @dataclass
 class SyncReport:
+    """A sync: the feeds read, the new items they held, the items processed, failed, and skipped (another run holds
+    or finished them), and the errors (a feed's or an item's, one line each)."""
+
     feeds: int = 0
     new_items: int = 0
     processed: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    skipped: int = 0
+
+
+Outcome = Literal["done", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class ItemOutcome:
+    """What became of one feed item: `done` (its episode, whether the recording was new to the library, its length),
+    `failed` with the error (recorded on the item), or `skipped`: another run holds it, or it is no longer pending."""
+
+    item_id: int
+    status: Outcome
+    episode_id: int | None = None
+    created: bool = False
+    seconds: float = 0.0
+    error: str | None = None
 
 
 def best_transcript(transcripts: list[dict[str, str]]) -> tuple[str, str] | None:
@@ -296,9 +329,16 @@ class Feeds:
 
     # -- syncing --------------------------------------------------------------------------------------------------
 
+    @property
+    def claimer(self) -> str:
+        """Who this library's runs claim items as: its host and home (one run at a time per home: the sync lock)."""
+        return f"{socket.gethostname()}:{self.home}"
+
     @contextmanager
-    def _lock(self) -> Iterator[None]:
+    def sync_lock(self) -> Iterator[None]:
+        """One sync of this home at a time: a second one raises InputError."""
         path = self.home / "sync.lock"
+        self.home.mkdir(parents=True, exist_ok=True)
         with open(path, "w") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -320,35 +360,93 @@ class Feeds:
     ) -> SyncReport:
         """Refresh the feeds (or one), then process pending episodes, newest first (at most `limit`). `hook` hears
         each stage behind where it belongs: "feed 1/2:refresh", "episode 3/5:decode"."""
+        with self.sync_lock(), self.fetcher() as fetcher:
+            report = self.refresh_feeds(feed_id, fetcher=fetcher, hook=hook)
+            items = self.pending(feed_id, since=since, limit=limit)
+            try:
+                for n, item in enumerate(items, start=1):
+                    prefix = f"episode {n}/{len(items)}"
+                    step: Hook | None = (lambda s, d, t, p=prefix: hook(f"{p}:{s}", d, t)) if hook else None
+                    outcome = self.process_item(item.id, retranscribe=retranscribe, fetcher=fetcher, hook=step)
+                    if outcome.status == "done":
+                        report.processed += 1
+                    elif outcome.status == "failed":
+                        report.failed += 1
+                        report.errors.append(f"{item.title}: {outcome.error}")
+                    else:
+                        report.skipped += 1
+            finally:  # an item left mid-way (Ctrl+C) is pending again for any run
+                self.release_claims()
+        return report
+
+    def refresh_feeds(
+        self, feed_id: int | None = None, *, fetcher: Fetcher | None = None, hook: LabelledHook | None = None
+    ) -> SyncReport:
+        """Read the feeds (or one) again and record their new items; a feed that cannot be read is an error in the
+        report, not raised. The report counts feeds and new items."""
         report = SyncReport()
-        with self._lock(), self.fetcher() as fetcher:
+        with nullcontext(fetcher) if fetcher is not None else self.fetcher() as reader:
             rows = [self.store.feeds.get(feed_id)] if feed_id is not None else self.store.feeds.list_feeds()
             for n, row in enumerate(rows, start=1):
                 if hook:
                     hook(f"feed {n}/{len(rows)}:refresh", 0, 1)
                 try:
-                    report.new_items += self.refresh(row.id, fetcher)
+                    report.new_items += self.refresh(row.id, reader)
                 except PodscopeError as exc:
                     report.errors.append(f"feed {row.id} ({row.url}): {exc}")
                 report.feeds += 1
                 if hook:
                     hook(f"feed {n}/{len(rows)}:refresh", 1, 1)
-            items = self.store.feeds.pending_items(feed_id, since=since, limit=limit)
-            for n, item in enumerate(items, start=1):
-                prefix = f"episode {n}/{len(items)}"
-                step: Hook | None = (lambda s, d, t, p=prefix: hook(f"{p}:{s}", d, t)) if hook else None
-                try:
-                    self._process(item, fetcher, retranscribe, step)
-                except PodscopeError as exc:
-                    self.store.feeds.finish_item(item.id, "failed", str(exc))
-                    report.failed += 1
-                    report.errors.append(f"{item.title}: {exc}")
-                else:
-                    self.store.feeds.finish_item(item.id, "done")
-                    report.processed += 1
         return report
 
-    def _process(self, item: FollowedItem, fetcher: Fetcher, retranscribe: bool, hook: Hook | None) -> None:
+    def pending(
+        self, feed_id: int | None = None, *, since: str | None = None, limit: int | None = None
+    ) -> builtins.list[FollowedItem]:  # `list` here is the method above
+        """Items still to process (pending, or failed fewer than three times), newest first, at most `limit`."""
+        return self.store.feeds.pending_items(feed_id, since=since, limit=limit)
+
+    def claim(self, item_id: int, claimer: str | None = None) -> FollowedItem | None:
+        """Claim a pending item for a run (default: this library's, `claimer`); None when another run holds it or it
+        is no longer pending. Claiming an item one holds already is a no-op that keeps it."""
+        return self.store.feeds.claim_item(item_id, claimer or self.claimer, CLAIM_STALE_HOURS * 3600)
+
+    def release_claims(self, claimer: str | None = None) -> int:
+        """Give back what a run (default: this library's) holds and has not finished; returns how many items."""
+        return self.store.feeds.release_claims(claimer or self.claimer)
+
+    def give_up(self, item_id: int, error: str, claimer: str | None = None) -> bool:
+        """Record an item as failed with `error` when its processing could not record it (its worker died), if the
+        run still holds it; returns whether it was recorded (False: it was finished already)."""
+        return self.store.feeds.finish_item(item_id, "failed", error, claimer or self.claimer)
+
+    def process_item(
+        self,
+        item_id: int,
+        *,
+        claimer: str | None = None,
+        retranscribe: bool = False,
+        fetcher: Fetcher | None = None,
+        hook: Hook | None = None,
+    ) -> ItemOutcome:
+        """Process one pending item end to end for a run (default: this library's): claim it, download its enclosure
+        into HOME/downloads, import its transcript or transcribe it into its pending episode, and record it done or
+        failed with podscope's error. An item another run holds, or no longer pending, is skipped. Any other
+        exception is raised with the item still claimed, for the run to give up on or give back."""
+        claimer = claimer or self.claimer
+        item = self.claim(item_id, claimer)
+        if item is None:
+            return ItemOutcome(item_id, "skipped")
+        with nullcontext(fetcher) if fetcher is not None else self.fetcher() as reader:
+            try:
+                result = self._process(item, reader, retranscribe, hook)
+            except PodscopeError as exc:
+                self.store.feeds.finish_item(item_id, "failed", str(exc), claimer)
+                return ItemOutcome(item_id, "failed", episode_id=item.episode_id, error=str(exc))
+        self.store.feeds.finish_item(item_id, "done", claimer=claimer)
+        episode = result.episode
+        return ItemOutcome(item_id, "done", episode_id=episode.id, created=result.created, seconds=episode.duration)
+
+    def _process(self, item: FollowedItem, fetcher: Fetcher, retranscribe: bool, hook: Hook | None) -> AddResult:
         episode = self.store.episodes.get(item.episode_id) if item.episode_id else None
         if episode is None:
             raise InputError("the episode was deleted from the library; nothing to process")
@@ -375,7 +473,7 @@ class Feeds:
                 self.work_dir.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(response)
                 try:
-                    self.arrivals.import_transcript(
+                    result = self.arrivals.import_transcript(
                         path,
                         fmt=fmt,
                         audio_path=audio_path,
@@ -396,3 +494,4 @@ class Feeds:
         finally:
             if audio_path is not None and not self.settings.keep_downloads:
                 audio_path.unlink(missing_ok=True)
+        return result

@@ -327,7 +327,22 @@ class FeedRepository(Protocol):
         podcast, declared language (`feed_language`) and the language the user set (`feed_language_set`)."""
         ...
 
-    def finish_item(self, item_id: int, status: str, error: str | None = None) -> None: ...
+    def claim_item(self, item_id: int, claimer: str, stale_seconds: float) -> FollowedItem | None:
+        """Claim an item still to process for `claimer` (one run: its host and home), as `pending_items` returns it;
+        None when it is no longer to process (done, failed three times, its feed blocked) or another claimer holds
+        it. A claim is won when the item is unclaimed, already this claimer's, or was claimed more than
+        `stale_seconds` ago (by the database's clock); of claimers racing for one item exactly one wins."""
+        ...
+
+    def release_claims(self, claimer: str) -> int:
+        """Give back the items `claimer` holds and has not finished; returns how many."""
+        ...
+
+    def finish_item(self, item_id: int, status: str, error: str | None = None, claimer: str | None = None) -> bool:
+        """Record an item's outcome (`done`, or `failed` with its error: its pending episode is marked failed), one
+        more attempt, and clear its claim. With `claimer`, only while that claimer holds the item (so an outcome is
+        recorded once); returns whether it was recorded."""
+        ...
 
     def items(self, feed_id: int) -> list[FollowedItem]: ...
 

@@ -7,6 +7,11 @@ Why it looks like this:
 - An item is identified within its feed by its key (the GUID, else the enclosure URL), unique per feed: re-reading a
   feed adds only new keys and never duplicates.
 - Credits (`podcast:person`) are people linked to an episode with a role; they are not voice attributions.
+- An item is processed by one run at a time: a run claims it (`claimed_by`, its host and home, and `claimed_at`)
+  with one conditional UPDATE, so of two runs racing for it exactly one wins, and finishing it clears the claim. A
+  claim is not a lease that must be renewed: it is taken back by the same claimer (the next run from that home,
+  which holds the home's sync lock, so the earlier one is gone), given back when a run stops, and otherwise ignored
+  once it is older than the caller's `stale_seconds` (a machine lost for good).
 - A feed keeps two languages: `language`, what its channel declares (rewritten on every read), and `language_set`,
   what the user set for the podcast; only `set_language` writes the latter, so a refresh cannot undo it.
 """
@@ -20,6 +25,16 @@ from typing import Any, Protocol
 from podscope.errors import NotFound
 from podscope.records import Credit, FollowedFeed, FollowedItem, NewItem
 from podscope.store.db import Tables
+
+# An item still to process: pending, or failed fewer than three times. `{p}` is the table's alias ("i.") or "".
+_TO_PROCESS = "({p}status = 'pending' OR ({p}status = 'failed' AND {p}attempts < 3))"
+# Items with their feed's URL, languages and podcast (what processing one needs).
+_ITEM_SELECT = """
+    SELECT i.*, f.url AS feed_url, f.language AS feed_language, f.language_set AS feed_language_set,
+           p.title AS podcast
+    FROM feed_items i JOIN feeds f ON f.id = i.feed_id
+    LEFT JOIN podcasts p ON p.id = f.podcast_id
+"""
 
 _FEED_SELECT = """
     SELECT f.*, p.title AS podcast,
@@ -182,11 +197,7 @@ class FeedTables(Tables):
     def pending_items(
         self, feed_id: int | None = None, since: str | None = None, limit: int | None = None
     ) -> list[FollowedItem]:
-        sql = """SELECT i.*, f.url AS feed_url, f.language AS feed_language, f.language_set AS feed_language_set,
-                        p.title AS podcast
-                 FROM feed_items i JOIN feeds f ON f.id = i.feed_id
-                 LEFT JOIN podcasts p ON p.id = f.podcast_id
-                 WHERE (i.status = 'pending' OR (i.status = 'failed' AND i.attempts < 3)) AND f.blocked = 0"""
+        sql = _ITEM_SELECT + " WHERE " + _TO_PROCESS.format(p="i.") + " AND f.blocked = 0"
         params: list[Any] = []
         if feed_id is not None:
             sql += " AND i.feed_id = ?"
@@ -200,18 +211,45 @@ class FeedTables(Tables):
             params.append(limit)
         return [_item(r) for r in self._query(sql, tuple(params))]
 
-    def finish_item(self, item_id: int, status: str, error: str | None = None) -> None:
+    def claim_item(self, item_id: int, claimer: str, stale_seconds: float) -> FollowedItem | None:
         with self.transaction() as conn:
-            conn.execute(
-                "UPDATE feed_items SET status = ?, error = ?, attempts = attempts + 1 WHERE id = ?",
-                (status, error, item_id),
-            )
+            won = conn.execute(
+                f"""UPDATE feed_items SET claimed_by = ?, claimed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                    WHERE id = ? AND {_TO_PROCESS.format(p="")}
+                      AND (claimed_by IS NULL OR claimed_by = ?
+                           OR claimed_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?))
+                      AND feed_id IN (SELECT id FROM feeds WHERE blocked = 0)""",
+                (claimer, item_id, claimer, f"-{float(stale_seconds)} seconds"),
+            ).rowcount
+            row = conn.execute(_ITEM_SELECT + " WHERE i.id = ?", (item_id,)).fetchone() if won else None
+        return _item(row) if row is not None else None
+
+    def release_claims(self, claimer: str) -> int:
+        with self.transaction() as conn:
+            released = conn.execute(
+                "UPDATE feed_items SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = ?", (claimer,)
+            ).rowcount
+        return int(released)
+
+    def finish_item(self, item_id: int, status: str, error: str | None = None, claimer: str | None = None) -> bool:
+        sql = """UPDATE feed_items SET status = ?, error = ?, attempts = attempts + 1, claimed_by = NULL,
+                                       claimed_at = NULL"""
+        params: tuple[Any, ...] = (status, error, item_id)
+        if claimer is None:
+            sql += " WHERE id = ?"
+        else:
+            sql += " WHERE id = ? AND claimed_by = ?"
+            params += (claimer,)
+        with self.transaction() as conn:
+            if not conn.execute(sql, params).rowcount:
+                return False
             if status == "failed":
                 conn.execute(
                     """UPDATE episodes SET status = 'failed' WHERE status = 'pending' AND id =
                        (SELECT episode_id FROM feed_items WHERE id = ?)""",
                     (item_id,),
                 )
+        return True
 
     def items(self, feed_id: int) -> list[FollowedItem]:
         return [_item(r) for r in self._query("SELECT * FROM feed_items WHERE feed_id = ? ORDER BY id", (feed_id,))]

@@ -260,4 +260,11 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE feeds ADD COLUMN language_set TEXT;  -- the one the user set (Whisper's code, "de"), or NULL
         """,
     ),
+    (
+        "0011_feed_item_claims",
+        """
+        ALTER TABLE feed_items ADD COLUMN claimed_by TEXT;  -- the run processing the item (its host and home), or NULL
+        ALTER TABLE feed_items ADD COLUMN claimed_at TEXT;  -- when it was claimed: an old claim is stale
+        """,
+    ),
 ]

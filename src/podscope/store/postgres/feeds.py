@@ -1,10 +1,11 @@
 """The feed tables on PostgreSQL: the twin of `podscope.store.feeds` (followed feeds, their items, episode credits).
 
-Same records, messages and orders as on SQLite; the row conversions, the feed query and the fields `update` may write
-are the SQLite module's own. Only the dialect differs: podcast titles are matched through `lower(...)` (their unique
-index), new ids come back with RETURNING, and text sorts as it does on SQLite whatever the database's collation: by
-code point (`COLLATE "C"`, SQLite's BINARY), people's names folding ASCII case only (`lower()` under "C", SQLite's
-NOCASE, which `people.name` has there).
+Same records, messages and orders as on SQLite; the row conversions, the feed and item queries and the fields
+`update` may write are the SQLite module's own. Only the dialect differs: podcast titles are matched through
+`lower(...)` (their unique index), new ids come back with RETURNING, a claim's times are the server's
+(`podscope_now()`), and text sorts as it does on SQLite whatever the database's collation: by code point
+(`COLLATE "C"`, SQLite's BINARY), people's names folding ASCII case only (`lower()` under "C", SQLite's NOCASE, which
+`people.name` has there).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from podscope.errors import NotFound
 from podscope.records import Credit, FollowedFeed, FollowedItem, NewItem
-from podscope.store.feeds import _FEED_SELECT, _UPDATABLE, _feed, _item
+from podscope.store.feeds import _FEED_SELECT, _ITEM_SELECT, _TO_PROCESS, _UPDATABLE, _feed, _item
 from podscope.store.postgres.db import PgTables
 
 
@@ -117,11 +118,7 @@ class PgFeeds(PgTables):
     def pending_items(
         self, feed_id: int | None = None, since: str | None = None, limit: int | None = None
     ) -> list[FollowedItem]:
-        sql = """SELECT i.*, f.url AS feed_url, f.language AS feed_language, f.language_set AS feed_language_set,
-                        p.title AS podcast
-                 FROM feed_items i JOIN feeds f ON f.id = i.feed_id
-                 LEFT JOIN podcasts p ON p.id = f.podcast_id
-                 WHERE (i.status = 'pending' OR (i.status = 'failed' AND i.attempts < 3)) AND f.blocked = 0"""
+        sql = _ITEM_SELECT + " WHERE " + _TO_PROCESS.format(p="i.") + " AND f.blocked = 0"
         params: list[Any] = []
         if feed_id is not None:
             sql += " AND i.feed_id = %s"
@@ -135,18 +132,48 @@ class PgFeeds(PgTables):
             params.append(limit)
         return [_item(r) for r in self._query(sql, tuple(params))]
 
-    def finish_item(self, item_id: int, status: str, error: str | None = None) -> None:
+    def claim_item(self, item_id: int, claimer: str, stale_seconds: float) -> FollowedItem | None:
+        # Every condition on the claimed row is in the UPDATE's own WHERE: a racing claimer waits for the row and
+        # then sees it claimed (READ COMMITTED re-checks those conditions on the row's new version).
         with self.transaction() as conn:
-            conn.execute(
-                "UPDATE feed_items SET status = %s, error = %s, attempts = attempts + 1 WHERE id = %s",
-                (status, error, item_id),
-            )
+            won = conn.execute(
+                f"""UPDATE feed_items SET claimed_by = %s, claimed_at = podscope_now()
+                    WHERE id = %s AND {_TO_PROCESS.format(p="")}
+                      AND (claimed_by IS NULL OR claimed_by = %s
+                           OR claimed_at < to_char((now() - make_interval(secs => %s)) AT TIME ZONE 'UTC',
+                                                   'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+                      AND feed_id IN (SELECT id FROM feeds WHERE blocked = 0)""",
+                (claimer, item_id, claimer, float(stale_seconds)),
+            ).rowcount
+            row = conn.execute(_ITEM_SELECT + " WHERE i.id = %s", (item_id,)).fetchone() if won else None
+        return _item(row) if row is not None else None
+
+    def release_claims(self, claimer: str) -> int:
+        with self.transaction() as conn:
+            released = conn.execute(
+                "UPDATE feed_items SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = %s", (claimer,)
+            ).rowcount
+        return int(released)
+
+    def finish_item(self, item_id: int, status: str, error: str | None = None, claimer: str | None = None) -> bool:
+        sql = """UPDATE feed_items SET status = %s, error = %s, attempts = attempts + 1, claimed_by = NULL,
+                                       claimed_at = NULL"""
+        params: tuple[Any, ...] = (status, error, item_id)
+        if claimer is None:
+            sql += " WHERE id = %s"
+        else:
+            sql += " WHERE id = %s AND claimed_by = %s"
+            params += (claimer,)
+        with self.transaction() as conn:
+            if not conn.execute(sql, params).rowcount:
+                return False
             if status == "failed":
                 conn.execute(
                     """UPDATE episodes SET status = 'failed' WHERE status = 'pending' AND id =
                        (SELECT episode_id FROM feed_items WHERE id = %s)""",
                     (item_id,),
                 )
+        return True
 
     def items(self, feed_id: int) -> list[FollowedItem]:
         return [_item(r) for r in self._query("SELECT * FROM feed_items WHERE feed_id = %s ORDER BY id", (feed_id,))]

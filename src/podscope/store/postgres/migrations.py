@@ -261,4 +261,11 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE feeds ADD COLUMN language_set TEXT;
         """,
     ),
+    (
+        "0011_feed_item_claims",
+        """
+        ALTER TABLE feed_items ADD COLUMN claimed_by TEXT;
+        ALTER TABLE feed_items ADD COLUMN claimed_at TEXT;
+        """,
+    ),
 ]
