@@ -450,3 +450,19 @@ def test_a_new_episode_is_matched_on_its_own_as_a_full_rescore_would(lib: Librar
     ]
     # The episode's match is what the full re-score finds: re-matching everything changes nothing.
     assert lib.people.match() == []
+
+
+def test_a_batch_defers_the_full_rescore_a_learning_profile_owes(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
+    """Ray workers set `defer_rescores`: a verified match that teaches a profile leaves `rescore_due` for the
+    batch's one full re-score instead of re-scoring the library itself."""
+    e2_id, e2 = corpus[1]["e2"]
+    lib.delete_episode(e2_id)
+    enrol(lib, corpus, "Ada Host", "host", "e1")
+    lib.people.defer_rescores = True
+    new_id = lib.add_audio(e2.audio_path, podcast="Test Talk", title="e2 again").episode.id
+    host = lib.people.speaker_attribution(new_id, labels(lib, new_id, e2)["host"])
+    assert host is not None and host.person == "Ada Host" and host.tier == "verified"
+    assert host.speaker_id in {x.speaker_id for x in lib.store.people.exemplars() if x.origin == "verified"}
+    assert lib.people.rescore_due == f"profile changed: learnt from a verified match in episode {new_id}"
+    lib.people.match()
+    assert lib.people.rescore_due is None

@@ -312,11 +312,10 @@ MALFORMED: list[tuple[str, int, str]] = [
 ]
 
 
-@pytest.mark.models
 @pytest.mark.parametrize(("query", "position", "message"), MALFORMED, ids=[repr(q) for q, _, _ in MALFORMED])
-def test_malformed_queries_point_at_the_problem(shared: Library, query: str, position: int, message: str) -> None:
+def test_malformed_queries_point_at_the_problem(query: str, position: int, message: str) -> None:
     with pytest.raises(QueryError) as caught:
-        shared.search.search(query, SearchOptions(mode="hybrid"))
+        parse(query)
     error = caught.value
     assert isinstance(error, InputError)
     assert error.position == position
@@ -326,6 +325,30 @@ def test_malformed_queries_point_at_the_problem(shared: Library, query: str, pos
     *_, shown, caret = text.split("\n")
     assert shown == f"  {query}"
     assert caret == " " * (2 + position) + "^"
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(("query", "position", "message"), MALFORMED, ids=[repr(q) for q, _, _ in MALFORMED])
+def test_a_malformed_query_searches_its_words_and_says_why(
+    shared: Library, query: str, position: int, message: str
+) -> None:
+    """A search box answers: broken syntax searches the words alone, only exclusions find nothing, and both say why
+    in `notice`; a query without a single word is refused."""
+    found = words(query)
+    if not found:
+        with pytest.raises(QueryError, match=message):
+            shared.search.search(query, SearchOptions(mode="hybrid"))
+        return
+    for mode in ("text", "hybrid"):
+        result = shared.search.search(query, SearchOptions(mode=mode, limit=50))
+        assert result.notice is not None and message in result.notice
+        if "only exclusions" in message:
+            assert result.total == 0 and not result.hits
+            continue
+        assert result.notice.endswith(f"searched the words alone ({' '.join(dict.fromkeys(found))})")
+        if mode == "text":
+            plain = shared.search.search(" ".join(dict.fromkeys(found)), SearchOptions(mode="text", limit=50))
+            assert plain.notice is None and [h.start for h in result.hits] == [h.start for h in plain.hits]
 
 
 def test_or_at_the_start_says_so() -> None:
@@ -839,10 +862,8 @@ def test_cli_search_json_is_the_complete_result(corpus: Corpus, tmp_path: Path) 
 @pytest.mark.parametrize(
     ("args", "needles"),
     [
-        (["ideal (length"], ["'(' is never closed", "(at character 7)", "\n  ideal (length\n        ^"]),
-        (['a [b] "x'], ["never closed", '\n  a [b] "x\n        ^']),
+        (["?!"], ["nothing to search for", "(at character 1)", "\n  ?!\n  ^"]),
         (["podcast", "--speaker", "Nobody"], ["no person named 'Nobody'"]),
-        (["podcast", "--since", "2023-01-01", "--until", "2022-01-01"], ["is after --until"]),
         (["podcast", "--since", "01/01/2023"], ["YYYY-MM-DD"]),
     ],
 )
@@ -854,6 +875,22 @@ def test_cli_errors_are_a_message_not_a_traceback(corpus: Corpus, args: list[str
     assert "Traceback" not in proc.stderr
     for needle in needles:
         assert needle in proc.stderr, proc.stderr
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(
+    ("args", "note"),
+    [
+        (["ideal (length"], "'(' is never closed (at character 7): searched the words alone (ideal length)"),
+        (["podcast", "--since", "2023-01-01", "--until", "2022-01-01"], "is after --until 2022-01-01"),
+    ],
+)
+def test_cli_a_query_it_cannot_read_as_written_is_answered_with_a_note(
+    corpus: Corpus, args: list[str], note: str
+) -> None:
+    proc = cli(corpus.home, "search", *args, *on_store(corpus.url))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith("Note: ") and note in proc.stderr and "Traceback" not in proc.stderr
 
 
 @pytest.mark.models

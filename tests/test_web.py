@@ -159,7 +159,9 @@ def test_search_page_shows_hits_facets_and_filters(library: dict[str, Any], http
     assert 'class="facet"' in r.text and 'href="/search?q=mistakes&amp;podcast=Buzzcast&amp;mode=text"' in r.text
     assert f'class="play play-text" href="/episodes/{library["srt"]}#t=' in r.text  # no recording: read it instead
     assert f'data-audio="/api/episodes/{library["srt"]}/audio"' not in r.text
-    bad = http.get("/search", params={"q": '"unclosed'})
+    broken = http.get("/search", params={"q": '"unclosed'})  # searched as plain words, and said so
+    assert broken.status_code == 200 and "never closed" in broken.text and "searched the words alone" in broken.text
+    bad = http.get("/search", params={"q": "?!"})
     assert bad.status_code == 400 and "could not run" in bad.text
     assert "<mark>" not in http.get("/search", params={"q": "mistakes", "speaker": PERSON, "mode": "text"}).text
     unknown = http.get("/search", params={"q": "mistakes", "speaker": "Nobody Known"})

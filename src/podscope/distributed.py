@@ -108,6 +108,7 @@ class RayReport:
     audio_seconds: float = 0.0  # of the episodes stored now
     wall_seconds: float = 0.0
     feeds: SyncReport | None = None
+    rescore_due: list[str] = field(default_factory=list)  # profiles that learnt on a worker: the full re-score owed
 
     @property
     def finished(self) -> int:
@@ -126,8 +127,18 @@ class RayReport:
 ReportHook = Callable[[RayReport], None]
 
 
+class Profiles(Protocol):
+    """What a worker needs of a library's people: a batch defers the full re-score a learning profile owes."""
+
+    defer_rescores: bool
+    rescore_due: str | None
+
+
 class Ingester(Protocol):
     """What a worker needs of a library."""
+
+    @property
+    def people(self) -> Profiles: ...
 
     def add_audio(self, path: str | Path, *, podcast: str, title: str, published: str | None = None) -> AddResult: ...
 
@@ -138,6 +149,7 @@ class Ingester(Protocol):
 
 
 OpenLibrary = Callable[[Path, dict[str, Any]], Ingester]  # (home, settings) -> a library
+Returned = tuple[int | None, bool, float, str | None]  # what a worker's job returns: see IngestWorker
 
 
 @dataclass(frozen=True)
@@ -159,22 +171,30 @@ class IngestWorker:
 
     def __init__(self, open_library: OpenLibrary, home: Path, settings: dict[str, Any]):
         self.library = open_library(home, settings)
+        # Each new episode is matched on its own; a profile that learnt from one owes the whole library a re-score,
+        # which the driver runs once at the end of the batch rather than every worker after every such episode.
+        self.library.people.defer_rescores = True
 
-    def add_audio(self, path: Path, podcast: str, title: str, published: str | None) -> tuple[int, bool, float]:
-        """Add one recording; returns the stored episode's id, whether it was new, and its length in seconds."""
+    def add_audio(self, path: Path, podcast: str, title: str, published: str | None) -> Returned:
+        """Add one recording; returns the stored episode's id, whether it was new, its length in seconds, and why a
+        full re-score is owed (None: it is not)."""
         _crash_if_asked()
         result = self.library.add_audio(path, podcast=podcast, title=title, published=published)
-        return result.episode.id, result.created, result.episode.duration
+        return result.episode.id, result.created, result.episode.duration, self._rescore_due()
 
-    def sync_item(self, item_id: int, claimer: str, retranscribe: bool) -> tuple[int | None, bool, float]:
+    def sync_item(self, item_id: int, claimer: str, retranscribe: bool) -> Returned:
         """Process one feed item for the driver's run (`claimer`); returns its episode's id (None: skipped, another
-        run holds it or it is no longer pending), whether the recording was new, and its length in seconds. A
-        failure, recorded on the item already, is raised with its message."""
+        run holds it or it is no longer pending), whether the recording was new, its length in seconds, and why a
+        full re-score is owed. A failure, recorded on the item already, is raised with its message."""
         hook = (lambda _stage, _done, _total: _crash_if_asked()) if os.environ.get(CRASH_FILE_VARIABLE) else None
         outcome = self.library.feeds.process_item(item_id, claimer=claimer, retranscribe=retranscribe, hook=hook)
         if outcome.status == "failed":
             raise InputError(outcome.error or "failed")
-        return outcome.episode_id, outcome.created, outcome.seconds
+        return outcome.episode_id, outcome.created, outcome.seconds, self._rescore_due()
+
+    def _rescore_due(self) -> str | None:
+        due, self.library.people.rescore_due = self.library.people.rescore_due, None
+        return due
 
 
 def _crash_if_asked() -> None:
@@ -303,7 +323,7 @@ def _run(batch: Batch[J], pool: Pool, hook: ReportHook | None) -> RayReport:
             for ref in ready:
                 actor, job = running.pop(ref)
                 try:
-                    episode_id, created, seconds = ray.get(ref)
+                    episode_id, created, seconds, due = ray.get(ref)
                 except ray.exceptions.RayActorError as exc:  # the worker died, and its restarts are used up
                     fail(job, f"the worker died: {_reason(exc)}")
                     continue
@@ -311,6 +331,8 @@ def _run(batch: Batch[J], pool: Pool, hook: ReportHook | None) -> RayReport:
                     fail(job, _reason(exc))
                 else:
                     outcome = JobOutcome(job, episode_id=episode_id, created=created, seconds=seconds)
+                    if due:
+                        report.rescore_due.append(due)
                     if episode_id is None:
                         report.skipped.append(outcome)
                     elif created:

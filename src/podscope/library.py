@@ -210,7 +210,7 @@ class Library:
                 raise InputError(f"{job.path}: the episode title is empty")
             parse_published(job.published)
         check_language(self.settings.asr_language)
-        return ingest_files(list(jobs), self._pool(address, workers), hook)
+        return self._rescore_owed(ingest_files(list(jobs), self._pool(address, workers), hook))
 
     def sync_on_ray(
         self,
@@ -236,6 +236,16 @@ class Library:
             items = [FeedJob(i.id, i.title) for i in feeds.pending(feed_id, since=since, limit=limit)]
             report = sync_items(items, self._pool(address, workers), feeds, retranscribe=retranscribe, hook=hook)
         report.feeds = refreshed
+        return self._rescore_owed(report)
+
+    def _rescore_owed(self, report: RayReport) -> RayReport:
+        """The batch's one full re-score, when a profile learnt on a worker (each episode was matched on its own)."""
+        if report.rescore_due and self.people.enabled:
+            reason = report.rescore_due[0] + (
+                f" (and {len(report.rescore_due) - 1} more)" if report.rescore_due[1:] else ""
+            )
+            with self.store.transaction():
+                self.people.rescore(reason)
         return report
 
     def _pool(self, address: str, workers: int | None) -> Pool:

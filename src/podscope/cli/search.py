@@ -48,6 +48,8 @@ def search(query: str, as_json: bool, home: Path | None, **options: object) -> N
 
 
 def _print(result: SearchResult) -> None:
+    if result.notice:
+        err.print(f"[yellow]Note:[/yellow] {escape(result.notice)}")
     if not result.hits:
         out.print(f"No results for {escape(result.query)} ({result.mode}).")
         return

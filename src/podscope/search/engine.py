@@ -25,7 +25,17 @@ import numpy.typing as npt
 from podscope.errors import InputError
 from podscope.records import TIERS, FacetCount, SearchFilters, SegmentRow, Tier
 from podscope.search.embed import DIMENSION, SentenceEmbedder
-from podscope.search.query import Query, QueryError, Term, highlight_spans, normalise, parse, words
+from podscope.search.query import (
+    MAX_TERMS,
+    And,
+    Query,
+    QueryError,
+    Term,
+    highlight_spans,
+    normalise,
+    parse,
+    words,
+)
 from podscope.search.vectors import NearestVectors, ServerVectors, VectorIndex, VectorSearch
 from podscope.store.contract import SearchRepository
 
@@ -107,6 +117,7 @@ class SearchResult:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     offset: int = 0
     estimated: bool = False  # facets counted on a sample of a large result set (the total is always exact)
+    notice: str | None = None  # the query's syntax could not be read: why, and that its words were searched alone
 
 
 def _speaker(row: SegmentRow) -> str:
@@ -186,14 +197,24 @@ class Search:
             raise InputError(f"tier {o.min_tier!r}: expected one of {', '.join(TIERS)}")
         if o.limit < 1 or o.limit > 1000 or o.offset < 0 or o.context < 0 or o.context > 20:
             raise InputError("expected --limit 1-1000, --offset 0 or more and --context 0-20")
-        if o.since and o.until and o.since > o.until:
-            raise InputError(f"--since {o.since} is after --until {o.until}")
+        notice = None
         try:
             query = parse(text)
-        except QueryError:
-            if o.mode != "semantic" or not words(text):
+        except QueryError as exc:
+            found = list(dict.fromkeys(words(text)))[:MAX_TERMS]
+            if exc.reading == "none" or not found:
                 raise
-            query = Query(text, Term(tuple(words(text))))  # meaning alone: the syntax does not matter
+            notice = str(exc).splitlines()[0]
+            if exc.reading == "nothing":  # "-video": nothing is asked for, so nothing is found; said, not refused
+                return SearchResult(query=text, mode=o.mode, total=0, hits=(), offset=o.offset, notice=notice)
+            # A search box answers: a quote left open or a stray operator searches the words as plain words (all of
+            # them; by meaning, the syntax does not matter), and says why.
+            alone = " ".join(found)
+            query = Query(alone, Term(tuple(found)) if o.mode == "semantic" else And(tuple(Term((w,)) for w in found)))
+            notice += f": searched the words alone ({alone})"
+        if o.since and o.until and o.since > o.until:  # an empty window: nothing is in it, said rather than refused
+            window = f"--since {o.since} is after --until {o.until}: no episode is published in between"
+            return SearchResult(query=text, mode=o.mode, total=0, hits=(), offset=o.offset, notice=window)
         filters = o.filters()
         self.segments.check_filters(filters)
         estimated = False
@@ -209,6 +230,7 @@ class Search:
             facets=facets,
             offset=o.offset,
             estimated=estimated,
+            notice=notice,
         )
 
     def _text(

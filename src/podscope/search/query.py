@@ -33,12 +33,15 @@ STOPWORDS = frozenset(_STOPWORDS.split())
 
 
 class QueryError(InputError):
-    """A query that cannot be parsed; the message shows where."""
+    """A query that cannot be parsed; the message shows where. `reading` says what its words alone can still be:
+    "words" (the syntax is broken, the words are a fair reading), "nothing" (only exclusions: nothing to find),
+    "none" (no words at all)."""
 
-    def __init__(self, message: str, query: str, position: int):
+    def __init__(self, message: str, query: str, position: int, *, reading: str = "words"):
         pointer = f"\n  {query}\n  {' ' * position}^"
         super().__init__(f"search query: {message} (at character {position + 1}){pointer}")
         self.position = position
+        self.reading = reading
 
 
 # -- the tree ---------------------------------------------------------------------------------------------------------
@@ -173,7 +176,7 @@ class _Parser:
 
     def parse(self) -> Node:
         if not self.tokens:
-            raise QueryError("nothing to search for: type one or more words", self.query, 0)
+            raise QueryError("nothing to search for: type one or more words", self.query, 0, reading="none")
         node = self.or_expr()
         extra = self.peek()
         if extra is not None:
@@ -219,7 +222,10 @@ class _Parser:
         if not include:
             assert start is not None
             raise QueryError(
-                "only exclusions: say what to search for too, as in podcast -video", self.query, start.position
+                "only exclusions: say what to search for too, as in podcast -video",
+                self.query,
+                start.position,
+                reading="nothing",
             )
         if len(include) == 1 and not exclude:
             return include[0]

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from podscope import __version__
 from podscope.errors import InputError, NotFound, PodscopeError
 from podscope.library import Library
+from podscope.web.api.base import allowed_methods
 from podscope.web.jobs import Jobs
 from podscope.web.ratelimit import RateLimiter
 from podscope.web.templating import error_page
@@ -47,9 +48,9 @@ def create_app(lib: Library, **state: Any) -> FastAPI:
         title="podscope",
         version=__version__,
         description="Podcast transcripts with speakers, voice profiles and search: who said what, when.",
-        docs_url="/api/docs",
+        docs_url=None,  # podscope.web.openapi serves both, the document true for the client that asks
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,
     )
     app.state.lib = lib
     app.state.jobs = Jobs(lib)  # its worker thread starts with the first job
@@ -67,14 +68,18 @@ def create_app(lib: Library, **state: Any) -> FastAPI:
         response = error_response(request, exc.status_code, str(exc.detail))
         for key, value in (exc.headers or {}).items():
             response.headers[key] = value
+        allowed = allowed_methods(request) if exc.status_code == 405 else []
+        if allowed:  # every method of the path, not only those of the route that half-matched
+            response.headers["Allow"] = ", ".join(allowed)
         return response
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> Response:
         return error_response(request, 500, f"internal error: {type(exc).__name__}")
 
-    from podscope.web import api, pages
+    from podscope.web import api, openapi, pages
 
+    app.include_router(openapi.router)
     app.include_router(api.router)
     app.include_router(pages.router)
     return app

@@ -8,15 +8,34 @@ rather than FastAPI's 422 structure.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from annotated_types import Ge, Le
+from fastapi import HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from podscope.errors import InputError
+
+MAX_ID = 2**53 - 1  # the largest id the API takes: JSON's safe integers (an id past it is a 400, not a 500)
+RowId = Annotated[int, Ge(1), Le(MAX_ID)]  # an id in a path or a body: out of range is a 400, never a 500
+
+
+def _iso_date(value: object) -> object:
+    """Only YYYY-MM-DD is a date here (pydantic would also take a number, as seconds since 1970)."""
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value.strip()):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("expected a date as YYYY-MM-DD")
+    return value
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]  # a date in a query or a body: YYYY-MM-DD only
 
 
 class ErrorBody(BaseModel):
@@ -36,9 +55,27 @@ class Route(APIRoute):
             try:
                 return await handler(request)
             except RequestValidationError as exc:
+                if any(e.get("loc", ("",))[0] == "path" for e in exc.errors()):
+                    allowed = allowed_methods(request)
+                    if request.method not in allowed:  # DELETE /api/feeds/sync: that path takes other methods
+                        raise HTTPException(405, "Method Not Allowed", headers={"Allow": ", ".join(allowed)}) from None
                 raise InputError(_invalid(exc)) from None
 
         return route
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI document lists for this request's path, a literal path winning over a template
+    (/api/feeds/sync is POST's, though DELETE /api/feeds/{feed_id} has the same shape); empty off the API."""
+    paths: dict[str, dict[str, Any]] = request.app.openapi().get("paths", {})
+    path = request.url.path
+    if path in paths:
+        return sorted(m.upper() for m in paths[path])
+    methods: set[str] = set()
+    for template, operations in paths.items():
+        if re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)), path):
+            methods |= {m.upper() for m in operations}
+    return sorted(methods)
 
 
 def _invalid(exc: RequestValidationError) -> str:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from podscope import formats
 from podscope.library import Library
 from podscope.records import SHOWN_TIERS, TIERS, Episode
-from podscope.web.api.base import Route
+from podscope.web.api.base import Route, RowId
 from podscope.web.auth import ADMIN, READ
 from podscope.web.state import lib_of
 
@@ -89,7 +89,7 @@ def episodes(
 
 
 @router.get("/episodes/{episode_id}", response_model=EpisodeDetail, dependencies=READ, tags=["episodes"])
-def episode(request: Request, episode_id: int) -> EpisodeDetail:
+def episode(request: Request, episode_id: RowId) -> EpisodeDetail:
     """An episode with its speakers (who each one is, how sure, how long they talk), who spoke when, and its
     credits."""
     lib = lib_of(request)
@@ -110,7 +110,7 @@ def episode(request: Request, episode_id: int) -> EpisodeDetail:
     )
 
 
-def _speakers(lib: Library, episode_id: int) -> list[SpeakerOut]:
+def _speakers(lib: Library, episode_id: RowId) -> list[SpeakerOut]:
     attributed = {a.speaker_id: a for a in lib.people.attributions(episode_id=episode_id, tiers=TIERS)}
     out = []
     for s in lib.episode_speakers(episode_id):
@@ -149,7 +149,7 @@ TRANSCRIPT_TYPES: dict[int | str, dict[str, Any]] = {
 )
 def transcript(
     request: Request,
-    episode_id: int,
+    episode_id: RowId,
     fmt: Annotated[
         str | None,
         Query(
@@ -193,6 +193,6 @@ def transcript(
 
 
 @router.delete("/episodes/{episode_id}", response_model=Episode, dependencies=ADMIN, tags=["episodes"])
-def delete_episode(request: Request, episode_id: int) -> Episode:
+def delete_episode(request: Request, episode_id: RowId) -> Episode:
     """Remove an episode and everything derived from it (transcript, speakers, voiceprints, search entries)."""
     return lib_of(request).delete_episode(episode_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import asdict
 from typing import Any
 
@@ -12,7 +11,7 @@ from pydantic import BaseModel, Field
 from podscope.errors import InputError
 from podscope.feeds.follow import AddedFeed
 from podscope.library import Library
-from podscope.web.api.base import Route
+from podscope.web.api.base import IsoDate, Route, RowId
 from podscope.web.api.jobs import JobOut
 from podscope.web.auth import ADMIN, READ
 from podscope.web.jobs import Job
@@ -37,18 +36,21 @@ class FeedOut(BaseModel):
 
 
 class FeedRemoved(BaseModel):
-    feed_id: int
+    feed_id: RowId
     pending_dropped: int
 
 
 class FeedBody(BaseModel):
-    url: str = Field(description="The feed's http(s) URL.")
+    url: str = Field(
+        json_schema_extra={"pattern": r"^\s*[hH][tT][tT][pP][sS]?://\S"},  # checked by the library, in its words
+        description="The feed's http(s) URL. It is read at once: a feed that cannot be fetched or parsed is a 400.",
+    )
 
 
 class SyncBody(BaseModel):
-    feed_id: int | None = Field(default=None, description="Only this feed.")
+    feed_id: RowId | None = Field(default=None, description="Only this feed.")
     limit: int | None = Field(default=None, ge=1, description="Process at most this many episodes (newest first).")
-    since: dt.date | None = Field(default=None, description="Only episodes published on or after this date.")
+    since: IsoDate | None = Field(default=None, description="Only episodes published on or after this date.")
     retranscribe: bool = Field(default=False, description="Transcribe even when the publisher provides a transcript.")
 
 
@@ -68,7 +70,7 @@ def follow_feed(request: Request, body: FeedBody) -> AddedFeed:
 
 
 @router.delete("/feeds/{feed_id}", response_model=FeedRemoved, dependencies=ADMIN, tags=["feeds"])
-def unfollow_feed(request: Request, feed_id: int) -> FeedRemoved:
+def unfollow_feed(request: Request, feed_id: RowId) -> FeedRemoved:
     """Stop following a feed; its pending episodes go, processed ones stay."""
     return FeedRemoved(feed_id=feed_id, pending_dropped=lib_of(request).feeds.remove(feed_id))
 

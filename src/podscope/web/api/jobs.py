@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from podscope.web.api.base import Route
+from podscope.web.api.base import Route, RowId
 from podscope.web.auth import READ
 from podscope.web.jobs import Job, Jobs
 from podscope.web.state import jobs_of
@@ -27,7 +27,9 @@ class JobOut(BaseModel):
     stage: str | None = Field(description="The processing stage under way (decode, transcribe, ...).")
     progress: float | None = Field(description="0-1 within the stage.")
     position: int = Field(description="Jobs running or waiting before this one.")
-    episode_id: int | None
+    episode_id: RowId | None = Field(
+        default=None, exclude_if=lambda v: v is None, description="The episode, once there is one (absent before)."
+    )
     created: bool | None = Field(description="For uploads: false when the recording was already in the library.")
     error: str | None
     result: dict[str, Any]

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from podscope.errors import InputError
 from podscope.people import Change, PersonPage, UnknownVoice
 from podscope.records import Attribution, Person
-from podscope.web.api.base import Route
+from podscope.web.api.base import Route, RowId
 from podscope.web.auth import ADMIN, READ
 from podscope.web.state import lib_of
 
@@ -60,18 +60,18 @@ class MonthOut(BaseModel):
 
 class AppearanceOut(BaseModel):
     podcast: str
-    episode_id: int
+    episode_id: RowId
     episode: str
     published: str | None
     speaker: str
-    speaker_id: int
+    speaker_id: RowId
     tier: str
     score: float | None
     speaking_seconds: float
 
 
 class QuoteOut(BaseModel):
-    episode_id: int
+    episode_id: RowId
     episode: str
     podcast: str
     published: str | None
@@ -96,29 +96,58 @@ class Changes(BaseModel):
     attribution: Attribution | None = None
 
 
+# A person's name or a speaker label: not blank (said in the document; the library refuses a blank one in its words).
+Name = Annotated[str, WithJsonSchema({"type": "string", "pattern": r"\S"})]
+
+
 class AssignBody(BaseModel):
-    episode_id: int
-    label: str = Field(description="The episode speaker label, e.g. SPEAKER_01.")
-    name: str
+    episode_id: RowId
+    label: Name = Field(description="The episode speaker label, e.g. SPEAKER_01.")
+    name: Name
 
 
 class RenameBody(BaseModel):
-    old: str
-    new: str
+    old: Name
+    new: Name
 
 
 class MergeBody(BaseModel):
-    source: str = Field(description="The name that goes away.")
-    target: str = Field(description="The name that stays.")
+    source: Name = Field(description="The name that goes away.")
+    target: Name = Field(description="The name that stays.")
+
+
+# What the OpenAPI document says of EnrollBody: one of the two sources, given in full.
+ENROLL_SOURCES: dict[str, Any] = {
+    "oneOf": [
+        {
+            "required": ["episode_id", "label"],
+            "properties": {
+                "episode_id": {"type": "integer"},
+                "label": {"type": "string"},
+                "unknown_id": {"type": "null"},
+            },
+        },
+        {
+            "required": ["unknown_id"],
+            "properties": {"unknown_id": {"type": "string"}, "episode_id": {"type": "null"}, "label": {"type": "null"}},
+        },
+    ]
+}
 
 
 class EnrollBody(BaseModel):
     """Either an episode speaker (episode_id and label) or a recurring unknown voice (unknown_id)."""
 
-    name: str
-    episode_id: int | None = None
-    label: str | None = None
-    unknown_id: str | None = Field(default=None, description="An id from GET /api/people/unknown, e.g. U42.")
+    model_config = ConfigDict(json_schema_extra=ENROLL_SOURCES)
+
+    name: Name
+    episode_id: RowId | None = None
+    label: Name | None = None
+    unknown_id: str | None = Field(
+        default=None,
+        description="An id from GET /api/people/unknown, e.g. U42.",
+        json_schema_extra={"pattern": r"\S"},
+    )
 
 
 @router.get("/people", response_model=list[PersonSummary], dependencies=READ, tags=["people"])

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from podscope.errors import NotFound
 from podscope.records import Episode, Podcast
-from podscope.web.api.base import Route
+from podscope.web.api.base import Route, RowId
 from podscope.web.auth import READ
 from podscope.web.state import lib_of
 
@@ -33,7 +33,7 @@ def podcasts(request: Request) -> list[Podcast]:
 
 
 @router.get("/podcasts/{podcast_id}", response_model=PodcastDetail, dependencies=READ, tags=["episodes"])
-def podcast(request: Request, podcast_id: int) -> PodcastDetail:
+def podcast(request: Request, podcast_id: RowId) -> PodcastDetail:
     """A podcast, its episodes, and the people heard on it."""
     lib = lib_of(request)
     try:

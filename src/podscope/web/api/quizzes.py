@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from podscope.library import Library
 from podscope.quiz import Quiz
-from podscope.web.api.base import Route
+from podscope.web.api.base import Route, RowId
 from podscope.web.auth import READ
 from podscope.web.state import lib_of
 
@@ -31,7 +31,7 @@ class AnswerIn(BaseModel):
 
 
 def _quiz(
-    lib: Library, episode_id: int, seed: int, level: str, count: int, start: float | None, end: float | None
+    lib: Library, episode_id: RowId, seed: int, level: str, count: int, start: float | None, end: float | None
 ) -> Quiz:
     return lib.quizzes.generate(episode_id, seed=seed, level=level, count=count, start=start, end=end)
 
@@ -39,7 +39,7 @@ def _quiz(
 @router.get("/episodes/{episode_id}/quiz", dependencies=READ, tags=["quizzes"])
 def episode_quiz(
     request: Request,
-    episode_id: int,
+    episode_id: RowId,
     seed: int = 1,
     level: str = "medium",
     count: Annotated[int, Query(ge=1, le=50)] = 10,
@@ -51,7 +51,7 @@ def episode_quiz(
 
 
 @router.post("/episodes/{episode_id}/quiz/answers", dependencies=READ, tags=["quizzes"])
-def answer_quiz(request: Request, episode_id: int, body: AnswerIn) -> dict[str, Any]:
+def answer_quiz(request: Request, episode_id: RowId, body: AnswerIn) -> dict[str, Any]:
     """Record a learner's answer; returns whether it was right, the right option and the learner's running result."""
     lib = lib_of(request)
     quiz = _quiz(lib, episode_id, body.seed, body.level, body.count, body.start, body.end)

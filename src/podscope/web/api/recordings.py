@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse
 
 from podscope.errors import NotFound
 from podscope.recordings import media_type, servable
-from podscope.web.api.base import Route
+from podscope.web.api.base import Route, RowId
 from podscope.web.auth import READ
 from podscope.web.state import lib_of
 
@@ -64,7 +64,7 @@ AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
     tags=["episodes"],
 )
 @router.head("/episodes/{episode_id}/audio", response_class=FileResponse, dependencies=READ, include_in_schema=False)
-def episode_audio(request: Request, episode_id: int) -> FileResponse:
+def episode_audio(request: Request, episode_id: RowId) -> FileResponse:
     """The episode's recording, with HTTP Range support so players can seek."""
     lib = lib_of(request)
     found = lib.episode(episode_id)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from podscope.people import ReviewItem, exemplar_dict, review_dict
-from podscope.web.api.base import Route
+from podscope.web.api.base import Route, RowId
 from podscope.web.api.people import Changes, ExemplarOut
 from podscope.web.auth import ADMIN, READ
 from podscope.web.state import lib_of
@@ -29,7 +29,7 @@ class ReviewItemOut(BaseModel):
     score: float | None
     held: str | None
     podcast: str
-    episode_id: int
+    episode_id: RowId
     episode: str
     published: dt.date | None
     speaker: str
@@ -73,7 +73,7 @@ def _review_item(item: ReviewItem) -> ReviewItemOut:
 
 
 @router.post("/review/{speaker_id}/confirm", response_model=Changes, dependencies=ADMIN, tags=["people"])
-def confirm(request: Request, speaker_id: int) -> Changes:
+def confirm(request: Request, speaker_id: RowId) -> Changes:
     """A human says the attribution is right: it becomes confirmed (and, with learning on, an exemplar)."""
     lib = lib_of(request)
     changes = lib.people.confirm(speaker_id)
@@ -81,7 +81,7 @@ def confirm(request: Request, speaker_id: int) -> Changes:
 
 
 @router.post("/review/{speaker_id}/reject", response_model=Changes, dependencies=ADMIN, tags=["people"])
-def reject(request: Request, speaker_id: int) -> Changes:
+def reject(request: Request, speaker_id: RowId) -> Changes:
     """A human says the voice is not that person: remembered for good, and the speaker is matched again."""
     lib = lib_of(request)
     changes = lib.people.reject(speaker_id)
@@ -89,12 +89,12 @@ def reject(request: Request, speaker_id: int) -> Changes:
 
 
 @router.post("/review/exemplars/{exemplar_id}/keep", response_model=Changes, dependencies=ADMIN, tags=["people"])
-def keep_exemplar(request: Request, exemplar_id: int) -> Changes:
+def keep_exemplar(request: Request, exemplar_id: RowId) -> Changes:
     """A flagged exemplar is right after all: it counts again, for good."""
     return Changes(changes=lib_of(request).people.keep_exemplar(exemplar_id))
 
 
 @router.post("/review/exemplars/{exemplar_id}/drop", response_model=Changes, dependencies=ADMIN, tags=["people"])
-def drop_exemplar(request: Request, exemplar_id: int) -> Changes:
+def drop_exemplar(request: Request, exemplar_id: RowId) -> Changes:
     """Remove an exemplar from its profile (a wrong sample)."""
     return Changes(changes=lib_of(request).people.drop_exemplar(exemplar_id))

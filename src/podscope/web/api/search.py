@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
 from podscope.records import TIERS
 from podscope.search.engine import MODES, SORTS, SearchResult, options_from
-from podscope.web.api.base import Route
+from podscope.web.api.base import IsoDate, Route
 from podscope.web.auth import READ
 from podscope.web.state import lib_of
 
@@ -19,11 +18,18 @@ router = APIRouter(route_class=Route)
 @router.get("/search", response_model=SearchResult, dependencies=READ, tags=["search"])
 def search(
     request: Request,
-    q: Annotated[str, Query(description='Words, "exact phrase", AND / OR / NOT, -exclude, prefix*, (groups).')],
+    q: Annotated[
+        str,
+        Query(
+            json_schema_extra={"pattern": r"\w"},  # the document's; a query without a word is refused in its words
+            description='Words, "exact phrase", AND / OR / NOT, -exclude, prefix*, (groups); at least one word. Broken'
+            " syntax (an unclosed quote, a stray operator) searches the words alone and says so in `notice`.",
+        ),
+    ],
     speaker: Annotated[str | None, Query(description="Only what this person said ('any': any named person).")] = None,
     podcast: Annotated[str | None, Query(description="Only this podcast.")] = None,
-    since: Annotated[dt.date | None, Query(description="Only episodes published on or after this date.")] = None,
-    until: Annotated[dt.date | None, Query(description="Only episodes published on or before this date.")] = None,
+    since: Annotated[IsoDate | None, Query(description="Only episodes published on or after this date.")] = None,
+    until: Annotated[IsoDate | None, Query(description="Only episodes published on or before this date.")] = None,
     mode: Annotated[str, Query(description="How to match.", json_schema_extra={"enum": list(MODES)})] = "hybrid",
     min_tier: Annotated[
         str,

@@ -36,8 +36,16 @@ UPLOAD_FORM = {
                     "type": "object",
                     "required": ["file", "podcast"],
                     "properties": {
-                        "file": {"type": "string", "format": "binary", "description": "The recording."},
-                        "podcast": {"type": "string", "description": "The podcast (created if new)."},
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The recording: audio (or video with sound) that ffmpeg can decode.",
+                        },
+                        "podcast": {
+                            "type": "string",
+                            "pattern": r"\S",
+                            "description": "The podcast (created if new).",
+                        },
                         "title": {"type": "string", "description": "The episode's title (default: the file name)."},
                         "published": {"type": "string", "format": "date", "description": "YYYY-MM-DD"},
                     },

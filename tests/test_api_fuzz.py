@@ -1,0 +1,50 @@
+"""The HTTP API against its own OpenAPI document, fuzzed by schemathesis (a property-based API tester driven by
+/api/openapi.json) over a real server and a small real library: every check schemathesis has, every operation,
+a fixed seed and a bounded number of examples, so a run is repeatable and takes about half a minute.
+
+The server runs as a remote client meets it (no loopback exception for changes, an admin key sent, a rate limit high
+enough not to hide operations behind 429s). Two operations take input whose validity the document cannot state: an
+upload must be audio ffmpeg can decode, and a feed URL must answer with a feed. A schema-valid request there may get
+a 400 with the reason; `schemathesis.toml` below says so for those two only. `bench/reliability.py` runs the same
+with more examples and other seeds.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import DATA, served
+from podscope.library import Library
+
+pytest.importorskip("schemathesis", reason="the dev extra: pip install 'podscope[dev]'")
+pytestmark = pytest.mark.models  # importing a transcript embeds its segments with MiniLM
+
+CONFIG = """
+[[operations]]
+include-name = ["POST /api/episodes", "POST /api/feeds"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 429, "5xx"]
+"""
+SETTINGS = {"api_open_admin_on_loopback": False, "api_rate_per_minute": 1_000_000, "fetch_timeout": 3}
+
+
+def fuzz(url: str, key: str, folder: Path, *, examples: int, seed: int) -> subprocess.CompletedProcess[str]:
+    """schemathesis's own command line against the server at `url`, with every check, as an admin."""
+    (folder / "schemathesis.toml").write_text(CONFIG)
+    command = [sys.executable, "-m", "schemathesis.cli", "run", f"{url}/api/openapi.json"]
+    command += ["--checks", "all", "--max-examples", str(examples), "--seed", str(seed), "--no-color"]
+    command += ["--header", f"Authorization: Bearer {key}"]
+    return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=900)
+
+
+def test_the_api_keeps_to_its_own_schema(tmp_path: Path) -> None:
+    with Library(tmp_path / "home", settings=SETTINGS) as lib:
+        lib.import_transcript(DATA / "transcripts" / "example.srt", podcast="Podcasting Q&A", title="Rookie mistakes")
+        _, key = lib.keys.create("admin", "fuzzer")
+        with served(lib) as url:
+            run = fuzz(url, key, tmp_path, examples=10, seed=1)
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    assert "No issues found" in run.stdout or "passed" in run.stdout.splitlines()[-1], run.stdout[-3000:]
