@@ -3,6 +3,7 @@
     .venv/bin/python bench/scale.py                      # 1,000,000 segments on each backend
     .venv/bin/python bench/scale.py --segments 100000    # a smaller run
     .venv/bin/python bench/scale.py --pg URL             # an existing server instead of a throwaway one
+    .venv/bin/python bench/scale.py --ingest             # then bench/ingest_scale.py on this server, with these sizes
 
 Both libraries are built the same way, in this one run, with the generator of `bench/search.py` (the same seed, so
 the same episodes, people, attributions, texts and vectors) through each store's own API. Then the same queries (the
@@ -90,6 +91,7 @@ def main() -> None:
     ap.add_argument("--segments", type=int, default=1_000_000)
     ap.add_argument("--pg", help="a PostgreSQL server URL (default: a throwaway server in the work folder)")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--ingest", action="store_true", help="then the ingestion benchmark (bench/ingest_scale.py)")
     args = ap.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="podscope-scale-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -140,6 +142,11 @@ def main() -> None:
         print(f"\ntext p95: sqlite {text_p95[0]:.1f} ms, postgres {text_p95[1]:.1f} ms (target for postgres <= 50 ms)")
         hy = [np.percentile(runs[k]["hybrid"][0], 95) for k in runs]
         print(f"hybrid p95: sqlite {hy[0]:.1f} ms, postgres {hy[1]:.1f} ms (target for postgres <= 200 ms)")
+        if args.ingest:  # its capacity plan takes the PostgreSQL sizes measured above
+            import ingest_scale
+
+            sizes = ingest_scale.ScaleSizes(segments, _pg_sizes(libs["postgres"]))
+            ingest_scale.run_and_report(workdir / "ingest", server_url, scale_sizes=sizes)
     finally:
         for lib in libs.values():
             lib.close()
