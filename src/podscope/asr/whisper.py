@@ -83,7 +83,7 @@ class GuardReport:
     details: list[str] = field(default_factory=list)
 
 
-_models: dict[tuple[str, str, int], Any] = {}
+_models: dict[tuple[str, str, str, int], Any] = {}
 _models_lock = threading.Lock()
 # Codes people and feeds use for languages Whisper knows under another code.
 _LANGUAGE_ALIASES = {"iw": "he", "in": "id", "ji": "yi", "jv": "jw", "nb": "no", "mo": "ro", "fil": "tl"}
@@ -124,9 +124,24 @@ def check_language(code: str | None) -> str | None:
     return found
 
 
+def whisper_device() -> str:
+    """Where faster-whisper runs: "cuda" when CTranslate2 sees a CUDA GPU (a Ray worker given one, a GPU machine),
+    else "cpu"."""
+    try:
+        import ctranslate2
+
+        return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    except Exception:  # a build without CUDA support, or no driver: the CPU
+        return "cpu"
+
+
 def load_model(resolved: ResolvedModel, compute_type: str = "int8", cpu_threads: int = 2) -> Any:
-    """A faster-whisper model, loaded once per process."""
-    key = (resolved.location, compute_type, cpu_threads)
+    """A faster-whisper model, loaded once per process: on a CUDA GPU when there is one (int8 becomes float16 there,
+    the GPU's fast type), else on the CPU."""
+    device = whisper_device()
+    if device == "cuda" and compute_type == "int8":
+        compute_type = "float16"
+    key = (resolved.location, device, compute_type, cpu_threads)
     with _models_lock:
         if key not in _models:
             from faster_whisper import WhisperModel
@@ -134,7 +149,7 @@ def load_model(resolved: ResolvedModel, compute_type: str = "int8", cpu_threads:
             try:
                 _models[key] = WhisperModel(
                     resolved.location,
-                    device="cpu",
+                    device=device,
                     compute_type=compute_type,
                     cpu_threads=cpu_threads,
                     local_files_only=resolved.source != "hub",
