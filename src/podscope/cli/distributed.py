@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from contextlib import redirect_stdout
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.markup import escape
@@ -19,6 +19,28 @@ from podscope.library import Library
 from podscope.timefmt import duration
 
 RAY_ADDRESS_WORDS = ("local", "auto")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def ray_options(what: str) -> Callable[[F], F]:
+    """The --ray [ADDRESS] and --workers N options of a command that can run its `what` ("files", "episodes") on Ray."""
+
+    def decorate(command: F) -> F:
+        command = click.option(
+            "--workers", type=click.IntRange(min=1), default=None, help="With --ray: workers (default: the CPUs)."
+        )(command)
+        return click.option(
+            "--ray",
+            "ray_address",
+            is_flag=False,
+            flag_value="local",
+            default=None,
+            metavar="[ADDRESS]",
+            help=f"Process the {what} on Ray, stored in a PostgreSQL store (--store): Ray on this machine (local, the"
+            " default), or a cluster (auto, ray://host:10001, host:6379).",
+        )(command)
+
+    return decorate
 
 
 def is_ray_address(value: str) -> bool:

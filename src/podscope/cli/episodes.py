@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from podscope import formats
-from podscope.cli.distributed import add_audio_on_ray, is_ray_address
+from podscope.cli.distributed import add_audio_on_ray, is_ray_address, ray_options
 from podscope.cli.shell import err, home_option, open_library, out, print_json, stage_progress
 from podscope.records import Episode
 from podscope.settings import SETTINGS
@@ -27,17 +27,7 @@ from podscope.timefmt import duration
     metavar="CODE",
     help="The episode's language (en, de, pt-BR, ...; default: the asr_language setting, else detected).",
 )
-@click.option(
-    "--ray",
-    "ray_address",
-    is_flag=False,
-    flag_value="local",
-    default=None,
-    metavar="[ADDRESS]",
-    help="Process the files on Ray, stored in a PostgreSQL store (--store): Ray on this machine (local, the"
-    " default), or a cluster (auto, ray://host:10001, host:6379).",
-)
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="With --ray: workers (default: the CPUs).")
+@ray_options("files")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @home_option
 def add_audio(

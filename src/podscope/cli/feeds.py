@@ -9,7 +9,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from podscope.cli.distributed import sync_on_ray
+from podscope.cli.distributed import ray_options, sync_on_ray
 from podscope.cli.shell import err, home_option, open_library, out, print_json, stage_progress
 from podscope.errors import InputError
 
@@ -124,17 +124,7 @@ def feeds_remove(feed_id: int, home: Path | None) -> None:
 @click.option("--limit", type=int, default=None, help="Process at most this many episodes (newest first).")
 @click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only episodes published on or after this date.")
 @click.option("--retranscribe", is_flag=True, help="Transcribe even when the publisher provides a transcript.")
-@click.option(
-    "--ray",
-    "ray_address",
-    is_flag=False,
-    flag_value="local",
-    default=None,
-    metavar="[ADDRESS]",
-    help="Process the episodes on Ray, stored in a PostgreSQL store (--store): Ray on this machine (local, the"
-    " default), or a cluster (auto, ray://host:10001, host:6379).",
-)
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="With --ray: workers (default: the CPUs).")
+@ray_options("episodes")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @home_option
 def sync(
