@@ -34,6 +34,11 @@ class NotFound(InputError):
     """A thing the user named does not exist in the library."""
 
 
+class Conflict(InputError):
+    """A well-formed request the thing it names cannot answer as it is (an episode without word timings asked for
+    listening gaps): HTTP 409."""
+
+
 class StoreError(PodscopeError):
     """The podscope home or its database cannot be used."""
 

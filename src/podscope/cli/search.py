@@ -49,7 +49,7 @@ def search(query: str, as_json: bool, home: Path | None, **options: object) -> N
 
 def _print(result: SearchResult) -> None:
     if result.notice:
-        err.print(f"[yellow]Note:[/yellow] {escape(result.notice)}")
+        err.print(f"[yellow]Note:[/yellow] {escape(result.notice)}", soft_wrap=True)
     if not result.hits:
         out.print(f"No results for {escape(result.query)} ({result.mode}).")
         return

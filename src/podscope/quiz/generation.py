@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from podscope.errors import InputError
+from podscope.errors import Conflict, InputError
 from podscope.quiz.lexicon import (
     ALPHA,
     CORE,
@@ -345,7 +345,7 @@ def generate_quiz(
         raise InputError(f"--end {end} is not after --start {start}")
     slots = _slots(transcript)
     if "gap" in kinds and not slots:
-        raise InputError(
+        raise Conflict(
             f"episode {episode_id} has no word timings (it was imported from a transcript without them), so no"
             " listening gaps can be cut from it; ask for 'who said it?' questions only (--kind who)"
         )

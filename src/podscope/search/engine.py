@@ -202,7 +202,7 @@ class Search:
             query = parse(text)
         except QueryError as exc:
             found = list(dict.fromkeys(words(text)))[:MAX_TERMS]
-            if exc.reading == "none" or not found:
+            if exc.reading == "refuse" or not found:
                 raise
             notice = str(exc).splitlines()[0]
             if exc.reading == "nothing":  # "-video": nothing is asked for, so nothing is found; said, not refused

@@ -35,7 +35,7 @@ STOPWORDS = frozenset(_STOPWORDS.split())
 class QueryError(InputError):
     """A query that cannot be parsed; the message shows where. `reading` says what its words alone can still be:
     "words" (the syntax is broken, the words are a fair reading), "nothing" (only exclusions: nothing to find),
-    "none" (no words at all)."""
+    "refuse" (no words at all, or groups nested past reading: searching the words alone would not mean the same)."""
 
     def __init__(self, message: str, query: str, position: int, *, reading: str = "words"):
         pointer = f"\n  {query}\n  {' ' * position}^"
@@ -176,7 +176,7 @@ class _Parser:
 
     def parse(self) -> Node:
         if not self.tokens:
-            raise QueryError("nothing to search for: type one or more words", self.query, 0, reading="none")
+            raise QueryError("nothing to search for: type one or more words", self.query, 0, reading="refuse")
         node = self.or_expr()
         extra = self.peek()
         if extra is not None:
@@ -238,7 +238,9 @@ class _Parser:
             if self.peek() is not None and self.peek().kind == ")":  # type: ignore[union-attr]
                 raise QueryError("an empty group: put words between the parentheses", self.query, t.position)
             if self.depth >= MAX_DEPTH:
-                raise QueryError(f"groups nested too deeply (at most {MAX_DEPTH} levels)", self.query, t.position)
+                raise QueryError(
+                    f"groups nested too deeply (at most {MAX_DEPTH} levels)", self.query, t.position, reading="refuse"
+                )
             self.depth += 1
             node = self.or_expr()
             self.depth -= 1

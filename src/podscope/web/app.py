@@ -17,14 +17,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podscope import __version__
-from podscope.errors import InputError, NotFound, PodscopeError
+from podscope.errors import Conflict, InputError, NotFound, PodscopeError
 from podscope.library import Library
 from podscope.web.api.base import allowed_methods
 from podscope.web.jobs import Jobs
 from podscope.web.ratelimit import RateLimiter
 from podscope.web.templating import error_page
 
-STATUS = ((NotFound, 404), (InputError, 400), (PodscopeError, 500))
+STATUS = ((NotFound, 404), (Conflict, 409), (InputError, 400), (PodscopeError, 500))
 
 
 def status_of(exc: PodscopeError) -> int:

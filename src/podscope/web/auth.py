@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from podscope.records import ApiKey
@@ -38,6 +38,7 @@ from podscope.web.state import lib_of, limiter_of
 
 __all__ = ["ADMIN", "READ", "Caller", "is_local", "require_admin", "require_read"]
 
+ADMIN_ROLE = "admin"  # the role the OpenAPI document names on operations that change the library
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
 
 bearer = HTTPBearer(
@@ -139,7 +140,8 @@ def require_read(
 
 
 def require_admin(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer, scopes=[ADMIN_ROLE])],
 ) -> Caller:
     """A dependency for changing the library: an admin key, or (with `api_open_admin_on_loopback`) this machine."""
     caller = _identify(request, credentials)

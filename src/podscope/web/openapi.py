@@ -8,7 +8,8 @@ is open unless `api_read_requires_key`; changes need an admin key except from th
 `api_open_admin_on_loopback`, see `podscope.web.auth`). A document that always said "key required" would be wrong
 for most clients, and API tools (schemathesis, client generators) rightly take it at its word; so each operation's
 `security` is the one that holds for this client: `[{"apiKey": []}]` when a key is needed, `[{}, {"apiKey": []}]`
-when a key is optional (OpenAPI's empty requirement: no authentication). An unknown key is refused everywhere (401).
+when a key is optional (OpenAPI's empty requirement: no authentication), with the role `admin` on the operations that
+change the library (`podscope.web.auth.require_admin`). An unknown key is refused everywhere (401).
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from podscope.web.auth import is_local
+from podscope.web.auth import ADMIN_ROLE, is_local
 from podscope.web.state import lib_of
 
 DOCUMENT = "/api/openapi.json"
 SCHEME = "apiKey"
-CHANGES = frozenset({"post", "put", "patch", "delete"})
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,11 +36,13 @@ def document(app: FastAPI, request: Request) -> dict[str, Any]:
     local_admin = settings.api_open_admin_on_loopback and is_local(request)
     doc = copy.deepcopy(app.openapi())
     for operations in doc.get("paths", {}).values():
-        for method, operation in operations.items():
+        for operation in operations.values():
             if not isinstance(operation, dict) or "security" not in operation:
                 continue
-            needed = not local_admin if method in CHANGES else settings.api_read_requires_key and not local_admin
-            operation["security"] = [{SCHEME: []}] if needed else [{}, {SCHEME: []}]
+            admin = any(ADMIN_ROLE in roles for need in operation["security"] for roles in need.values())
+            needed = not local_admin if admin else settings.api_read_requires_key and not local_admin
+            key = {SCHEME: [ADMIN_ROLE] if admin else []}
+            operation["security"] = [key] if needed else [{}, key]
     return doc
 
 

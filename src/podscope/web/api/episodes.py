@@ -131,6 +131,20 @@ def _speakers(lib: Library, episode_id: RowId) -> list[SpeakerOut]:
     return out
 
 
+class PodcastSegment(BaseModel):
+    speaker: str | None = Field(default=None, description="Absent for a segment nobody is known to speak.")
+    startTime: float  # the Podcasting 2.0 field names
+    endTime: float
+    body: str
+
+
+class PodcastTranscript(BaseModel):
+    """`?format=json`: the Podcasting 2.0 transcript JSON (version 1.0.0), which is JSON too."""
+
+    version: str
+    segments: list[PodcastSegment]
+
+
 TRANSCRIPT_TYPES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Without `format`: the transcript as JSON segments with words and speaker names. With it: the"
@@ -142,7 +156,7 @@ TRANSCRIPT_TYPES: dict[int | str, dict[str, Any]] = {
 
 @router.get(
     "/episodes/{episode_id}/transcript",
-    response_model=TranscriptOut,
+    response_model=TranscriptOut | PodcastTranscript,
     responses=TRANSCRIPT_TYPES,
     dependencies=READ,
     tags=["episodes"],
