@@ -163,6 +163,15 @@ class Search:
         if self.vectors.needs_rebuild(count):
             self.vectors.rebuild(count, self.segments.vector_batches)
 
+    def rebuild_index(self) -> None:
+        """Build the vector index again from the stored vectors (the local faiss file; a server's index needs none)."""
+        self.vectors.rebuild(self.segments.vector_count(), self.segments.vector_batches)
+
+    def index_ids(self) -> npt.NDArray[np.int64] | None:
+        """The segment ids the local vector index holds, ascending; None when the store's server keeps the index, or
+        before the local index is first built."""
+        return self.vectors.ids()
+
     def forget_segments(self, ids: list[int]) -> None:
         """Drop deleted segments from the vector index (their stored vectors went with them)."""
         self.vectors.remove(np.array(ids, dtype=np.int64))

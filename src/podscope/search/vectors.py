@@ -94,6 +94,11 @@ class VectorIndex:
         index = self._load()
         return 0 if index is None else int(index.ntotal)
 
+    def ids(self) -> Ids | None:
+        """The segment ids the index holds, ascending (none when there is no index file yet)."""
+        index = self._load()
+        return None if index is None else np.sort(_faiss().vector_to_array(index.id_map).astype(np.int64))
+
     def kind(self) -> str:
         index = self._load()
         if index is None:
@@ -179,6 +184,8 @@ class VectorSearch(Protocol):
     @property
     def size(self) -> int: ...
 
+    def ids(self) -> Ids | None: ...
+
     def rebuild(self, count: int, source: Source) -> None: ...
 
     def needs_rebuild(self, count: int) -> bool: ...
@@ -209,6 +216,9 @@ class ServerVectors:
     @property
     def size(self) -> int:
         return self.source.vector_count()
+
+    def ids(self) -> Ids | None:
+        return None  # the server's index holds exactly the stored vectors
 
     def rebuild(self, count: int, source: Source) -> None:
         return None
