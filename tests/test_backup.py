@@ -163,9 +163,9 @@ def test_a_backup_is_one_moment_while_another_connection_writes(
         episodes = copy.execute("SELECT COUNT(*) FROM episodes").fetchone()[0]
     assert report.counts["people"] == people and episodes == before["episodes"] == report.counts["episodes"]
     manifest = json.loads((tmp_path / "backup" / "manifest.json").read_text())
-    assert {f["path"] for f in manifest["files"]} == {"podscope.db", "uploads/talk.wav"}
+    assert {f["path"] for f in manifest["files"]} == {"podscope.db", "index/segments.faiss", "uploads/talk.wav"}
     assert manifest["counts"] == report.counts and manifest["podscope"]
-    assert not any(p.name == "models" or p.suffix == ".faiss" for p in (tmp_path / "backup").rglob("*"))
+    assert not any(p.name == "models" for p in (tmp_path / "backup").rglob("*"))
     assert (tmp_path / "backup").stat().st_mode & 0o077 == 0  # voiceprints: the owner's alone
 
 
@@ -188,14 +188,15 @@ def test_restore_into_another_home_gives_back_the_same_library(
     lib: Library, tmp_path: Path, capsys: pytest.CaptureFixture[str], built: Built
 ) -> None:
     code, out, _ = cli_here(capsys, "backup", tmp_path / "backup", "--home", lib.home)
-    assert code == 0 and "Backed up the database, 1 recordings (" in out
+    assert code == 0 and "Backed up the database, the vector index, 1 recordings (" in out
     target = tmp_path / "elsewhere"
     target.mkdir()
     (target / "models").symlink_to(built.home / "models", target_is_directory=True)  # a home with models is empty
     code, out, err = cli_here(capsys, "restore", tmp_path / "backup", "--home", target, "--json")
     assert code == 0, err
     report = json.loads(out)
-    assert report["ok"] and report["rehomed"] == 2 and report["files"] == 2  # the upload and the gone download
+    assert report["ok"] and report["rehomed"] == 2  # the upload, and the download keep_downloads = false removed
+    assert report["files"] == 3  # the database, the vector index, the upload
     with Library(target) as back:
         moved = {e.id: e.source for e in back.episodes() if e.source.startswith(str(target))}
         assert moved == {e.id: e.source.replace(str(lib.home), str(target)) for e in lib.episodes() if e.id in moved}
@@ -206,8 +207,16 @@ def test_restore_into_another_home_gives_back_the_same_library(
             assert hits(back, query, mode) == hits(lib, query, mode) != []
         assert back.recording(back.episode(built.talk)) == (target / "uploads" / "talk.wav").resolve()
         assert (target / "uploads" / "talk.wav").read_bytes() == (lib.home / "uploads" / "talk.wav").read_bytes()
-        stored = back.search.index_ids()
-        assert stored is not None and stored.size == back.counts()["segments"]  # rebuilt by the restore
+
+
+def test_a_vector_index_behind_the_database_is_mended_by_the_restore(lib: Library, tmp_path: Path) -> None:
+    lib.search.forget_segments([1, 2])  # as when vectors are stored while the backup runs, before the index has them
+    lib.backup(tmp_path / "backup")
+    report = Library.restore(tmp_path / "backup", tmp_path / "restored")
+    assert report.check.ok
+    with Library(tmp_path / "restored") as back:
+        held = back.search.index_ids()
+        assert held is not None and held.size == back.counts()["segments"] and {1, 2} <= set(held.tolist())
 
 
 def test_a_damaged_backup_is_refused_and_nothing_is_restored(
@@ -352,3 +361,33 @@ def test_a_damaged_database_is_reported_and_not_repaired(home: Path, capsys: pyt
     report = json.loads(out)
     assert report["findings"][0]["kind"] == "integrity" and report["findings"][0]["count"] > 0
     assert all(f["repaired"] == 0 for f in report["findings"])
+
+
+# -- on PostgreSQL ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_check_runs_and_the_backup_holds_the_home_s_files(
+    home: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    psycopg = pytest.importorskip("psycopg", reason="pip install 'podscope[postgres]'")
+    url: str = request.getfixturevalue("pg_url")
+    with Library(home) as lite:
+        lite.copy_store(url)
+    with Library(home, settings={"store_url": url}) as lib:
+        assert lib.check().ok and "vector index" not in lib.check().checked  # the server keeps that index
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SET session_replication_role = replica")  # foreign keys off, as a careless hand would
+            conn.execute("DELETE FROM people WHERE name = 'Mara Quell'")
+            conn.execute("UPDATE segments SET folded = '' WHERE id = 1")
+        found = [(f.kind, f.count) for f in lib.check().findings]
+        assert found == [("text index", 1), ("orphans", 1), ("orphans", 1), ("forgotten voiceprints", 1)]
+        assert lib.check(repair=True).ok and lib.check(deep=True).ok
+
+        report = lib.backup(tmp_path / "backup")
+        assert not report.database and "pg_dump -Fc" in report.guidance
+        assert [f.path for f in report.files] == ["uploads/talk.wav"]
+        with pytest.raises(InputError, match="pg_restore"):
+            Library.restore(tmp_path / "backup", tmp_path / "no-store")
+    restored = Library.restore(tmp_path / "backup", tmp_path / "moved", settings={"store_url": url})
+    assert restored.check.ok and restored.rehomed == 2

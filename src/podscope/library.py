@@ -434,11 +434,11 @@ class Library:
 
     def backup(self, dest: str | Path, hook: upkeep.Progress | None = None) -> BackupReport:
         """Back up the library into the new or empty folder `dest` while other processes may go on using it: a
-        consistent copy of the SQLite file, config.toml, the recordings in the home's media folders its episodes name,
-        and a manifest with every file's sha256 (see `podscope.upkeep.backup`). On a PostgreSQL store the database
-        is left to pg_dump (`BackupReport.guidance` says how) and the backup holds the home's files.
-        `hook(step, done, total)` follows it: "database" in pages, "files" in bytes."""
-        return upkeep.backup(self.store, self.home, Path(dest), hook)
+        consistent copy of the SQLite file, config.toml, the vector index, the recordings in the home's media folders
+        its episodes name, and a manifest with every file's sha256 (see `podscope.upkeep.backup`). On a PostgreSQL
+        store the database is left to pg_dump (`BackupReport.guidance` says how) and the backup holds the home's
+        files. `hook(step, done, total)` follows it: "database" in pages, "files" in bytes."""
+        return upkeep.backup(self.store, self.search, self.home, Path(dest), hook)
 
     def check(
         self,
@@ -474,17 +474,19 @@ class Library:
         hook: upkeep.Progress | None = None,
     ) -> RestoreReport:
         """Restore the backup in `source` into `home` (empty, unless `force` replaces its library): every file is
-        checked against the manifest before any is put in place; recording paths move to this home, the vector
-        index is rebuilt from the stored vectors, then the library is checked (`RestoreReport.check`)."""
+        checked against the manifest before any is put in place; recording paths move to this home, then the library
+        is checked (`RestoreReport.check`), after mending a vector index that does not hold exactly the stored
+        vectors."""
         t0 = time.perf_counter()
         target = resolve_home(home)
         restored = upkeep.restore_files(Path(source), target, force=force, overrides=settings, hook=hook)
         with cls(target, settings=settings) as lib:
             old, new = restored.manifest.home, str(target.resolve())
             rehomed = lib.store.maintenance.rehome(old, new) if old != new else 0
-            if restored.manifest.database:
-                lib.search.rebuild_index()
             report = lib.check(hook=hook)
+            if any(f.kind == "vector index" for f in report.findings):  # vectors written while the backup ran
+                lib.search.mend_index()
+                report = lib.check(hook=hook)
         return RestoreReport(
             home=str(target),
             source=str(Path(source).expanduser().resolve()),

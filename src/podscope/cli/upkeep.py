@@ -14,6 +14,7 @@ from rich.table import Table
 
 from podscope.cli.shell import err, home_option, jsonable, open_library, out, print_json
 from podscope.library import Library
+from podscope.recordings import MEDIA_FOLDERS
 from podscope.upkeep import CheckReport
 from podscope.upkeep import Progress as Hook
 
@@ -65,9 +66,10 @@ def backup(dest: Path, as_json: bool, home: Path | None) -> None:
         return
     main = ("episodes", "segments", "people")
     counts = ", ".join(f"{n:,} {name}" for name, n in report.counts.items() if name in main)
+    names = {f.path.split("/")[0] for f in report.files}
     parts = ["the database"] if report.database else []
-    parts += [f.path for f in report.files if f.path == "config.toml"]
-    parts.append(f"{sum(1 for f in report.files if '/' in f.path)} recordings")
+    parts += [what for name, what in (("index", "the vector index"), ("config.toml", "config.toml")) if name in names]
+    parts.append(f"{sum(1 for f in report.files if f.path.split('/')[0] in MEDIA_FOLDERS)} recordings")
     out.print(
         f"Backed up {', '.join(parts)} ({_megabytes(report.size)}; {counts}) to {escape(report.dest)} in"
         f" {report.seconds:.1f} s."

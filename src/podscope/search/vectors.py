@@ -17,7 +17,7 @@ import fcntl
 import math
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -64,6 +64,12 @@ class VectorIndex:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+    @contextmanager
+    def held(self) -> Iterator[Path | None]:
+        """The index file, kept from writers while the caller reads it (a backup's copy); None when there is none."""
+        with self._locked():
+            yield self.path if self.path.exists() else None
 
     def _file_stamp(self) -> tuple[float, int] | None:
         try:
@@ -186,6 +192,8 @@ class VectorSearch(Protocol):
 
     def ids(self) -> Ids | None: ...
 
+    def held(self) -> AbstractContextManager[Path | None]: ...
+
     def rebuild(self, count: int, source: Source) -> None: ...
 
     def needs_rebuild(self, count: int) -> bool: ...
@@ -219,6 +227,10 @@ class ServerVectors:
 
     def ids(self) -> Ids | None:
         return None  # the server's index holds exactly the stored vectors
+
+    @contextmanager
+    def held(self) -> Iterator[Path | None]:
+        yield None  # no local file: the server's index is in its database
 
     def rebuild(self, count: int, source: Source) -> None:
         return None

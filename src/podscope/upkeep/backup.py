@@ -1,15 +1,16 @@
 """`podscope backup DEST` and the file half of `podscope restore SRC`.
 
 A backup is a folder: `podscope.db` (an online snapshot through SQLite's backup API: consistent as of one moment
-while other processes go on writing), `config.toml`, the recordings in the home's media folders that the snapshot's
-episodes name (under the same relative paths), and `manifest.json` (written last) with the podscope version, the
-time, row counts and every file's size and sha256. Models are not copied (they come from packages), nor the faiss
-vector index (derived: restore rebuilds it from the vectors the database keeps), nor recordings outside the home
-(the user's own files; listed as skipped). On a PostgreSQL store the database is left to `pg_dump` and the backup
-holds the home's files only.
+while other processes go on writing), `config.toml`, the faiss vector index (copied under its lock; it is derived
+from the vectors the database keeps, but training it again takes minutes at a million segments), the recordings in
+the home's media folders that the snapshot's episodes name (under the same relative paths), and `manifest.json`
+(written last) with the podscope version, the time, row counts and every file's size and sha256. Models are not
+copied (they come from packages), nor recordings outside the home (the user's own files; listed as skipped). On a
+PostgreSQL store the database is left to `pg_dump` and the backup holds the home's files only.
 
 A restore checks every file against the manifest while copying it into a staging folder inside the home, and only
-when all of them match moves them into place: a damaged backup changes nothing.
+when all of them match moves them into place: a damaged backup changes nothing. A vector index that does not hold
+exactly the snapshot's vectors (vectors written while the backup ran) is mended by the library after the restore.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from typing import Any
 
 from podscope.errors import InputError, StoreError
 from podscope.recordings import MEDIA_FOLDERS
+from podscope.search.engine import Search
 from podscope.settings import load_settings
 from podscope.store import PG_DUMP, StoreBackend, open_store
 from podscope.upkeep.files import (
     CONFIG,
     DATABASE,
+    INDEX,
     Manifest,
     copy_hashed,
     in_media,
@@ -59,21 +62,23 @@ def _empty_dest(home: Path, dest: Path) -> bool:
     return False
 
 
-def backup(store: StoreBackend, home: Path, dest: Path, hook: Progress | None = None) -> BackupReport:
-    """Back up the library in `home` (on `store`) into the new or empty folder `dest`."""
+def backup(store: StoreBackend, search: Search, home: Path, dest: Path, hook: Progress | None = None) -> BackupReport:
+    """Back up the library in `home` (on `store`, searched by `search`) into the new or empty folder `dest`."""
     t0 = time.perf_counter()
     home, dest = home.resolve(), dest.expanduser().resolve()
     if _empty_dest(home, dest):
         dest.mkdir(parents=True, mode=0o700)
     try:
-        return _backup(store, home, dest, hook, t0)
+        return _backup(store, search, home, dest, hook, t0)
     except BaseException:
         for child in dest.iterdir():  # what an unfinished backup wrote
             shutil.rmtree(child) if child.is_dir() else child.unlink()
         raise
 
 
-def _backup(store: StoreBackend, home: Path, dest: Path, hook: Progress | None, t0: float) -> BackupReport:
+def _backup(
+    store: StoreBackend, search: Search, home: Path, dest: Path, hook: Progress | None, t0: float
+) -> BackupReport:
     maintenance = store.maintenance
     files: list[BackupFile] = []
     database = maintenance.engine == "sqlite"
@@ -84,6 +89,10 @@ def _backup(store: StoreBackend, home: Path, dest: Path, hook: Progress | None, 
         os.replace(part, dest / DATABASE)
         files.append(BackupFile(DATABASE, (dest / DATABASE).stat().st_size, sha256_of(dest / DATABASE)))
         counts, sources = snapshot.counts, snapshot.sources
+        with search.vectors.held() as index:
+            if index is not None:
+                name = f"{INDEX}/{index.name}"
+                files.append(BackupFile(name, *copy_hashed(index, dest / name)))
     else:
         counts = store.episodes.counts()
         sources = tuple(source for _, source in maintenance.recording_sources())
@@ -94,11 +103,11 @@ def _backup(store: StoreBackend, home: Path, dest: Path, hook: Progress | None, 
     for source in sources:
         if not is_recording(source):
             continue
-        rel = in_media(home, Path(source))
-        if rel is None:
+        media = in_media(home, Path(source))
+        if media is None:
             skipped.append(f"{source}: outside the home's media folders (not copied)")
         elif Path(source).is_file():
-            wanted[rel] = Path(source)
+            wanted[media] = Path(source)
         else:
             skipped.append(f"{source}: gone")
     total = sum(path.stat().st_size for path in wanted.values())

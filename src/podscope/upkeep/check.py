@@ -167,7 +167,7 @@ def _repair(
         (("orphans", "forgotten voiceprints"), maintenance.delete_orphans),
         (("text index",), maintenance.rebuild_text_index),
         (("missing vectors",), search.index_pending),
-        (("vector index",), search.rebuild_index),
+        (("vector index",), search.mend_index),
     ]
     if delete_unreferenced:
         steps.append((("unreferenced files",), checker.delete_unreferenced))

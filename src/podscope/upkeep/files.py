@@ -20,6 +20,7 @@ from podscope.upkeep.reports import BackupFile
 
 DATABASE = "podscope.db"
 CONFIG = "config.toml"
+INDEX = "index"  # the vector index's folder
 MANIFEST = "manifest.json"
 FORMAT = "podscope-backup"
 FORMAT_VERSION = 1
@@ -69,7 +70,6 @@ class Manifest:
 def write_manifest(dest: Path, manifest: Manifest) -> None:
     data: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION, **asdict(manifest)}
     data["created"] = data["created"] or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    data["vector_index"] = "not copied: restore rebuilds it from the stored vectors"
     part = dest / (MANIFEST + ".part")
     with open(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
         json.dump(data, f, indent=2, ensure_ascii=False)
@@ -77,10 +77,12 @@ def write_manifest(dest: Path, manifest: Manifest) -> None:
 
 
 def _safe(rel: str) -> str:
-    """A manifest path that stays inside the home: the database, the settings, or a file in a media folder."""
+    """A manifest path that stays inside the home: the database, the settings, the vector index, or a file in a media
+    folder."""
     parts = PurePosixPath(rel).parts
     in_folder = len(parts) >= 2 and parts[0] in MEDIA_FOLDERS and all(p not in ("", ".", "..") for p in parts)
-    if rel in (DATABASE, CONFIG) or (in_folder and not rel.startswith("/")):
+    index = len(parts) == 2 and parts[0] == INDEX and parts[1].endswith(".faiss") and parts[1][0] != "."
+    if rel in (DATABASE, CONFIG) or index or (in_folder and not rel.startswith("/")):
         return rel
     raise InputError(f"the backup's manifest names {rel!r}, which is not a file a podscope home holds")
 
