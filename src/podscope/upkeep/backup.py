@@ -66,13 +66,18 @@ def backup(store: StoreBackend, search: Search, home: Path, dest: Path, hook: Pr
     """Back up the library in `home` (on `store`, searched by `search`) into the new or empty folder `dest`."""
     t0 = time.perf_counter()
     home, dest = home.resolve(), dest.expanduser().resolve()
-    if _empty_dest(home, dest):
-        dest.mkdir(parents=True, mode=0o700)
+    try:
+        if _empty_dest(home, dest):
+            dest.mkdir(parents=True, mode=0o700)
+    except OSError as exc:
+        raise InputError(f"cannot make the backup folder {dest}: {exc.strerror or exc}") from exc
     try:
         return _backup(store, search, home, dest, hook, t0)
-    except BaseException:
+    except BaseException as exc:
         for child in dest.iterdir():  # what an unfinished backup wrote
             shutil.rmtree(child) if child.is_dir() else child.unlink()
+        if isinstance(exc, OSError):  # a full disk, a folder without write access: one sentence, nothing half-made
+            raise InputError(f"cannot write the backup in {dest}: {exc.strerror or exc}; nothing was kept") from exc
         raise
 
 
@@ -208,21 +213,28 @@ def restore_files(
             hook("files", done, total)
 
     try:
-        for f in manifest.files:
-            path = source / f.path
-            if not path.is_file():
-                raise InputError(f"{f.path} is missing from the backup at {source}; nothing was restored")
-            size, digest = copy_hashed(path, staging / f.path, copied)
-            if (size, digest) != (f.size, f.sha256):
-                raise InputError(
-                    f"{f.path} in the backup at {source} does not match its checksum in the manifest (the backup is"
-                    " damaged or was changed); nothing was restored"
-                )
+        _stage(manifest, source, staging, copied)
         _check_store(manifest, home, staging, overrides)
         notes = _move_in(manifest, staging, home)
+    except OSError as exc:
+        raise InputError(f"cannot restore {source} into {home}: {exc.strerror or exc}") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Restored(manifest, len(manifest.files), total, tuple(notes))
+
+
+def _stage(manifest: Manifest, source: Path, staging: Path, copied: Callable[[int], None]) -> None:
+    """Copy every file of the backup into `staging`, each checked against the manifest as it is read."""
+    for f in manifest.files:
+        path = source / f.path
+        if not path.is_file():
+            raise InputError(f"{f.path} is missing from the backup at {source}; nothing was restored")
+        size, digest = copy_hashed(path, staging / f.path, copied)
+        if (size, digest) != (f.size, f.sha256):
+            raise InputError(
+                f"{f.path} in the backup at {source} does not match its checksum in the manifest (the backup is"
+                " damaged or was changed); nothing was restored"
+            )
 
 
 def _move_in(manifest: Manifest, staging: Path, home: Path) -> list[str]:
@@ -238,5 +250,5 @@ def _move_in(manifest: Manifest, staging: Path, home: Path) -> list[str]:
                 notes.append(f"kept this home's {CONFIG}; the backup's differs")
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging / f.path, target)
+        shutil.move(staging / f.path, target)  # a media folder may be a link to another disk
     return notes
