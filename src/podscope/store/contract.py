@@ -426,7 +426,7 @@ class MaintenanceRepository(Protocol):
 
     def text_index(self, deep: bool = False) -> TextIndexState:
         """How the full-text index compares with the segments: the rows on each side; with `deep`, also the engine's
-        own check of every entry against the text (slow: SQLite's FTS5 integrity-check, about 40 s a million
+        own check of every entry against the text (slow: SQLite's FTS5 integrity-check, about 30 s a million
         segments, holding the write lock meanwhile)."""
         ...
 
