@@ -336,6 +336,11 @@ def test_a_vector_index_that_lost_entries_is_rebuilt(lib: Library) -> None:
     assert [(f.kind, f.count) for f in report.findings] == [("vector index", 2)] and not report.ok
     repaired = lib.check(repair=True)
     assert repaired.ok and [(f.kind, f.repaired) for f in repaired.findings] == [("vector index", 2)]
+    (lib.home / "index" / "segments.faiss").write_bytes(b"not an index")
+    with Library(lib.home) as other:  # another process, which has not read the index before
+        (finding,) = other.check().findings
+        assert finding.kind == "vector index" and "cannot be read" in finding.what
+        assert other.check(repair=True).ok and other.check().ok
 
 
 def test_the_deep_check_reads_every_text_index_entry(lib: Library) -> None:

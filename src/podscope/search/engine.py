@@ -171,7 +171,10 @@ class Search:
         """Make the local vector index hold exactly the stored vectors, keeping its trained layout: drop the entries of
         segments that are gone and add the stored vectors it lacks (one pass over them, far cheaper than training
         again); a rebuild when there is no index yet, or when its layout is outgrown."""
-        held = self.vectors.ids()
+        try:
+            held = self.vectors.ids()
+        except RuntimeError:  # faiss cannot read the file: nothing in it to keep
+            held = None
         if held is None:
             self.rebuild_index()
             return

@@ -73,7 +73,10 @@ class Checker:
 
     def _vector_index(self) -> list[Finding]:
         stored = self.store.maintenance.vector_ids()
-        held = self.search.index_ids()
+        try:
+            held = self.search.index_ids()
+        except RuntimeError as exc:  # faiss's word for a file it cannot read
+            return [Finding("vector index", f"the vector index file cannot be read ({exc})", max(1, stored.size), True)]
         if held is None:
             what = f"there is no vector index file for the {len(stored)} stored vectors (it is built on first search)"
             return [Finding("vector index", what, len(stored), True)]
