@@ -10,12 +10,13 @@ It never prints; errors are `podscope.errors` exceptions that the shells turn in
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from podscope import audio, formats, ingest
+from podscope import audio, formats, ingest, upkeep
 from podscope.align import speaker_over
 from podscope.asr.whisper import AsrOptions, WhisperTranscriber, check_language
 from podscope.distributed import AudioJob, FeedJob, Pool, RayReport, ingest_files, require_ray, sync_items
@@ -43,6 +44,7 @@ from podscope.search.embed import SentenceEmbedder
 from podscope.search.engine import Search
 from podscope.settings import Settings, load_settings, resolve_home
 from podscope.store import StoreBackend, copy_store, open_store
+from podscope.upkeep import BackupReport, CheckReport, RestoreReport
 
 if TYPE_CHECKING:  # built on first use: they bring in the models, the HTTP client, the XML parser
     from podscope.feeds.follow import Feeds
@@ -458,6 +460,74 @@ class Library:
         """Copy this library, kept in the SQLite file, into an empty PostgreSQL store at `to` (ids kept, one
         transaction, counts verified); returns the rows copied per table. `hook(table, done, total)` follows it."""
         return copy_store(self.store, to, hook)
+
+    # -- upkeep ---------------------------------------------------------------------------------------------------
+
+    def backup(self, dest: str | Path, hook: upkeep.Progress | None = None) -> BackupReport:
+        """Back up the library into the new or empty folder `dest` while other processes may go on using it: a
+        consistent copy of the SQLite file, config.toml, the vector index, the recordings in the home's media folders
+        its episodes name, and a manifest with every file's sha256 (see `podscope.upkeep.backup`). On a PostgreSQL
+        store the database is left to pg_dump (`BackupReport.guidance` says how) and the backup holds the home's
+        files. `hook(step, done, total)` follows it: "database" in pages, "files" in bytes."""
+        return upkeep.backup(self.store, self.search, self.home, Path(dest), hook)
+
+    def check(
+        self,
+        *,
+        repair: bool = False,
+        delete_unreferenced: bool = False,
+        deep: bool = False,
+        hook: upkeep.Progress | None = None,
+    ) -> CheckReport:
+        """Check the library (`upkeep.CHECKS`: the database's integrity, the text and vector indexes against the
+        segments, orphaned rows, voiceprints of people who are gone, missing recordings, recordings nothing names);
+        with `repair`, set right what can be rebuilt or removed (recordings nothing names only with
+        `delete_unreferenced`). `deep` adds the text index's own check of every entry (slow)."""
+        return upkeep.check(
+            self.store,
+            self.search,
+            self.home,
+            self.settings,
+            repair=repair,
+            delete_unreferenced=delete_unreferenced,
+            deep=deep,
+            hook=hook,
+        )
+
+    @classmethod
+    def restore(
+        cls,
+        source: str | Path,
+        home: str | Path | None = None,
+        *,
+        force: bool = False,
+        settings: dict[str, Any] | None = None,
+        hook: upkeep.Progress | None = None,
+    ) -> RestoreReport:
+        """Restore the backup in `source` into `home` (empty, unless `force` replaces its library): every file is
+        checked against the manifest before any is put in place; recording paths move to this home, then the library
+        is checked (`RestoreReport.check`), after mending a vector index that does not hold exactly the stored
+        vectors."""
+        t0 = time.perf_counter()
+        target = resolve_home(home)
+        restored = upkeep.restore_files(Path(source), target, force=force, overrides=settings, hook=hook)
+        with cls(target, settings=settings) as lib:
+            old, new = restored.manifest.home, str(target.resolve())
+            rehomed = lib.store.maintenance.rehome(old, new) if old != new else 0
+            report = lib.check(hook=hook)
+            if any(f.kind == "vector index" for f in report.findings):  # vectors written while the backup ran
+                lib.search.mend_index()
+                report = lib.check(hook=hook)
+        return RestoreReport(
+            home=str(target),
+            source=str(Path(source).expanduser().resolve()),
+            files=restored.files,
+            size=restored.size,
+            rehomed=rehomed,
+            notes=restored.notes,
+            check=report,
+            seconds=time.perf_counter() - t0,
+        )
 
     def export_transcript(self, episode_id: int, fmt: str) -> str:
         """The episode's transcript in one of `formats.FORMATS` (txt, json, srt, vtt, rttm, md), with people's names

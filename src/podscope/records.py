@@ -537,3 +537,36 @@ class SegmentRow:
     published: str | None = None
     language: str | None = None
     podcast: str = ""
+
+
+# -- upkeep: what the store tells a check and a backup (the reports themselves are in podscope.upkeep) -----------------
+
+
+@dataclass(frozen=True)
+class Orphans:
+    """Rows of `table` whose `column` names a row of `parent` that is gone."""
+
+    table: str
+    column: str
+    parent: str
+    count: int
+
+
+@dataclass(frozen=True)
+class TextIndexState:
+    """The full-text index against the segments: entries, segments, segments it lacks, entries of segments gone, and
+    what the engine's own check of the index found."""
+
+    indexed: int
+    segments: int
+    missing: int
+    extra: int
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A consistent copy of the store taken for a backup: row counts and the recordings its episodes name."""
+
+    counts: dict[str, int]
+    sources: tuple[str, ...]

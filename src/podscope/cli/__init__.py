@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 
 from podscope import __version__
-from podscope.cli import episodes, feeds, keys, people, quiz, search, serve, storage, translate
+from podscope.cli import episodes, feeds, keys, people, quiz, search, serve, storage, translate, upkeep
 from podscope.cli.shell import err
 from podscope.errors import PodscopeError
 
@@ -47,6 +47,9 @@ for command in (
     serve.serve,
     keys.keys,
     storage.store_group,
+    upkeep.backup,
+    upkeep.restore,
+    upkeep.check,
     quiz.quiz,
     quiz.quiz_progress,
     translate.translate,

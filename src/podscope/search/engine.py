@@ -174,6 +174,39 @@ class Search:
         if self.vectors.needs_rebuild(count):
             self.vectors.rebuild(count, self.segments.vector_batches)
 
+    def rebuild_index(self) -> None:
+        """Build the vector index again from the stored vectors (the local faiss file; a server's index needs none)."""
+        self.vectors.rebuild(self.segments.vector_count(), self.segments.vector_batches)
+
+    def mend_index(self) -> None:
+        """Make the local vector index hold exactly the stored vectors, keeping its trained layout: drop the entries of
+        segments that are gone and add the stored vectors it lacks (one pass over them, far cheaper than training
+        again); a rebuild when there is no index yet, or when its layout is outgrown."""
+        try:
+            held = self.vectors.ids()
+        except RuntimeError:  # faiss cannot read the file: nothing in it to keep
+            held = None
+        if held is None:
+            self.rebuild_index()
+            return
+        stored, add_ids, add_vectors = [], [], []
+        for ids, vectors in self.segments.vector_batches():
+            stored.append(ids)
+            lacking = ~np.isin(ids, held, assume_unique=True)
+            if lacking.any():
+                add_ids.append(ids[lacking])
+                add_vectors.append(vectors[lacking])
+        every = np.concatenate(stored) if stored else np.zeros(0, np.int64)
+        self.vectors.remove(np.setdiff1d(held, every, assume_unique=True))
+        if add_ids:
+            self.vectors.add(np.concatenate(add_ids), np.concatenate(add_vectors))
+        self._rebuild_if_stale(int(every.size))
+
+    def index_ids(self) -> npt.NDArray[np.int64] | None:
+        """The segment ids the local vector index holds, ascending; None when the store's server keeps the index, or
+        before the local index is first built."""
+        return self.vectors.ids()
+
     def forget_segments(self, ids: list[int]) -> None:
         """Drop deleted segments from the vector index (their stored vectors went with them)."""
         self.vectors.remove(np.array(ids, dtype=np.int64))

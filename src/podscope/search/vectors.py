@@ -17,7 +17,7 @@ import fcntl
 import math
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -65,6 +65,12 @@ class VectorIndex:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
+    @contextmanager
+    def held(self) -> Iterator[Path | None]:
+        """The index file, kept from writers while the caller reads it (a backup's copy); None when there is none."""
+        with self._locked():
+            yield self.path if self.path.exists() else None
+
     def _file_stamp(self) -> tuple[float, int] | None:
         try:
             st = self.path.stat()
@@ -93,6 +99,11 @@ class VectorIndex:
     def size(self) -> int:
         index = self._load()
         return 0 if index is None else int(index.ntotal)
+
+    def ids(self) -> Ids | None:
+        """The segment ids the index holds, ascending (none when there is no index file yet)."""
+        index = self._load()
+        return None if index is None else np.sort(_faiss().vector_to_array(index.id_map).astype(np.int64))
 
     def kind(self) -> str:
         index = self._load()
@@ -179,6 +190,10 @@ class VectorSearch(Protocol):
     @property
     def size(self) -> int: ...
 
+    def ids(self) -> Ids | None: ...
+
+    def held(self) -> AbstractContextManager[Path | None]: ...
+
     def rebuild(self, count: int, source: Source) -> None: ...
 
     def needs_rebuild(self, count: int) -> bool: ...
@@ -209,6 +224,13 @@ class ServerVectors:
     @property
     def size(self) -> int:
         return self.source.vector_count()
+
+    def ids(self) -> Ids | None:
+        return None  # the server's index holds exactly the stored vectors
+
+    @contextmanager
+    def held(self) -> Iterator[Path | None]:
+        yield None  # no local file: the server's index is in its database
 
     def rebuild(self, count: int, source: Source) -> None:
         return None

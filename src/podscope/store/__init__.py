@@ -9,6 +9,7 @@ from pathlib import Path
 from podscope.errors import InputError
 from podscope.store.contract import StoreBackend
 from podscope.store.sqlite import Store
+from podscope.store.upkeep import PG_DUMP
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -35,4 +36,4 @@ def copy_store(source: StoreBackend, url: str, hook: Callable[[str, int, int], N
     return copy_to(source.db, url, hook)
 
 
-__all__ = ["Store", "StoreBackend", "copy_store", "open_store"]
+__all__ = ["PG_DUMP", "Store", "StoreBackend", "copy_store", "open_store"]

@@ -8,9 +8,10 @@ repository method is atomic on its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +31,7 @@ from podscope.records import (
     FollowedFeed,
     FollowedItem,
     NewItem,
+    Orphans,
     Person,
     Podcast,
     ProcessedEpisode,
@@ -37,9 +39,11 @@ from podscope.records import (
     Quote,
     SearchFilters,
     SegmentRow,
+    Snapshot,
     SpeakerVoice,
     StoredTranscript,
     Stretch,
+    TextIndexState,
     Turn,
 )
 
@@ -425,6 +429,62 @@ class TranslationRepository(Protocol):
         ...
 
 
+class MaintenanceRepository(Protocol):
+    """The store's upkeep: checks of its own soundness, orphaned rows, the text index, and snapshots for backups."""
+
+    engine: Literal["sqlite", "postgresql"]
+
+    def integrity(self) -> list[str]:
+        """What is wrong with the engine's own structures (empty when sound): SQLite's integrity_check; on PostgreSQL
+        whether the server answers and every migration is applied."""
+        ...
+
+    def text_index(self, deep: bool = False) -> TextIndexState:
+        """How the full-text index compares with the segments: the rows on each side; with `deep`, also the engine's
+        own check of every entry against the text (slow: SQLite's FTS5 integrity-check, about 30 s a million
+        segments, holding the write lock meanwhile)."""
+        ...
+
+    def rebuild_text_index(self) -> None:
+        """Build the full-text index again from the segments (InputError where the server keeps it itself)."""
+        ...
+
+    def orphans(self) -> list[Orphans]:
+        """Rows whose parent row is gone, per foreign key that has any."""
+        ...
+
+    def forgotten_voiceprints(self) -> int:
+        """Episode speakers still holding a voiceprint though the person they were attributed to, or gave an
+        exemplar to, is gone (what `forget` would have removed)."""
+        ...
+
+    def delete_orphans(self) -> dict[str, int]:
+        """Remove the forgotten voiceprints, then every orphaned row as its foreign key's ON DELETE would have
+        (delete it, or clear the reference), in one transaction; returns rows changed per table."""
+        ...
+
+    def missing_vectors(self) -> int:
+        """Segments without a stored sentence vector."""
+        ...
+
+    def vector_ids(self) -> npt.NDArray[np.int64]:
+        """The ids of the segments that have a stored vector, ascending."""
+        ...
+
+    def recording_sources(self) -> list[tuple[int, str]]:
+        """(episode id, source) of every processed episode: the file each was made from."""
+        ...
+
+    def rehome(self, old: str, new: str) -> int:
+        """Point episode sources under the folder `old` at the same place under `new`; returns how many moved."""
+        ...
+
+    def snapshot(self, path: Path, hook: Callable[[int, int], None] | None = None) -> Snapshot:
+        """Copy the whole store, consistent as of one moment, into a new file at `path` while other processes go on
+        writing (SQLite's online backup); `hook(done, total)` follows it. InputError on a server store (pg_dump)."""
+        ...
+
+
 class StoreBackend(Protocol):
     """A whole library store: its repositories, one transaction across them, and its upkeep."""
 
@@ -436,6 +496,7 @@ class StoreBackend(Protocol):
     keys: KeyRepository
     quizzes: QuizRepository
     translations: TranslationRepository
+    maintenance: MaintenanceRepository
 
     def transaction(self) -> AbstractContextManager[None]:
         """One write transaction across repositories: everything inside commits together or not at all."""

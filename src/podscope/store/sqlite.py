@@ -2,7 +2,8 @@
 
 Each repository is a small class over the one shared `Database` (connection, lock, transactions, migrations):
 `store.episodes`, `store.people`, `store.search`, `store.feeds`, `store.keys`, `store.quizzes`,
-`store.translations`. A library operation that spans repositories groups their writes with `store.transaction()`.
+`store.translations`, `store.maintenance`. A library operation that spans repositories groups their writes with
+`store.transaction()`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from podscope.store.contract import (
     EpisodeRepository,
     FeedRepository,
     KeyRepository,
+    MaintenanceRepository,
     PeopleRepository,
     QuizRepository,
     SearchRepository,
@@ -23,6 +25,7 @@ from podscope.store.db import Database
 from podscope.store.episodes import EpisodeTables
 from podscope.store.feeds import FeedTables
 from podscope.store.keys import KeyTables
+from podscope.store.maintenance import MaintenanceTables
 from podscope.store.people import PeopleTables
 from podscope.store.quizzes import QuizTables
 from podscope.store.search import SearchTables
@@ -43,3 +46,4 @@ class Store(ComposedStore):
         self.keys: KeyRepository = KeyTables(self.db)
         self.quizzes: QuizRepository = QuizTables(self.db)
         self.translations: TranslationRepository = TranslationTables(self.db)
+        self.maintenance: MaintenanceRepository = MaintenanceTables(self.db)

@@ -7,6 +7,7 @@ from podscope.store.contract import (
     EpisodeRepository,
     FeedRepository,
     KeyRepository,
+    MaintenanceRepository,
     PeopleRepository,
     QuizRepository,
     SearchRepository,
@@ -16,6 +17,7 @@ from podscope.store.postgres.db import PgDatabase, redact
 from podscope.store.postgres.episodes import PgEpisodes
 from podscope.store.postgres.feeds import PgFeeds
 from podscope.store.postgres.keys import PgKeys
+from podscope.store.postgres.maintenance import PgMaintenance
 from podscope.store.postgres.people import PgPeople
 from podscope.store.postgres.quizzes import PgQuizzes
 from podscope.store.postgres.search import PgSearchTables
@@ -36,3 +38,4 @@ class PostgresStore(ComposedStore):
         self.keys: KeyRepository = PgKeys(self.db)
         self.quizzes: QuizRepository = PgQuizzes(self.db)
         self.translations: TranslationRepository = PgTranslations(self.db)
+        self.maintenance: MaintenanceRepository = PgMaintenance(self.db)
