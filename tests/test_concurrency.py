@@ -108,7 +108,7 @@ def test_writers_and_readers_share_one_home(tmp_path: Path) -> None:
         assert titles == ["A", "Already there", "B", "Synced 1", "Synced 2"]
         segments = sum(len(lib.transcript(e.id).segments) for e in lib.episodes())
         assert lib.search.search("podcast", SearchOptions(mode="text", limit=1)).total > 0
-        assert lib.search.vectors.size() == segments
+        assert lib.search.vectors.size == segments
 
     with closing(sqlite3.connect(home / "podscope.db")) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -341,8 +341,8 @@ def generate_quiz(
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or not kinds:
         raise InputError(f"question kinds {list(kinds)!r}: expected some of {', '.join(KINDS)}")
-    if start is not None and end is not None and end <= start:
-        raise InputError(f"--end {end} is not after --start {start}")
+    if start is not None and end is not None and end <= start:  # well-formed, but an empty stretch: nothing to ask
+        raise Conflict(f"--end {end} is not after --start {start}: no stretch of the episode to ask about")
     slots = _slots(transcript)
     if "gap" in kinds and not slots:
         raise Conflict(
