@@ -5,8 +5,8 @@ a fixed seed and a bounded number of examples, so a run is repeatable and takes 
 The server runs as a remote client meets it (no loopback exception for changes, an admin key sent, a rate limit high
 enough not to hide operations behind 429s). Two operations take input whose validity the document cannot state: an
 upload must be audio ffmpeg can decode, and a feed URL must answer with a feed. A schema-valid request there may get
-a 400 with the reason; `schemathesis.toml` below says so for those two only. `bench/reliability.py` runs the same
-with more examples and other seeds.
+a 400 with the reason; `schemathesis.toml` below says so for those two only. Longer runs: `fuzz(url, key, folder,
+examples=100, seed=N)` against any served library, or schemathesis's own command line (README, "HTTP API").
 """
 
 from __future__ import annotations

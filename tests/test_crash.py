@@ -7,8 +7,7 @@ its segments); a person is either still there or wholly forgotten. Running the s
 after which the check finds nothing at all (an index that lagged behind the kill has caught up).
 
 The moments are fractions of the command's own uninterrupted run, timed first on the same machine, so they land
-before, during and after its writes wherever the time goes. `bench/reliability.py` runs the harness with more kill
-points.
+before, during and after its writes wherever the time goes; `crash_and_rerun` takes any fractions for a longer run.
 """
 
 from __future__ import annotations

@@ -84,6 +84,7 @@ def add_audio(
     digest = audio.file_hash(path)
     existing = store.episodes.find_by_hash(digest)
     if existing is not None:
+        search.index_pending()  # what a run killed after storing it left unindexed
         return AddResult(episode=existing, created=False)
     asr = transcriber()
     workdir.mkdir(exist_ok=True)
@@ -140,6 +141,7 @@ def import_transcript(
     digest = hashlib.sha256(raw).hexdigest()
     existing = store.episodes.find_by_hash(digest)
     if existing is not None:
+        search.index_pending()  # what a run killed after storing it left unindexed
         return AddResult(episode=existing, created=False)
     kind = (fmt or path.suffix.lstrip(".")).lower()
     try:
