@@ -313,6 +313,14 @@ class TimedLibrary:
         self._write({"event": "episode", **record})
         return result
 
+    @property
+    def people(self) -> Any:  # a worker defers the full re-score a learning profile owes (podscope.distributed)
+        return self.library.people
+
+    @property
+    def feeds(self) -> Any:
+        return self.library.feeds
+
     def close(self) -> None:
         self.library.close()
 
@@ -356,7 +364,7 @@ def run_ray(
 ) -> dict[str, Any]:
     import ray
 
-    from podscope.distributed import AudioJob, ingest_files
+    from podscope.distributed import AudioJob, Pool, ingest_files
     from podscope.library import Library
 
     shutil.rmtree(logdir, ignore_errors=True)
@@ -371,16 +379,15 @@ def run_ray(
     t0 = time.time()
     lib = Library(home, settings=settings)  # the driver's library: what `podscope add-audio --ray` opens first
     opened = time.time()
-    report = ingest_files(
-        jobs,
-        store_url=lib.settings.store_url,
-        home=lib.home,
-        settings=lib.settings.as_dict(),
+    pool = Pool(
+        lib.settings.store_url,
+        lib.home,
+        lib.settings.as_dict(),
         open_library=functools.partial(TimedLibrary, str(logdir)),
         address="local",
         workers=workers,
-        hook=hook,
     )
+    report = ingest_files(jobs, pool, hook)
     wall = time.time() - t0
     lib.close()
     t1 = time.time()
