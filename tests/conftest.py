@@ -218,7 +218,8 @@ def backend(request: pytest.FixtureRequest) -> str:
     """The storage backend a module's tests run on, each in turn: "sqlite", then "postgres". The one parametrised
     fixture behind every test that runs on both: a module's library fixtures build on it (on SQLite a file in the
     home; on PostgreSQL a database on the test server, a library built once being copied into it), and so does
-    `store_url`. A test whose postgres run is too heavy for the default run swaps in `helpers.HEAVY_ON_POSTGRES`.
+    `store_url`. A test overrides the params where it must (tests/helpers.py): `HEAVY_ON_POSTGRES` (its postgres run
+    is also slow), `ON_SQLITE_ONLY` (it checks what no store decides), `ON_POSTGRES_ONLY` (what needs a server).
     The server is asked for only by postgres runs, so a run without it (-m 'not postgres') never starts one."""
     if request.param == "postgres":
         pytest.importorskip("psycopg", reason="pip install 'podscope[postgres]'")

@@ -192,9 +192,9 @@ def stored_bytes(where: Library | Path) -> bytes:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        folder = conn.execute(
-            "SELECT current_setting('data_directory') || '/base/' || oid FROM pg_database"
-            " WHERE datname = current_database()"
+        folder = conn.execute(  # no row for a role that may not see the server's settings
+            "SELECT s.setting || '/base/' || d.oid FROM pg_settings s, pg_database d"
+            " WHERE s.name = 'data_directory' AND d.datname = current_database()"
         ).fetchone()
         if folder is not None and os.access(folder[0], os.R_OK):
             conn.execute("CHECKPOINT")  # every change written to the files
