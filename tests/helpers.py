@@ -1,5 +1,7 @@
-"""Plain helpers shared by the test modules: test data paths, writing audio, the `podscope` command, and servers on
-loopback. Fixtures live in conftest.py; this module holds no fixtures, so test modules import from here.
+"""Plain helpers shared by the test modules: test data paths, the backends' params, writing audio, the `podscope`
+command, a home's store on either backend (pointing a home at a store, copying a library, SQL and bytes straight from
+the store), and servers on loopback. Fixtures live in conftest.py; this module holds no fixtures, so test modules
+import from here.
 
     from helpers import DATA, SAMPLE_WAV, served, write_wav
 

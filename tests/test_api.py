@@ -787,8 +787,8 @@ def test_replicas_on_one_store_see_each_others_changes(
     built: Built, stored: str, ids: dict[str, int], tmp_path: Path, feed_site: str, request: pytest.FixtureRequest
 ) -> None:
     """Two real uvicorn servers, each with a home and a library of its own, on one PostgreSQL store: what one of them
-    (or a `podscope` command) changes, the other serves at once; searches on both at the same time all succeed and
-    agree. Only the store is shared: jobs and rate limits are each replica's own."""
+    changes (through its API or its library), the other serves at once; searches on both at the same time all succeed
+    and agree. Only the store is shared: a job is the replica's that took it."""
     url = request.getfixturevalue("pg_copy")(stored)
     homes = [use_store(tmp_path / name, url, models_of=built.home) for name in ("a", "b")]
     with (
