@@ -41,9 +41,9 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "bench" / "out" / "screen
 # The storage backends a test runs on, as the params of conftest's `backend` fixture (ids "sqlite" and "postgres"); the
 # postgres one is marked, so `-m 'not postgres'` runs without a server.
 BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", marks=pytest.mark.postgres, id="postgres")]
-# For the few tests whose every run costs half a minute or more of model work (whole pipelines, `podscope` commands in
-# fresh interpreters): their postgres run is also `slow`, so it is in `make test-all` but not in the default run,
-# where the same store code is exercised by the lighter tests of the module.
+# For the tests whose every run costs half a minute or more (a whole session of `podscope` commands, each in a fresh
+# interpreter loading its models): their postgres run is also `slow`, so it is in `make test-all` but not in the
+# default run, where the same store code is exercised by the module's library tests.
 HEAVY_ON_POSTGRES = pytest.mark.parametrize(
     "backend",
     [BACKENDS[0], pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow], id="postgres")],

@@ -31,7 +31,6 @@ import pytest
 
 from helpers import (
     DATA,
-    HEAVY_ON_POSTGRES,
     ON_POSTGRES_ONLY,
     ON_SQLITE_ONLY,
     SAMPLE_WAV,
@@ -643,7 +642,6 @@ def test_feeds_follow_sync_and_unfollow(api: Served, feed_site: str) -> None:
 
 
 @pytest.mark.models
-@HEAVY_ON_POSTGRES
 def test_keys_admin_read_revoked_and_hashed_at_rest(home: Path, ids: dict[str, int]) -> None:
     created = cli(home, "keys", "create", "--scope", "admin", "--name", "ci")
     assert created.returncode == 0, created.stderr

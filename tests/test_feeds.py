@@ -1,8 +1,8 @@
 """Following a feed end to end: a real HTTP server on loopback serving a feed with a real recording, a publisher's
 transcript of it, a transcript-only episode and credits; add, sync, re-sync, an interrupted download, a blocked feed,
 the sync lock and refused addresses. Each test's library starts empty, on each backend in turn (`store_url`: a SQLite
-file in its home, or a fresh PostgreSQL database); the longest runs (whole recordings transcribed, languages,
-`podscope` commands) are on PostgreSQL only in the full run."""
+file in its home, or a fresh PostgreSQL database); the `podscope` commands' test runs on PostgreSQL only in the full
+run."""
 
 from __future__ import annotations
 
@@ -225,7 +225,6 @@ def _two_item_feed(state: Site, base: str, language: str) -> list[str]:
 
 
 @pytest.mark.models
-@HEAVY_ON_POSTGRES
 def test_sync_uses_the_language_the_feed_declares(site: tuple[Site, str], tmp_path: Path, store_url: str) -> None:
     """The channel says German: the (English) recording is transcribed as German, not detected, and the
     transcript-only episode is recorded as German. The multilingual base model, since tiny.en knows only English."""
@@ -242,7 +241,6 @@ def test_sync_uses_the_language_the_feed_declares(site: tuple[Site, str], tmp_pa
 
 
 @pytest.mark.models
-@HEAVY_ON_POSTGRES
 def test_a_language_set_for_the_podcast_beats_the_declared_one(
     site: tuple[Site, str], tmp_path: Path, store_url: str
 ) -> None:
