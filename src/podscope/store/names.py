@@ -1,10 +1,10 @@
 """Names that compare without case, the same on both backends: podcast titles (`podcasts.title_key`) and people's
 names (`people.name_key`).
 
-Each is stored beside its key, folded here in Python, and is found, kept unique and ordered by that key. Neither
-database folds it: SQLite's NOCASE folds only the ASCII letters, and PostgreSQL's `lower()` folds as the server's
-locale says (all of Unicode under most, ASCII only under "C"), so "Élan" and "élan" were one podcast on one backend
-and two on the other. Here they are one everywhere.
+Each is stored beside its key, folded here in Python, and is found, kept unique and ordered by that key; neither
+database folds anything. They used to: SQLite's NOCASE folds only the ASCII letters, and PostgreSQL's `lower()` folds
+as the server's locale says (all of Unicode under most, ASCII only under "C"), so "Élan" and "élan" were one podcast
+on one backend and two on the other. Now they are one everywhere.
 """
 
 from __future__ import annotations
