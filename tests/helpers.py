@@ -1,5 +1,7 @@
-"""Plain helpers shared by the test modules: test data paths, writing audio, the `podscope` command, and servers on
-loopback. Fixtures live in conftest.py; this module holds no fixtures, so test modules import from here.
+"""Plain helpers shared by the test modules: test data paths, the backends' params, writing audio, the `podscope`
+command, a home's store on either backend (pointing a home at a store, copying a library, SQL and bytes straight from
+the store), and servers on loopback. Fixtures live in conftest.py; this module holds no fixtures, so test modules
+import from here.
 
     from helpers import DATA, SAMPLE_WAV, served, write_wav
 
@@ -30,13 +32,27 @@ import pytest
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
 
+    from podscope.library import Library
+
 DATA = Path(__file__).parent / "data"
 SAMPLE_WAV = DATA / "pyannote-sample" / "sample.wav"
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "bench" / "out" / "screenshots"
-# The storage backends a test runs on, as fixture params (ids "sqlite" and "postgres"); the postgres one is marked, so
-# `-m 'not postgres'` runs without a server.
+# The storage backends a test runs on, as the params of conftest's `backend` fixture (ids "sqlite" and "postgres"); the
+# postgres one is marked, so `-m 'not postgres'` runs without a server.
 BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", marks=pytest.mark.postgres, id="postgres")]
+# For the tests whose every run costs half a minute or more (a whole session of `podscope` commands, each in a fresh
+# interpreter loading its models): their postgres run is also `slow`, so it is in `make test-all` but not in the
+# default run, where the same store code is exercised by the module's library tests.
+HEAVY_ON_POSTGRES = pytest.mark.parametrize(
+    "backend",
+    [BACKENDS[0], pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow], id="postgres")],
+    indirect=True,
+)
+# A test of a module on both backends that checks what no store decides (HTTP rules, limits, a document the app
+# renders) runs on the default backend only; a test of what only a shared server can do, on PostgreSQL only.
+ON_SQLITE_ONLY = pytest.mark.parametrize("backend", [BACKENDS[0]], indirect=True)
+ON_POSTGRES_ONLY = pytest.mark.parametrize("backend", [BACKENDS[1]], indirect=True)
 
 # -- audio -----------------------------------------------------------------------------------------------------------
 
@@ -110,6 +126,87 @@ def cli_here(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, st
         code = int(exc.code or 0)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+# -- the store under a home, on either backend ------------------------------------------------------------------------
+
+
+def store_url_of(where: Library | Path) -> str:
+    """The `store_url` a library uses, or the one a home's settings name ("" for the SQLite file in the home)."""
+    if isinstance(where, Path):
+        from podscope.settings import load_settings
+
+        return load_settings(where).store_url
+    return where.settings.store_url
+
+
+def use_store(home: Path, url: str, models_of: Path | None = None) -> Path:
+    """Make `home` a home on the store at `url` (its config.toml says `store_url`), so every Library and `podscope`
+    command opened on it uses that store; `models_of`: a home whose exported models it shares. Returns `home`."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "config.toml"
+    kept = (
+        [line for line in config.read_text().splitlines() if not line.startswith("store_url")]
+        if config.exists()
+        else []
+    )
+    config.write_text("\n".join([*kept, f"store_url = {url!r}", ""]))
+    if models_of is not None:
+        (home / "models").symlink_to(models_of / "models", target_is_directory=True)
+    return home
+
+
+def copy_library(home: Path, url: str) -> str:
+    """The library in `home`'s SQLite file copied into the (empty) PostgreSQL store at `url`, ids kept; returns url."""
+    from podscope.library import Library
+
+    with Library(home, settings={"store_url": ""}) as lib:
+        lib.copy_store(url)
+    return url
+
+
+def query(where: Library | Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """SQL straight on the store of a library or a home (its SQLite file, or its PostgreSQL database), with `?`
+    placeholders on both; a change is committed. The rows, if the statement returns any."""
+    url = store_url_of(where)
+    home = where if isinstance(where, Path) else where.home
+    if not url:
+        import sqlite3
+        from contextlib import closing
+
+        with closing(sqlite3.connect(home / "podscope.db")) as conn, conn:
+            return [tuple(r) for r in conn.execute(sql, params)]
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        cursor = conn.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+        return [tuple(r) for r in cursor.fetchall()] if cursor.description else []
+
+
+def stored_bytes(where: Library | Path) -> bytes:
+    """What the store holds on disk, to show a secret is not in it: the SQLite file with its write-ahead log; on
+    PostgreSQL the files of its database in the server's data directory (dead rows included), after a checkpoint, or
+    where the server's files cannot be read (a server elsewhere, PODSCOPE_TEST_PG_URL) the text of every row."""
+    url = store_url_of(where)
+    home = where if isinstance(where, Path) else where.home
+    if not url:
+        return b"".join(p.read_bytes() for p in sorted(home.glob("podscope.db*")))
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        folder = conn.execute(  # no row for a role that may not see the server's settings
+            "SELECT s.setting || '/base/' || d.oid FROM pg_settings s, pg_database d"
+            " WHERE s.name = 'data_directory' AND d.datname = current_database()"
+        ).fetchone()
+        if folder is not None and os.access(folder[0], os.R_OK):
+            conn.execute("CHECKPOINT")  # every change written to the files
+            return b"".join(p.read_bytes() for p in sorted(Path(folder[0]).iterdir()) if p.is_file())
+        tables = [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        out = []
+        for table in tables:
+            for row in conn.execute(f'SELECT * FROM "{table}"'):  # type: ignore[arg-type]
+                out += [v if isinstance(v, bytes) else str(v).encode() for v in row]
+        return b"\0".join(out)
 
 
 # -- servers on loopback and the web app in this process -------------------------------------------------------------

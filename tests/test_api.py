@@ -2,10 +2,14 @@
 machine) where the answer is all a test checks, and through a real uvicorn on loopback where the server matters.
 
 The library holds three publisher transcripts (SRT, WebVTT, Podcasting 2.0 JSON: no audio) and one real recording
-processed by the real pipeline. Variants of the app (settings for keys, loopback, rate limits, upload size) are made
-over the same home as they are needed. A real server answers Range and HEAD requests for audio and every test of a
-remote client, which is simulated the way a local reverse proxy would present one: uvicorn trusts X-Forwarded-For
-from loopback, so such a request comes from that address.
+processed by the real pipeline, built once into a SQLite file. The tests that touch the store run on both backends
+(the `backend` fixture): on that file, then on a copy of it in a PostgreSQL database (`podscope store copy`: the same
+rows and ids) named by the home's config; those of HTTP rules alone (the OpenAPI document, loopback and keys, rate
+and size limits, Range requests) run once. Variants of the app (settings for keys, loopback, rate limits, upload
+size) are made over the same home as they are needed. A real server answers Range and HEAD requests for audio and
+every test of a remote client, which is simulated the way a local reverse proxy would present one: uvicorn trusts
+X-Forwarded-For from loopback, so such a request comes from that address. On PostgreSQL, two real servers share one
+store, as replicas.
 """
 
 from __future__ import annotations
@@ -13,9 +17,9 @@ from __future__ import annotations
 import http.server
 import json
 import shutil
-import sqlite3
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +29,21 @@ import httpx
 import numpy as np
 import pytest
 
-from helpers import DATA, SAMPLE_WAV, cli, http_server, in_process, served, write_wav
+from helpers import (
+    DATA,
+    ON_POSTGRES_ONLY,
+    ON_SQLITE_ONLY,
+    SAMPLE_WAV,
+    cli,
+    copy_library,
+    http_server,
+    in_process,
+    query,
+    served,
+    stored_bytes,
+    use_store,
+    write_wav,
+)
 from podscope.audio import load_audio
 from podscope.formats import FORMATS, MEDIA_TYPES
 from podscope.ingest import transcript_episode
@@ -91,15 +109,18 @@ def wait_for(served: Served, job: dict[str, Any], timeout: float = 120) -> dict[
     return job
 
 
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("api-home")
+@dataclass(frozen=True)
+class Built:
+    home: Path  # the SQLite home the library was built in (the sqlite runs change it as they go)
+    pristine: Path  # a home holding a copy of its file as built, for the PostgreSQL copies
+    ids: dict[str, int]
 
 
 @pytest.fixture(scope="module")
-def ids(home: Path) -> dict[str, int]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    home = tmp_path_factory.mktemp("api-home")
     with Library(home, settings=SETTINGS) as lib:
-        out = {
+        ids = {
             "srt": lib.import_transcript(
                 TRANSCRIPTS / "example.srt", podcast="Buzzsprout Tips", title="Rookie mistakes", published="2023-03-01"
             ).episode.id,
@@ -111,7 +132,35 @@ def ids(home: Path) -> dict[str, int]:
                 SAMPLE_WAV, podcast="Phone Line", title="Diane and Sheila", published="2024-05-01"
             ).episode.id,
         }
-    return out
+    pristine = tmp_path_factory.mktemp("api-pristine")
+    shutil.copy(home / "podscope.db", pristine / "podscope.db")
+    return Built(home, pristine, ids)
+
+
+@pytest.fixture(scope="module")
+def stored(built: Built, backend: str, request: pytest.FixtureRequest) -> str:
+    """On PostgreSQL, a database holding the library as built, never opened again: what the module's store and the
+    replicas' store are copied from. On SQLite, nothing ("")."""
+    if backend == "sqlite":
+        return ""
+    template = request.getfixturevalue("pg_template")
+    return copy_library(built.pristine, request.getfixturevalue("pg_database")("api_template", template=template))
+
+
+@pytest.fixture(scope="module")
+def home(built: Built, stored: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The module's home on its backend: the SQLite home the library was built in, or a home whose config names a
+    PostgreSQL database of the module's own holding a copy of the library (the exported models shared)."""
+    if not stored:
+        return built.home
+    url = request.getfixturevalue("pg_database")("api", template=stored)
+    return use_store(tmp_path_factory.mktemp("api-home-pg"), url, models_of=built.home)
+
+
+@pytest.fixture(scope="module")
+def ids(built: Built) -> dict[str, int]:
+    """Episode key -> id, the same on both backends (the copy keeps ids)."""
+    return built.ids
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +181,7 @@ def api_server(home: Path, ids: dict[str, int]) -> Iterator[Served]:
 
 
 @pytest.mark.models
+@ON_SQLITE_ONLY
 def test_openapi_document_lists_every_route_with_models(api: Served) -> None:
     doc = api.get("/api/openapi.json").json()
     paths = doc["paths"]
@@ -294,7 +344,7 @@ def _episode(title: str, segments: list[Segment], turns: list[Turn], labels: lis
     )
 
 
-def test_who_spoke_when_comes_from_the_turns(tmp_path: Path) -> None:
+def test_who_spoke_when_comes_from_the_turns(tmp_path: Path, store_url: str) -> None:
     """A speaker the recogniser caught no words from is in the episode's turns and its RTTM; overlapped speech gives
     overlapping turns and lines; an episode without turns falls back to its segments."""
     segments = [Segment(0.5, 2.8, "SPEAKER_00", "Hello and welcome."), Segment(3.2, 5.5, "SPEAKER_01", "Thanks.")]
@@ -304,7 +354,7 @@ def test_who_spoke_when_comes_from_the_turns(tmp_path: Path) -> None:
         Turn(6.0, 7.5, "SPEAKER_02"),  # no words
         Turn(7.5, 8.25, "SPEAKER_02"),  # touches the one before: one RTTM line
     ]
-    with Library(tmp_path / "home", settings=SETTINGS) as lib:
+    with Library(tmp_path / "home", settings={**SETTINGS, "store_url": store_url}) as lib:
         diarized = lib.store.episodes.save(
             _episode("diarized", segments, turns, ["SPEAKER_00", "SPEAKER_01", "SPEAKER_02"])
         )
@@ -345,6 +395,7 @@ def test_who_spoke_when_comes_from_the_turns(tmp_path: Path) -> None:
 
 
 @pytest.mark.models
+@ON_SQLITE_ONLY
 def test_audio_range_requests(api_server: Served, ids: dict[str, int]) -> None:
     """Range and HEAD requests as a player sends them, to the real server."""
     data = SAMPLE_WAV.read_bytes()
@@ -383,16 +434,15 @@ def test_audio_outside_the_home_is_refused(api: Served, home: Path, tmp_path: Pa
     (uploads / "swapped.wav").symlink_to(secret)
     inside = uploads / "inside.wav"
     inside.write_bytes(b"RIFF" + b"\0" * 100)
-    with sqlite3.connect(home / "podscope.db") as conn:
-        podcast_id = conn.execute("SELECT id FROM podcasts LIMIT 1").fetchone()[0]
-        episode_id = conn.execute(
-            "INSERT INTO episodes (podcast_id, title, source, content_hash) VALUES (?, 'Paths', '', 'paths')",
-            (podcast_id,),
-        ).lastrowid
+    [(podcast_id,)] = query(home, "SELECT MIN(id) FROM podcasts")
+    [(episode_id,)] = query(
+        home,
+        "INSERT INTO episodes (podcast_id, title, source, content_hash) VALUES (?, 'Paths', '', 'paths') RETURNING id",
+        (podcast_id,),
+    )
 
     def audio_with_source(source: Path | str) -> httpx.Response:
-        with sqlite3.connect(home / "podscope.db") as conn:
-            conn.execute("UPDATE episodes SET source = ? WHERE id = ?", (str(source), episode_id))
+        query(home, "UPDATE episodes SET source = ? WHERE id = ?", (str(source), episode_id))
         return api.get(f"/api/episodes/{episode_id}/audio")
 
     try:
@@ -403,8 +453,7 @@ def test_audio_outside_the_home_is_refused(api: Served, home: Path, tmp_path: Pa
         assert audio_with_source(secret).content == secret.read_bytes()  # exactly the file it was added from
         assert api.get(f"/api/episodes/{episode_id}").json()["audio_url"] is not None
     finally:
-        with sqlite3.connect(home / "podscope.db") as conn:
-            conn.execute("DELETE FROM episodes WHERE id = ?", (episode_id,))
+        query(home, "DELETE FROM episodes WHERE id = ?", (episode_id,))
         for name in ("swapped.wav", "inside.wav"):
             (uploads / name).unlink()
 
@@ -521,6 +570,7 @@ def test_upload_job_lifecycle(api: Served, home: Path, tmp_path: Path) -> None:
     assert_error(api.client.delete(f"/api/episodes/{done['episode_id']}"), 404)
 
 
+@ON_SQLITE_ONLY
 def test_upload_size_limit(home: Path, tmp_path: Path) -> None:
     clip = write_wav(tmp_path / "clip.wav", load_audio(SAMPLE_WAV)[: 4 * 16000])
     with variant(home, max_upload_mb=0) as small, clip.open("rb") as handle:
@@ -629,12 +679,13 @@ def test_keys_admin_read_revoked_and_hashed_at_rest(home: Path, ids: dict[str, i
 
     with Library(home, settings=SETTINGS) as lib:
         assert lib.store.keys.revoke(read_stored.id).revoked_at is not None
-    stored = b"".join(p.read_bytes() for p in home.glob("podscope.db*"))
+    stored = stored_bytes(home)
     assert admin_key.encode() not in stored and read_key.encode() not in stored
     assert admin_key[12:].encode() not in stored  # beyond the listed prefix, nothing of the key is kept
 
 
 @pytest.mark.models
+@ON_SQLITE_ONLY
 def test_read_requires_key(home: Path, ids: dict[str, int]) -> None:
     with Library(home, settings=SETTINGS) as lib:
         _, key = lib.store.keys.create("read")
@@ -649,6 +700,7 @@ def test_read_requires_key(home: Path, ids: dict[str, int]) -> None:
 
 
 @pytest.mark.models
+@ON_SQLITE_ONLY
 def test_changes_open_only_to_this_machine(api_server: Served) -> None:
     """The real server: the peer address, X-Forwarded-For, Host and Origin as uvicorn passes them on."""
     merge = {"source": "Sarah", "target": "Sarah"}  # past the key check, the library refuses it: 400
@@ -666,6 +718,7 @@ def test_changes_open_only_to_this_machine(api_server: Served) -> None:
     assert api_server.get("/api/episodes", headers=REMOTE).status_code == 200  # reading stays open
 
 
+@ON_SQLITE_ONLY
 def test_rate_limit_answers_429_with_retry_after(home: Path) -> None:
     with Library(home, settings=SETTINGS) as lib:
         _, key = lib.store.keys.create("read")
@@ -720,3 +773,78 @@ def test_quiz_answers_progress_and_translation(api: Served, ids: dict[str, int])
         translated = api.get(f"/api/episodes/{ids['srt']}/translation", params={"to": "es"}).json()
         assert translated["segments"] and all(s["translation"] for s in translated["segments"])
         assert_error(api.get(f"/api/episodes/{ids['srt']}/translation", params={"to": "de"}), 400, "installed pairs")
+
+
+# -- replicas: several `podscope serve` on one PostgreSQL store -----------------------------------------------------
+
+
+@pytest.mark.models
+@ON_POSTGRES_ONLY  # replicas share a server's store
+def test_replicas_on_one_store_see_each_others_changes(
+    built: Built, stored: str, ids: dict[str, int], tmp_path: Path, feed_site: str, request: pytest.FixtureRequest
+) -> None:
+    """Two real uvicorn servers, each with a home and a library of its own, on one PostgreSQL store: what one of them
+    changes (through its API or its library), the other serves at once; searches on both at the same time all succeed
+    and agree. Only the store is shared: a job is the replica's that took it."""
+    url = request.getfixturevalue("pg_copy")(stored)
+    homes = [use_store(tmp_path / name, url, models_of=built.home) for name in ("a", "b")]
+    with (
+        Library(homes[0], settings=SETTINGS) as lib_a,
+        Library(homes[1], settings=SETTINGS) as lib_b,
+        serve(lib_a) as a,
+        serve(lib_b) as b,
+    ):
+        # A speaker named through A: B's person page, episode and speaker search have the name.
+        audio = ids["audio"]
+        label = a.get(f"/api/episodes/{audio}").json()["speakers"][1]["label"]
+        named = a.post("/api/people/assign", json={"episode_id": audio, "label": label, "name": "Sheila Replica"})
+        assert named.status_code == 200, named.text
+        page = b.get("/api/people/Sheila Replica").json()
+        assert [x["episode_id"] for x in page["appearances"]] == [audio]
+        assert {s["label"]: s["name"] for s in b.get(f"/api/episodes/{audio}").json()["speakers"]}[label] == (
+            "Sheila Replica"
+        )
+        spoken = [
+            s["text"] for s in b.get(f"/api/episodes/{audio}/transcript").json()["segments"] if s["speaker"] == label
+        ]
+        word = max((w for text in spoken for w in text.split()), key=len).strip(".,?!")
+        found = b.get("/api/search", params={"q": word, "mode": "text", "speaker": "Sheila Replica"}).json()
+        assert found["total"] > 0 and {h["speaker"] for h in found["hits"]} == {"Sheila Replica"}
+
+        # A feed followed and synced through A (a job of A's): B lists it and finds the imported transcript's words.
+        feed = a.post("/api/feeds", json={"url": feed_site}).json()
+        job = a.post("/api/feeds/sync", json={"feed_id": feed["id"]}).json()
+        assert wait_for(a, job)["status"] == "done"
+        assert [(f["podcast"], f["done"]) for f in b.get("/api/feeds").json()] == [("Text Only", 1)]
+        hits = b.get("/api/search", params={"q": '"feed that only has transcripts"', "mode": "text"}).json()["hits"]
+        assert [h["podcast"] for h in hits] == ["Text Only"]
+        assert b.get(f"/api/jobs/{job['id']}").status_code == 404  # the job was A's: jobs are not shared
+
+        # A key made through A's library opens B to a client elsewhere; revoked through A, it opens neither.
+        made, secret = lib_a.keys.create("admin", "replicas")
+        key = {**REMOTE, "Authorization": f"Bearer {secret}"}
+        rename = {"old": "Sheila Replica", "new": "Sheila R."}
+        assert_error(b.post("/api/people/rename", json=rename, headers=REMOTE), 401, "admin API key")
+        assert b.post("/api/people/rename", json=rename, headers=key).json()["name"] == "Sheila R."
+        assert a.get("/api/people/Sheila R.").status_code == 200
+        [listed] = [k for k in lib_a.keys.list() if k.id == made.id]
+        assert listed.last_used_at is not None  # B's use is recorded in the shared store
+        lib_a.keys.revoke(made.id)
+        for replica in (a, b):
+            assert_error(replica.post("/api/people/rename", json=rename, headers=key), 401, "unknown or revoked")
+
+        # Searches on both replicas at once: every one answers, and both give the same hits.
+        queries = [("podcast", "text"), ('"rookie mistakes"', "text"), ("Chicago", "hybrid"), ("trailer", "semantic")]
+
+        def search(replica: Served, q: str, mode: str) -> list[int]:
+            response = httpx.get(f"{replica.url}/api/search", params={"q": q, "mode": mode, "limit": 20}, timeout=60)
+            assert response.status_code == 200, response.text
+            return [h["segment_id"] for h in response.json()["hits"]]
+
+        with ThreadPoolExecutor(8) as pool:
+            asked = [(r, q, m) for _ in range(3) for q, m in queries for r in (a, b)]
+            answers = list(pool.map(lambda x: search(*x), asked))
+        by_query: dict[tuple[str, str], set[tuple[int, ...]]] = {}
+        for (_, q, m), hits in zip(asked, answers, strict=True):
+            by_query.setdefault((q, m), set()).add(tuple(hits))
+        assert all(len(seen) == 1 and next(iter(seen)) for seen in by_query.values()), by_query

@@ -1,19 +1,20 @@
 """Following a feed end to end: a real HTTP server on loopback serving a feed with a real recording, a publisher's
 transcript of it, a transcript-only episode and credits; add, sync, re-sync, an interrupted download, a blocked feed,
-the sync lock and refused addresses."""
+the sync lock and refused addresses. Each test's library starts empty, on each backend in turn (`store_url`: a SQLite
+file in its home, or a fresh PostgreSQL database); the `podscope` commands' test runs on PostgreSQL only in the full
+run."""
 
 from __future__ import annotations
 
 import fcntl
 import http.server
 import json
-import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from helpers import DATA, SAMPLE_WAV, cli, http_server
+from helpers import DATA, HEAVY_ON_POSTGRES, SAMPLE_WAV, cli, http_server, query, stored_bytes, use_store
 from podscope.errors import InputError
 from podscope.feeds.fetch import safe_filename
 from podscope.feeds.follow import FeedLanguage
@@ -131,15 +132,17 @@ def _feed(items: list[str], extra: str = "") -> str:
     )
 
 
-def _lib(home: Path, **settings: object) -> Library:
-    return Library(home, settings={"asr_model": "tiny.en", "allow_private_addresses": True, **settings})
+def _lib(home: Path, store_url: str, **settings: object) -> Library:
+    return Library(
+        home, settings={"asr_model": "tiny.en", "allow_private_addresses": True, "store_url": store_url, **settings}
+    )
 
 
 @pytest.mark.models
-def test_add_sync_resync_and_resume(site: tuple[Site, str], tmp_path: Path) -> None:
+def test_add_sync_resync_and_resume(site: tuple[Site, str], tmp_path: Path, store_url: str) -> None:
     state, base = site
     state.drop_once.add("/audio/call.wav")  # this download is cut half-way: the fetcher resumes it with a Range
-    with _lib(tmp_path / "home") as lib:
+    with _lib(tmp_path / "home", store_url) as lib:
         added = lib.feeds.add(f"{base}/feed.xml")
         assert (added.podcast, added.items, added.blocked) == ("Line Notes", 3, False)
         pending = lib.episodes()
@@ -195,7 +198,7 @@ def test_add_sync_resync_and_resume(site: tuple[Site, str], tmp_path: Path) -> N
         assert (listed.items, listed.done, listed.pending) == (4, 4, 0)
 
 
-def test_blocked_feed_is_recorded_but_never_processed(site: tuple[Site, str], tmp_path: Path) -> None:
+def test_blocked_feed_is_recorded_but_never_processed(site: tuple[Site, str], tmp_path: Path, store_url: str) -> None:
     state, base = site
     state.files["/blocked.xml"] = (
         _feed(
@@ -204,7 +207,7 @@ def test_blocked_feed_is_recorded_but_never_processed(site: tuple[Site, str], tm
         ).encode(),
         "application/rss+xml",
     )
-    with _lib(tmp_path / "home") as lib:
+    with _lib(tmp_path / "home", store_url) as lib:
         added = lib.feeds.add(f"{base}/blocked.xml")
         assert added.blocked and added.items == 0
         assert lib.feeds.sync().processed == 0 and lib.episodes() == []
@@ -222,12 +225,12 @@ def _two_item_feed(state: Site, base: str, language: str) -> list[str]:
 
 
 @pytest.mark.models
-def test_sync_uses_the_language_the_feed_declares(site: tuple[Site, str], tmp_path: Path) -> None:
+def test_sync_uses_the_language_the_feed_declares(site: tuple[Site, str], tmp_path: Path, store_url: str) -> None:
     """The channel says German: the (English) recording is transcribed as German, not detected, and the
     transcript-only episode is recorded as German. The multilingual base model, since tiny.en knows only English."""
     state, base = site
     _two_item_feed(state, base, "de-DE")
-    with _lib(tmp_path / "home", asr_model="base", allow_download=False) as lib:
+    with _lib(tmp_path / "home", store_url, asr_model="base", allow_download=False) as lib:
         added = lib.feeds.add(f"{base}/de.xml")
         assert lib.store.feeds.get(added.id).language == "de-DE"  # kept as declared, normalised when used
         report = lib.feeds.sync()
@@ -238,14 +241,16 @@ def test_sync_uses_the_language_the_feed_declares(site: tuple[Site, str], tmp_pa
 
 
 @pytest.mark.models
-def test_a_language_set_for_the_podcast_beats_the_declared_one(site: tuple[Site, str], tmp_path: Path) -> None:
+def test_a_language_set_for_the_podcast_beats_the_declared_one(
+    site: tuple[Site, str], tmp_path: Path, store_url: str
+) -> None:
     """The channel declares en-us (a host's default) but the user sets German: the (English) recording is transcribed
     as German and the transcript-only episode recorded as German. Reading the feed again updates the declared
     language and keeps the set one; clearing it goes back to the declared one; an unknown code is refused and nothing
     is written."""
     state, base = site
     items = _two_item_feed(state, base, "en-us")
-    with _lib(tmp_path / "home", asr_model="base", allow_download=False) as lib:
+    with _lib(tmp_path / "home", store_url, asr_model="base", allow_download=False) as lib:
         with pytest.raises(InputError, match="'tlh-Klingon' is not one Whisper knows"):
             lib.feeds.add(f"{base}/de.xml", language="tlh-Klingon")
         assert lib.feeds.list() == [] and lib.episodes() == [] and not state.requests  # not even fetched
@@ -278,7 +283,7 @@ def test_a_language_set_for_the_podcast_beats_the_declared_one(site: tuple[Site,
 
 @pytest.mark.models
 def test_sync_leaves_what_another_run_holds_and_takes_back_what_a_killed_run_of_its_home_left(
-    site: tuple[Site, str], tmp_path: Path
+    site: tuple[Site, str], tmp_path: Path, new_store: Callable[[], str]
 ) -> None:
     """Two transcript-only items: the newest is claimed by a run on another machine and is left to it; the other was
     claimed by this home's last run, killed mid-item, and is processed (this run holds the sync lock, so that one is
@@ -290,7 +295,7 @@ def test_sync_leaves_what_another_run_holds_and_takes_back_what_a_killed_run_of_
     ]
     state.files["/text.xml"] = (_feed(items).encode(), "application/rss+xml")
     elsewhere = "another-host:/srv/podscope"
-    with _lib(tmp_path / "home") as lib:
+    with _lib(tmp_path / "home", new_store()) as lib:
         feed_id = lib.feeds.add(f"{base}/text.xml").id
         newest, older = lib.feeds.pending()
         assert lib.feeds.claim(newest.id, elsewhere) is not None
@@ -309,10 +314,10 @@ def test_sync_leaves_what_another_run_holds_and_takes_back_what_a_killed_run_of_
         assert [e.status for e in lib.episodes()] == ["done", "done"]
 
 
-def test_sync_lock_and_refused_addresses(site: tuple[Site, str], tmp_path: Path) -> None:
+def test_sync_lock_and_refused_addresses(site: tuple[Site, str], tmp_path: Path, new_store: Callable[[], str]) -> None:
     _, base = site
     home = tmp_path / "home"
-    with _lib(home) as lib:
+    with _lib(home, new_store()) as lib:
         lib.feeds.add(f"{base}/feed.xml")
         with open(home / "sync.lock", "w") as held:
             fcntl.flock(held, fcntl.LOCK_EX)
@@ -320,18 +325,20 @@ def test_sync_lock_and_refused_addresses(site: tuple[Site, str], tmp_path: Path)
                 lib.feeds.sync()
     # With the default setting, loopback and private addresses are refused and nothing is recorded.
     guarded = tmp_path / "guarded"
-    with Library(guarded, settings={"asr_model": "tiny.en"}) as lib:
+    with Library(guarded, settings={"asr_model": "tiny.en", "store_url": new_store()}) as lib:
         with pytest.raises(InputError, match=r"127\.0\.0\.1|private|loopback"):
             lib.feeds.add(f"{base}/feed.xml")
         assert lib.feeds.list() == [] and lib.episodes() == []
 
 
 @pytest.mark.models
-def test_cli_feeds_and_sync(site: tuple[Site, str], tmp_path: Path) -> None:
+@HEAVY_ON_POSTGRES
+def test_cli_feeds_and_sync(site: tuple[Site, str], tmp_path: Path, store_url: str) -> None:
     _, base = site
     home = tmp_path / "home"
     (home).mkdir()
     (home / "config.toml").write_text('allow_private_addresses = true\nasr_model = "tiny.en"\n')
+    use_store(home, store_url)
 
     p = cli(home, "feeds", "add", f"{base}/feed.xml")
     assert p.returncode == 0 and "3 episodes recorded as pending" in p.stdout, p.stderr
@@ -358,11 +365,12 @@ def test_cli_feeds_and_sync(site: tuple[Site, str], tmp_path: Path) -> None:
     assert p.returncode == 1 and "Traceback" not in p.stderr
     p = cli(home, "feeds", "remove", listed[0]["id"])
     assert p.returncode == 0 and "2 pending episodes dropped" in p.stdout
-    with sqlite3.connect(home / "podscope.db") as conn:
-        assert conn.execute("SELECT COUNT(*) FROM episodes").fetchone()[0] == 1
+    assert query(home, "SELECT COUNT(*) FROM episodes") == [(1,)]
 
 
-def test_hostile_feeds_are_refused_and_leave_the_library_unchanged(site: tuple[Site, str], tmp_path: Path) -> None:
+def test_hostile_feeds_are_refused_and_leave_the_library_unchanged(
+    site: tuple[Site, str], tmp_path: Path, new_store: Callable[[], str]
+) -> None:
     state, base = site
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-VALUE")
@@ -379,11 +387,11 @@ def test_hostile_feeds_are_refused_and_leave_the_library_unchanged(site: tuple[S
     )
     bomb.write_text(f'<?xml version="1.0"?><!DOCTYPE rss [{entities}]><rss><channel><title>&i;</title></channel></rss>')
     home = tmp_path / "home"
-    with _lib(home, max_feed_mb=1, max_download_mb=2) as lib:
+    with _lib(home, new_store(), max_feed_mb=1, max_download_mb=2) as lib:
         added = lib.feeds.add(str(xxe))  # parsed, but the external entity is never read
         bombed = lib.feeds.add(str(bomb))  # parsed, but the entities are never expanded
         assert len(lib.feeds.list()) == 2 and bombed.podcast != "lol" * 10
-        raw = b"".join(p.read_bytes() for p in home.glob("podscope.db*"))
+        raw = stored_bytes(lib)
         assert b"TOP-SECRET-VALUE" not in raw and b"lollollol" not in raw
         before = lib.store.episodes.counts()
         for url, message in [
@@ -401,7 +409,7 @@ def test_hostile_feeds_are_refused_and_leave_the_library_unchanged(site: tuple[S
         _feed([_item("e-1", "Forever", "Mon, 01 Apr 2024 10:00:00 GMT", f"{base}/endless.wav", None)]).encode(),
         "application/rss+xml",
     )
-    with _lib(tmp_path / "home2", max_download_mb=2) as lib:
+    with _lib(tmp_path / "home2", new_store(), max_download_mb=2) as lib:
         lib.feeds.add(f"{base}/endless-feed.xml")
         report = lib.feeds.sync()
         assert report.failed == 1 and "MB" in report.errors[0]

@@ -1,17 +1,19 @@
 """Voice profiles on a small real library: five episodes with a synthetic host (flite awb) and three real LibriSpeech
-speakers, processed once by the real pipeline; each test works on its own copy of the library file."""
+speakers, processed once by the real pipeline into a SQLite file. The tests of the library run on both backends (the
+`backend` fixture): each works on its own copy of the file, or on PostgreSQL on its own copy of a database the file
+was copied into once; the rules on their own, which touch no store, run once."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from helpers import DATA, cli
+from helpers import DATA, HEAVY_ON_POSTGRES, cli, copy_library, query, stored_bytes, use_store
 from podscope.errors import InputError, NotFound
 from podscope.ingest import transcript_episode
 from podscope.library import Library
@@ -69,13 +71,35 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, tu
     return home, episodes
 
 
+@pytest.fixture(scope="module")
+def stored(
+    corpus: tuple[Path, dict[str, tuple[int, Conversation]]], backend: str, request: pytest.FixtureRequest
+) -> str:
+    """Where the tests' copies come from on the module's backend: "" (the corpus file), or a PostgreSQL database the
+    corpus was copied into (`podscope store copy`: the same rows and ids), never opened again."""
+    if backend == "sqlite":
+        return ""
+    template = request.getfixturevalue("pg_template")
+    return copy_library(corpus[0], request.getfixturevalue("pg_database")("people", template=template))
+
+
 @pytest.fixture()
-def lib(corpus: tuple[Path, dict[str, tuple[int, Conversation]]], tmp_path: Path) -> Library:
+def lib(
+    corpus: tuple[Path, dict[str, tuple[int, Conversation]]],
+    stored: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[Library]:
+    """The test's own copy of the corpus library on the module's backend, in a home of its own whose config names
+    the store (so `podscope` commands on the home use it too)."""
     home = tmp_path / "home"
     home.mkdir()
-    shutil.copy(corpus[0] / "podscope.db", home / "podscope.db")
+    if stored:
+        use_store(home, request.getfixturevalue("pg_copy")(stored))
+    else:
+        shutil.copy(corpus[0] / "podscope.db", home / "podscope.db")
     library = Library(home, settings={"asr_model": "tiny.en"})
-    yield library  # type: ignore[misc]
+    yield library
     library.close()
 
 
@@ -165,13 +189,15 @@ def test_clusters_never_join_two_speakers_of_one_episode() -> None:
 
 
 @pytest.mark.parametrize("profiles", [True, False])
-def test_speakers_the_publisher_names_are_those_people_confirmed(tmp_path: Path, profiles: bool) -> None:
+def test_speakers_the_publisher_names_are_those_people_confirmed(
+    tmp_path: Path, store_url: str, profiles: bool
+) -> None:
     segments = [
         Segment(0.0, 2.0, "SPEAKER_00", "Hello, I'm Ana."),
         Segment(2.0, 4.0, "SPEAKER_01", "And I'm Bo."),
         Segment(4.0, 6.0, "SPEAKER_02", "Ana again, on another line."),
     ]
-    with Library(tmp_path / "home", settings={"voice_profiles": profiles}) as lib:
+    with Library(tmp_path / "home", settings={"voice_profiles": profiles, "store_url": store_url}) as lib:
         bo = lib.store.people.create("Bo")
         episode = transcript_episode(
             EpisodeMeta(podcast="P", title="T"), segments, content_hash="h", language="en", source="srt"
@@ -206,11 +232,11 @@ def test_enrolling_once_recognises_the_voice_in_other_episodes(lib: Library, cor
         assert gold[(a.episode_id, a.label)] == expected, a
         assert a.score is not None and a.score >= lib.settings.match_threshold
     # One person at most once per episode, across the whole library.
-    with sqlite3.connect(lib.store.path) as conn:
-        assert not conn.execute(
-            """SELECT s.episode_id, a.person_id FROM attributions a JOIN episode_speakers s ON s.id = a.speaker_id
-               GROUP BY 1, 2 HAVING COUNT(*) > 1"""
-        ).fetchall()
+    assert not query(
+        lib,
+        """SELECT s.episode_id, a.person_id FROM attributions a JOIN episode_speakers s ON s.id = a.speaker_id
+           GROUP BY 1, 2 HAVING COUNT(*) > 1""",
+    )
     # Transcripts use the names.
     text = lib.export_transcript(e3, "vtt")
     assert "<v Ben Reader>" in text
@@ -307,7 +333,7 @@ def test_enrol_from_an_audio_sample(lib: Library, corpus, tmp_path: Path) -> Non
 
 
 @pytest.mark.models
-def test_forget_removes_every_voiceprint_from_the_file(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
+def test_forget_removes_every_voiceprint_from_the_store(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     enrol(lib, corpus, "Ada Host", "host", "e1")
     person = lib.store.people.get("Ada Host")
     attributed = lib.store.people.attributions(person_id=person.id)
@@ -319,23 +345,22 @@ def test_forget_removes_every_voiceprint_from_the_file(lib: Library, corpus) -> 
     removed = lib.people.forget("Ada Host")
     assert removed["exemplars"] == len(exemplars) and removed["attributions"] == len(attributed) >= 3
     assert removed["speaker_voiceprints"] == len(attributed)
-    raw = b"".join(p.read_bytes() for p in lib.store.path.parent.glob("podscope.db*"))
+    raw = stored_bytes(lib)  # the file, or the server's files of the database: no deleted row lingers in either
     for secret in secrets:
         assert secret not in raw
     assert lib.store.people.find("Ada Host") is None
     assert "Ada Host" not in lib.export_transcript(corpus[1]["e1"][0], "txt")
-    with sqlite3.connect(lib.store.path) as conn:
-        ids = ",".join(str(a.speaker_id) for a in attributed)
-        assert conn.execute(f"SELECT COUNT(*) FROM speaker_embeddings WHERE speaker_id IN ({ids})").fetchone()[0] == 0
-        assert conn.execute("SELECT COUNT(*) FROM attribution_log").fetchone()[0] == 0
+    ids = ",".join(str(a.speaker_id) for a in attributed)
+    assert query(lib, f"SELECT COUNT(*) FROM speaker_embeddings WHERE speaker_id IN ({ids})") == [(0,)]
+    assert query(lib, "SELECT COUNT(*) FROM attribution_log") == [(0,)]
     # Other voices are untouched.
     assert lib.store.people.speaker_voices(episode_id=corpus[1]["e3"][0])
 
 
 @pytest.mark.models
-def test_privacy_switch(corpus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_privacy_switch(corpus, tmp_path: Path, store_url: str) -> None:  # type: ignore[no-untyped-def]
     home = tmp_path / "off"
-    with Library(home, settings={"asr_model": "tiny.en", "voice_profiles": False}) as lib:
+    with Library(home, settings={"asr_model": "tiny.en", "voice_profiles": False, "store_url": store_url}) as lib:
         result = lib.add_audio(corpus[1]["e5"][1].audio_path, podcast="Other Show", title="e5")
         eid = result.episode.id
         assert lib.store.episodes.speakers(eid) and all(s.embedding is None for s in lib.store.episodes.speakers(eid))
@@ -370,6 +395,7 @@ def labels_from_db(home: Path, episode_id: int, conv: Conversation) -> dict[str,
 
 
 @pytest.mark.models
+@HEAVY_ON_POSTGRES
 def test_cli_people_commands(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     home = lib.home
     e1_id, e1 = corpus[1]["e1"]

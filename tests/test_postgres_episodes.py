@@ -19,6 +19,7 @@ from podscope.store.contract import EpisodeRepository, KeyRepository, QuizReposi
 from podscope.store.db import Database
 from podscope.store.episodes import EpisodeTables
 from podscope.store.keys import KeyTables
+from podscope.store.names import name_key
 from podscope.store.quizzes import QuizTables
 from podscope.store.translations import TranslationTables
 from test_store import processed
@@ -85,8 +86,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
 
 def pending(store: Backend, podcast: str = "Test Pod", status: str = "pending", content_hash: str | None = None) -> int:
     """A pending (or failed) episode, as a feed or an earlier failed attempt leaves it."""
-    store.sql("INSERT INTO podcasts (title) VALUES (?) ON CONFLICT DO NOTHING", (podcast,))
-    podcast_id = store.sql("SELECT id FROM podcasts WHERE lower(title) = lower(?)", (podcast,))[0]["id"]
+    key = name_key(podcast)
+    store.sql("INSERT INTO podcasts (title, title_key) VALUES (?, ?) ON CONFLICT DO NOTHING", (podcast, key))
+    podcast_id = store.sql("SELECT id FROM podcasts WHERE title_key = ?", (key,))[0]["id"]
     store.sql(
         "INSERT INTO episodes (podcast_id, title, status, content_hash) VALUES (?, 'From the feed', ?, ?)",
         (podcast_id, status, content_hash),

@@ -16,6 +16,7 @@ import pytest
 from podscope.errors import NotFound
 from podscope.records import Credit, NewItem
 from podscope.store.contract import FeedRepository
+from podscope.store.names import name_key
 from podscope.store.sqlite import Store
 
 pytestmark = pytest.mark.postgres  # these tests need a PostgreSQL server (a throwaway one, see conftest)
@@ -335,7 +336,7 @@ def test_set_credits_replaces_an_episodes_credits(backend: Backend) -> None:
     e1, e2 = (i.episode_id for i in feeds.items(feed_id))
     assert e1 is not None and e2 is not None
     for name in ("ada", "Zed", "Bea"):
-        backend.sql("INSERT INTO people (name) VALUES (?)", name)
+        backend.sql("INSERT INTO people (name, name_key) VALUES (?, ?)", name, name_key(name))
     people = {r["name"]: r["id"] for r in backend.sql("SELECT id, name FROM people")}
 
     assert feeds.credits(e1) == []

@@ -26,6 +26,7 @@ from podscope.records import (
 )
 from podscope.store.contract import PeopleRepository
 from podscope.store.db import blob
+from podscope.store.names import name_key
 from podscope.store.sqlite import Store
 
 pytestmark = pytest.mark.postgres  # these tests need a PostgreSQL server (a throwaway one, see conftest)
@@ -40,8 +41,11 @@ class Backend:
 def _pg_save(db: Any, p: ProcessedEpisode) -> int:
     """An episode written with plain SQL (the PostgreSQL episodes repository is built elsewhere)."""
     with db.transaction() as conn:
-        conn.execute("INSERT INTO podcasts (title) VALUES (%s) ON CONFLICT DO NOTHING", (p.meta.podcast,))
-        podcast = conn.execute("SELECT id FROM podcasts WHERE lower(title) = lower(%s)", (p.meta.podcast,)).fetchone()
+        key = name_key(p.meta.podcast)
+        conn.execute(
+            "INSERT INTO podcasts (title, title_key) VALUES (%s, %s) ON CONFLICT DO NOTHING", (p.meta.podcast, key)
+        )
+        podcast = conn.execute("SELECT id FROM podcasts WHERE title_key = %s", (key,)).fetchone()
         published = p.meta.published.isoformat() if p.meta.published else None
         episode_id = conn.execute(
             "INSERT INTO episodes (podcast_id, title, published, duration, content_hash) VALUES (%s, %s, %s, %s, %s)"

@@ -14,6 +14,7 @@ import pytest
 from podscope.errors import NotFound, StoreError
 from podscope.records import SearchFilters
 from podscope.search.query import parse
+from podscope.store.names import name_key
 from podscope.store.sqlite import Store
 
 pytest.importorskip("psycopg", reason="pip install 'podscope[postgres]'")
@@ -83,13 +84,13 @@ def _insert(execute: Any, mark: str) -> None:
         return sql.replace("?", mark)
 
     for row in PODCASTS:
-        execute(q("INSERT INTO podcasts (id, title) VALUES (?, ?)"), row)
+        execute(q("INSERT INTO podcasts (id, title, title_key) VALUES (?, ?, ?)"), (*row, name_key(row[1])))
     for row in EPISODES:
         execute(q("INSERT INTO episodes (id, podcast_id, title, published, language) VALUES (?, ?, ?, ?, ?)"), row)
     for row in SPEAKERS:
         execute(q("INSERT INTO episode_speakers (id, episode_id, label) VALUES (?, ?, ?)"), row)
     for row in PEOPLE:
-        execute(q("INSERT INTO people (id, name) VALUES (?, ?)"), row)
+        execute(q("INSERT INTO people (id, name, name_key) VALUES (?, ?, ?)"), (*row, name_key(row[1])))
     for row in ATTRIBUTIONS:
         execute(q("INSERT INTO attributions (speaker_id, person_id, score, tier) VALUES (?, ?, ?, ?)"), row)
 

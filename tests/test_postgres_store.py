@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from podscope.store.migrations import MIGRATIONS as SQLITE_MIGRATIONS
+from podscope.store.names import name_key
 
 pytest.importorskip("psycopg", reason="pip install 'podscope[postgres]'")
 
@@ -30,21 +31,25 @@ def test_the_schema_migrates_once_under_the_sqlite_names(pg_url: str) -> None:
         db.close()
 
 
+def _add_podcast(db: PgDatabase, title: str) -> None:
+    db._query("INSERT INTO podcasts (title, title_key) VALUES (%s, %s)", (title, name_key(title)))
+
+
 def test_a_transaction_commits_together_or_not_at_all(pg_url: str) -> None:
     db = PgDatabase(pg_url)
     try:
         with db.transaction():
-            db._query("INSERT INTO podcasts (title) VALUES (%s)", ("Kept",))
+            _add_podcast(db, "Kept")
             with db.transaction():  # nested: joins the outer one
-                db._query("INSERT INTO podcasts (title) VALUES (%s)", ("Also kept",))
+                _add_podcast(db, "Also kept")
         with pytest.raises(RuntimeError), db.transaction():
-            db._query("INSERT INTO podcasts (title) VALUES (%s)", ("Rolled back",))
+            _add_podcast(db, "Rolled back")
             raise RuntimeError("crash mid-way")
         titles = [r["title"] for r in db._query("SELECT title FROM podcasts ORDER BY id")]
         assert titles == ["Kept", "Also kept"]
-        # Titles are unique without regard to case, as on SQLite.
-        with pytest.raises(Exception, match="podcasts_title"):
-            db._query("INSERT INTO podcasts (title) VALUES (%s)", ("KEPT",))
+        # Titles are unique without regard to case (their keys), as on SQLite.
+        with pytest.raises(Exception, match="podcasts_title_key"):
+            _add_podcast(db, "KEPT")
     finally:
         db.close()
 
@@ -57,7 +62,7 @@ def test_threads_write_at_once_each_in_its_own_transaction(pg_url: str) -> None:
         try:
             for i in range(10):
                 with db.transaction():
-                    db._query("INSERT INTO podcasts (title) VALUES (%s)", (f"thread {n} podcast {i}",))
+                    _add_podcast(db, f"thread {n} podcast {i}")
         except BaseException as exc:
             errors.append(exc)
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from helpers import BACKENDS, DATA, cli
+from helpers import DATA, cli, copy_library
 from podscope.errors import InputError, NotFound
 from podscope.library import Library
 from podscope.search.embed import SentenceEmbedder
@@ -47,6 +47,7 @@ class Corpus:
     template: Path  # the library file as built, for per-test copies
     ids: dict[str, int]  # episode key -> episode id
     url: str = ""  # the store_url: "" for the SQLite file in the home, else the PostgreSQL database holding a copy
+    template_url: str = ""  # on PostgreSQL: a database holding the library as copied, never opened, for tests' copies
 
 
 @pytest.fixture(scope="module")
@@ -67,17 +68,16 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     return Corpus(home, template, ids)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def corpus(request: pytest.FixtureRequest, built: Corpus) -> Corpus:
+@pytest.fixture(scope="module")
+def corpus(backend: str, built: Corpus, request: pytest.FixtureRequest) -> Corpus:
     """The library on each backend in turn: the SQLite file, then a copy of it in a PostgreSQL database of the
-    module's own (`podscope store copy`: the same rows, the same ids)."""
-    if request.param == "sqlite":
+    module's own (`podscope store copy`: the same rows, the same ids), itself a copy of the database the file was
+    copied into, which stays untouched for the tests' own copies."""
+    if backend == "sqlite":
         return built
-    pytest.importorskip("psycopg", reason="pip install 'podscope[postgres]'")
-    url = request.getfixturevalue("pg_database")("search")
-    with Library(built.home) as lib:
-        lib.copy_store(url)
-    return replace(built, url=url)
+    databases = request.getfixturevalue("pg_database")
+    template = copy_library(built.home, databases("search_template", template=request.getfixturevalue("pg_template")))
+    return replace(built, url=databases("search", template=template), template_url=template)
 
 
 @pytest.fixture(scope="module")
@@ -100,22 +100,20 @@ def copy_home(corpus: Corpus, home: Path) -> Path:
 
 @pytest.fixture()
 def fresh(corpus: Corpus, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Library]:
-    """A library of the test's own on the corpus's backend: a copy of the file, or on PostgreSQL a fresh database
-    filled from a copy of the file."""
+    """A library of the test's own on the corpus's backend: a copy of the file, or on PostgreSQL a copy of the
+    module's database."""
     home = copy_home(corpus, tmp_path / "home")
-    lib = Library(home, settings={"store_url": own_store(corpus, home, request)})
+    lib = Library(home, settings={"store_url": own_store(corpus, request)})
     yield lib
     lib.close()
 
 
-def own_store(corpus: Corpus, home: Path, request: pytest.FixtureRequest) -> str:
-    """The store_url of a test's own copy of the library (`home` from `copy_home`): "" for the file copied into the
-    home, else a fresh PostgreSQL database filled from that file."""
+def own_store(corpus: Corpus, request: pytest.FixtureRequest) -> str:
+    """The store_url of a test's own copy of the library: "" for the file `copy_home` copied into its home, else a
+    new PostgreSQL database copied from the module's untouched one."""
     if not corpus.url:
         return ""
-    url: str = request.getfixturevalue("pg_url")
-    with Library(home) as lite:
-        lite.copy_store(url)
+    url: str = request.getfixturevalue("pg_copy")(corpus.template_url)
     return url
 
 
@@ -896,7 +894,7 @@ def test_cli_a_query_it_cannot_read_as_written_is_answered_with_a_note(
 @pytest.mark.models
 def test_cli_delete_then_search(corpus: Corpus, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     home = copy_home(corpus, tmp_path / "home")
-    store = on_store(own_store(corpus, home, request))
+    store = on_store(own_store(corpus, request))
     rerun = corpus.ids["rerun"]
 
     def episodes_found(*args: str) -> set[int]:

@@ -1,5 +1,5 @@
 """The store on both backends (SQLite and PostgreSQL, through the `store_url` fixture): migrations, one transaction
-per episode, crash safety, reading back."""
+per episode, crash safety, reading back, names that compare without case."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from podscope.errors import NotFound
+from podscope.errors import InputError, NotFound
 from podscope.records import (
     Diarization,
     EpisodeMeta,
     ProcessedEpisode,
+    SearchFilters,
     Segment,
     SpeakerTrack,
     Turn,
@@ -183,3 +184,88 @@ def test_delete_removes_every_row_and_embedding(store: StoreBackend) -> None:
     episode_id = store.episodes.save(processed())
     store.episodes.delete(episode_id)
     assert store.episodes.counts() == dict.fromkeys(store.episodes.counts(), 0)
+
+
+# -- names without case: the same on both backends ---------------------------------------------------------------------
+
+
+def test_titles_and_names_are_one_whatever_their_case_on_both_backends(store: StoreBackend) -> None:
+    """One podcast is "Élan" and "élan", one person "Ólafur" and "ólafur", one name "Straße" and "STRASSE", on both
+    backends: SQLite's NOCASE (ASCII letters only) and PostgreSQL's `lower()` (as the server's locale says) no longer
+    decide."""
+    first = store.episodes.get(store.episodes.save(processed("a", podcast="Élan")))
+    again = store.episodes.get(store.episodes.save(processed("b", podcast="élan")))
+    assert again.podcast_id == first.podcast_id and again.podcast == "Élan"  # kept as first written
+    store.episodes.save(processed("c", podcast="Zebra Talk"))
+    store.episodes.save(processed("d", podcast="alpha"))
+    store.episodes.save(processed("e", podcast="Straße"))
+    store.episodes.save(processed("f", podcast="STRASSE"))
+    # Ordered by the folded title, code point by code point: "é" after every ASCII letter, on both.
+    assert [(p.title, p.episode_count) for p in store.episodes.podcasts()] == [
+        ("alpha", 1),
+        ("Straße", 2),
+        ("Zebra Talk", 1),
+        ("Élan", 2),
+    ]
+    assert [e.content_hash for e in store.episodes.list_episodes("élan")] == ["a", "b"]
+    store.search.check_filters(SearchFilters(podcast="éLAN"))  # the search filter knows it too
+
+    ola = store.people.create("Ólafur Arnalds")
+    for same in ("ólafur arnalds", "ÓLAFUR ARNALDS", " Ólafur Arnalds "):
+        assert store.people.find(same) == ola
+        with pytest.raises(InputError, match="already exists"):
+            store.people.create(same)
+    store.search.check_filters(SearchFilters(speaker="ÓLAFUR ARNALDS"))
+    other = store.people.create("Élodie")
+    with pytest.raises(InputError, match="already exists"):
+        store.people.rename(other.id, "ólafur ARNALDS")
+    store.people.rename(ola.id, "ÓLAFUR ARNALDS")  # a person may change the case of their own name
+    assert store.people.get("ólafur arnalds").name == "ÓLAFUR ARNALDS"
+    assert [p.name for p in store.people.list_people()] == ["Élodie", "ÓLAFUR ARNALDS"]  # é (U+E9) before ó (U+F3)
+
+
+def test_names_one_key_now_joins_stay_apart_when_a_library_migrates(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A library made before the keys may hold two names that are one now ("Straße" and "STRASSE" were two on both
+    backends): it migrates, both rows stay as they were, and the name finds the older."""
+    url = "" if backend == "sqlite" else str(request.getfixturevalue("pg_url"))
+    if not url:
+        with sqlite3.connect(tmp_path / "podscope.db") as conn:
+            conn.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            for name, sql in MIGRATIONS:
+                if name >= "0012":
+                    continue
+                conn.executescript(sql)
+                conn.execute("INSERT INTO migrations VALUES (?, 'then')", (name,))
+            for row in ("Straße", "STRASSE"):
+                conn.execute("INSERT INTO podcasts (title) VALUES (?)", (row,))
+                conn.execute("INSERT INTO people (name) VALUES (?)", (row,))
+    else:
+        import psycopg
+
+        from podscope.store.postgres.migrations import MIGRATIONS as PG_MIGRATIONS
+
+        with psycopg.connect(url) as conn:
+            conn.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            for name, sql in PG_MIGRATIONS:
+                if name < "0012":
+                    conn.execute(sql)  # type: ignore[arg-type]
+                    conn.execute("INSERT INTO migrations VALUES (%s, 'then')", (name,))
+            for row in ("Straße", "STRASSE"):
+                conn.execute("INSERT INTO podcasts (title) VALUES (%s)", (row,))
+                conn.execute("INSERT INTO people (name) VALUES (%s)", (row,))
+    store = open_store(url, tmp_path)
+    try:
+        assert store.applied_migrations()[-1] == "0012_name_keys"
+        assert [p.title for p in store.episodes.podcasts()] == ["Straße", "STRASSE"]
+        assert store.episodes.get(store.episodes.save(processed(podcast="strasse"))).podcast == "Straße"
+        assert [p.name for p in store.people.list_people()] == ["Straße", "STRASSE"]
+        assert store.people.get("strasse").name == "Straße"
+        older, later = store.people.list_people()
+        with pytest.raises(InputError, match="merge"):  # the later one cannot take the name; merging joins them
+            store.people.rename(later.id, "Strasse")
+        store.people.merge(later.id, older.id, "one name")
+        assert [p.name for p in store.people.list_people()] == ["Straße"]
+    finally:
+        store.close()

@@ -230,12 +230,12 @@ class People:
         episode: when two labels carry one name, the first keeps it. Voice profiles may be off; nothing is learnt and
         nothing re-scored here (storing the episode does that)."""
         with self.store.transaction():
-            used: set[str] = set()
+            used: set[int] = set()
             for label, name in names.items():
-                if name.lower() in used:
+                person = self._person(name, create=True)  # the store says which names are one person
+                if person.id in used:
                     continue
-                used.add(name.lower())
-                person = self._person(name, create=True)
+                used.add(person.id)
                 self.store.people.set_attribution(
                     self.store.people.find_speaker(episode_id, label),
                     person.id,

@@ -13,7 +13,7 @@ import numpy as np
 
 from podscope.errors import StoreError
 from podscope.records import Embedding
-from podscope.store.migrations import MIGRATIONS
+from podscope.store.migrations import MIGRATIONS, THEN
 
 
 def blob(value: Embedding | None) -> bytes | None:
@@ -115,6 +115,8 @@ class Database:
                 with self.transaction() as conn:
                     for statement in _statements(sql):
                         conn.execute(statement)
+                    if name in THEN:
+                        THEN[name](conn)
                     conn.execute(
                         "INSERT INTO migrations (name, applied_at) VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ','now'))",
                         (name,),

@@ -29,6 +29,7 @@ from podscope.records import (
     Word,
 )
 from podscope.store.db import Tables, blob, vector
+from podscope.store.names import name_key
 
 
 def _words_json(words: tuple[Word, ...]) -> str:
@@ -87,8 +88,9 @@ class EpisodeTables(Tables):
     ) -> int:
         meta = processed.meta
         with self.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO podcasts (title) VALUES (?)", (meta.podcast,))
-            podcast_id = conn.execute("SELECT id FROM podcasts WHERE title = ?", (meta.podcast,)).fetchone()["id"]
+            key = name_key(meta.podcast)
+            conn.execute("INSERT OR IGNORE INTO podcasts (title, title_key) VALUES (?, ?)", (meta.podcast, key))
+            podcast_id = conn.execute("SELECT id FROM podcasts WHERE title_key = ?", (key,)).fetchone()["id"]
             # Another process may have stored the same recording while this one was processing it.
             done = conn.execute(
                 "SELECT id FROM episodes WHERE content_hash = ? AND status = 'done'", (processed.content_hash,)
@@ -172,17 +174,17 @@ class EpisodeTables(Tables):
         sql = _EPISODE_SELECT
         params: tuple[Any, ...] = ()
         if podcast is not None:
-            if not self._query("SELECT 1 FROM podcasts WHERE title = ?", (podcast,)):
+            if not self._query("SELECT 1 FROM podcasts WHERE title_key = ?", (name_key(podcast),)):
                 raise NotFound(f"no podcast named {podcast!r}; `podscope podcasts` lists them")
-            sql += " WHERE p.title = ?"
-            params = (podcast,)
-        sql += " ORDER BY p.title COLLATE NOCASE, e.published IS NULL, e.published, e.id"
+            sql += " WHERE p.title_key = ?"
+            params = (name_key(podcast),)
+        sql += " ORDER BY p.title_key, p.id, e.published IS NULL, e.published, e.id"
         return [_episode(r) for r in self._query(sql, params)]
 
     def podcasts(self) -> list[Podcast]:
         rows = self._query(
             """SELECT p.id, p.title, COUNT(e.id) AS n FROM podcasts p LEFT JOIN episodes e ON e.podcast_id = p.id
-               GROUP BY p.id ORDER BY p.title COLLATE NOCASE"""
+               GROUP BY p.id ORDER BY p.title_key, p.id"""
         )
         return [Podcast(id=r["id"], title=r["title"], episode_count=r["n"]) for r in rows]
 

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from podscope.errors import NotFound
 from podscope.records import Credit, FollowedFeed, FollowedItem, NewItem
 from podscope.store.db import Tables
+from podscope.store.names import name_key
 
 # An item still to process: pending, or failed fewer than three times. `{p}` is the table's alias ("i.") or "".
 _TO_PROCESS = "({p}status = 'pending' OR ({p}status = 'failed' AND {p}attempts < 3))"
@@ -120,8 +121,9 @@ class FeedTables(Tables):
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM feeds WHERE url = ?", (url,)).fetchone():
                 raise NotFound(f"the feed {url} is already followed; `podscope feeds list` shows it")
-            conn.execute("INSERT OR IGNORE INTO podcasts (title) VALUES (?)", (podcast,))
-            podcast_id = conn.execute("SELECT id FROM podcasts WHERE title = ?", (podcast,)).fetchone()["id"]
+            key = name_key(podcast)
+            conn.execute("INSERT OR IGNORE INTO podcasts (title, title_key) VALUES (?, ?)", (podcast, key))
+            podcast_id = conn.execute("SELECT id FROM podcasts WHERE title_key = ?", (key,)).fetchone()["id"]
             cur = conn.execute(
                 """INSERT INTO feeds (url, podcast_id, title, podcast_guid, blocked, language, language_set)
                    VALUES (?, ?, ?, ?, ?, ?, ?)""",
@@ -271,7 +273,7 @@ class FeedTables(Tables):
     def credits(self, episode_id: int) -> list[Credit]:
         rows = self._query(
             """SELECT p.name, c.role, c.grp FROM credits c JOIN people p ON p.id = c.person_id
-               WHERE c.episode_id = ? ORDER BY c.role, p.name""",
+               WHERE c.episode_id = ? ORDER BY c.role, p.name_key, p.id""",
             (episode_id,),
         )
         return [Credit(name=r["name"], role=r["role"], group=r["grp"]) for r in rows]

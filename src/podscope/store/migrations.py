@@ -5,6 +5,11 @@ Never edit a migration that has shipped: add a new one.
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
+
+from podscope.store.names import KEYED, keys_for
+
 MIGRATIONS: list[tuple[str, str]] = [
     (
         "0001_episodes",
@@ -267,4 +272,28 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE feed_items ADD COLUMN claimed_at TEXT;  -- when it was claimed: an old claim is stale
         """,
     ),
+    (
+        # Titles and names are found, kept unique and ordered by a key podscope folds (podscope.store.names), as on
+        # PostgreSQL, no longer by NOCASE (ASCII letters only). The keys of the rows already here are filled in by
+        # `fill_name_keys`, right after this, in the same transaction.
+        "0012_name_keys",
+        """
+        ALTER TABLE podcasts ADD COLUMN title_key TEXT;
+        ALTER TABLE people ADD COLUMN name_key TEXT;
+        CREATE UNIQUE INDEX podcasts_title_key ON podcasts(title_key);
+        CREATE UNIQUE INDEX people_name_key ON people(name_key);
+        """,
+    ),
 ]
+
+
+def fill_name_keys(conn: sqlite3.Connection) -> None:
+    """The keys of the titles and names a library held before 0012_name_keys."""
+    for table, column, key in KEYED:
+        rows = [(r[0], r[1]) for r in conn.execute(f"SELECT id, {column} FROM {table}")]
+        conn.executemany(f"UPDATE {table} SET {key} = ? WHERE id = ?", keys_for(rows))
+
+
+# What a migration does after its SQL, in Python, in the same transaction: work no SQL of SQLite's (or PostgreSQL's)
+# can do the same way on both backends.
+THEN: dict[str, Callable[[sqlite3.Connection], None]] = {"0012_name_keys": fill_name_keys}

@@ -32,6 +32,7 @@ from podscope.records import (
     Stretch,
 )
 from podscope.store.db import Tables, blob, vector
+from podscope.store.names import name_key
 
 STRETCH_SECONDS = 20.0  # a representative stretch is at most this long
 
@@ -116,11 +117,11 @@ class PeopleTables(Tables):
         if self.find(name) is not None:
             raise InputError(f"a person named {name!r} already exists; `podscope people list` shows them")
         with self.transaction() as conn:
-            cur = conn.execute("INSERT INTO people (name) VALUES (?)", (name,))
+            cur = conn.execute("INSERT INTO people (name, name_key) VALUES (?, ?)", (name, name_key(name)))
         return self.by_id(int(cur.lastrowid or 0))
 
     def find(self, name: str) -> Person | None:
-        rows = self._query(_PERSON_SELECT + " WHERE p.name = ?", (name.strip(),))
+        rows = self._query(_PERSON_SELECT + " WHERE p.name_key = ?", (name_key(name.strip()),))
         return _person(rows[0]) if rows else None
 
     def get(self, name: str) -> Person:
@@ -136,10 +137,10 @@ class PeopleTables(Tables):
         return _person(rows[0])
 
     def names(self) -> dict[int, str]:
-        return {r["id"]: r["name"] for r in self._query("SELECT id, name FROM people ORDER BY name COLLATE NOCASE")}
+        return {r["id"]: r["name"] for r in self._query("SELECT id, name FROM people ORDER BY name_key, id")}
 
     def list_people(self) -> list[Person]:
-        return [_person(r) for r in self._query(_PERSON_SELECT + " ORDER BY p.name COLLATE NOCASE")]
+        return [_person(r) for r in self._query(_PERSON_SELECT + " ORDER BY p.name_key, p.id")]
 
     def rename(self, person_id: int, name: str) -> None:
         name = name.strip()
@@ -149,7 +150,7 @@ class PeopleTables(Tables):
         if other is not None and other.id != person_id:
             raise InputError(f"a person named {name!r} already exists; use `podscope people merge` to join them")
         with self.transaction() as conn:
-            conn.execute("UPDATE people SET name = ? WHERE id = ?", (name, person_id))
+            conn.execute("UPDATE people SET name = ?, name_key = ? WHERE id = ?", (name, name_key(name), person_id))
 
     # -- exemplars ------------------------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from podscope.errors import NotFound, StoreError
 from podscope.records import TIERS, FacetCount, SearchFilters, SegmentRow
 from podscope.store.db import Tables
+from podscope.store.names import name_key
 
 
 def _facet(row: sqlite3.Row) -> FacetCount:
@@ -57,8 +58,8 @@ def _membership(f: SearchFilters) -> tuple[str, list[Any]]:
     params: list[Any] = []
     episode: list[str] = []
     if f.podcast is not None:
-        episode.append("podcast_id IN (SELECT id FROM podcasts WHERE title = ?)")
-        params.append(f.podcast)
+        episode.append("podcast_id IN (SELECT id FROM podcasts WHERE title_key = ?)")
+        params.append(name_key(f.podcast))
     if f.since is not None:
         episode.append("published >= ?")
         params.append(f.since.isoformat())
@@ -78,9 +79,9 @@ def _membership(f: SearchFilters) -> tuple[str, list[Any]]:
         else:
             clauses.append(
                 f"g.speaker_id IN (SELECT a.speaker_id FROM attributions a JOIN people pe ON pe.id = a.person_id"
-                f" WHERE pe.name = ? AND a.tier IN ({tiers}))"
+                f" WHERE pe.name_key = ? AND a.tier IN ({tiers}))"
             )
-            params.extend([f.speaker, *f.tiers])
+            params.extend([name_key(f.speaker), *f.tiers])
     return (" AND " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -94,12 +95,14 @@ class SearchTables(Tables):
     def check_filters(self, f: SearchFilters) -> None:
         if f.min_tier not in TIERS:
             raise NotFound(f"tier {f.min_tier!r}: expected one of {', '.join(TIERS)}")
-        if f.podcast is not None and not self._query("SELECT 1 FROM podcasts WHERE title = ?", (f.podcast,)):
+        if f.podcast is not None and not self._query(
+            "SELECT 1 FROM podcasts WHERE title_key = ?", (name_key(f.podcast),)
+        ):
             raise NotFound(f"no podcast named {f.podcast!r}; `podscope podcasts` lists them")
         if (
             f.speaker is not None
             and f.speaker.lower() != "any"
-            and not self._query("SELECT 1 FROM people WHERE name = ?", (f.speaker,))
+            and not self._query("SELECT 1 FROM people WHERE name_key = ?", (name_key(f.speaker),))
         ):
             raise NotFound(f"no person named {f.speaker!r}; `podscope people list` lists them (or use 'any')")
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from podscope.errors import StoreError
-from podscope.store.postgres.migrations import MIGRATIONS
+from podscope.store.postgres.migrations import MIGRATIONS, THEN
 
 try:
     import psycopg
@@ -95,6 +95,8 @@ class PgDatabase:
                         continue
                     with conn.transaction():
                         conn.execute(sql)
+                        if name in THEN:
+                            THEN[name](conn)
                         conn.execute(
                             "INSERT INTO migrations (name, applied_at) VALUES (%s, to_char(now() AT TIME ZONE 'UTC',"
                             ' \'YYYY-MM-DD"T"HH24:MI:SS"Z"\'))',

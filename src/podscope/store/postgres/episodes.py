@@ -1,8 +1,8 @@
 """The PostgreSQL twin of the episode tables (`podscope.store.episodes`): the same records, errors and ordering.
 
 Where it differs from SQLite, and why:
-- Podcast titles are compared and ordered through `lower(...)` (the unique index is on `lower(title)`); ordering uses
-  the "C" collation, so titles sort by code point as SQLite's NOCASE does, whatever the server's locale.
+- Podcast titles are compared and ordered through the key podscope folds (`podscope.store.names`), as on SQLite;
+  ordering uses the "C" collation, so keys sort by code point as SQLite sorts them, whatever the server's locale.
 - Saves of one recording are serialised by a transaction-scoped advisory lock on its content hash: SQLite's
   `BEGIN IMMEDIATE` serialises every write, so the check for an episode already done must not race here either.
 - Segments also get `folded` (their text folded for full-text search, `podscope.store.postgres.fold`).
@@ -16,6 +16,7 @@ from podscope.errors import NotFound
 from podscope.records import Episode, EpisodeSpeaker, Podcast, ProcessedEpisode, Segment, StoredTranscript, Turn
 from podscope.store.db import blob, vector
 from podscope.store.episodes import _episode, _words, _words_json
+from podscope.store.names import name_key
 from podscope.store.postgres.db import PgTables
 from podscope.store.postgres.fold import fold
 
@@ -51,8 +52,11 @@ class PgEpisodes(PgTables):
         meta = processed.meta
         with self.transaction() as conn:
             self.hold_recording(processed.content_hash)
-            self._query("INSERT INTO podcasts (title) VALUES (%s) ON CONFLICT DO NOTHING", (meta.podcast,))
-            podcast_id = self._query("SELECT id FROM podcasts WHERE lower(title) = lower(%s)", (meta.podcast,))[0]["id"]
+            key = name_key(meta.podcast)
+            self._query(
+                "INSERT INTO podcasts (title, title_key) VALUES (%s, %s) ON CONFLICT DO NOTHING", (meta.podcast, key)
+            )
+            podcast_id = self._query("SELECT id FROM podcasts WHERE title_key = %s", (key,))[0]["id"]
             # Another process may have stored the same recording while this one was processing it.
             done = self._query(
                 "SELECT id FROM episodes WHERE content_hash = %s AND status = 'done'", (processed.content_hash,)
@@ -146,17 +150,17 @@ class PgEpisodes(PgTables):
         sql = _EPISODE_SELECT
         params: tuple[Any, ...] = ()
         if podcast is not None:
-            if not self._query("SELECT 1 FROM podcasts WHERE lower(title) = lower(%s)", (podcast,)):
+            if not self._query("SELECT 1 FROM podcasts WHERE title_key = %s", (name_key(podcast),)):
                 raise NotFound(f"no podcast named {podcast!r}; `podscope podcasts` lists them")
-            sql += " WHERE lower(p.title) = lower(%s)"
-            params = (podcast,)
-        sql += ' ORDER BY lower(p.title) COLLATE "C", e.published IS NULL, e.published COLLATE "C", e.id'
+            sql += " WHERE p.title_key = %s"
+            params = (name_key(podcast),)
+        sql += ' ORDER BY p.title_key COLLATE "C", p.id, e.published IS NULL, e.published COLLATE "C", e.id'
         return [_episode(r) for r in self._query(sql, params)]
 
     def podcasts(self) -> list[Podcast]:
         rows = self._query(
             """SELECT p.id, p.title, COUNT(e.id) AS n FROM podcasts p LEFT JOIN episodes e ON e.podcast_id = p.id
-               GROUP BY p.id ORDER BY lower(p.title) COLLATE "C" """
+               GROUP BY p.id ORDER BY p.title_key COLLATE "C", p.id"""
         )
         return [Podcast(id=r["id"], title=r["title"], episode_count=r["n"]) for r in rows]
 

@@ -1,11 +1,10 @@
 """The feed tables on PostgreSQL: the twin of `podscope.store.feeds` (followed feeds, their items, episode credits).
 
 Same records, messages and orders as on SQLite; the row conversions, the feed and item queries and the fields
-`update` may write are the SQLite module's own. Only the dialect differs: podcast titles are matched through
-`lower(...)` (their unique index), new ids come back with RETURNING, a claim's times are the server's
-(`podscope_now()`), and text sorts as it does on SQLite whatever the database's collation: by code point
-(`COLLATE "C"`, SQLite's BINARY), people's names folding ASCII case only (`lower()` under "C", SQLite's NOCASE, which
-`people.name` has there).
+`update` may write are the SQLite module's own. Only the dialect differs: new ids come back with RETURNING, a claim's
+times are the server's (`podscope_now()`), and text sorts as it does on SQLite whatever the database's collation: by
+code point (`COLLATE "C"`, SQLite's BINARY). Podcast titles and people's names are matched and ordered by the keys
+podscope folds (`podscope.store.names`), as on SQLite.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from typing import Any
 from podscope.errors import NotFound
 from podscope.records import Credit, FollowedFeed, FollowedItem, NewItem
 from podscope.store.feeds import _FEED_SELECT, _ITEM_SELECT, _TO_PROCESS, _UPDATABLE, _feed, _item
+from podscope.store.names import name_key
 from podscope.store.postgres.db import PgTables
 
 
@@ -34,8 +34,11 @@ class PgFeeds(PgTables):
         language_set: str | None = None,
     ) -> int:
         with self.transaction() as conn:
-            conn.execute("INSERT INTO podcasts (title) VALUES (%s) ON CONFLICT DO NOTHING", (podcast,))
-            found = conn.execute("SELECT id FROM podcasts WHERE lower(title) = lower(%s)", (podcast,)).fetchone()
+            key = name_key(podcast)
+            conn.execute(
+                "INSERT INTO podcasts (title, title_key) VALUES (%s, %s) ON CONFLICT DO NOTHING", (podcast, key)
+            )
+            found = conn.execute("SELECT id FROM podcasts WHERE title_key = %s", (key,)).fetchone()
             # The URL's unique index decides, so two workers following one feed at once cannot both add it.
             row = conn.execute(
                 """INSERT INTO feeds (url, podcast_id, title, podcast_guid, blocked, language, language_set)
@@ -197,7 +200,7 @@ class PgFeeds(PgTables):
     def credits(self, episode_id: int) -> list[Credit]:
         rows = self._query(
             """SELECT p.name, c.role, c.grp FROM credits c JOIN people p ON p.id = c.person_id
-               WHERE c.episode_id = %s ORDER BY c.role COLLATE "C", lower(p.name COLLATE "C")
+               WHERE c.episode_id = %s ORDER BY c.role COLLATE "C", p.name_key COLLATE "C", p.id
             """,
             (episode_id,),
         )

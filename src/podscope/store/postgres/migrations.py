@@ -1,8 +1,9 @@
 """The PostgreSQL schema, as the same named, ordered migrations as the SQLite store's (`podscope.store.migrations`):
 the tables and columns mean the same; only the dialect differs.
 
-- Ids are identity columns; names that SQLite compares without case (podcast titles, people's names) have a unique
-  index on `lower(...)` and are compared through `lower(...)` (this server may have no ICU collations).
+- Ids are identity columns; podcast titles and people's names are compared, kept unique and ordered through a key
+  podscope folds, as on SQLite (`podscope.store.names`; before 0012 through `lower(...)`, which folds as the
+  server's locale says).
 - Timestamps are the same UTC text (`podscope_now()`), embeddings the same float32 bytes (BYTEA).
 - `end` is a reserved word here: the column is written `"end"`.
 - Search: segments carry `folded` (their text folded to lower case without accents, by podscope, since the server
@@ -14,6 +15,11 @@ Never edit a migration that has shipped: add a new one, under the same name as i
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from podscope.store.names import KEYED, keys_for
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -268,4 +274,30 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE feed_items ADD COLUMN claimed_at TEXT;
         """,
     ),
+    (
+        # Titles and names are found, kept unique and ordered by a key podscope folds (podscope.store.names), as on
+        # SQLite, no longer by `lower()` (which folds as the server's locale says). The keys of the rows already here
+        # are filled in by `fill_name_keys`, right after this, in the same transaction.
+        "0012_name_keys",
+        """
+        ALTER TABLE podcasts ADD COLUMN title_key TEXT;
+        ALTER TABLE people ADD COLUMN name_key TEXT;
+        DROP INDEX podcasts_title;
+        DROP INDEX people_name;
+        CREATE UNIQUE INDEX podcasts_title_key ON podcasts (title_key);
+        CREATE UNIQUE INDEX people_name_key ON people (name_key);
+        """,
+    ),
 ]
+
+
+def fill_name_keys(conn: Any) -> None:
+    """The keys of the titles and names a library held before 0012_name_keys."""
+    for table, column, key in KEYED:
+        rows = [(r["id"], r[column]) for r in conn.execute(f"SELECT id, {column} FROM {table}").fetchall()]
+        if rows:
+            conn.cursor().executemany(f"UPDATE {table} SET {key} = %s WHERE id = %s", keys_for(rows))
+
+
+# What a migration does after its SQL, in Python, in the same transaction (as on SQLite).
+THEN: dict[str, Callable[[Any], None]] = {"0012_name_keys": fill_name_keys}

@@ -1,8 +1,8 @@
 """The PostgreSQL people tables: the twin of `podscope.store.people` (same records, messages, ordering and history).
 
-Only the dialect differs: names match without case through `lower(name)` (the unique index), lists of ids are one
-array parameter (`= ANY(%s)`), labels sort byte-wise (`COLLATE "C"`, as SQLite's BINARY) and names by their ASCII
-lower case (`lower(name COLLATE "C")`, as SQLite's NOCASE). The row -> record conversions and the shared SELECTs come
+Only the dialect differs: lists of ids are one array parameter (`= ANY(%s)`), and labels and names' keys sort
+byte-wise (`COLLATE "C"`, as SQLite's BINARY). Names match, stay unique and sort by the key podscope folds
+(`podscope.store.names`), as on SQLite. The row -> record conversions and the shared SELECTs come
 from the SQLite module, so both stores read the same columns into the same records.
 """
 
@@ -29,10 +29,11 @@ from podscope.records import (
     Stretch,
 )
 from podscope.store.db import blob, vector
+from podscope.store.names import name_key
 from podscope.store.people import _ATTRIBUTION_SELECT, _PERSON_SELECT, _attribution, _person, stretch
 from podscope.store.postgres.db import PgTables, Row
 
-_NAME_ORDER = 'lower(p.name COLLATE "C")'  # ASCII-only case folding, byte order: SQLite's NOCASE
+_NAME_ORDER = 'p.name_key COLLATE "C", p.id'  # by key, byte order, as on SQLite
 
 
 def _to_person(row: Row) -> Person:
@@ -57,13 +58,15 @@ class PgPeople(PgTables):
             raise exists
         try:
             with self.transaction() as conn:
-                row = conn.execute("INSERT INTO people (name) VALUES (%s) RETURNING id", (name,)).fetchone()
+                row = conn.execute(
+                    "INSERT INTO people (name, name_key) VALUES (%s, %s) RETURNING id", (name, name_key(name))
+                ).fetchone()
         except psycopg.errors.UniqueViolation as exc:  # another process created them since `find`
             raise exists from exc
         return self.by_id(int(row["id"]))
 
     def find(self, name: str) -> Person | None:
-        rows = self._query(_PERSON_SELECT + " WHERE lower(p.name) = lower(%s)", (name.strip(),))
+        rows = self._query(_PERSON_SELECT + " WHERE p.name_key = %s", (name_key(name.strip()),))
         return _to_person(rows[0]) if rows else None
 
     def get(self, name: str) -> Person:
@@ -94,7 +97,9 @@ class PgPeople(PgTables):
             raise exists
         try:
             with self.transaction() as conn:
-                conn.execute("UPDATE people SET name = %s WHERE id = %s", (name, person_id))
+                conn.execute(
+                    "UPDATE people SET name = %s, name_key = %s WHERE id = %s", (name, name_key(name), person_id)
+                )
         except psycopg.errors.UniqueViolation as exc:  # another process took the name since `find`
             raise exists from exc
 

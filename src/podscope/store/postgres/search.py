@@ -22,6 +22,7 @@ import psycopg
 
 from podscope.errors import NotFound, StoreError
 from podscope.records import TIERS, FacetCount, SearchFilters, SegmentRow
+from podscope.store.names import name_key
 from podscope.store.postgres.db import PgTables, Row
 from podscope.store.postgres.fold import fold
 from podscope.store.search import _facet, _segment
@@ -130,13 +131,13 @@ _QUERY = "to_tsquery('simple', %s)"
 
 def _membership(f: SearchFilters) -> tuple[str, list[Any]]:
     """The filters as membership tests on a segment's own columns (episode_id, speaker_id), as on SQLite; podcast
-    titles and people's names compare without case (SQLite's NOCASE)."""
+    titles and people's names compare by their keys (`podscope.store.names`), as on SQLite."""
     clauses: list[str] = []
     params: list[Any] = []
     episode: list[str] = []
     if f.podcast is not None:
-        episode.append("podcast_id IN (SELECT id FROM podcasts WHERE lower(title) = lower(%s))")
-        params.append(f.podcast)
+        episode.append("podcast_id IN (SELECT id FROM podcasts WHERE title_key = %s)")
+        params.append(name_key(f.podcast))
     if f.since is not None:
         episode.append("published >= %s")
         params.append(f.since.isoformat())
@@ -155,9 +156,9 @@ def _membership(f: SearchFilters) -> tuple[str, list[Any]]:
         else:
             clauses.append(
                 "g.speaker_id IN (SELECT a.speaker_id FROM attributions a JOIN people pe ON pe.id = a.person_id"
-                " WHERE lower(pe.name) = lower(%s) AND a.tier = ANY(%s))"
+                " WHERE pe.name_key = %s AND a.tier = ANY(%s))"
             )
-            params.extend([f.speaker, list(f.tiers)])
+            params.extend([name_key(f.speaker), list(f.tiers)])
     return (" AND " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -183,13 +184,13 @@ class PgSearchTables(PgTables):
         if f.min_tier not in TIERS:
             raise NotFound(f"tier {f.min_tier!r}: expected one of {', '.join(TIERS)}")
         if f.podcast is not None and not self._query(
-            "SELECT 1 FROM podcasts WHERE lower(title) = lower(%s)", (f.podcast,)
+            "SELECT 1 FROM podcasts WHERE title_key = %s", (name_key(f.podcast),)
         ):
             raise NotFound(f"no podcast named {f.podcast!r}; `podscope podcasts` lists them")
         if (
             f.speaker is not None
             and f.speaker.lower() != "any"
-            and not self._query("SELECT 1 FROM people WHERE lower(name) = lower(%s)", (f.speaker,))
+            and not self._query("SELECT 1 FROM people WHERE name_key = %s", (name_key(f.speaker),))
         ):
             raise NotFound(f"no person named {f.speaker!r}; `podscope people list` lists them (or use 'any')")
 
