@@ -215,8 +215,8 @@ class Search:
     def _text(
         self, query: Query, f: SearchFilters, o: SearchOptions
     ) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]], bool]:
-        """One page by bm25 (or date), the number of matches and the facets. Above EXACT_FACETS matches the facets
-        are estimated from every n-th match, and say so."""
+        """One page by bm25 (or date), the number of matches and the facets. Above EXACT_FACETS matches (that pass
+        the filters) the facets are estimated from every n-th match, and say so."""
         found = self.segments.text_page(query.fts, f, sort=o.sort, limit=o.limit, offset=o.offset, exact=EXACT_FACETS)
         facets = _facets(found.facets, scale=found.step)
         return [(i, -score) for i, score in found.page], found.total, facets, found.step > 1

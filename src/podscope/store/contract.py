@@ -240,8 +240,8 @@ class SearchRepository(Protocol):
         exact: int = 2000,
     ) -> TextPage:
         """What a text search shows: one page of matches, how many pass the filters, and the facets over them
-        (counted every step-th match when more than `exact` segments match without filters, step = that count /
-        `exact` rounded up), in as few passes over the matches as the backend can."""
+        (counted every step-th match when more than `exact` segments pass, step = that count / `exact` rounded up),
+        in as few passes over the matches as the backend can."""
         ...
 
     def common_terms(self, terms: Sequence[str], above: int) -> set[str]:

@@ -176,9 +176,8 @@ class SearchTables(Tables):
     ) -> TextPage:
         """The FTS5 index counts and ranks without reading segments: a page, the counts and the facets apart."""
         page = self.text_search(fts, f, sort=sort, limit=limit, offset=offset)
-        unfiltered = self.text_count(fts)
-        total = self.text_count(fts, f) if f.any else unfiltered
-        step = max(1, -(-unfiltered // exact))
+        total = self.text_count(fts, f)
+        step = max(1, -(-total // exact))
         return TextPage(page, total, self.text_facets(fts, f, step), step)
 
     def common_terms(self, terms: Sequence[str], above: int) -> set[str]:

@@ -14,10 +14,12 @@ are bm25's in 9.8 of 10 (`bench/scale.py`), against 1.4 without it; boolean quer
 words up, ts_rank has no document frequencies).
 
 Speed: GIN finds the matches, but every match's row must still be read (to see it, to rank it, to count it), so
-the cost of a text search is the number of matches it reads. `text_page` reads them once: the page, both counts
-and the facets come from one pass (a materialised CTE of the matches), where a query per figure read them three
-or four times. `common_terms` decides from the planner's statistics of the `tsv` column when they are clear (and
-counts, stopping early, only near the threshold); the vector search filters as it walks the HNSW graph.
+the cost of a text search is the number of matches it reads. `text_page` reads them once: the page, the count
+and the facets come from one pass (a materialised CTE of the matches that pass the filters), where a query per
+figure read them three or four times; the filters are in that pass, so the planner can start from a speaker's
+segments or an episode's rather than from every match of the words. `common_terms` decides from the planner's
+statistics of the `tsv` column when they are clear (and counts, stopping early, only near the threshold); the
+vector search filters as it walks the HNSW graph.
 """
 
 from __future__ import annotations
@@ -150,7 +152,9 @@ _DATE_ORDER = "published IS NULL, published DESC, episode_id, start, id"  # newe
 
 def _membership(f: SearchFilters) -> tuple[str, list[Any]]:
     """The filters as membership tests on a segment's own columns (episode_id, speaker_id), as on SQLite; podcast
-    titles and people's names compare without case (SQLite's NOCASE)."""
+    titles and people's names compare without case (SQLite's NOCASE). Each set is an array computed once (an
+    InitPlan), never a join the planner could turn into one GIN scan per episode: the matches are found once and
+    the set's index is ANDed with them, or the set tested on each."""
     clauses: list[str] = []
     params: list[Any] = []
     episode: list[str] = []
@@ -167,15 +171,15 @@ def _membership(f: SearchFilters) -> tuple[str, list[Any]]:
         episode.append("language = %s")
         params.append(f.language)
     if episode:
-        clauses.append(f"g.episode_id IN (SELECT id FROM episodes WHERE {' AND '.join(episode)})")
+        clauses.append(f"g.episode_id = ANY(ARRAY(SELECT id FROM episodes WHERE {' AND '.join(episode)}))")
     if f.speaker is not None:
         if f.speaker.lower() == "any":
-            clauses.append("g.speaker_id IN (SELECT speaker_id FROM attributions WHERE tier = ANY(%s))")
+            clauses.append("g.speaker_id = ANY(ARRAY(SELECT speaker_id FROM attributions WHERE tier = ANY(%s)))")
             params.append(list(f.tiers))
         else:
             clauses.append(
-                "g.speaker_id IN (SELECT a.speaker_id FROM attributions a JOIN people pe ON pe.id = a.person_id"
-                " WHERE lower(pe.name) = lower(%s) AND a.tier = ANY(%s))"
+                "g.speaker_id = ANY(ARRAY(SELECT a.speaker_id FROM attributions a JOIN people pe ON pe.id = a.person_id"
+                " WHERE lower(pe.name) = lower(%s) AND a.tier = ANY(%s)))"
             )
             params.extend([f.speaker, list(f.tiers)])
     return (" AND " + " AND ".join(clauses)) if clauses else "", params
@@ -273,47 +277,45 @@ class PgSearchTables(PgTables):
         offset: int = 0,
         exact: int = 2000,
     ) -> TextPage:
-        """One pass over the matches (a materialised CTE: id, episode, speaker, start, whether the filters pass,
-        the rank of those that do), then the page, both counts and the facets from it, in one statement."""
+        """One pass over the matches that pass the filters (a materialised CTE: id, episode, speaker, start, rank),
+        then the page, the count and the facets from it, in one statement."""
         where, params = _membership(f)
         relevance = sort == "relevance"
         tsquery = fts5_to_tsquery(fts)
-        rank = f"CASE WHEN pass THEN {_rank(tsquery, q='g.q')} END" if relevance else "0::real"
         if relevance:
-            inner, outer = "SELECT id, rank FROM m WHERE pass ORDER BY rank DESC, id", "rank DESC, id"
+            inner, outer = "SELECT id, rank FROM m ORDER BY rank DESC, id", "rank DESC, id"
         else:
             inner = """SELECT m.id, m.rank, e.published, m.episode_id, m.start FROM m JOIN episodes e
-                        ON e.id = m.episode_id WHERE pass
+                        ON e.id = m.episode_id
                         ORDER BY e.published IS NULL, e.published DESC, m.episode_id, m.start, m.id"""
             outer = _DATE_ORDER
         page = f"SELECT id, rank, row_number() OVER (ORDER BY {outer}) AS ord FROM ({inner} LIMIT %s OFFSET %s) s"
         rows = self._run(
             f"""WITH m AS MATERIALIZED (
-                    SELECT id, episode_id, speaker_id, start, pass, {rank} AS rank
-                    FROM (SELECT g.id, g.episode_id, g.speaker_id, g.start, g.tsv, q.q, COALESCE(true {where}, false)
-                          AS pass FROM {_QUERY} AS q(q), segments g WHERE g.tsv @@ q.q OFFSET 0) g),
-                n AS (SELECT COUNT(*) AS unfiltered, COUNT(*) FILTER (WHERE pass) AS total FROM m),
+                    SELECT g.id, g.episode_id, g.speaker_id, g.start, {_rank(tsquery) if relevance else "0::real"}
+                    AS rank FROM {_QUERY} AS q(q), segments g WHERE g.tsv @@ q.q {where}),
+                n AS (SELECT COUNT(*) AS total, GREATEST(1, CEIL(COUNT(*) / %s::numeric))::bigint AS step FROM m),
                 page AS ({page}),
-                x AS (SELECT m.episode_id, m.speaker_id, COUNT(*) AS n FROM m, n
-                      WHERE pass AND m.id %% GREATEST(1, CEIL(n.unfiltered / %s::numeric))::bigint = 0 GROUP BY 1, 2)
+                x AS (SELECT m.episode_id, m.speaker_id, COUNT(*) AS n FROM m, n  -- (the OR: a row estimate that
+                      WHERE n.step = 1 OR m.id %% n.step = 0 GROUP BY 1, 2)  -- leads to hash joins)
                 SELECT 0 AS part, id, rank, ord, NULL AS podcast, NULL AS person, NULL AS year, NULL AS n FROM page
-                UNION ALL SELECT 1, unfiltered, NULL, NULL, NULL, NULL, NULL, total FROM n
+                UNION ALL SELECT 1, step, NULL, NULL, NULL, NULL, NULL, total FROM n
                 UNION ALL
                 SELECT 2, NULL, NULL, NULL, p.title, pe.name, substr(e.published, 1, 4), SUM(x.n)
                 FROM x JOIN episodes e ON e.id = x.episode_id JOIN podcasts p ON p.id = e.podcast_id
                 LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND a.tier = ANY(%s)
                 LEFT JOIN people pe ON pe.id = a.person_id
                 GROUP BY p.title, pe.name, substr(e.published, 1, 4)""",
-            [*params, tsquery, limit, offset, int(exact), list(f.tiers)],  # in the order they appear
+            [tsquery, *params, int(exact), limit, offset, list(f.tiers)],
         )
         counts = next(r for r in rows if r["part"] == 1)
-        unfiltered, total = int(counts["id"]), int(counts["n"])
+        total = int(counts["n"])
         found = sorted((r for r in rows if r["part"] == 0), key=lambda r: r["ord"])
         return TextPage(
             page=[(r["id"], -float(r["rank"])) for r in found],
             total=total,
             facets=[_facet(cast(Any, r)) for r in rows if r["part"] == 2],
-            step=max(1, -(-unfiltered // int(exact))),
+            step=int(counts["id"]),
         )
 
     def common_terms(self, terms: Sequence[str], above: int) -> set[str]:
