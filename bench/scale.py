@@ -47,14 +47,15 @@ from podscope.search.query import parse  # noqa: E402
 
 TEXT_KINDS = ("word", "common word", "phrase", "boolean", "prefix", "speaker", "date")
 DATABASE = "podscope_scale"
-SET_LIMIT = 50_000
+SET_LIMIT = 50_000  # result sets up to this size are compared id by id; larger ones by count
 # The throwaway server's settings (a real deployment would size them the same way: the hot tables and indexes of a
 # million segments, about 3 GB, mostly in shared buffers).
 SERVER_SETTINGS = {
     "shared_buffers": "2GB",
     "effective_cache_size": "8GB",
     "work_mem": "16MB",
-}  # result sets up to this size are compared id by id; larger ones by count
+    "max_wal_size": "4GB",
+}
 
 
 def _server(workdir: Path, given: str | None, reuse: bool) -> tuple[str, object | None]:
@@ -222,11 +223,12 @@ def _report(
                 for (text, options), x, y in zip(queries[kind], lr, pr, strict=True)
             )
             same = f"{agree}/{len(lr)}"
-            overlap = [
-                len({h.segment_id for h in x.hits} & {h.segment_id for h in y.hits}) / max(1, len(x.hits))
+            overlap = [  # over the queries that found something
+                len({h.segment_id for h in x.hits} & {h.segment_id for h in y.hits}) / len(x.hits)
                 for x, y in zip(lr, pr, strict=True)
+                if x.hits
             ]
-            shared = f"{np.mean(overlap) * 10:.1f}"
+            shared = f"{np.mean(overlap) * 10:.1f}" if overlap else "-"
         print(
             f"{kind:12} {len(lt):4}  {a[0]:7.1f} {a[1]:7.1f} {a[2]:7.1f}    {b[0]:7.1f} {b[1]:7.1f} {b[2]:7.1f}"
             f"    {b[1] / a[1]:6.2f}x  {same:>9}  {shared:>13}"

@@ -50,7 +50,10 @@ NO_ROWID = {"translations": "segment_id, language, backend, source"}  # SQLite W
 OWNED = ("episodes", "people", "feeds", "api_keys")  # a target holding any of these is not empty
 BATCH = 5_000
 DEFERRED = ("segments", "segment_vectors", "turns")  # their secondary indexes are built after the load
-LOAD_MEMORY = "1GB"  # maintenance_work_mem while those indexes are built (an HNSW graph built in memory is faster)
+# maintenance_work_mem while those indexes are built, in MB: an HNSW graph of halfvec(384) takes about 1.1 kB a
+# vector, and a build whose graph outgrows this memory goes on on disk, several times slower.
+LOAD_MEMORY_MB = (1024, 8192)  # at least, at most
+LOAD_MEMORY_PER_VECTOR = 1536  # bytes
 
 CopyHook = Callable[[str, int, int], None]  # (table, rows copied, rows in the table)
 
@@ -156,7 +159,7 @@ def copy_store(source: Database, target: PgDatabase, hook: CopyHook | None = Non
                         hook(table, done, counts[table])
             if hook:
                 hook(table, done, counts[table])
-        _build_indexes(target, deferred, hook)
+        _build_indexes(target, deferred, counts["segment_vectors"], hook)
         for table in WITH_IDS:
             top = f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1"
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {top}, false)")
@@ -183,8 +186,10 @@ def _drop_secondary_indexes(target: PgDatabase) -> list[tuple[str, str]]:
     return [(r["name"], r["definition"]) for r in rows]
 
 
-def _build_indexes(target: PgDatabase, indexes: list[tuple[str, str]], hook: CopyHook | None) -> None:
-    target._query(f"SET LOCAL maintenance_work_mem = '{LOAD_MEMORY}'")
+def _build_indexes(target: PgDatabase, indexes: list[tuple[str, str]], vectors: int, hook: CopyHook | None) -> None:
+    low, high = LOAD_MEMORY_MB
+    memory = min(high, max(low, vectors * LOAD_MEMORY_PER_VECTOR // 2**20))
+    target._query(f"SET LOCAL maintenance_work_mem = '{int(memory)}MB'")
     target._query("SET LOCAL max_parallel_maintenance_workers = 2")
     for k, (_, definition) in enumerate(indexes):
         if hook:
