@@ -8,7 +8,8 @@ gets its folded text (the tsvector follows from it), and the stored sentence vec
 It is the bulk load of the PostgreSQL store: the secondary indexes of the large tables (segments, their vectors,
 turns) are dropped inside the transaction before the rows arrive and built again from their own definitions once
 they are in (with more maintenance memory and parallel workers), which is several times faster than keeping the
-GIN and HNSW indexes up to date row by row. `bench/scale.py` builds its PostgreSQL library this way.
+GIN and HNSW indexes up to date row by row; then those tables are analysed, so the first searches are planned
+with statistics. `bench/scale.py` builds its PostgreSQL library this way.
 """
 
 from __future__ import annotations
@@ -197,3 +198,5 @@ def _build_indexes(target: PgDatabase, indexes: list[tuple[str, str]], vectors: 
         target._query(definition)
     if hook and indexes:
         hook("indexes", len(indexes), len(indexes))
+    for table in DEFERRED:  # the planner's statistics at once, not when autovacuum gets to a million new rows
+        target._query(f"ANALYZE {table}")

@@ -147,6 +147,7 @@ def _rank(tsquery: str, tsv: str = "g.tsv", q: str = "q.q") -> str:
     return f"ts_rank({tsv}, {q}, 1)" if "|" in tsquery else f"ts_rank_cd({tsv}, {q}, 1)"
 
 
+MARGIN = 1.25  # common_terms: how far from the threshold the statistics settle a term alone
 _DATE_ORDER = "published IS NULL, published DESC, episode_id, start, id"  # newest first, in time order
 
 
@@ -320,8 +321,10 @@ class PgSearchTables(PgTables):
 
     def common_terms(self, terms: Sequence[str], above: int) -> set[str]:
         """The planner's statistics of `tsv` (the share of rows holding each of its most common lexemes, from a
-        sample) settle a term whose estimate is more than twice the threshold or under half of it; a term near
-        the threshold, or any term before the table has statistics, is counted, up to `above` + 1 matches."""
+        sample) settle a term whose estimate is more than MARGIN times the threshold or under 1 / MARGIN of it:
+        the sample is 30,000 rows (at the default statistics target), so a share of 1% rests on about 300 of
+        them, give or take 6%, and the margin is four times that. A term near the threshold, or any term before
+        the table has statistics, is counted, up to `above` + 1 matches."""
         if not terms:
             return set()
         stats = self._run(
@@ -343,9 +346,9 @@ class PgSearchTables(PgTables):
             folded = fold(term)
             listed = share.get(folded)
             bound = listed if listed is not None else floor if _TOKEN.fullmatch(folded) else None
-            if listed is not None and listed > 2 * above:
+            if listed is not None and listed > MARGIN * above:
                 common.add(term)
-            elif bound is None or bound * 2 >= above:  # an unlisted term's bound is the rarest listed one
+            elif bound is None or bound * MARGIN >= above:  # an unlisted term's bound is the rarest listed one
                 unsure.append(term)
         if unsure:
             counted = self._run(
