@@ -67,12 +67,18 @@ def test_store_copy_moves_a_sqlite_library_whole(tmp_path: Path, pg_url: str) ->
         episode_id = _fill(lib)
         vtt = lib.export_transcript(episode_id, "vtt")
         before = lib.counts()
+        vectors = [(ids.tolist(), v.tolist()) for ids, v in lib.store.search.vector_batches()]
         copied = lib.copy_store(pg_url)
         assert copied["segments"] == before["segments"] > 40 and copied["api_keys"] == 1
+        assert copied["segment_vectors"] == before["segments"]
         with pytest.raises(InputError, match="already holds a library"):
             lib.copy_store(pg_url)  # never into a store that holds one
     with Library(tmp_path / "home", settings={"store_url": pg_url}) as pg:
         assert pg.counts() == before
+        # The float16 vectors arrive bit for bit (binary COPY), and the indexes dropped for the load are back.
+        assert [(ids.tolist(), v.tolist()) for ids, v in pg.store.search.vector_batches()] == vectors
+        indexes = {r["indexname"] for r in pg.store.search._query("SELECT indexname FROM pg_indexes")}
+        assert {"segments_tsv", "segment_vectors_hnsw", "segments_lookup", "turns_episode"} <= indexes
         assert pg.export_transcript(episode_id, "vtt") == vtt
         assert [k.name for k in pg.keys.list()] == ["reader"]
         later = pg.import_transcript(DATA / "transcripts" / "example.vtt", podcast="Other", title="Next")

@@ -243,6 +243,12 @@ def test_facets_term_counts_and_filter_checks(stores: Stores) -> None:
     assert stores.pg.term_documents(terms) == stores.sqlite.search.term_documents(terms)
     assert stores.pg.term_documents(terms) == {"rookie": 3, "podcast": 4, "cafe": 2}
     assert stores.pg.term_documents([]) == {}
+    for above in (0, 1, 2, 3, 4):  # counted exactly (a table this small has no statistics to settle them)
+        assert stores.pg.common_terms(terms, above) == stores.sqlite.search.common_terms(terms, above), above
+    assert stores.pg.common_terms(terms, 2) == {"rookie", "podcast"} and stores.pg.common_terms([], 0) == set()
+    stores.pg._query("ANALYZE segments")  # with statistics: the same answers
+    for above in (0, 1, 2, 3, 4):
+        assert stores.pg.common_terms(terms, above) == stores.sqlite.search.common_terms(terms, above), above
     assert stores.pg.segment_id_bound() == 10
     assert sorted(stores.pg.episode_segment_ids(2)) == [5, 6, 7]
 
@@ -338,3 +344,28 @@ def test_words_inside_urls_emails_and_numbers_match_as_on_sqlite(stores: Stores)
         lite = {i for i, _ in stores.sqlite.search.text_search(fts, SearchFilters(), limit=100)}
         assert lite, query
         assert {i for i, _ in stores.pg.text_search(fts, SearchFilters(), limit=100)} == lite, query
+
+
+def test_a_text_page_is_the_page_counts_and_facets_in_one_pass(stores: Stores) -> None:
+    fts = parse("rookie OR podcast OR mistakes OR cafe").fts
+    filters = (
+        SearchFilters(),
+        SearchFilters(min_tier="low"),
+        SearchFilters(podcast="Tech Talk"),
+        SearchFilters(speaker="Ada Lovelace"),
+        SearchFilters(since=dt.date(2024, 1, 1)),
+        SearchFilters(speaker="Nobody at all"),  # no match passes: the counts and facets still come back
+    )
+    for f in filters:
+        for sort in ("relevance", "date"):
+            for exact in (2000, 3):  # 3: more match than that, so facets are sampled every 4th id
+                lite = stores.sqlite.search.text_page(fts, f, sort=sort, limit=3, offset=1, exact=exact)
+                pg = stores.pg.text_page(fts, f, sort=sort, limit=3, offset=1, exact=exact)
+                assert (pg.total, pg.step) == (lite.total, lite.step), (f, sort, exact)
+                assert sorted(pg.facets, key=repr) == sorted(lite.facets, key=repr), (f, sort, exact)
+                assert [i for i, _ in pg.page] == [
+                    i for i, _ in stores.pg.text_search(fts, f, sort=sort, limit=3, offset=1)
+                ]
+                if sort == "date":  # the date order is the same on both backends; relevance may differ
+                    assert [i for i, _ in pg.page] == [i for i, _ in lite.page], f
+    assert stores.pg.text_page(parse("absent").fts, SearchFilters()).total == 0

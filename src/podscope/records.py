@@ -521,6 +521,16 @@ class FacetCount:
 
 
 @dataclass(frozen=True)
+class TextPage:
+    """One page of full-text matches and what a result shows beside it."""
+
+    page: list[tuple[int, float]]  # (segment id, score: lower is better)
+    total: int  # matches that pass the filters
+    facets: list[FacetCount]
+    step: int  # the facets counted every step-th match (by id) when very many match; 1: exact
+
+
+@dataclass(frozen=True)
 class SegmentRow:
     """A stored segment with its speaker's attribution and its episode: what a search hit shows."""
 

@@ -216,7 +216,8 @@ class Search:
         if self.segments.vectors_behind():
             self.index_pending()
             return
-        self._rebuild_if_stale(self.segments.vector_count())
+        if not isinstance(self.vectors, ServerVectors):  # the server's index is always current: no count to check
+            self._rebuild_if_stale(self.segments.vector_count())
 
     # -- searching ------------------------------------------------------------------------------------------------
 
@@ -269,14 +270,11 @@ class Search:
     def _text(
         self, query: Query, f: SearchFilters, o: SearchOptions
     ) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]], bool]:
-        """One page by bm25 (or date), the number of matches and the facets. Above EXACT_FACETS matches the facets
-        are estimated from every n-th match, and say so."""
-        page = self.segments.text_search(query.fts, f, sort=o.sort, limit=o.limit, offset=o.offset)
-        unfiltered = self.segments.text_count(query.fts)
-        total = self.segments.text_count(query.fts, f) if f.any else unfiltered
-        step = max(1, -(-unfiltered // EXACT_FACETS))
-        facets = _facets(self.segments.text_facets(query.fts, f, step), scale=step)
-        return [(i, -score) for i, score in page], total, facets, step > 1
+        """One page by bm25 (or date), the number of matches and the facets. Above EXACT_FACETS matches (that pass
+        the filters) the facets are estimated from every n-th match, and say so."""
+        found = self.segments.text_page(query.fts, f, sort=o.sort, limit=o.limit, offset=o.offset, exact=EXACT_FACETS)
+        facets = _facets(found.facets, scale=found.step)
+        return [(i, -score) for i, score in found.page], found.total, facets, found.step > 1
 
     def _ranked(
         self, query: Query, f: SearchFilters, o: SearchOptions
@@ -302,14 +300,16 @@ class Search:
         """The OR of a plain query's content words without those in more than COMMON_SHARE of all segments: they add
         little to the ranking and would make bm25 score a large part of the library."""
         terms = [normalise(t.words[0]) for t in query.content_highlights if not t.phrase]
-        limit = max(COMMON_FLOOR, COMMON_SHARE * self.segments.segment_id_bound())
-        common = {t for t, n in self.segments.term_documents(terms).items() if n > limit}
+        limit = max(COMMON_FLOOR, int(COMMON_SHARE * self.segments.segment_id_bound()))
+        common = self.segments.common_terms(terms, limit)
         return query.relaxed_fts(common)
 
     def _semantic(self, query: Query, f: SearchFilters) -> list[tuple[int, float]]:
         """The CANDIDATES most similar segments that pass the filters, fetching more when filters reject many."""
         self._ensure_index()
         vector = self.embedder([query.semantic_text])[0]
+        if isinstance(self.vectors, ServerVectors):  # the server applies the filters as it walks its index
+            return [p for p in self.vectors.source.nearest(vector, CANDIDATES, f) if p[1] >= MIN_SIMILARITY]
         k = CANDIDATES * 2
         while True:
             ids, scores = self.vectors.search(vector, k)

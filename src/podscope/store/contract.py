@@ -44,6 +44,7 @@ from podscope.records import (
     StoredTranscript,
     Stretch,
     TextIndexState,
+    TextPage,
     Turn,
 )
 
@@ -244,6 +245,25 @@ class SearchRepository(Protocol):
         """(podcast, person, year, count) over the matches: the total and the facets in one pass, grouped by episode
         speaker first so the names are joined once per group rather than once per matching segment. With step > 1
         only every step-th segment (by id) is counted: an estimate for very large result sets."""
+        ...
+
+    def text_page(
+        self,
+        fts: str,
+        f: SearchFilters,
+        *,
+        sort: str = "relevance",
+        limit: int = 10,
+        offset: int = 0,
+        exact: int = 2000,
+    ) -> TextPage:
+        """What a text search shows: one page of matches, how many pass the filters, and the facets over them
+        (counted every step-th match when more than `exact` segments pass, step = that count / `exact` rounded up),
+        in as few passes over the matches as the backend can."""
+        ...
+
+    def common_terms(self, terms: Sequence[str], above: int) -> set[str]:
+        """The (normalised) terms that more than `above` segments hold."""
         ...
 
     def keep_matching(self, ids: Sequence[int], f: SearchFilters) -> list[int]:

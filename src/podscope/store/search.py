@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from podscope.errors import NotFound, StoreError
-from podscope.records import TIERS, FacetCount, SearchFilters, SegmentRow
+from podscope.records import TIERS, FacetCount, SearchFilters, SegmentRow, TextPage
 from podscope.store.db import Tables
 from podscope.store.names import name_key
 
@@ -166,6 +166,25 @@ class SearchTables(Tables):
             [fts, *params, *f.tiers],
         )
         return [_facet(r) for r in rows]
+
+    def text_page(
+        self,
+        fts: str,
+        f: SearchFilters,
+        *,
+        sort: str = "relevance",
+        limit: int = 10,
+        offset: int = 0,
+        exact: int = 2000,
+    ) -> TextPage:
+        """The FTS5 index counts and ranks without reading segments: a page, the counts and the facets apart."""
+        page = self.text_search(fts, f, sort=sort, limit=limit, offset=offset)
+        total = self.text_count(fts, f)
+        step = max(1, -(-total // exact))
+        return TextPage(page, total, self.text_facets(fts, f, step), step)
+
+    def common_terms(self, terms: Sequence[str], above: int) -> set[str]:
+        return {term for term, n in self.term_documents(terms).items() if n > above}
 
     # -- ids from elsewhere (vector search) -----------------------------------------------------------------------
 

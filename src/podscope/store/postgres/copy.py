@@ -4,6 +4,12 @@ transaction, then verified table by table.
 Rows keep their ids, so every reference (attributions, exemplars, feed items, quiz answers, translations) stays
 right; the identity sequences then continue after the highest id. Search state is rebuilt as it goes: each segment
 gets its folded text (the tsvector follows from it), and the stored sentence vectors become `halfvec`s.
+
+It is the bulk load of the PostgreSQL store: the secondary indexes of the large tables (segments, their vectors,
+turns) are dropped inside the transaction before the rows arrive and built again from their own definitions once
+they are in (with more maintenance memory and parallel workers), which is several times faster than keeping the
+GIN and HNSW indexes up to date row by row; then those tables are analysed, so the first searches are planned
+with statistics. `bench/scale.py` builds its PostgreSQL library this way.
 """
 
 from __future__ import annotations
@@ -44,6 +50,11 @@ WITH_IDS = tuple(t for t in TABLES if t not in KEYED_BY_OTHERS)  # tables with a
 NO_ROWID = {"translations": "segment_id, language, backend, source"}  # SQLite WITHOUT ROWID tables: their key
 OWNED = ("episodes", "people", "feeds", "api_keys")  # a target holding any of these is not empty
 BATCH = 5_000
+DEFERRED = ("segments", "segment_vectors", "turns")  # their secondary indexes are built after the load
+# maintenance_work_mem while those indexes are built, in MB: an HNSW graph of halfvec(384) takes about 1.1 kB a
+# vector, and a build whose graph outgrows this memory goes on on disk, several times slower.
+LOAD_MEMORY_MB = (1024, 8192)  # at least, at most
+LOAD_MEMORY_PER_VECTOR = 1536  # bytes
 
 CopyHook = Callable[[str, int, int], None]  # (table, rows copied, rows in the table)
 
@@ -79,11 +90,42 @@ def _rows(source: Database, table: str, columns: Sequence[str]) -> Iterator[list
         last = batch[-1]["_k"]
 
 
-def _converted(table: str, columns: list[str], row: list[Any]) -> list[Any]:
-    if table == "segment_vectors":
-        i = columns.index("vector")
-        row[i] = "[" + ",".join(f"{v:.6g}" for v in np.frombuffer(row[i], dtype=np.float16)) + "]"
-    return row
+_PGCOPY = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # binary COPY: signature, flags, header extension length
+_VECTOR_ROW = np.dtype([("fields", ">i2"), ("id_len", ">i4"), ("id", ">i8"), ("vec_len", ">i4"), ("dim", ">i2")])
+
+
+def _binary_vectors(ids: list[int], blobs: list[bytes]) -> bytes:
+    """Rows of (segment_id, halfvec) in COPY's binary format: each SQLite float16 vector goes over as it is (only
+    byte-swapped to halfvec_recv's big-endian), never through text."""
+    half = np.frombuffer(b"".join(blobs), dtype="<f2").reshape(len(blobs), -1)
+    dim = half.shape[1]
+    head = np.zeros(len(ids), dtype=_VECTOR_ROW)
+    head["fields"], head["id_len"], head["id"] = 2, 8, ids
+    head["vec_len"], head["dim"] = 4 + 2 * dim, dim
+    rows = np.zeros((len(ids), _VECTOR_ROW.itemsize + 2 + 2 * dim), dtype=np.uint8)
+    rows[:, : _VECTOR_ROW.itemsize] = head.view(np.uint8).reshape(len(ids), -1)
+    rows[:, _VECTOR_ROW.itemsize + 2 :] = half.astype(">f2").view(np.uint8).reshape(len(ids), -1)
+    return rows.tobytes()
+
+
+def _copy_vectors(conn: Any, source: Database, hook: CopyHook | None, total: int) -> int:
+    done = 0
+    with conn.cursor().copy("COPY segment_vectors (segment_id, vector) FROM STDIN WITH (FORMAT BINARY)") as copy:
+        copy.write(_PGCOPY)
+        last = -1
+        while batch := source._query(
+            "SELECT segment_id, vector FROM segment_vectors WHERE segment_id > ? ORDER BY segment_id LIMIT ?",
+            (last, BATCH),
+        ):
+            copy.write(_binary_vectors([r["segment_id"] for r in batch], [r["vector"] for r in batch]))
+            done += len(batch)
+            last = batch[-1]["segment_id"]
+            if hook:
+                hook("segment_vectors", done, total)
+        copy.write(b"\xff\xff")  # the trailer
+    if hook:
+        hook("segment_vectors", done, total)
+    return done
 
 
 def copy_store(source: Database, target: PgDatabase, hook: CopyHook | None = None) -> dict[str, int]:
@@ -98,14 +140,18 @@ def copy_store(source: Database, target: PgDatabase, hook: CopyHook | None = Non
             )
     counts = {t: int(source._query(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"]) for t in TABLES}
     with target.transaction() as conn:
+        deferred = _drop_secondary_indexes(target)
         for table in TABLES:
+            if table == "segment_vectors":
+                _copy_vectors(conn, source, hook, counts[table])
+                continue
             columns = _columns(source, table)
             names = list(columns) + (["folded"] if table == "segments" else [])
             quoted = ", ".join(f'"{c}"' for c in names)
             done = 0
             with conn.cursor().copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
                 for row in _rows(source, table, columns):
-                    values = _converted(table, columns, row)
+                    values = row
                     if table == "segments":
                         values.append(fold(values[columns.index("text")]))
                     copy.write_row(values)
@@ -114,6 +160,7 @@ def copy_store(source: Database, target: PgDatabase, hook: CopyHook | None = Non
                         hook(table, done, counts[table])
             if hook:
                 hook(table, done, counts[table])
+        _build_indexes(target, deferred, counts["segment_vectors"], hook)
         for table in WITH_IDS:
             top = f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1"
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {top}, false)")
@@ -122,3 +169,34 @@ def copy_store(source: Database, target: PgDatabase, hook: CopyHook | None = Non
     if wrong:
         raise StoreError(f"the copy to {redact(target.url)} is incomplete (rows in SQLite, in PostgreSQL): {wrong}")
     return copied
+
+
+def _drop_secondary_indexes(target: PgDatabase) -> list[tuple[str, str]]:
+    """Drops the indexes of the DEFERRED tables that back no constraint (inside the caller's transaction); returns
+    (name, definition) of each, to build again after the load."""
+    rows = target._query(
+        """SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
+           FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+           WHERE n.nspname = current_schema() AND t.relname = ANY(%s)
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+           ORDER BY 1""",
+        (list(DEFERRED),),
+    )
+    for r in rows:
+        target._query(f"DROP INDEX {r['name']}")
+    return [(r["name"], r["definition"]) for r in rows]
+
+
+def _build_indexes(target: PgDatabase, indexes: list[tuple[str, str]], vectors: int, hook: CopyHook | None) -> None:
+    low, high = LOAD_MEMORY_MB
+    memory = min(high, max(low, vectors * LOAD_MEMORY_PER_VECTOR // 2**20))
+    target._query(f"SET LOCAL maintenance_work_mem = '{int(memory)}MB'")
+    target._query("SET LOCAL max_parallel_maintenance_workers = 2")
+    for k, (_, definition) in enumerate(indexes):
+        if hook:
+            hook("indexes", k, len(indexes))
+        target._query(definition)
+    if hook and indexes:
+        hook("indexes", len(indexes), len(indexes))
+    for table in DEFERRED:  # the planner's statistics at once, not when autovacuum gets to a million new rows
+        target._query(f"ANALYZE {table}")

@@ -6,8 +6,20 @@ double-quoted); `fts5_to_tsquery` rewrites it as a tsquery with the same meaning
 parameter to `to_tsquery('simple', %s)`, every lexeme single-quoted, so no query text can change the SQL or the
 tsquery's structure. Filters are bound values too.
 
-Ranking: `ts_rank_cd` (cover density), not bm25. Scores are returned negated so that, as on SQLite, lower is better;
-the sets of matches are the same, the order within them may differ.
+Ranking: `ts_rank_cd(tsv, query, 1)`, cover density divided by 1 + the log of the segment's length (`ts_rank` for
+a query with alternatives: see `_rank`), not bm25. Scores
+are returned negated so that, as on SQLite, lower is better; the sets of matches are the same, the order within
+them may differ. The length normalisation is what bm25's does most: with it the first ten hits of a one-word query
+are bm25's in 9.8 of 10 (`bench/scale.py`), against 1.4 without it; boolean queries agree less (bm25 also weighs rare
+words up, ts_rank has no document frequencies).
+
+Speed: GIN finds the matches, but every match's row must still be read (to see it, to rank it, to count it), so
+the cost of a text search is the number of matches it reads. `text_page` reads them once: the page, the count
+and the facets come from one pass (a materialised CTE of the matches that pass the filters), where a query per
+figure read them three or four times; the filters are in that pass, so the planner can start from a speaker's
+segments or an episode's rather than from every match of the words. `common_terms` decides from the planner's
+statistics of the `tsv` column when they are clear (and counts, stopping early, only near the threshold); the
+vector search filters as it walks the HNSW graph.
 """
 
 from __future__ import annotations
@@ -21,7 +33,7 @@ import numpy.typing as npt
 import psycopg
 
 from podscope.errors import NotFound, StoreError
-from podscope.records import TIERS, FacetCount, SearchFilters, SegmentRow
+from podscope.records import TIERS, FacetCount, SearchFilters, SegmentRow, TextPage
 from podscope.store.names import name_key
 from podscope.store.postgres.db import PgTables, Row
 from podscope.store.postgres.fold import fold
@@ -129,9 +141,22 @@ _FROM = """
 _QUERY = "to_tsquery('simple', %s)"
 
 
+def _rank(tsquery: str, tsv: str = "g.tsv", q: str = "q.q") -> str:
+    """The rank of a match, normalised by 1 + log(length) (see the module's notes): cover density, except for a
+    query with alternatives (hybrid's relaxed side ORs every content word), where covers cost four times as much to
+    find and rank no closer to bm25 (top 200 agreeing 0.61 against 0.63), so the frequency rank does."""
+    return f"ts_rank({tsv}, {q}, 1)" if "|" in tsquery else f"ts_rank_cd({tsv}, {q}, 1)"
+
+
+MARGIN = 1.25  # common_terms: how far from the threshold the statistics settle a term alone
+_DATE_ORDER = "published IS NULL, published DESC, episode_id, start, id"  # newest first, in time order
+
+
 def _membership(f: SearchFilters) -> tuple[str, list[Any]]:
     """The filters as membership tests on a segment's own columns (episode_id, speaker_id), as on SQLite; podcast
-    titles and people's names compare by their keys (`podscope.store.names`), as on SQLite."""
+    titles and people's names compare by their keys (`podscope.store.names`), as on SQLite. Each set is an array
+    computed once (an InitPlan), never a join the planner could turn into one GIN scan per episode: the matches are
+    found once and the set's index is ANDed with them, or the set tested on each."""
     clauses: list[str] = []
     params: list[Any] = []
     episode: list[str] = []
@@ -148,15 +173,15 @@ def _membership(f: SearchFilters) -> tuple[str, list[Any]]:
         episode.append("language = %s")
         params.append(f.language)
     if episode:
-        clauses.append(f"g.episode_id IN (SELECT id FROM episodes WHERE {' AND '.join(episode)})")
+        clauses.append(f"g.episode_id = ANY(ARRAY(SELECT id FROM episodes WHERE {' AND '.join(episode)}))")
     if f.speaker is not None:
         if f.speaker.lower() == "any":
-            clauses.append("g.speaker_id IN (SELECT speaker_id FROM attributions WHERE tier = ANY(%s))")
+            clauses.append("g.speaker_id = ANY(ARRAY(SELECT speaker_id FROM attributions WHERE tier = ANY(%s)))")
             params.append(list(f.tiers))
         else:
             clauses.append(
-                "g.speaker_id IN (SELECT a.speaker_id FROM attributions a JOIN people pe ON pe.id = a.person_id"
-                " WHERE pe.name_key = %s AND a.tier = ANY(%s))"
+                "g.speaker_id = ANY(ARRAY(SELECT a.speaker_id FROM attributions a JOIN people pe ON pe.id = a.person_id"
+                " WHERE pe.name_key = %s AND a.tier = ANY(%s)))"
             )
             params.extend([name_key(f.speaker), list(f.tiers)])
     return (" AND " + " AND ".join(clauses)) if clauses else "", params
@@ -205,7 +230,7 @@ class PgSearchTables(PgTables):
     def text_search(
         self, fts: str, f: SearchFilters, *, sort: str = "relevance", limit: int = 10, offset: int = 0
     ) -> list[tuple[int, float]]:
-        """(segment id, -ts_rank_cd: lower is better, as bm25 on SQLite) for one page of matches."""
+        """(segment id, -rank: lower is better, as bm25 on SQLite) for one page of matches."""
         where, params = _membership(f)
         if sort == "relevance":
             order, extra = "rank DESC, g.id", ""
@@ -214,10 +239,11 @@ class PgSearchTables(PgTables):
                 "e.published IS NULL, e.published DESC, g.episode_id, g.start, g.id",
                 "JOIN episodes e ON e.id = g.episode_id",
             )
+        tsquery = fts5_to_tsquery(fts)
         rows = self._run(
-            f"""SELECT g.id, ts_rank_cd(g.tsv, q.q) AS rank FROM {_QUERY} AS q(q), segments g {extra}
+            f"""SELECT g.id, {_rank(tsquery)} AS rank FROM {_QUERY} AS q(q), segments g {extra}
                 WHERE g.tsv @@ q.q {where} ORDER BY {order} LIMIT %s OFFSET %s""",
-            [fts5_to_tsquery(fts), *params, limit, offset],
+            [tsquery, *params, limit, offset],
         )
         return [(r["id"], -float(r["rank"])) for r in rows]
 
@@ -242,6 +268,98 @@ class PgSearchTables(PgTables):
             [fts5_to_tsquery(fts), *params, list(f.tiers)],
         )
         return [_facet(cast(Any, r)) for r in rows]
+
+    def text_page(
+        self,
+        fts: str,
+        f: SearchFilters,
+        *,
+        sort: str = "relevance",
+        limit: int = 10,
+        offset: int = 0,
+        exact: int = 2000,
+    ) -> TextPage:
+        """One pass over the matches that pass the filters (a materialised CTE: id, episode, speaker, start, rank),
+        then the page, the count and the facets from it, in one statement."""
+        where, params = _membership(f)
+        relevance = sort == "relevance"
+        tsquery = fts5_to_tsquery(fts)
+        if relevance:
+            inner, outer = "SELECT id, rank FROM m ORDER BY rank DESC, id", "rank DESC, id"
+        else:
+            inner = """SELECT m.id, m.rank, e.published, m.episode_id, m.start FROM m JOIN episodes e
+                        ON e.id = m.episode_id
+                        ORDER BY e.published IS NULL, e.published DESC, m.episode_id, m.start, m.id"""
+            outer = _DATE_ORDER
+        page = f"SELECT id, rank, row_number() OVER (ORDER BY {outer}) AS ord FROM ({inner} LIMIT %s OFFSET %s) s"
+        rows = self._run(
+            f"""WITH m AS MATERIALIZED (
+                    SELECT g.id, g.episode_id, g.speaker_id, g.start, {_rank(tsquery) if relevance else "0::real"}
+                    AS rank FROM {_QUERY} AS q(q), segments g WHERE g.tsv @@ q.q {where}),
+                n AS (SELECT COUNT(*) AS total, GREATEST(1, CEIL(COUNT(*) / %s::numeric))::bigint AS step FROM m),
+                page AS ({page}),
+                x AS (SELECT m.episode_id, m.speaker_id, COUNT(*) AS n FROM m, n  -- (the OR: a row estimate that
+                      WHERE n.step = 1 OR m.id %% n.step = 0 GROUP BY 1, 2)  -- leads to hash joins)
+                SELECT 0 AS part, id, rank, ord, NULL AS podcast, NULL AS person, NULL AS year, NULL AS n FROM page
+                UNION ALL SELECT 1, step, NULL, NULL, NULL, NULL, NULL, total FROM n
+                UNION ALL
+                SELECT 2, NULL, NULL, NULL, p.title, pe.name, substr(e.published, 1, 4), SUM(x.n)
+                FROM x JOIN episodes e ON e.id = x.episode_id JOIN podcasts p ON p.id = e.podcast_id
+                LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND a.tier = ANY(%s)
+                LEFT JOIN people pe ON pe.id = a.person_id
+                GROUP BY p.title, pe.name, substr(e.published, 1, 4)""",
+            [tsquery, *params, int(exact), limit, offset, list(f.tiers)],
+        )
+        counts = next(r for r in rows if r["part"] == 1)
+        total = int(counts["n"])
+        found = sorted((r for r in rows if r["part"] == 0), key=lambda r: r["ord"])
+        return TextPage(
+            page=[(r["id"], -float(r["rank"])) for r in found],
+            total=total,
+            facets=[_facet(cast(Any, r)) for r in rows if r["part"] == 2],
+            step=int(counts["id"]),
+        )
+
+    def common_terms(self, terms: Sequence[str], above: int) -> set[str]:
+        """The planner's statistics of `tsv` (the share of rows holding each of its most common lexemes, from a
+        sample) settle a term whose estimate is more than MARGIN times the threshold or under 1 / MARGIN of it:
+        the sample is 30,000 rows (at the default statistics target), so a share of 1% rests on about 300 of
+        them, give or take 6%, and the margin is four times that. A term near the threshold, or any term before
+        the table has statistics, is counted, up to `above` + 1 matches."""
+        if not terms:
+            return set()
+        stats = self._run(
+            """SELECT s.most_common_elems::text::text[] AS lexemes, s.most_common_elem_freqs AS freqs,
+                      GREATEST(c.reltuples, 0) AS rows
+               FROM pg_stats s JOIN pg_class c ON c.relname = s.tablename AND c.relnamespace =
+                    (SELECT oid FROM pg_namespace WHERE nspname = s.schemaname)
+               WHERE s.schemaname = current_schema() AND s.tablename = 'segments' AND s.attname = 'tsv'""",
+            [],
+        )
+        share: dict[str, float] = {}
+        floor: float | None = None
+        if stats and stats[0]["lexemes"] and stats[0]["rows"] > 0:
+            lexemes, freqs, rows = stats[0]["lexemes"], stats[0]["freqs"], float(stats[0]["rows"])
+            share = {lexeme: float(freq) * rows for lexeme, freq in zip(lexemes, freqs, strict=False)}
+            floor = float(freqs[len(lexemes)]) * rows  # the least common of them: rarer lexemes are not listed
+        common, unsure = set(), []
+        for term in terms:
+            folded = fold(term)
+            listed = share.get(folded)
+            bound = listed if listed is not None else floor if _TOKEN.fullmatch(folded) else None
+            if listed is not None and listed > MARGIN * above:
+                common.add(term)
+            elif bound is None or bound * MARGIN >= above:  # an unlisted term's bound is the rarest listed one
+                unsure.append(term)
+        if unsure:
+            counted = self._run(
+                """SELECT t.term FROM unnest(%s::text[], %s::text[]) AS t(term, folded)
+                   WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM segments g
+                          WHERE g.tsv @@ phraseto_tsquery('simple', t.folded) LIMIT %s) x) > %s""",
+                [unsure, [fold(t) for t in unsure], above + 1, above],
+            )
+            common |= {r["term"] for r in counted}
+        return common
 
     # -- ids from elsewhere (vector search) -----------------------------------------------------------------------
 
@@ -278,10 +396,14 @@ class PgSearchTables(PgTables):
         return {r["id"] for r in rows}
 
     def facets_of(self, ids: Sequence[int], f: SearchFilters) -> list[FacetCount]:
-        rows = self._run(
-            f"""SELECT p.title AS podcast, pe.name AS person, substr(e.published, 1, 4) AS year, COUNT(*) AS n
-                {_FROM} WHERE g.id = ANY(%s) GROUP BY 1, 2, 3""",
-            [list(f.tiers), _ids(ids)],
+        rows = self._run(  # grouped by episode speaker first: the names are joined once per group
+            """SELECT p.title AS podcast, pe.name AS person, substr(e.published, 1, 4) AS year, SUM(x.n) AS n
+               FROM (SELECT episode_id, speaker_id, COUNT(*) AS n FROM segments WHERE id = ANY(%s) GROUP BY 1, 2) x
+               JOIN episodes e ON e.id = x.episode_id JOIN podcasts p ON p.id = e.podcast_id
+               LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND a.tier = ANY(%s)
+               LEFT JOIN people pe ON pe.id = a.person_id
+               GROUP BY 1, 2, 3""",
+            [_ids(ids), list(f.tiers)],
         )
         return [_facet(cast(Any, r)) for r in rows]
 
@@ -365,21 +487,26 @@ class PgSearchTables(PgTables):
 
     def nearest(self, vector: npt.NDArray[np.float32], k: int, f: SearchFilters) -> list[tuple[int, float]]:
         """The k segments whose vectors are nearest by cosine (HNSW index), as (id, cosine similarity) best first,
-        among those that pass the filters. With filters, the index scan goes on until k pass (pgvector's iterative
-        scan), rather than filtering only the first ef_search candidates."""
+        among those that pass the filters. The graph is walked with a candidate list of k (`hnsw.ef_search`, at
+        most 1,000); with filters, the walk goes on until k pass (pgvector's iterative scan) rather than filtering
+        only the first candidates. One round trip: the settings and the query go in one pipeline."""
         where, params = _membership(f)
         text = _halfvec(vector)
-        with self.transaction() as conn:
-            try:
-                conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-                rows = conn.execute(
-                    f"""SELECT v.segment_id AS id, v.vector <=> %s::halfvec AS distance FROM segment_vectors v
-                        JOIN segments g ON g.id = v.segment_id WHERE true {where}
-                        ORDER BY v.vector <=> %s::halfvec LIMIT %s""",
+        join = "JOIN segments g ON g.id = v.segment_id" if where else ""
+        try:
+            with self.transaction() as conn, conn.pipeline():
+                conn.execute(
+                    "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
+                    [str(max(40, min(1000, k))), "relaxed_order" if where else "off"],
+                )
+                cur = conn.execute(
+                    f"""SELECT v.segment_id AS id, v.vector <=> %s::halfvec AS distance FROM segment_vectors v {join}
+                        WHERE true {where} ORDER BY v.vector <=> %s::halfvec LIMIT %s""",
                     [text, *params, text, k],
-                ).fetchall()
-            except psycopg.Error as exc:
-                raise StoreError(f"vector search failed in the database: {exc}") from exc
+                )
+                rows = cur.fetchall()
+        except psycopg.Error as exc:
+            raise StoreError(f"vector search failed in the database: {exc}") from exc
         found = [(int(r["id"]), 1.0 - float(r["distance"])) for r in rows]
         return sorted(found, key=lambda p: (-p[1], p[0]))
 
