@@ -226,6 +226,33 @@ def http_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[s
         thread.join(5)
 
 
+FILE_TYPES = {".xml": "application/rss+xml", ".srt": "application/srt", ".vtt": "text/vtt", ".json": "application/json"}
+
+
+@contextmanager
+def files_server(files: dict[str, bytes]) -> Iterator[str]:
+    """`http_server` answering GET with the bytes `files` maps a path to (404 otherwise), typed by the extension; the
+    dict may change while it serves. Yields its base URL."""
+
+    class Files(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = files.get(self.path)
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", FILE_TYPES.get(Path(self.path).suffix, "application/octet-stream"))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    with http_server(Files) as base:
+        yield base
+
+
 LOCAL = ("127.0.0.1", 50000)  # the peer of in-process requests: this machine, as for a browser on it
 
 

@@ -14,7 +14,6 @@ store, as replicas.
 
 from __future__ import annotations
 
-import http.server
 import json
 import shutil
 import time
@@ -36,7 +35,7 @@ from helpers import (
     SAMPLE_WAV,
     cli,
     copy_library,
-    http_server,
+    files_server,
     in_process,
     query,
     served,
@@ -591,22 +590,7 @@ def feed_site(tmp_path: Path) -> Iterator[str]:
         "/t/1.srt": transcript.encode(),
     }
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            body = files.get(self.path)
-            if body is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml" if self.path.endswith("xml") else "application/srt")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    with http_server(Handler) as base:
+    with files_server(files) as base:
         files["/feed.xml"] = files["/feed.xml"].replace(b'url="/t/1.srt"', f'url="{base}/t/1.srt"'.encode())
         yield f"{base}/feed.xml"
 

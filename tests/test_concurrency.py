@@ -5,7 +5,6 @@ the vector index holding every segment)."""
 
 from __future__ import annotations
 
-import http.server
 import os
 import sqlite3
 import subprocess
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpers import DATA, http_server, served
+from helpers import DATA, files_server, served
 from podscope.library import Library
 from podscope.search.engine import SearchOptions
 
@@ -50,25 +49,11 @@ def _podscope(home: Path, *args: object) -> subprocess.Popen[str]:
 def test_writers_and_readers_share_one_home(tmp_path: Path) -> None:
     files: dict[str, bytes] = {}
 
-    class Site(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            body = files.get(self.path)
-            if body is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
     home = tmp_path / "home"
     home.mkdir()
     (home / "config.toml").write_text("allow_private_addresses = true\n")
     vtt = TRANSCRIPTS / "example.vtt"
-    with http_server(Site) as base, Library(home) as lib:
+    with files_server(files) as base, Library(home) as lib:
         # Two feed items with different transcripts (the same bytes would be one episode).
         files["/t/1.vtt"] = vtt.read_bytes()
         files["/t/2.vtt"] = vtt.read_bytes() + b"\n"
