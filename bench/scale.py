@@ -289,6 +289,7 @@ def main() -> None:
                 _drop(server_url)
             for backend in ("sqlite", "postgres"):
                 shutil.rmtree(workdir / backend, ignore_errors=True)
+            (workdir / "built.json").unlink(missing_ok=True)
         if server is not None:
             server.cleanup()  # type: ignore[attr-defined]
             if not args.keep and not args.reuse:
