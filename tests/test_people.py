@@ -458,6 +458,7 @@ def test_cli_people_commands(lib: Library, corpus) -> None:  # type: ignore[no-u
     assert p.returncode == 0 and "Forgot Ada Host" in p.stdout and "episode voiceprints" in p.stdout
 
 
+@HEAVY_ON_POSTGRES  # a whole recording processed again
 def test_a_new_episode_is_matched_on_its_own_as_a_full_rescore_would(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     enrol(lib, corpus, "Ada Host", "host", "e1")
     enrol(lib, corpus, "Ben Reader", "ls-1688", "e1")
@@ -478,6 +479,7 @@ def test_a_new_episode_is_matched_on_its_own_as_a_full_rescore_would(lib: Librar
     assert lib.people.match() == []
 
 
+@pytest.mark.slow  # a whole recording processed again (the default run re-adds one in the test above)
 def test_a_batch_defers_the_full_rescore_a_learning_profile_owes(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     """Ray workers set `defer_rescores`: a verified match that teaches a profile leaves `rescore_due` for the
     batch's one full re-score instead of re-scoring the library itself."""

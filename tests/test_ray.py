@@ -191,6 +191,7 @@ def test_a_feed_synced_on_ray_lands_each_episode_once_and_leaves_what_another_ru
         assert len(lib.episodes()) == 3
 
 
+@pytest.mark.slow  # the retry that test_a_worker_that_dies_mid_episode_... checks, through a feed
 def test_a_worker_killed_mid_item_is_retried_and_the_item_stored_once(
     pg_url: str, tmp_path: Path, feed: str, crash_file: Path
 ) -> None:
