@@ -21,7 +21,8 @@ from helpers import DATA, served
 from podscope.library import Library
 
 pytest.importorskip("schemathesis", reason="the dev extra: pip install 'podscope[dev]'")
-pytestmark = pytest.mark.models  # importing a transcript embeds its segments with MiniLM
+# Importing a transcript embeds its segments with MiniLM; the run takes 1-2 minutes, so `make test-all` runs it.
+pytestmark = [pytest.mark.models, pytest.mark.slow]
 
 CONFIG = """
 [[operations]]

@@ -21,7 +21,8 @@ from helpers import DATA, files_server, served
 from podscope.library import Library
 from podscope.search.engine import SearchOptions
 
-pytestmark = pytest.mark.models  # imports embed their segments with MiniLM
+# Imports embed their segments with MiniLM; three commands and a server take a minute, so `make test-all` runs it.
+pytestmark = [pytest.mark.models, pytest.mark.slow]
 
 TRANSCRIPTS = DATA / "transcripts"
 PC = "https://podcastindex.org/namespace/1.0"

@@ -27,7 +27,8 @@ import pytest
 from helpers import DATA, SAMPLE_WAV
 from podscope.library import Library
 
-pytestmark = pytest.mark.models  # every command here loads a model (MiniLM; Whisper tiny for add-audio)
+# Every command here loads a model (MiniLM; Whisper tiny for the base home); `make test-all` runs the harness.
+pytestmark = [pytest.mark.models, pytest.mark.slow]
 
 SETTINGS = 'asr_model = "tiny.en"\n'
 SOUND = ("integrity", "orphans", "forgotten voiceprints", "unreferenced files", "text index")
@@ -131,10 +132,7 @@ COMMANDS = {
 }
 
 
-# The default run kills the import; `make test-all` also kills the delete and the forget (mid-compaction).
-@pytest.mark.parametrize(
-    "name", [n if n == "import-transcript" else pytest.param(n, marks=pytest.mark.slow) for n in COMMANDS]
-)
+@pytest.mark.parametrize("name", list(COMMANDS))
 def test_a_command_killed_at_any_moment_leaves_the_library_whole(base: Path, tmp_path: Path, name: str) -> None:
     outcomes = crash_and_rerun(base, tmp_path, COMMANDS[name], (0.35, 0.7, 0.9))
     assert any(o.startswith("killed") for o in outcomes), outcomes
