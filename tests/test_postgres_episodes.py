@@ -29,9 +29,6 @@ psycopg = pytest.importorskip("psycopg", reason="pip install 'podscope[postgres]
 from podscope.store.postgres.db import PgDatabase  # noqa: E402
 from podscope.store.postgres.episodes import PgEpisodes  # noqa: E402
 from podscope.store.postgres.fold import fold  # noqa: E402
-from podscope.store.postgres.keys import PgKeys  # noqa: E402
-from podscope.store.postgres.quizzes import PgQuizzes  # noqa: E402
-from podscope.store.postgres.translations import PgTranslations  # noqa: E402
 
 pytestmark = pytest.mark.postgres  # these tests need a PostgreSQL server (a throwaway one, see conftest)
 
@@ -74,9 +71,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
             "%s",
             psycopg.IntegrityError,
             PgEpisodes(pg),
-            PgKeys(pg),
-            PgQuizzes(pg),
-            PgTranslations(pg),
+            KeyTables(pg),
+            QuizTables(pg),
+            TranslationTables(pg),
         )
     try:
         yield backend

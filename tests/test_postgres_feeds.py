@@ -46,8 +46,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
             store.close()
         return
     pytest.importorskip("psycopg", reason="pip install 'podscope[postgres]'")
+    from podscope.store.feeds import FeedTables
     from podscope.store.postgres.db import PgDatabase
-    from podscope.store.postgres.feeds import PgFeeds
 
     db = PgDatabase(request.getfixturevalue("pg_url"))
 
@@ -55,7 +55,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         return db._query(query.replace("?", "%s"), params)
 
     try:
-        yield Backend("postgres", PgFeeds(db), pg_sql, db.transaction)
+        yield Backend("postgres", FeedTables(db), pg_sql, db.transaction)
     finally:
         db.close()
 

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from podscope.errors import StoreError
 from podscope.records import Embedding
 from podscope.store.migrations import MIGRATIONS, THEN
+from podscope.store.sql import Dialect, Row
+
+SQLITE = Dialect(
+    "sqlite",
+    byte_order="",
+    for_update="",
+    unique_violation=sqlite3.IntegrityError,
+    now="strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+)
 
 
 def blob(value: Embedding | None) -> bytes | None:
@@ -41,6 +50,8 @@ def _statements(sql: str) -> Iterator[str]:
 
 class Database:
     """One SQLite file, safe to share between threads (one connection behind a lock)."""
+
+    dialect = SQLITE
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
@@ -97,6 +108,19 @@ class Database:
     def _query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return list(self._conn.execute(sql, params))
+
+    def portable(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        """Rows of a statement written for both engines (`podscope.store.sql`): `?` is SQLite's own placeholder.
+        (A `sqlite3.Row` reads as a mapping: by name, and `dict(row)`.)"""
+        return cast(list[Row], self._query(sql, tuple(params)))
+
+    def portable_count(self, sql: str, params: Sequence[Any]) -> int:
+        with self._lock:
+            return int(self._conn.execute(sql, tuple(params)).rowcount)
+
+    def portable_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._lock:
+            self._conn.executemany(sql, rows)
 
     def migrate(self) -> list[str]:
         """Apply the migrations not yet applied, in order; returns their names."""

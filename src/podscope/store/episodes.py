@@ -1,4 +1,4 @@
-"""The store's episode tables: podcasts, episodes, their speakers, turns, segments and words (SQLite).
+"""The store's episode tables: podcasts, episodes, their speakers, turns, segments and words.
 
 Why it looks like this:
 - An episode is written in one transaction (`save`), so a crash mid-way leaves nothing half-written and the
@@ -7,14 +7,16 @@ Why it looks like this:
   segment (transcripts, quizzes, exports) and never queried one by one, and a 3-hour episode has 30,000 of them.
 - Embeddings are float32 blobs; they are biometric data, so they live in three tables only (episode_speakers,
   speaker_embeddings and exemplars), which makes removing them complete and checkable (`PeopleTables.forget`).
+- One implementation for both engines (`podscope.store.sql`); PostgreSQL's `PgEpisodes` adds only what that engine
+  needs: saves of one recording serialised by an advisory lock (SQLite's `BEGIN IMMEDIATE` already serialises every
+  write, so the check for an episode already done cannot race), and each segment's folded text for its tsvector.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from podscope.errors import NotFound
@@ -28,8 +30,9 @@ from podscope.records import (
     Turn,
     Word,
 )
-from podscope.store.db import Tables, blob, vector
+from podscope.store.db import blob, vector
 from podscope.store.names import name_key
+from podscope.store.sql import SqlTables
 
 
 def _words_json(words: tuple[Word, ...]) -> str:
@@ -49,7 +52,7 @@ _EPISODE_SELECT = """
 """
 
 
-def _episode(row: Mapping[str, Any] | sqlite3.Row) -> Episode:
+def _episode(row: Mapping[str, Any]) -> Episode:
     return Episode(
         id=row["id"],
         podcast_id=row["podcast_id"],
@@ -68,15 +71,33 @@ def _episode(row: Mapping[str, Any] | sqlite3.Row) -> Episode:
     )
 
 
-class EpisodeTables(Tables):
-    """Episodes with their podcasts, speakers, turns, segments and words."""
+class EpisodeTables(SqlTables):
+    """Episodes with their podcasts, speakers, turns, segments and words, on either engine."""
 
     def find_by_hash(self, content_hash: str) -> Episode | None:
-        rows = self._query(_EPISODE_SELECT + " WHERE e.content_hash = ? AND e.status = 'done'", (content_hash,))
-        return _episode(rows[0]) if rows else None
+        row = self._one(_EPISODE_SELECT + " WHERE e.content_hash = ? AND e.status = 'done'", (content_hash,))
+        return _episode(row) if row else None
 
     def hold_recording(self, content_hash: str) -> None:
-        """Nothing to take: a write transaction (`BEGIN IMMEDIATE`) already holds the file's only write lock."""
+        """Nothing to take on SQLite: a write transaction (`BEGIN IMMEDIATE`) already holds the file's only write
+        lock."""
+
+    def _segment_rows(
+        self, episode_id: int, speaker_ids: dict[str, int], segments: Sequence[Segment]
+    ) -> tuple[str, list[tuple[Any, ...]]]:
+        """The columns of `segments` a save writes, and their rows."""
+        columns = 'episode_id, speaker_id, start, "end", text, words'
+        return columns, [
+            (
+                episode_id,
+                speaker_ids.get(s.speaker) if s.speaker else None,
+                s.start,
+                s.end,
+                s.text,
+                _words_json(s.words),
+            )
+            for s in segments
+        ]
 
     def save(
         self,
@@ -87,20 +108,22 @@ class EpisodeTables(Tables):
         into: int | None = None,
     ) -> int:
         meta = processed.meta
-        with self.transaction() as conn:
+        with self.transaction():
+            self.hold_recording(processed.content_hash)
             key = name_key(meta.podcast)
-            conn.execute("INSERT OR IGNORE INTO podcasts (title, title_key) VALUES (?, ?)", (meta.podcast, key))
-            podcast_id = conn.execute("SELECT id FROM podcasts WHERE title_key = ?", (key,)).fetchone()["id"]
+            self._q("INSERT INTO podcasts (title, title_key) VALUES (?, ?) ON CONFLICT DO NOTHING", (meta.podcast, key))
+            podcast_id = self._q("SELECT id FROM podcasts WHERE title_key = ?", (key,))[0]["id"]
             # Another process may have stored the same recording while this one was processing it.
-            done = conn.execute(
+            done = self._one(
                 "SELECT id FROM episodes WHERE content_hash = ? AND status = 'done'", (processed.content_hash,)
-            ).fetchone()
+            )
             if done is not None:
                 return int(done["id"])
             # A failed earlier attempt at the same recording is replaced, never duplicated.
-            conn.execute(
-                "DELETE FROM episodes WHERE content_hash = ? AND status != 'done' AND id IS NOT ?",
-                (processed.content_hash, into),
+            self._q(
+                "DELETE FROM episodes WHERE content_hash = ? AND status != 'done'"
+                + ("" if into is None else " AND id != ?"),
+                (processed.content_hash,) if into is None else (processed.content_hash, into),
             )
             values = (
                 podcast_id,
@@ -115,99 +138,93 @@ class EpisodeTables(Tables):
                 processing_seconds,
             )
             if into is not None:
-                updated = conn.execute(
+                updated = self._count(
                     """UPDATE episodes SET podcast_id = ?, title = ?, published = ?, duration = ?, source = ?,
                            content_hash = ?, status = 'done', language = ?, asr_model = ?, asr_source = ?,
                            processing_seconds = ? WHERE id = ? AND status != 'done'""",
                     (*values, into),
-                ).rowcount
+                )
                 if not updated:
                     raise NotFound(f"episode {into} is not waiting to be processed")
                 episode_id = into
             else:
-                cur = conn.execute(
-                    """INSERT INTO episodes (podcast_id, title, published, duration, source, content_hash, status,
-                                             language, asr_model, asr_source, processing_seconds)
-                       VALUES (?, ?, ?, ?, ?, ?, 'done', ?, ?, ?, ?)""",
-                    values,
+                episode_id = int(
+                    self._q(
+                        """INSERT INTO episodes (podcast_id, title, published, duration, source, content_hash, status,
+                                                 language, asr_model, asr_source, processing_seconds)
+                           VALUES (?, ?, ?, ?, ?, ?, 'done', ?, ?, ?, ?) RETURNING id""",
+                        values,
+                    )[0]["id"]
                 )
-                episode_id = int(cur.lastrowid or 0)
             speaker_ids: dict[str, int] = {}
             for track in processed.diarization.speakers:
-                cur = conn.execute(
-                    "INSERT INTO episode_speakers (episode_id, label, speaking_time, embedding) VALUES (?, ?, ?, ?)",
-                    (episode_id, track.label, track.speaking_time, blob(track.embedding) if voiceprints else None),
+                sid = int(
+                    self._q(
+                        """INSERT INTO episode_speakers (episode_id, label, speaking_time, embedding)
+                           VALUES (?, ?, ?, ?) RETURNING id""",
+                        (episode_id, track.label, track.speaking_time, blob(track.embedding) if voiceprints else None),
+                    )[0]["id"]
                 )
-                sid = int(cur.lastrowid or 0)
                 speaker_ids[track.label] = sid
-                conn.executemany(
-                    "INSERT INTO speaker_embeddings (speaker_id, embedding) VALUES (?, ?)",
-                    [(sid, blob(e)) for e in track.turn_embeddings] if voiceprints else [],
-                )
-            conn.executemany(
-                "INSERT INTO turns (episode_id, speaker_id, start, end) VALUES (?, ?, ?, ?)",
+                if voiceprints:
+                    self._many(
+                        "INSERT INTO speaker_embeddings (speaker_id, embedding) VALUES (?, ?)",
+                        [(sid, blob(e)) for e in track.turn_embeddings],
+                    )
+            self._many(
+                'INSERT INTO turns (episode_id, speaker_id, start, "end") VALUES (?, ?, ?, ?)',
                 [(episode_id, speaker_ids[t.speaker], t.start, t.end) for t in processed.diarization.turns],
             )
-            conn.executemany(
-                "INSERT INTO segments (episode_id, speaker_id, start, end, text, words) VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        episode_id,
-                        speaker_ids.get(s.speaker) if s.speaker else None,
-                        s.start,
-                        s.end,
-                        s.text,
-                        _words_json(s.words),
-                    )
-                    for s in processed.segments
-                ],
-            )
+            columns, rows = self._segment_rows(episode_id, speaker_ids, processed.segments)
+            marks = ", ".join("?" * len(rows[0])) if rows else ""
+            self._many(f"INSERT INTO segments ({columns}) VALUES ({marks})", rows)
         return episode_id
 
     def get(self, episode_id: int) -> Episode:
-        rows = self._query(_EPISODE_SELECT + " WHERE e.id = ?", (episode_id,))
-        if not rows:
+        row = self._one(_EPISODE_SELECT + " WHERE e.id = ?", (episode_id,))
+        if row is None:
             raise NotFound(f"no episode with id {episode_id}; `podscope episodes` lists them")
-        return _episode(rows[0])
+        return _episode(row)
 
     def list_episodes(self, podcast: str | None = None) -> list[Episode]:
         sql = _EPISODE_SELECT
         params: tuple[Any, ...] = ()
         if podcast is not None:
-            if not self._query("SELECT 1 FROM podcasts WHERE title_key = ?", (name_key(podcast),)):
+            if not self._q("SELECT 1 FROM podcasts WHERE title_key = ?", (name_key(podcast),)):
                 raise NotFound(f"no podcast named {podcast!r}; `podscope podcasts` lists them")
             sql += " WHERE p.title_key = ?"
             params = (name_key(podcast),)
-        sql += " ORDER BY p.title_key, p.id, e.published IS NULL, e.published, e.id"
-        return [_episode(r) for r in self._query(sql, params)]
+        order = self._dialect.byte_order
+        sql += f" ORDER BY p.title_key{order}, p.id, e.published IS NULL, e.published{order}, e.id"
+        return [_episode(r) for r in self._q(sql, params)]
 
     def podcasts(self) -> list[Podcast]:
-        rows = self._query(
-            """SELECT p.id, p.title, COUNT(e.id) AS n FROM podcasts p LEFT JOIN episodes e ON e.podcast_id = p.id
-               GROUP BY p.id ORDER BY p.title_key, p.id"""
+        rows = self._q(
+            f"""SELECT p.id, p.title, COUNT(e.id) AS n FROM podcasts p LEFT JOIN episodes e ON e.podcast_id = p.id
+                GROUP BY p.id ORDER BY p.title_key{self._dialect.byte_order}, p.id"""
         )
         return [Podcast(id=r["id"], title=r["title"], episode_count=r["n"]) for r in rows]
 
     def podcast(self, podcast_id: int) -> Podcast:
-        rows = self._query(
+        r = self._one(
             """SELECT p.id, p.title, COUNT(e.id) AS n FROM podcasts p LEFT JOIN episodes e ON e.podcast_id = p.id
                WHERE p.id = ? GROUP BY p.id""",
             (podcast_id,),
         )
-        if not rows:
+        if r is None:
             raise NotFound(f"no podcast with id {podcast_id}")
-        return Podcast(id=rows[0]["id"], title=rows[0]["title"], episode_count=rows[0]["n"])
+        return Podcast(id=r["id"], title=r["title"], episode_count=r["n"])
 
     def delete(self, episode_id: int) -> None:
         self.get(episode_id)
-        with self.transaction() as conn:
-            conn.execute("DELETE FROM episodes WHERE id = ?", (episode_id,))
-            conn.execute("DELETE FROM podcasts WHERE id NOT IN (SELECT podcast_id FROM episodes)")
+        with self.transaction():
+            self._q("DELETE FROM episodes WHERE id = ?", (episode_id,))
+            self._q("DELETE FROM podcasts WHERE id NOT IN (SELECT podcast_id FROM episodes)")
 
     def speakers(self, episode_id: int) -> list[EpisodeSpeaker]:
-        rows = self._query(
+        rows = self._q(
             "SELECT id, episode_id, label, speaking_time, embedding FROM episode_speakers WHERE episode_id = ?"
-            " ORDER BY label",
+            f" ORDER BY label{self._dialect.byte_order}",
             (episode_id,),
         )
         return [
@@ -222,17 +239,17 @@ class EpisodeTables(Tables):
         ]
 
     def turns(self, episode_id: int) -> list[Turn]:
-        rows = self._query(
-            """SELECT t.start, t.end, s.label FROM turns t JOIN episode_speakers s ON s.id = t.speaker_id
-               WHERE t.episode_id = ? ORDER BY t.start""",
+        rows = self._q(
+            """SELECT t.start, t."end", s.label FROM turns t JOIN episode_speakers s ON s.id = t.speaker_id
+               WHERE t.episode_id = ? ORDER BY t.start, t.id""",
             (episode_id,),
         )
         return [Turn(start=r["start"], end=r["end"], speaker=r["label"]) for r in rows]
 
     def transcript(self, episode_id: int) -> StoredTranscript:
         episode = self.get(episode_id)
-        rows = self._query(
-            """SELECT g.start, g.end, g.text, g.words, s.label FROM segments g
+        rows = self._q(
+            """SELECT g.start, g."end", g.text, g.words, s.label FROM segments g
                LEFT JOIN episode_speakers s ON s.id = g.speaker_id WHERE g.episode_id = ? ORDER BY g.start, g.id""",
             (episode_id,),
         )
@@ -255,4 +272,4 @@ class EpisodeTables(Tables):
 
     def counts(self) -> dict[str, int]:
         tables = ("podcasts", "episodes", "episode_speakers", "speaker_embeddings", "turns", "segments")
-        return {t: int(self._query(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"]) for t in tables}
+        return {t: int(self._q(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"]) for t in tables}

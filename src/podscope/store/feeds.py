@@ -14,6 +14,9 @@ Why it looks like this:
   once it is older than the caller's `stale_seconds` (a machine lost for good).
 - A feed keeps two languages: `language`, what its channel declares (rewritten on every read), and `language_set`,
   what the user set for the podcast; only `set_language` writes the latter, so a refresh cannot undo it.
+- One implementation for both engines (`podscope.store.sql`): a claim's times are the database's clock (one clock
+  for every machine sharing a store), a feed's URL is unique by its index (two workers following one feed at once
+  cannot both add it), and reading one feed's items locks the feed's row (SQLite has one writer at all).
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from typing import Any, Protocol
 
 from podscope.errors import NotFound
 from podscope.records import Credit, FollowedFeed, FollowedItem, NewItem
-from podscope.store.db import Tables
 from podscope.store.names import name_key
+from podscope.store.sql import SqlTables
 
 # An item still to process: pending, or failed fewer than three times. `{p}` is the table's alias ("i.") or "".
 _TO_PROCESS = "({p}status = 'pending' OR ({p}status = 'failed' AND {p}attempts < 3))"
@@ -105,8 +108,8 @@ def _item(row: _Row) -> FollowedItem:
     )
 
 
-class FeedTables(Tables):
-    """Feeds, feed items and credits (`store.feeds`)."""
+class FeedTables(SqlTables):
+    """Feeds, feed items and credits (`store.feeds`), on either engine."""
 
     def add(
         self,
@@ -118,73 +121,77 @@ class FeedTables(Tables):
         language: str | None = None,
         language_set: str | None = None,
     ) -> int:
-        with self.transaction() as conn:
-            if conn.execute("SELECT 1 FROM feeds WHERE url = ?", (url,)).fetchone():
-                raise NotFound(f"the feed {url} is already followed; `podscope feeds list` shows it")
+        with self.transaction():
             key = name_key(podcast)
-            conn.execute("INSERT OR IGNORE INTO podcasts (title, title_key) VALUES (?, ?)", (podcast, key))
-            podcast_id = conn.execute("SELECT id FROM podcasts WHERE title_key = ?", (key,)).fetchone()["id"]
-            cur = conn.execute(
+            self._q("INSERT INTO podcasts (title, title_key) VALUES (?, ?) ON CONFLICT DO NOTHING", (podcast, key))
+            found = self._q("SELECT id FROM podcasts WHERE title_key = ?", (key,))
+            row = self._one(
                 """INSERT INTO feeds (url, podcast_id, title, podcast_guid, blocked, language, language_set)
-                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                (url, podcast_id, podcast, podcast_guid, int(blocked), language, language_set),
+                   VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING RETURNING id""",
+                (url, found[0]["id"], podcast, podcast_guid, int(blocked), language, language_set),
             )
-        return int(cur.lastrowid or 0)
+            if row is None:
+                raise NotFound(f"the feed {url} is already followed; `podscope feeds list` shows it")
+        return int(row["id"])
 
     def list_feeds(self) -> list[FollowedFeed]:
-        return [_feed(r) for r in self._query(_FEED_SELECT + " ORDER BY f.id")]
+        return [_feed(r) for r in self._q(_FEED_SELECT + " ORDER BY f.id")]
 
     def get(self, feed_id: int) -> FollowedFeed:
-        rows = self._query(_FEED_SELECT + " WHERE f.id = ?", (feed_id,))
-        if not rows:
+        row = self._one(_FEED_SELECT + " WHERE f.id = ?", (feed_id,))
+        if row is None:
             raise NotFound(f"no feed with id {feed_id}; `podscope feeds list` shows them")
-        return _feed(rows[0])
+        return _feed(row)
 
     def remove(self, feed_id: int) -> int:
         self.get(feed_id)
-        with self.transaction() as conn:
-            gone = conn.execute(
+        with self.transaction():
+            gone = self._count(
                 """DELETE FROM episodes WHERE status = 'pending' AND id IN
                    (SELECT episode_id FROM feed_items WHERE feed_id = ?)""",
                 (feed_id,),
-            ).rowcount
-            conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
-        return int(gone)
+            )
+            self._q("DELETE FROM feeds WHERE id = ?", (feed_id,))
+        return gone
 
     def set_language(self, feed_id: int, language: str | None) -> None:
         self.get(feed_id)
-        with self.transaction() as conn:
-            conn.execute("UPDATE feeds SET language_set = ? WHERE id = ?", (language, feed_id))
+        with self.transaction():
+            self._q("UPDATE feeds SET language_set = ? WHERE id = ?", (language, feed_id))
 
     def update(self, feed_id: int, **values: Any) -> None:
         if not values or set(values) - _UPDATABLE:
             raise ValueError(f"feeds.update: unknown fields {set(values) - _UPDATABLE}")
+        # `blocked` is an INTEGER column: a bool is stored as 0/1 on both engines.
+        params = [int(v) if isinstance(v, bool) else v for v in values.values()]
         columns = ", ".join(f"{k} = ?" for k in values)
-        with self.transaction() as conn:
-            conn.execute(f"UPDATE feeds SET {columns} WHERE id = ?", (*values.values(), feed_id))
+        with self.transaction():
+            self._q(f"UPDATE feeds SET {columns} WHERE id = ?", (*params, feed_id))
 
     def add_items(self, feed_id: int, items: Sequence[NewItem]) -> int:
         feed = self.get(feed_id)
         added = 0
-        with self.transaction() as conn:
-            known = {r["key"] for r in conn.execute("SELECT key FROM feed_items WHERE feed_id = ?", (feed_id,))}
+        with self.transaction():
+            # One reader of a feed at a time: the keys read below stay the known ones until this commits.
+            self._q("SELECT 1 FROM feeds WHERE id = ?" + self._dialect.for_update, (feed_id,))
+            known = {r["key"] for r in self._q("SELECT key FROM feed_items WHERE feed_id = ?", (feed_id,))}
             for item in items:
                 if item.key in known:
                     continue
                 known.add(item.key)
-                cur = conn.execute(
+                episode = self._q(
                     """INSERT INTO episodes (podcast_id, title, published, source, status)
-                       VALUES (?, ?, ?, ?, 'pending')""",
+                       VALUES (?, ?, ?, ?, 'pending') RETURNING id""",
                     (feed.podcast_id, item.title or item.key, item.published, item.enclosure_url or ""),
                 )
-                conn.execute(
+                self._q(
                     """INSERT INTO feed_items (feed_id, key, episode_id, title, published, enclosure_url,
                                                enclosure_type, transcripts, persons)
                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (
                         feed_id,
                         item.key,
-                        int(cur.lastrowid or 0),
+                        episode[0]["id"],
                         item.title,
                         item.published,
                         item.enclosure_url,
@@ -201,37 +208,39 @@ class FeedTables(Tables):
     ) -> list[FollowedItem]:
         sql = _ITEM_SELECT + " WHERE " + _TO_PROCESS.format(p="i.") + " AND f.blocked = 0"
         params: list[Any] = []
+        published = f"i.published{self._dialect.byte_order}"
         if feed_id is not None:
             sql += " AND i.feed_id = ?"
             params.append(feed_id)
         if since is not None:
-            sql += " AND i.published >= ?"
+            sql += f" AND {published} >= ?"
             params.append(since)
-        sql += " ORDER BY i.published IS NULL, i.published DESC, i.id"
+        sql += f" ORDER BY i.published IS NULL, {published} DESC, i.id"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [_item(r) for r in self._query(sql, tuple(params))]
+        return [_item(r) for r in self._q(sql, params)]
 
     def claim_item(self, item_id: int, claimer: str, stale_seconds: float) -> FollowedItem | None:
-        with self.transaction() as conn:
-            won = conn.execute(
-                f"""UPDATE feed_items SET claimed_by = ?, claimed_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+        stale, ago = self._dialect.seconds_ago(stale_seconds)
+        with self.transaction():
+            # Every condition on the claimed row is in the UPDATE's own WHERE: a racing claimer waits for the row and
+            # then sees it claimed (PostgreSQL's READ COMMITTED re-checks them on the row's new version).
+            won = self._count(
+                f"""UPDATE feed_items SET claimed_by = ?, claimed_at = {self._dialect.now}
                     WHERE id = ? AND {_TO_PROCESS.format(p="")}
-                      AND (claimed_by IS NULL OR claimed_by = ?
-                           OR claimed_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?))
+                      AND (claimed_by IS NULL OR claimed_by = ? OR claimed_at < {stale})
                       AND feed_id IN (SELECT id FROM feeds WHERE blocked = 0)""",
-                (claimer, item_id, claimer, f"-{float(stale_seconds)} seconds"),
-            ).rowcount
-            row = conn.execute(_ITEM_SELECT + " WHERE i.id = ?", (item_id,)).fetchone() if won else None
+                (claimer, item_id, claimer, ago),
+            )
+            row = self._one(_ITEM_SELECT + " WHERE i.id = ?", (item_id,)) if won else None
         return _item(row) if row is not None else None
 
     def release_claims(self, claimer: str) -> int:
-        with self.transaction() as conn:
-            released = conn.execute(
+        with self.transaction():
+            return self._count(
                 "UPDATE feed_items SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = ?", (claimer,)
-            ).rowcount
-        return int(released)
+            )
 
     def finish_item(self, item_id: int, status: str, error: str | None = None, claimer: str | None = None) -> bool:
         sql = """UPDATE feed_items SET status = ?, error = ?, attempts = attempts + 1, claimed_by = NULL,
@@ -242,11 +251,11 @@ class FeedTables(Tables):
         else:
             sql += " WHERE id = ? AND claimed_by = ?"
             params += (claimer,)
-        with self.transaction() as conn:
-            if not conn.execute(sql, params).rowcount:
+        with self.transaction():
+            if not self._count(sql, params):
                 return False
             if status == "failed":
-                conn.execute(
+                self._q(
                     """UPDATE episodes SET status = 'failed' WHERE status = 'pending' AND id =
                        (SELECT episode_id FROM feed_items WHERE id = ?)""",
                     (item_id,),
@@ -254,26 +263,27 @@ class FeedTables(Tables):
         return True
 
     def items(self, feed_id: int) -> list[FollowedItem]:
-        return [_item(r) for r in self._query("SELECT * FROM feed_items WHERE feed_id = ? ORDER BY id", (feed_id,))]
+        return [_item(r) for r in self._q("SELECT * FROM feed_items WHERE feed_id = ? ORDER BY id", (feed_id,))]
 
     def link_item(self, item_id: int, episode_id: int, *, drop_pending: int | None = None) -> None:
-        with self.transaction() as conn:
-            conn.execute("UPDATE feed_items SET episode_id = ? WHERE id = ?", (episode_id, item_id))
+        with self.transaction():
+            self._q("UPDATE feed_items SET episode_id = ? WHERE id = ?", (episode_id, item_id))
             if drop_pending is not None:
-                conn.execute("DELETE FROM episodes WHERE id = ? AND status != 'done'", (drop_pending,))
+                self._q("DELETE FROM episodes WHERE id = ? AND status != 'done'", (drop_pending,))
 
     def set_credits(self, episode_id: int, credits: Sequence[tuple[int, str, str]]) -> None:
-        with self.transaction() as conn:
-            conn.execute("DELETE FROM credits WHERE episode_id = ?", (episode_id,))
-            conn.executemany(
-                "INSERT OR IGNORE INTO credits (episode_id, person_id, role, grp) VALUES (?, ?, ?, ?)",
+        with self.transaction():
+            self._q("DELETE FROM credits WHERE episode_id = ?", (episode_id,))
+            self._many(
+                "INSERT INTO credits (episode_id, person_id, role, grp) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [(episode_id, pid, role, grp) for pid, role, grp in credits],
             )
 
     def credits(self, episode_id: int) -> list[Credit]:
-        rows = self._query(
-            """SELECT p.name, c.role, c.grp FROM credits c JOIN people p ON p.id = c.person_id
-               WHERE c.episode_id = ? ORDER BY c.role, p.name_key, p.id""",
+        order = self._dialect.byte_order
+        rows = self._q(
+            f"""SELECT p.name, c.role, c.grp FROM credits c JOIN people p ON p.id = c.person_id
+                WHERE c.episode_id = ? ORDER BY c.role{order}, p.name_key{order}, p.id""",
             (episode_id,),
         )
         return [Credit(name=r["name"], role=r["role"], group=r["grp"]) for r in rows]

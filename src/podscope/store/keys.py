@@ -15,13 +15,12 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
 from podscope.errors import InputError, NotFound
 from podscope.records import KEY_SCOPES, ApiKey
-from podscope.store.db import Tables
+from podscope.store.sql import SqlTables
 from podscope.timefmt import iso, now_iso
 
 KEY_PREFIX = "psk_"
@@ -33,7 +32,7 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _key(row: Mapping[str, Any] | sqlite3.Row) -> ApiKey:
+def _key(row: Mapping[str, Any]) -> ApiKey:
     return ApiKey(
         id=row["id"],
         name=row["name"],
@@ -45,43 +44,43 @@ def _key(row: Mapping[str, Any] | sqlite3.Row) -> ApiKey:
     )
 
 
-class KeyTables(Tables):
-    """API keys (`store.keys`)."""
+class KeyTables(SqlTables):
+    """API keys (`store.keys`), on either engine."""
 
     def create(self, scope: str, name: str = "") -> tuple[ApiKey, str]:
         if scope not in KEY_SCOPES:
             raise InputError(f"key scope {scope!r}: expected read or admin")
         key = KEY_PREFIX + secrets.token_urlsafe(32)
-        with self.transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO api_keys (name, scope, hash, prefix) VALUES (?, ?, ?, ?)",
+        with self.transaction():
+            rows = self._q(
+                "INSERT INTO api_keys (name, scope, hash, prefix) VALUES (?, ?, ?, ?) RETURNING id",
                 (name.strip(), scope, key_hash(key), key[: len(KEY_PREFIX) + SHOWN_CHARS]),
             )
-        return self.get(int(cur.lastrowid or 0)), key
+        return self.get(int(rows[0]["id"])), key
 
     def get(self, key_id: int) -> ApiKey:
-        rows = self._query("SELECT * FROM api_keys WHERE id = ?", (key_id,))
-        if not rows:
+        row = self._one("SELECT * FROM api_keys WHERE id = ?", (key_id,))
+        if row is None:
             raise NotFound(f"no API key with id {key_id}; `podscope keys list` shows them")
-        return _key(rows[0])
+        return _key(row)
 
     def list_keys(self) -> list[ApiKey]:
-        return [_key(r) for r in self._query("SELECT * FROM api_keys ORDER BY id")]
+        return [_key(r) for r in self._q("SELECT * FROM api_keys ORDER BY id")]
 
     def revoke(self, key_id: int) -> ApiKey:
         self.get(key_id)
-        with self.transaction() as conn:
-            conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now_iso(), key_id))
+        with self.transaction():
+            self._q("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now_iso(), key_id))
         return self.get(key_id)
 
     def verify(self, key: str) -> ApiKey | None:
         digest = key_hash(key)
-        rows = self._query("SELECT * FROM api_keys WHERE hash = ? AND revoked_at IS NULL", (digest,))
+        rows = self._q("SELECT * FROM api_keys WHERE hash = ? AND revoked_at IS NULL", (digest,))
         if not rows or not hmac.compare_digest(str(rows[0]["hash"]), digest):
             return None
         found = _key(rows[0])
         cutoff = iso(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=TOUCH_SECONDS))
         if found.last_used_at is None or found.last_used_at < cutoff:
-            with self.transaction() as conn:
-                conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now_iso(), found.id))
+            with self.transaction():
+                self._q("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now_iso(), found.id))
         return found

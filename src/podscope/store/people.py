@@ -6,13 +6,15 @@ Why it looks like this:
 - A rejection is its own row, so "this voice is not X" survives every re-match.
 - Every change of an attribution writes a history row with its reason; history rows of a person go with the person.
 - Forgetting a person clears every voiceprint tied to them: their exemplars, and the embeddings of every episode
-  speaker attributed to them or used as one of their exemplars; then the file is compacted so no copy is left.
+  speaker attributed to them or used as one of their exemplars; then the store is compacted so no copy is left.
+- One implementation for both engines (`podscope.store.sql`): names match, stay unique and sort by the key podscope
+  folds (`podscope.store.names`), labels sort byte-wise, and two writers of one speaker's attribution take turns
+  (SQLite's one writer; a row lock on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -31,8 +33,9 @@ from podscope.records import (
     SpeakerVoice,
     Stretch,
 )
-from podscope.store.db import Tables, blob, vector
+from podscope.store.db import blob, vector
 from podscope.store.names import name_key
+from podscope.store.sql import Row, SqlTables
 
 STRETCH_SECONDS = 20.0  # a representative stretch is at most this long
 
@@ -52,7 +55,7 @@ _ATTRIBUTION_SELECT = """
 """
 
 
-def _person(row: sqlite3.Row) -> Person:
+def _person(row: Row) -> Person:
     return Person(
         id=row["id"],
         name=row["name"],
@@ -63,7 +66,7 @@ def _person(row: sqlite3.Row) -> Person:
     )
 
 
-def _attribution(row: sqlite3.Row) -> Attribution:
+def _attribution(row: Row) -> Attribution:
     return Attribution(
         speaker_id=row["speaker_id"],
         episode_id=row["episode_id"],
@@ -76,10 +79,6 @@ def _attribution(row: sqlite3.Row) -> Attribution:
         speaking_time=row["speaking_time"],
         updated_at=row["updated_at"],
     )
-
-
-def _placeholders(values: Sequence[object]) -> str:
-    return ",".join("?" * len(values))
 
 
 def stretch(speaker: Any, turn: Any | None, quote: Any | None) -> Stretch:
@@ -105,8 +104,8 @@ def stretch(speaker: Any, turn: Any | None, quote: Any | None) -> Stretch:
     )
 
 
-class PeopleTables(Tables):
-    """People, exemplars and attributions (`store.people`)."""
+class PeopleTables(SqlTables):
+    """People, exemplars and attributions (`store.people`), on either engine."""
 
     # -- people ---------------------------------------------------------------------------------------------------
 
@@ -114,15 +113,19 @@ class PeopleTables(Tables):
         name = name.strip()
         if not name:
             raise InputError("person name is empty: expected a name such as 'Maya Chen'")
+        exists = InputError(f"a person named {name!r} already exists; `podscope people list` shows them")
         if self.find(name) is not None:
-            raise InputError(f"a person named {name!r} already exists; `podscope people list` shows them")
-        with self.transaction() as conn:
-            cur = conn.execute("INSERT INTO people (name, name_key) VALUES (?, ?)", (name, name_key(name)))
-        return self.by_id(int(cur.lastrowid or 0))
+            raise exists
+        try:
+            with self.transaction():
+                row = self._q("INSERT INTO people (name, name_key) VALUES (?, ?) RETURNING id", (name, name_key(name)))
+        except self._dialect.unique_violation as exc:  # another process created them since `find`
+            raise exists from exc
+        return self.by_id(int(row[0]["id"]))
 
     def find(self, name: str) -> Person | None:
-        rows = self._query(_PERSON_SELECT + " WHERE p.name_key = ?", (name_key(name.strip()),))
-        return _person(rows[0]) if rows else None
+        row = self._one(_PERSON_SELECT + " WHERE p.name_key = ?", (name_key(name.strip()),))
+        return _person(row) if row else None
 
     def get(self, name: str) -> Person:
         person = self.find(name)
@@ -131,26 +134,34 @@ class PeopleTables(Tables):
         return person
 
     def by_id(self, person_id: int) -> Person:
-        rows = self._query(_PERSON_SELECT + " WHERE p.id = ?", (person_id,))
-        if not rows:
+        row = self._one(_PERSON_SELECT + " WHERE p.id = ?", (person_id,))
+        if row is None:
             raise NotFound(f"no person with id {person_id}")
-        return _person(rows[0])
+        return _person(row)
 
     def names(self) -> dict[int, str]:
-        return {r["id"]: r["name"] for r in self._query("SELECT id, name FROM people ORDER BY name_key, id")}
+        return {r["id"]: r["name"] for r in self._q(f"SELECT p.id, p.name FROM people p ORDER BY {self._name_order}")}
 
     def list_people(self) -> list[Person]:
-        return [_person(r) for r in self._query(_PERSON_SELECT + " ORDER BY p.name_key, p.id")]
+        return [_person(r) for r in self._q(_PERSON_SELECT + f" ORDER BY {self._name_order}")]
+
+    @property
+    def _name_order(self) -> str:
+        return f"p.name_key{self._dialect.byte_order}, p.id"  # by key, byte order
 
     def rename(self, person_id: int, name: str) -> None:
         name = name.strip()
         if not name:
             raise InputError("new name is empty: expected a name such as 'Maya Chen'")
+        exists = InputError(f"a person named {name!r} already exists; use `podscope people merge` to join them")
         other = self.find(name)
         if other is not None and other.id != person_id:
-            raise InputError(f"a person named {name!r} already exists; use `podscope people merge` to join them")
-        with self.transaction() as conn:
-            conn.execute("UPDATE people SET name = ?, name_key = ? WHERE id = ?", (name, name_key(name), person_id))
+            raise exists
+        try:
+            with self.transaction():
+                self._q("UPDATE people SET name = ?, name_key = ? WHERE id = ?", (name, name_key(name), person_id))
+        except self._dialect.unique_violation as exc:  # another process took the name since `find`
+            raise exists from exc
 
     # -- exemplars ------------------------------------------------------------------------------------------------
 
@@ -164,13 +175,13 @@ class PeopleTables(Tables):
         seconds: float,
         speaker_id: int | None = None,
     ) -> int:
-        with self.transaction() as conn:
-            cur = conn.execute(
+        with self.transaction():
+            rows = self._q(
                 """INSERT INTO exemplars (person_id, embedding, origin, speaker_id, source, seconds)
-                   VALUES (?, ?, ?, ?, ?, ?)""",
+                   VALUES (?, ?, ?, ?, ?, ?) RETURNING id""",
                 (person_id, blob(embedding), origin, speaker_id, source, round(seconds, 3)),
             )
-        return int(cur.lastrowid or 0)
+        return int(rows[0]["id"])
 
     def exemplars(self, person_id: int | None = None) -> list[Exemplar]:
         sql = "SELECT * FROM exemplars"
@@ -178,7 +189,7 @@ class PeopleTables(Tables):
         if person_id is not None:
             sql += " WHERE person_id = ?"
             params = (person_id,)
-        rows = self._query(sql + " ORDER BY person_id, id", params)
+        rows = self._q(sql + " ORDER BY person_id, id", params)
         return [
             Exemplar(
                 id=r["id"],
@@ -202,23 +213,24 @@ class PeopleTables(Tables):
         return found[0]
 
     def keep_exemplar(self, exemplar_id: int) -> None:
-        with self.transaction() as conn:
-            conn.execute("UPDATE exemplars SET kept = 1, flagged = NULL WHERE id = ?", (exemplar_id,))
+        with self.transaction():
+            self._q("UPDATE exemplars SET kept = 1, flagged = NULL WHERE id = ?", (exemplar_id,))
 
     def set_exemplar_flags(self, person_id: int, flags: dict[int, str]) -> None:
-        with self.transaction() as conn:
-            conn.execute("UPDATE exemplars SET flagged = NULL WHERE person_id = ?", (person_id,))
-            conn.executemany(
+        with self.transaction():
+            self._q("UPDATE exemplars SET flagged = NULL WHERE person_id = ?", (person_id,))
+            self._many(
                 "UPDATE exemplars SET flagged = ? WHERE id = ? AND person_id = ?",
                 [(why, xid, person_id) for xid, why in flags.items()],
             )
 
     def delete_exemplars(self, ids: Iterable[int]) -> None:
-        with self.transaction() as conn:
-            conn.executemany("DELETE FROM exemplars WHERE id = ?", [(i,) for i in ids])
+        where, param = self._in("id", ids)
+        with self.transaction():
+            self._q(f"DELETE FROM exemplars WHERE {where}", (param,))
 
     def exemplar_sources(self) -> set[int]:
-        return {r[0] for r in self._query("SELECT speaker_id FROM exemplars WHERE speaker_id IS NOT NULL")}
+        return {r["speaker_id"] for r in self._q("SELECT speaker_id FROM exemplars WHERE speaker_id IS NOT NULL")}
 
     # -- voices ---------------------------------------------------------------------------------------------------
 
@@ -239,9 +251,10 @@ class PeopleTables(Tables):
             sql += " AND e.podcast_id = ?"
             params.append(podcast_id)
         if speaker_ids is not None:
-            sql += f" AND s.id IN ({_placeholders(speaker_ids)})"
-            params.extend(speaker_ids)
-        rows = self._query(sql + " ORDER BY s.episode_id, s.label", tuple(params))
+            where, param = self._in("s.id", speaker_ids)
+            sql += f" AND {where}"
+            params.append(param)
+        rows = self._q(sql + f" ORDER BY s.episode_id, s.label{self._dialect.byte_order}", params)
         return [
             SpeakerVoice(
                 speaker_id=r["id"],
@@ -255,12 +268,15 @@ class PeopleTables(Tables):
         ]
 
     def window_voiceprints(self, speaker_id: int) -> list[Embedding]:
-        rows = self._query("SELECT embedding FROM speaker_embeddings WHERE speaker_id = ? ORDER BY id", (speaker_id,))
+        rows = self._q("SELECT embedding FROM speaker_embeddings WHERE speaker_id = ? ORDER BY id", (speaker_id,))
         return [vector(r["embedding"]) for r in rows]  # type: ignore[misc]  # NOT NULL column
 
     def find_speaker(self, episode_id: int, label: str) -> int:
-        rows = self._query("SELECT id, label FROM episode_speakers WHERE episode_id = ?", (episode_id,))
-        if not rows and not self._query("SELECT 1 FROM episodes WHERE id = ?", (episode_id,)):
+        rows = self._q(
+            f"SELECT id, label FROM episode_speakers WHERE episode_id = ? ORDER BY label{self._dialect.byte_order}",
+            (episode_id,),
+        )
+        if not rows and not self._q("SELECT 1 FROM episodes WHERE id = ?", (episode_id,)):
             raise NotFound(f"no episode with id {episode_id}; `podscope episodes` lists them")
         for r in rows:
             if r["label"].lower() == label.strip().lower():
@@ -269,23 +285,23 @@ class PeopleTables(Tables):
         raise NotFound(f"episode {episode_id} has no speaker {label!r}; its speakers: {known}")
 
     def speaker_stretch(self, speaker_id: int) -> Stretch:
-        rows = self._query(
+        r = self._one(
             """SELECT s.id, s.episode_id, s.label, e.title, e.published, p.title AS podcast
                FROM episode_speakers s JOIN episodes e ON e.id = s.episode_id JOIN podcasts p ON p.id = e.podcast_id
                WHERE s.id = ?""",
             (speaker_id,),
         )
-        if not rows:
+        if r is None:
             raise NotFound(f"no episode speaker with id {speaker_id}; `podscope review` lists attributions")
-        r = rows[0]
-        turn = self._query(
-            "SELECT start, end FROM turns WHERE speaker_id = ? ORDER BY end - start DESC, start LIMIT 1", (speaker_id,)
-        )
-        quote = self._query(
-            "SELECT start, end, text FROM segments WHERE speaker_id = ? ORDER BY LENGTH(text) DESC, start LIMIT 1",
+        turn = self._one(
+            'SELECT start, "end" FROM turns WHERE speaker_id = ? ORDER BY "end" - start DESC, start LIMIT 1',
             (speaker_id,),
         )
-        return stretch(r, turn[0] if turn else None, quote[0] if quote else None)
+        quote = self._one(
+            'SELECT start, "end", text FROM segments WHERE speaker_id = ? ORDER BY LENGTH(text) DESC, start LIMIT 1',
+            (speaker_id,),
+        )
+        return stretch(r, turn, quote)
 
     # -- attributions ---------------------------------------------------------------------------------------------
 
@@ -297,7 +313,7 @@ class PeopleTables(Tables):
         tiers: Sequence[str] | None = None,
         podcast_id: int | None = None,
     ) -> list[Attribution]:
-        sql = _ATTRIBUTION_SELECT + " WHERE 1"
+        sql = _ATTRIBUTION_SELECT + " WHERE TRUE"
         params: list[object] = []
         if episode_id is not None:
             sql += " AND s.episode_id = ?"
@@ -309,13 +325,15 @@ class PeopleTables(Tables):
             sql += " AND a.person_id = ?"
             params.append(person_id)
         if tiers is not None:
-            sql += f" AND a.tier IN ({_placeholders(tiers)})"
-            params.extend(tiers)
-        return [_attribution(r) for r in self._query(sql + " ORDER BY s.episode_id, s.label", tuple(params))]
+            where, param = self._in("a.tier", tiers)
+            sql += f" AND {where}"
+            params.append(param)
+        rows = self._q(sql + f" ORDER BY s.episode_id, s.label{self._dialect.byte_order}", params)
+        return [_attribution(r) for r in rows]
 
     def attribution(self, speaker_id: int) -> Attribution | None:
-        rows = self._query(_ATTRIBUTION_SELECT + " WHERE a.speaker_id = ?", (speaker_id,))
-        return _attribution(rows[0]) if rows else None
+        row = self._one(_ATTRIBUTION_SELECT + " WHERE a.speaker_id = ?", (speaker_id,))
+        return _attribution(row) if row else None
 
     def set_attribution(
         self,
@@ -328,28 +346,29 @@ class PeopleTables(Tables):
         held: str | None = None,
         machine: bool = True,
     ) -> bool:
-        with self.transaction() as conn:
-            before = conn.execute(
-                "SELECT person_id, tier, score, held FROM attributions WHERE speaker_id = ?", (speaker_id,)
-            ).fetchone()
+        with self.transaction():
+            before = self._one(  # locked: two writers of one speaker take turns
+                "SELECT person_id, tier, score, held FROM attributions WHERE speaker_id = ?" + self._dialect.for_update,
+                (speaker_id,),
+            )
             if machine and before is not None and before["tier"] == HUMAN_TIER:
                 return False
             old_person, old_tier = (before["person_id"], before["tier"]) if before else (None, None)
             if person_id is None:
                 if before is None:
                     return False
-                conn.execute("DELETE FROM attributions WHERE speaker_id = ?", (speaker_id,))
+                self._q("DELETE FROM attributions WHERE speaker_id = ?", (speaker_id,))
             else:
-                conn.execute(
-                    """INSERT INTO attributions (speaker_id, person_id, score, tier, held, updated_at)
-                       VALUES (?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+                self._q(
+                    f"""INSERT INTO attributions (speaker_id, person_id, score, tier, held, updated_at)
+                       VALUES (?, ?, ?, ?, ?, {self._dialect.now})
                        ON CONFLICT (speaker_id) DO UPDATE SET person_id = excluded.person_id, score = excluded.score,
                          tier = excluded.tier, held = excluded.held, updated_at = excluded.updated_at""",
                     (speaker_id, person_id, score, tier, held),
                 )
             changed = (old_person, old_tier) != (person_id, tier if person_id is not None else None)
             if changed or (before is not None and person_id is not None and before["held"] != held):
-                conn.execute(
+                self._q(
                     """INSERT INTO attribution_log (speaker_id, person_before, tier_before, person_after, tier_after,
                                                     score, reason) VALUES (?, ?, ?, ?, ?, ?, ?)""",
                     (speaker_id, old_person, old_tier, person_id, tier if person_id else None, score, reason),
@@ -357,19 +376,20 @@ class PeopleTables(Tables):
             return changed
 
     def rejections(self) -> set[tuple[int, int]]:
-        return {(r[0], r[1]) for r in self._query("SELECT speaker_id, person_id FROM rejections")}
+        return {(r["speaker_id"], r["person_id"]) for r in self._q("SELECT speaker_id, person_id FROM rejections")}
 
     def add_rejection(self, speaker_id: int, person_id: int) -> None:
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO rejections (speaker_id, person_id) VALUES (?, ?)", (speaker_id, person_id)
+        with self.transaction():
+            self._q(
+                "INSERT INTO rejections (speaker_id, person_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (speaker_id, person_id),
             )
 
     def history(self, *, speaker_id: int | None = None, person_id: int | None = None) -> list[AttributionChange]:
         sql = """SELECT l.speaker_id, pb.name AS before, l.tier_before, pa.name AS after, l.tier_after, l.score,
                         l.reason, l.at
                  FROM attribution_log l LEFT JOIN people pb ON pb.id = l.person_before
-                 LEFT JOIN people pa ON pa.id = l.person_after WHERE 1"""
+                 LEFT JOIN people pa ON pa.id = l.person_after WHERE TRUE"""
         params: list[object] = []
         if speaker_id is not None:
             sql += " AND l.speaker_id = ?"
@@ -388,7 +408,7 @@ class PeopleTables(Tables):
                 reason=r["reason"],
                 at=r["at"],
             )
-            for r in self._query(sql + " ORDER BY l.id", tuple(params))
+            for r in self._q(sql + " ORDER BY l.id", params)
         ]
 
     def speaker_names(self, episode_id: int, tiers: Sequence[str] = SHOWN_TIERS) -> dict[str, str]:
@@ -397,25 +417,27 @@ class PeopleTables(Tables):
     # -- people pages ---------------------------------------------------------------------------------------------
 
     def appearances(self, person_id: int, tiers: Sequence[str] = SHOWN_TIERS) -> list[Appearance]:
-        rows = self._query(
+        where, param = self._in("a.tier", tiers)
+        rows = self._q(
             f"""SELECT a.speaker_id, a.tier, a.score, s.label, s.speaking_time, e.id AS episode_id,
                        e.title AS episode, e.published, p.title AS podcast
                 FROM attributions a JOIN episode_speakers s ON s.id = a.speaker_id
                 JOIN episodes e ON e.id = s.episode_id JOIN podcasts p ON p.id = e.podcast_id
-                WHERE a.person_id = ? AND a.tier IN ({_placeholders(tiers)})
+                WHERE a.person_id = ? AND {where}
                 ORDER BY e.published IS NULL, e.published, e.id""",
-            (person_id, *tiers),
+            (person_id, param),
         )
         return [Appearance(**dict(r)) for r in rows]
 
     def quotes(self, person_id: int, limit: int, tiers: Sequence[str] = SHOWN_TIERS) -> list[Quote]:
-        rows = self._query(
-            f"""SELECT g.episode_id, e.title AS episode, p.title AS podcast, e.published, g.start, g.end, g.text
+        where, param = self._in("a.tier", tiers)
+        rows = self._q(
+            f"""SELECT g.episode_id, e.title AS episode, p.title AS podcast, e.published, g.start, g."end", g.text
                 FROM segments g JOIN attributions a ON a.speaker_id = g.speaker_id
                 JOIN episodes e ON e.id = g.episode_id JOIN podcasts p ON p.id = e.podcast_id
-                WHERE a.person_id = ? AND a.tier IN ({_placeholders(tiers)})
+                WHERE a.person_id = ? AND {where}
                 ORDER BY LENGTH(g.text) - LENGTH(REPLACE(g.text, ' ', '')) DESC, g.episode_id, g.start LIMIT ?""",
-            (person_id, *tiers, limit),
+            (person_id, param, limit),
         )
         return [Quote(**dict(r)) for r in rows]
 
@@ -423,15 +445,15 @@ class PeopleTables(Tables):
 
     def merge(self, source_id: int, target_id: int, reason: str) -> int:
         moved = 0
-        with self.transaction() as conn:
-            conn.execute("UPDATE exemplars SET person_id = ? WHERE person_id = ?", (target_id, source_id))
-            conn.execute(
-                "INSERT OR IGNORE INTO rejections (speaker_id, person_id) SELECT speaker_id, ? FROM rejections"
-                " WHERE person_id = ?",
+        with self.transaction():
+            self._q("UPDATE exemplars SET person_id = ? WHERE person_id = ?", (target_id, source_id))
+            self._q(
+                "INSERT INTO rejections (speaker_id, person_id) SELECT speaker_id, ? FROM rejections"
+                " WHERE person_id = ? ON CONFLICT DO NOTHING",
                 (target_id, source_id),
             )
             for a in self.attributions(person_id=source_id):
-                clash = [b for b in self.attributions(episode_id=a.episode_id, person_id=target_id)]
+                clash = self.attributions(episode_id=a.episode_id, person_id=target_id)
                 if clash and TIERS.index(clash[0].tier) <= TIERS.index(a.tier):
                     self.set_attribution(a.speaker_id, None, score=None, tier=None, reason=reason, machine=False)
                     continue
@@ -441,45 +463,42 @@ class PeopleTables(Tables):
                     a.speaker_id, target_id, score=a.score, tier=a.tier, held=a.held, reason=reason, machine=False
                 )
                 moved += 1
-            conn.execute("UPDATE attribution_log SET person_before = ? WHERE person_before = ?", (target_id, source_id))
-            conn.execute("UPDATE attribution_log SET person_after = ? WHERE person_after = ?", (target_id, source_id))
-            conn.execute("DELETE FROM people WHERE id = ?", (source_id,))
+            self._q("UPDATE attribution_log SET person_before = ? WHERE person_before = ?", (target_id, source_id))
+            self._q("UPDATE attribution_log SET person_after = ? WHERE person_after = ?", (target_id, source_id))
+            self._q("DELETE FROM people WHERE id = ?", (source_id,))
         return moved
 
     def forget(self, person_id: int) -> dict[str, int]:
-        with self.transaction() as conn:
-            speakers = {
-                r[0]
-                for r in conn.execute(
+        with self.transaction():
+            ids = sorted(
+                r["speaker_id"]
+                for r in self._q(
                     "SELECT speaker_id FROM attributions WHERE person_id = ? UNION "
                     "SELECT speaker_id FROM exemplars WHERE person_id = ? AND speaker_id IS NOT NULL",
                     (person_id, person_id),
                 )
-            }
-            ids = sorted(speakers)
-            marks = _placeholders(ids)
+            )
+            speakers, param = self._in("id", ids)
+            windows, _ = self._in("speaker_id", ids)
+
+            def count(sql: str, *params: object) -> int:
+                row = self._one(sql, params)
+                return int(row["n"]) if row else 0
+
             counts = {
-                "exemplars": conn.execute(
-                    "SELECT COUNT(*) FROM exemplars WHERE person_id = ?", (person_id,)
-                ).fetchone()[0],
-                "attributions": conn.execute(
-                    "SELECT COUNT(*) FROM attributions WHERE person_id = ?", (person_id,)
-                ).fetchone()[0],
-                "rejections": conn.execute(
-                    "SELECT COUNT(*) FROM rejections WHERE person_id = ?", (person_id,)
-                ).fetchone()[0],
-                "history": conn.execute(
-                    "SELECT COUNT(*) FROM attribution_log WHERE person_before = ? OR person_after = ?",
-                    (person_id, person_id),
-                ).fetchone()[0],
-                "speaker_voiceprints": conn.execute(
-                    f"UPDATE episode_speakers SET embedding = NULL WHERE id IN ({marks}) AND embedding IS NOT NULL",
-                    ids,
-                ).rowcount,
-                "window_voiceprints": conn.execute(
-                    f"DELETE FROM speaker_embeddings WHERE speaker_id IN ({marks})", ids
-                ).rowcount,
+                "exemplars": count("SELECT COUNT(*) AS n FROM exemplars WHERE person_id = ?", person_id),
+                "attributions": count("SELECT COUNT(*) AS n FROM attributions WHERE person_id = ?", person_id),
+                "rejections": count("SELECT COUNT(*) AS n FROM rejections WHERE person_id = ?", person_id),
+                "history": count(
+                    "SELECT COUNT(*) AS n FROM attribution_log WHERE person_before = ? OR person_after = ?",
+                    person_id,
+                    person_id,
+                ),
+                "speaker_voiceprints": self._count(
+                    f"UPDATE episode_speakers SET embedding = NULL WHERE {speakers} AND embedding IS NOT NULL", (param,)
+                ),
+                "window_voiceprints": self._count(f"DELETE FROM speaker_embeddings WHERE {windows}", (param,)),
             }
-            conn.execute("DELETE FROM people WHERE id = ?", (person_id,))  # cascades to the person's rows
+            self._q("DELETE FROM people WHERE id = ?", (person_id,))  # cascades to the person's rows
         self._db.compact()
-        return {k: int(v) for k, v in counts.items()}
+        return counts

@@ -10,15 +10,14 @@ Why it looks like this:
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
 from podscope.records import QuizAttempt
-from podscope.store.db import Tables
+from podscope.store.sql import SqlTables
 
 
-def _attempt(row: Mapping[str, Any] | sqlite3.Row) -> QuizAttempt:
+def _attempt(row: Mapping[str, Any]) -> QuizAttempt:
     return QuizAttempt(
         id=row["id"],
         learner=row["learner"],
@@ -35,8 +34,8 @@ def _attempt(row: Mapping[str, Any] | sqlite3.Row) -> QuizAttempt:
     )
 
 
-class QuizTables(Tables):
-    """Quiz attempts (`store.quizzes`)."""
+class QuizTables(SqlTables):
+    """Quiz attempts (`store.quizzes`), on either engine."""
 
     def add_attempt(
         self,
@@ -53,11 +52,11 @@ class QuizTables(Tables):
         correct: bool,
         at: str,
     ) -> QuizAttempt:
-        with self.transaction() as conn:
-            cur = conn.execute(
+        with self.transaction():
+            rows = self._q(
                 """INSERT INTO quiz_attempts (learner, episode_id, seed, level, question_id, kind, chosen, chosen_text,
                                               answer_text, correct, at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
                 (
                     learner,
                     episode_id,
@@ -72,7 +71,7 @@ class QuizTables(Tables):
                     at,
                 ),
             )
-        return _attempt(self._query("SELECT * FROM quiz_attempts WHERE id = ?", (int(cur.lastrowid or 0),))[0])
+        return _attempt(rows[0])
 
     def attempts(self, learner: str, episode_id: int | None = None) -> list[QuizAttempt]:
         sql = "SELECT * FROM quiz_attempts WHERE learner = ?"
@@ -80,13 +79,14 @@ class QuizTables(Tables):
         if episode_id is not None:
             sql += " AND episode_id = ?"
             params = (learner, episode_id)
-        return [_attempt(r) for r in self._query(sql + " ORDER BY at, id", params)]
+        return [_attempt(r) for r in self._q(sql + f" ORDER BY at{self._dialect.byte_order}, id", params)]
 
     def learners(self) -> list[str]:
-        return [r["learner"] for r in self._query("SELECT DISTINCT learner FROM quiz_attempts ORDER BY learner")]
+        rows = self._q(f"SELECT DISTINCT learner{self._dialect.byte_order} AS learner FROM quiz_attempts ORDER BY 1")
+        return [r["learner"] for r in rows]
 
     def recent_segment_texts(self, limit: int = 20000) -> list[str]:
-        rows = self._query(
+        rows = self._q(
             """SELECT g.text FROM segments g JOIN episodes e ON e.id = g.episode_id WHERE e.status = 'done'
                ORDER BY g.id DESC LIMIT ?""",
             (limit,),

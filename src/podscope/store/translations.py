@@ -12,46 +12,39 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from podscope.store.db import Tables
+from podscope.store.sql import SqlTables
 
 
-def _marks(ids: Sequence[int]) -> str:
-    return ",".join("?" * len(ids))
-
-
-class TranslationTables(Tables):
-    """Cached segment translations (`store.translations`)."""
+class TranslationTables(SqlTables):
+    """Cached segment translations (`store.translations`), on either engine."""
 
     def segment_texts(self, episode_id: int) -> list[tuple[int, str]]:
-        rows = self._query("SELECT id, text FROM segments WHERE episode_id = ? ORDER BY start, id", (episode_id,))
+        rows = self._q("SELECT id, text FROM segments WHERE episode_id = ? ORDER BY start, id", (episode_id,))
         return [(int(r["id"]), str(r["text"])) for r in rows]
 
     def cached_translations(self, segment_ids: Sequence[int], source: str, target: str, backend: str) -> dict[int, str]:
-        found: dict[int, str] = {}
-        ids = list(segment_ids)
-        for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
-            chunk = ids[start : start + 500]
-            rows = self._query(
-                f"SELECT segment_id, text FROM translations WHERE segment_id IN ({_marks(chunk)})"
-                " AND source = ? AND language = ? AND backend = ?",
-                (*chunk, source, target, backend),
-            )
-            found.update({int(r["segment_id"]): str(r["text"]) for r in rows})
-        return found
+        where, ids = self._in("segment_id", [int(i) for i in segment_ids])
+        rows = self._q(
+            f"SELECT segment_id, text FROM translations WHERE {where} AND source = ? AND language = ? AND backend = ?",
+            (ids, source, target, backend),
+        )
+        return {int(r["segment_id"]): str(r["text"]) for r in rows}
 
     def save_translations(self, translated: dict[int, str], source: str, target: str, backend: str) -> None:
-        with self.transaction() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO translations (segment_id, source, language, backend, text)"
-                " VALUES (?, ?, ?, ?, ?)",
+        with self.transaction():
+            # Written anew, with a fresh created_at, as a REPLACE would.
+            self._many(
+                """INSERT INTO translations (segment_id, source, language, backend, text) VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (segment_id, language, backend, source)
+                   DO UPDATE SET text = excluded.text, created_at = excluded.created_at""",
                 [(sid, source, target, backend, text) for sid, text in translated.items()],
             )
 
     def translation_count(self, episode_id: int | None = None) -> int:
         if episode_id is None:
-            return int(self._query("SELECT COUNT(*) AS n FROM translations")[0]["n"])
+            return int(self._q("SELECT COUNT(*) AS n FROM translations")[0]["n"])
         return int(
-            self._query(
+            self._q(
                 "SELECT COUNT(*) AS n FROM translations t JOIN segments g ON g.id = t.segment_id"
                 " WHERE g.episode_id = ?",
                 (episode_id,),

@@ -7,6 +7,7 @@ Many processes write at once (ingest workers) and read at once (web replicas), s
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from typing import Any
 
 from podscope.errors import StoreError
 from podscope.store.postgres.migrations import MIGRATIONS, THEN
+from podscope.store.sql import Dialect
 
 try:
     import psycopg
@@ -27,10 +29,25 @@ except ImportError as exc:  # the extra is optional: say which one to install
 
 Row = dict[str, Any]
 MIGRATION_LOCK = 7_482_001  # advisory lock id: one process migrates at a time
+POSTGRES = Dialect(
+    "postgres",
+    byte_order=' COLLATE "C"',
+    for_update=" FOR UPDATE",
+    unique_violation=psycopg.errors.UniqueViolation,
+    now="podscope_now()",
+)
+
+
+@functools.lru_cache(maxsize=512)
+def native(sql: str) -> str:
+    """A statement written for both engines (`?` placeholders) in psycopg's style: `%s`, and `%` doubled."""
+    return sql.replace("%", "%%").replace("?", "%s")
 
 
 class PgDatabase:
     """One PostgreSQL database behind a connection pool, safe to share between threads."""
+
+    dialect = POSTGRES
 
     def __init__(self, url: str, *, max_connections: int = 8):
         self.url = url
@@ -74,13 +91,31 @@ class PgDatabase:
 
     def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
         """Rows of one statement, inside this thread's transaction if one is open."""
-        current: psycopg.Connection[Row] | None = getattr(self._local, "conn", None)
-        if current is not None:
-            cur = current.execute(sql, params)
-            return cur.fetchall() if cur.description else []
-        with self._pool.connection() as conn:
+        with self._connection() as conn:
             cur = conn.execute(sql, params)
             return cur.fetchall() if cur.description else []
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Row]]:
+        """This thread's transaction's connection if one is open, else one from the pool (autocommit)."""
+        current: psycopg.Connection[Row] | None = getattr(self._local, "conn", None)
+        if current is not None:
+            yield current
+        else:
+            with self._pool.connection() as conn:
+                yield conn
+
+    def portable(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        """Rows of a statement written for both engines (`podscope.store.sql`)."""
+        return self._query(native(sql), params)
+
+    def portable_count(self, sql: str, params: Sequence[Any]) -> int:
+        with self._connection() as conn:
+            return int(conn.execute(native(sql), params).rowcount)
+
+    def portable_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._connection() as conn, conn.cursor() as cur:
+            cur.executemany(native(sql), rows)
 
     def migrate(self) -> list[str]:
         """Apply the migrations not yet applied, in order, one process at a time; returns their names."""

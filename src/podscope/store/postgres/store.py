@@ -13,15 +13,15 @@ from podscope.store.contract import (
     SearchRepository,
     TranslationRepository,
 )
+from podscope.store.feeds import FeedTables
+from podscope.store.keys import KeyTables
+from podscope.store.people import PeopleTables
 from podscope.store.postgres.db import PgDatabase, redact
 from podscope.store.postgres.episodes import PgEpisodes
-from podscope.store.postgres.feeds import PgFeeds
-from podscope.store.postgres.keys import PgKeys
 from podscope.store.postgres.maintenance import PgMaintenance
-from podscope.store.postgres.people import PgPeople
-from podscope.store.postgres.quizzes import PgQuizzes
 from podscope.store.postgres.search import PgSearchTables
-from podscope.store.postgres.translations import PgTranslations
+from podscope.store.quizzes import QuizTables
+from podscope.store.translations import TranslationTables
 
 
 class PostgresStore(ComposedStore):
@@ -32,10 +32,10 @@ class PostgresStore(ComposedStore):
         self.url = url
         self.location = redact(url)  # never the password
         self.episodes: EpisodeRepository = PgEpisodes(self.db)
-        self.people: PeopleRepository = PgPeople(self.db)
+        self.people: PeopleRepository = PeopleTables(self.db)
         self.search: SearchRepository = PgSearchTables(self.db)
-        self.feeds: FeedRepository = PgFeeds(self.db)
-        self.keys: KeyRepository = PgKeys(self.db)
-        self.quizzes: QuizRepository = PgQuizzes(self.db)
-        self.translations: TranslationRepository = PgTranslations(self.db)
+        self.feeds: FeedRepository = FeedTables(self.db)
+        self.keys: KeyRepository = KeyTables(self.db)
+        self.quizzes: QuizRepository = QuizTables(self.db)
+        self.translations: TranslationRepository = TranslationTables(self.db)
         self.maintenance: MaintenanceRepository = PgMaintenance(self.db)
