@@ -246,7 +246,7 @@ def test_facets_term_counts_and_filter_checks(stores: Stores) -> None:
     for above in (0, 1, 2, 3, 4):  # counted exactly (a table this small has no statistics to settle them)
         assert stores.pg.common_terms(terms, above) == stores.sqlite.search.common_terms(terms, above), above
     assert stores.pg.common_terms(terms, 2) == {"rookie", "podcast"} and stores.pg.common_terms([], 0) == set()
-    stores.pg._query("ANALYZE segments")  # with statistics: the same answers
+    stores.pg._q("ANALYZE segments")  # with statistics: the same answers
     for above in (0, 1, 2, 3, 4):
         assert stores.pg.common_terms(terms, above) == stores.sqlite.search.common_terms(terms, above), above
     assert stores.pg.segment_id_bound() == 10

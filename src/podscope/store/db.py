@@ -22,6 +22,7 @@ SQLITE = Dialect(
     for_update="",
     unique_violation=sqlite3.IntegrityError,
     now="strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+    error=sqlite3.Error,
 )
 
 

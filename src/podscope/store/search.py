@@ -9,115 +9,25 @@ surfaces as StoreError.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from podscope.errors import NotFound, StoreError
-from podscope.records import TIERS, FacetCount, SearchFilters, SegmentRow, TextPage
-from podscope.store.db import Tables
-from podscope.store.names import name_key
+from podscope.records import FacetCount, SearchFilters, TextPage
+from podscope.store.segments import SegmentTables, facet
 
 
-def _facet(row: sqlite3.Row) -> FacetCount:
-    return FacetCount(podcast=row["podcast"], person=row["person"], year=row["year"], n=int(row["n"]))
-
-
-def _segment(row: sqlite3.Row) -> SegmentRow:
-    keys = row.keys()
-    extra = {k: row[k] for k in ("episode_id", "score", "episode", "published", "language", "podcast") if k in keys}
-    return SegmentRow(
-        id=row["id"],
-        start=row["start"],
-        end=row["end"],
-        text=row["text"],
-        label=row["label"],
-        person=row["person"],
-        tier=row["tier"],
-        **extra,
-    )
-
-
-_FROM = """
-    FROM segments g
-    JOIN episodes e ON e.id = g.episode_id
-    JOIN podcasts p ON p.id = e.podcast_id
-    LEFT JOIN episode_speakers s ON s.id = g.speaker_id
-    LEFT JOIN attributions a ON a.speaker_id = g.speaker_id AND a.tier IN ({tiers})
-    LEFT JOIN people pe ON pe.id = a.person_id
-"""
-
-
-def _membership(f: SearchFilters) -> tuple[str, list[Any]]:
-    """The filters as membership tests on a segment's own columns (episode_id, speaker_id), each subquery run once:
-    far cheaper per matching row than joining five tables."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    episode: list[str] = []
-    if f.podcast is not None:
-        episode.append("podcast_id IN (SELECT id FROM podcasts WHERE title_key = ?)")
-        params.append(name_key(f.podcast))
-    if f.since is not None:
-        episode.append("published >= ?")
-        params.append(f.since.isoformat())
-    if f.until is not None:
-        episode.append("published <= ?")
-        params.append(f.until.isoformat())
-    if f.language is not None:
-        episode.append("language = ?")
-        params.append(f.language)
-    if episode:
-        clauses.append(f"g.episode_id IN (SELECT id FROM episodes WHERE {' AND '.join(episode)})")
-    if f.speaker is not None:
-        tiers = ",".join("?" * len(f.tiers))
-        if f.speaker.lower() == "any":
-            clauses.append(f"g.speaker_id IN (SELECT speaker_id FROM attributions WHERE tier IN ({tiers}))")
-            params.extend(f.tiers)
-        else:
-            clauses.append(
-                f"g.speaker_id IN (SELECT a.speaker_id FROM attributions a JOIN people pe ON pe.id = a.person_id"
-                f" WHERE pe.name_key = ? AND a.tier IN ({tiers}))"
-            )
-            params.extend([name_key(f.speaker), *f.tiers])
-    return (" AND " + " AND ".join(clauses)) if clauses else "", params
-
-
-def _from(f: SearchFilters) -> tuple[str, list[Any]]:
-    return _FROM.format(tiers=",".join("?" * len(f.tiers))), list(f.tiers)
-
-
-class SearchTables(Tables):
-    """Full-text and vector search over segments (`store.search`)."""
-
-    def check_filters(self, f: SearchFilters) -> None:
-        if f.min_tier not in TIERS:
-            raise NotFound(f"tier {f.min_tier!r}: expected one of {', '.join(TIERS)}")
-        if f.podcast is not None and not self._query(
-            "SELECT 1 FROM podcasts WHERE title_key = ?", (name_key(f.podcast),)
-        ):
-            raise NotFound(f"no podcast named {f.podcast!r}; `podscope podcasts` lists them")
-        if (
-            f.speaker is not None
-            and f.speaker.lower() != "any"
-            and not self._query("SELECT 1 FROM people WHERE name_key = ?", (name_key(f.speaker),))
-        ):
-            raise NotFound(f"no person named {f.speaker!r}; `podscope people list` lists them (or use 'any')")
-
-    def _run(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
-        try:
-            return self._query(sql, tuple(params))
-        except sqlite3.Error as exc:
-            raise StoreError(f"search failed in the database: {exc}") from exc
+class SearchTables(SegmentTables):
+    """Full-text search (FTS5) and sentence vectors (float16 blobs, indexed by faiss beside the file) over segments
+    (`store.search`)."""
 
     # -- full text ------------------------------------------------------------------------------------------------
 
     def text_search(
         self, fts: str, f: SearchFilters, *, sort: str = "relevance", limit: int = 10, offset: int = 0
     ) -> list[tuple[int, float]]:
-        where, params = _membership(f)
+        where, params = self._membership(f)
         if sort == "relevance" and not where:  # the FTS index alone ranks: no row of `segments` is read
             rows = self._run(
                 "SELECT rowid AS id, rank FROM segments_fts WHERE segments_fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?",
@@ -141,7 +51,7 @@ class SearchTables(Tables):
     def text_count(self, fts: str, f: SearchFilters | None = None) -> int:
         if f is None or not f.any:
             return int(self._run("SELECT COUNT(*) AS n FROM segments_fts WHERE segments_fts MATCH ?", [fts])[0]["n"])
-        where, params = _membership(f)
+        where, params = self._membership(f)
         return int(
             self._run(
                 f"""SELECT COUNT(*) AS n FROM segments_fts JOIN segments g ON g.id = segments_fts.rowid
@@ -151,8 +61,8 @@ class SearchTables(Tables):
         )
 
     def text_facets(self, fts: str, f: SearchFilters, step: int = 1) -> list[FacetCount]:
-        where, params = _membership(f)
-        tiers = ",".join("?" * len(f.tiers))
+        where, params = self._membership(f)
+        tiers, tier_param = self._in("a.tier", f.tiers)
         sample = f" AND segments_fts.rowid % {int(step)} = 0" if step > 1 else ""
         rows = self._run(
             f"""SELECT p.title AS podcast, pe.name AS person, substr(e.published, 1, 4) AS year, SUM(x.n) AS n
@@ -160,12 +70,12 @@ class SearchTables(Tables):
                       FROM segments_fts JOIN segments g ON g.id = segments_fts.rowid
                       WHERE segments_fts MATCH ? {sample} {where} GROUP BY 1, 2) x
                 JOIN episodes e ON e.id = x.episode_id JOIN podcasts p ON p.id = e.podcast_id
-                LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND a.tier IN ({tiers})
+                LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND {tiers}
                 LEFT JOIN people pe ON pe.id = a.person_id
                 GROUP BY 1, 2, 3""",
-            [fts, *params, *f.tiers],
+            [fts, *params, tier_param],
         )
-        return [_facet(r) for r in rows]
+        return [facet(r) for r in rows]
 
     def text_page(
         self,
@@ -186,19 +96,6 @@ class SearchTables(Tables):
     def common_terms(self, terms: Sequence[str], above: int) -> set[str]:
         return {term for term, n in self.term_documents(terms).items() if n > above}
 
-    # -- ids from elsewhere (vector search) -----------------------------------------------------------------------
-
-    def keep_matching(self, ids: Sequence[int], f: SearchFilters) -> list[int]:
-        if not ids:
-            return []
-        where, params = _membership(f)
-        rows = self._run(
-            f"SELECT g.id FROM segments g WHERE g.id IN (SELECT value FROM json_each(?)) {where}",
-            [json.dumps([int(i) for i in ids]), *params],
-        )
-        found = {r["id"] for r in rows}
-        return [i for i in ids if i in found]
-
     def term_documents(self, terms: Sequence[str]) -> dict[str, int]:
         if not terms:
             return {}
@@ -207,9 +104,6 @@ class SearchTables(Tables):
             [json.dumps(list(terms))],
         )
         return {r["term"]: int(r["doc"]) for r in rows}
-
-    def segment_id_bound(self) -> int:
-        return int(self._run("SELECT COALESCE(MAX(id), 0) AS n FROM segments", [])[0]["n"])
 
     def matching_fts(self, ids: Sequence[int], fts: str) -> set[int]:
         if not ids:
@@ -220,59 +114,12 @@ class SearchTables(Tables):
         )
         return {r["rowid"] for r in rows}
 
-    def facets_of(self, ids: Sequence[int], f: SearchFilters) -> list[FacetCount]:
-        frm, params = _from(f)
-        rows = self._run(
-            f"""SELECT p.title AS podcast, pe.name AS person, substr(e.published, 1, 4) AS year, COUNT(*) AS n
-                {frm} WHERE g.id IN (SELECT value FROM json_each(?)) GROUP BY 1, 2, 3""",
-            [*params, json.dumps([int(i) for i in ids])],
-        )
-        return [_facet(r) for r in rows]
-
-    # -- what a hit shows -----------------------------------------------------------------------------------------
-
-    def segment_rows(self, ids: Sequence[int], f: SearchFilters) -> dict[int, SegmentRow]:
-        frm, params = _from(f)
-        rows = self._run(
-            f"""SELECT g.id, g.episode_id, g.start, g.end, g.text, s.label, pe.name AS person, a.tier, a.score,
-                       e.title AS episode, e.published, e.language, p.title AS podcast
-                {frm} WHERE g.id IN (SELECT value FROM json_each(?))""",
-            [*params, json.dumps([int(i) for i in ids])],
-        )
-        return {r["id"]: _segment(r) for r in rows}
-
-    def neighbours(self, segment_id: int, count: int, f: SearchFilters) -> tuple[list[SegmentRow], list[SegmentRow]]:
-        frm, params = _from(f)
-        columns = "g.id, g.start, g.end, g.text, s.label, pe.name AS person, a.tier"
-        anchor = "(SELECT episode_id FROM segments WHERE id = ?)"
-        start = "(SELECT start FROM segments WHERE id = ?)"
-        before = self._run(
-            f"""SELECT {columns} {frm} WHERE g.episode_id = {anchor} AND (g.start < {start}
-                OR (g.start = {start} AND g.id < ?)) ORDER BY g.start DESC, g.id DESC LIMIT ?""",
-            [*params, segment_id, segment_id, segment_id, segment_id, count],
-        )
-        after = self._run(
-            f"""SELECT {columns} {frm} WHERE g.episode_id = {anchor} AND (g.start > {start}
-                OR (g.start = {start} AND g.id > ?)) ORDER BY g.start, g.id LIMIT ?""",
-            [*params, segment_id, segment_id, segment_id, segment_id, count],
-        )
-        return [_segment(r) for r in reversed(before)], [_segment(r) for r in after]
-
     # -- vectors --------------------------------------------------------------------------------------------------
-
-    def segments_without_vectors(self, limit: int, episode_id: int | None = None) -> list[tuple[int, str]]:
-        sql = """SELECT g.id, g.text FROM segments g LEFT JOIN segment_vectors v ON v.segment_id = g.id
-                 WHERE v.segment_id IS NULL"""
-        params: list[Any] = []
-        if episode_id is not None:
-            sql += " AND g.episode_id = ?"
-            params.append(episode_id)
-        return [(r["id"], r["text"]) for r in self._run(sql + " ORDER BY g.id LIMIT ?", [*params, limit])]
 
     def save_vectors(self, ids: Sequence[int], vectors: npt.NDArray[np.float32]) -> None:
         half = np.asarray(vectors, dtype=np.float16)
-        with self.transaction() as conn:
-            conn.executemany(
+        with self.transaction():
+            self._many(
                 """INSERT INTO segment_vectors (segment_id, vector) VALUES (?, ?)
                    ON CONFLICT (segment_id) DO UPDATE SET vector = excluded.vector""",
                 [(int(i), half[k].tobytes()) for k, i in enumerate(ids)],
@@ -280,14 +127,6 @@ class SearchTables(Tables):
 
     def vector_count(self) -> int:
         return int(self._run("SELECT value FROM search_state WHERE key = 'vectors'", [])[0]["value"])
-
-    def vectors_behind(self) -> bool:
-        row = self._run(
-            """SELECT (SELECT MAX(id) FROM segments) > COALESCE((SELECT MAX(segment_id) FROM segment_vectors), 0)
-               AS behind""",
-            [],
-        )[0]
-        return bool(row["behind"])
 
     def vector_batches(self, size: int = 50_000) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
         last = -1
@@ -302,6 +141,3 @@ class SearchTables(Tables):
             vectors = np.frombuffer(b"".join(r["vector"] for r in rows), dtype=np.float16).reshape(len(rows), -1)
             yield ids, vectors.astype(np.float32)
             last = int(ids[-1])
-
-    def episode_segment_ids(self, episode_id: int) -> list[int]:
-        return [r["id"] for r in self._run("SELECT id FROM segments WHERE episode_id = ?", [episode_id])]

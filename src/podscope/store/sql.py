@@ -34,6 +34,7 @@ class Dialect:
     for_update: str  # appended to a SELECT to lock its rows for the transaction (SQLite's writer holds the file)
     unique_violation: type[Exception]  # what the driver raises when a UNIQUE constraint refuses a row
     now: str  # the current UTC time, as stored text (`YYYY-MM-DDTHH:MM:SSZ`), by the database's clock
+    error: type[Exception]  # the driver's base error
 
     def in_list(self, column: str, values: Iterable[Any]) -> tuple[str, Any]:
         """`column` is one of `values`, as SQL and its one parameter (a JSON array on SQLite, an array on
@@ -42,6 +43,13 @@ class Dialect:
         if self.name == "postgres":
             return f"{column} = ANY(?)", items
         return f"{column} IN (SELECT value FROM json_each(?))", json.dumps(items)
+
+    def in_set(self, column: str, subquery: str) -> str:
+        """`column` is one of the values `subquery` selects, the set computed once: on PostgreSQL an array (an
+        InitPlan), which the planner cannot turn into a join run once per row of the outer query."""
+        if self.name == "postgres":
+            return f"{column} = ANY(ARRAY({subquery}))"
+        return f"{column} IN ({subquery})"
 
     def seconds_ago(self, seconds: float) -> tuple[str, Any]:
         """The time `seconds` before now, as stored text, by the database's clock (one clock for every machine

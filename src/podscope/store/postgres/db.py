@@ -35,6 +35,7 @@ POSTGRES = Dialect(
     for_update=" FOR UPDATE",
     unique_violation=psycopg.errors.UniqueViolation,
     now="podscope_now()",
+    error=psycopg.Error,
 )
 
 

@@ -3,7 +3,7 @@ accent-folded text, GIN-indexed) and sentence vectors in `segment_vectors` (pgve
 
 The repository receives the same FTS5 expression the SQLite one does (built by `podscope.search.query`, every word
 double-quoted); `fts5_to_tsquery` rewrites it as a tsquery with the same meaning, which is only ever passed as a bound
-parameter to `to_tsquery('simple', %s)`, every lexeme single-quoted, so no query text can change the SQL or the
+parameter to `to_tsquery('simple', ?)`, every lexeme single-quoted, so no query text can change the SQL or the
 tsquery's structure. Filters are bound values too.
 
 Ranking: `ts_rank_cd(tsv, query, 1)`, cover density divided by 1 + the log of the segment's length (`ts_rank` for
@@ -26,18 +26,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import psycopg
 
-from podscope.errors import NotFound, StoreError
-from podscope.records import TIERS, FacetCount, SearchFilters, SegmentRow, TextPage
-from podscope.store.names import name_key
-from podscope.store.postgres.db import PgTables, Row
+from podscope.errors import StoreError
+from podscope.records import FacetCount, SearchFilters, TextPage
+from podscope.store.postgres.db import native
 from podscope.store.postgres.fold import fold
-from podscope.store.search import _facet, _segment
+from podscope.store.segments import SegmentTables, facet
 
 # The words of a quoted FTS5 string as the unicode61 tokenizer sees them: runs of letters and digits.
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -129,16 +128,7 @@ def fts5_to_tsquery(expr: str) -> str:
     return " ".join(out).replace("( ", "(").replace(" )", ")")
 
 
-_FROM = """
-    FROM segments g
-    JOIN episodes e ON e.id = g.episode_id
-    JOIN podcasts p ON p.id = e.podcast_id
-    LEFT JOIN episode_speakers s ON s.id = g.speaker_id
-    LEFT JOIN attributions a ON a.speaker_id = g.speaker_id AND a.tier = ANY(%s)
-    LEFT JOIN people pe ON pe.id = a.person_id
-"""
-
-_QUERY = "to_tsquery('simple', %s)"
+_QUERY = "to_tsquery('simple', ?)"
 
 
 def _rank(tsquery: str, tsv: str = "g.tsv", q: str = "q.q") -> str:
@@ -150,41 +140,6 @@ def _rank(tsquery: str, tsv: str = "g.tsv", q: str = "q.q") -> str:
 
 MARGIN = 1.25  # common_terms: how far from the threshold the statistics settle a term alone
 _DATE_ORDER = "published IS NULL, published DESC, episode_id, start, id"  # newest first, in time order
-
-
-def _membership(f: SearchFilters) -> tuple[str, list[Any]]:
-    """The filters as membership tests on a segment's own columns (episode_id, speaker_id), as on SQLite; podcast
-    titles and people's names compare by their keys (`podscope.store.names`), as on SQLite. Each set is an array
-    computed once (an InitPlan), never a join the planner could turn into one GIN scan per episode: the matches are
-    found once and the set's index is ANDed with them, or the set tested on each."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    episode: list[str] = []
-    if f.podcast is not None:
-        episode.append("podcast_id IN (SELECT id FROM podcasts WHERE title_key = %s)")
-        params.append(name_key(f.podcast))
-    if f.since is not None:
-        episode.append("published >= %s")
-        params.append(f.since.isoformat())
-    if f.until is not None:
-        episode.append("published <= %s")
-        params.append(f.until.isoformat())
-    if f.language is not None:
-        episode.append("language = %s")
-        params.append(f.language)
-    if episode:
-        clauses.append(f"g.episode_id = ANY(ARRAY(SELECT id FROM episodes WHERE {' AND '.join(episode)}))")
-    if f.speaker is not None:
-        if f.speaker.lower() == "any":
-            clauses.append("g.speaker_id = ANY(ARRAY(SELECT speaker_id FROM attributions WHERE tier = ANY(%s)))")
-            params.append(list(f.tiers))
-        else:
-            clauses.append(
-                "g.speaker_id = ANY(ARRAY(SELECT a.speaker_id FROM attributions a JOIN people pe ON pe.id = a.person_id"
-                " WHERE pe.name_key = %s AND a.tier = ANY(%s)))"
-            )
-            params.extend([name_key(f.speaker), list(f.tiers)])
-    return (" AND " + " AND ".join(clauses)) if clauses else "", params
 
 
 def _ids(ids: Sequence[int]) -> list[int]:
@@ -202,28 +157,8 @@ def _unhalf(data: bytes) -> npt.NDArray[np.float32]:
     return np.frombuffer(data, dtype=">f2", count=dim, offset=4).astype(np.float32)
 
 
-class PgSearchTables(PgTables):
+class PgSearchTables(SegmentTables):
     """Full-text and vector search over segments on PostgreSQL (`store.search`)."""
-
-    def check_filters(self, f: SearchFilters) -> None:
-        if f.min_tier not in TIERS:
-            raise NotFound(f"tier {f.min_tier!r}: expected one of {', '.join(TIERS)}")
-        if f.podcast is not None and not self._query(
-            "SELECT 1 FROM podcasts WHERE title_key = %s", (name_key(f.podcast),)
-        ):
-            raise NotFound(f"no podcast named {f.podcast!r}; `podscope podcasts` lists them")
-        if (
-            f.speaker is not None
-            and f.speaker.lower() != "any"
-            and not self._query("SELECT 1 FROM people WHERE name_key = %s", (name_key(f.speaker),))
-        ):
-            raise NotFound(f"no person named {f.speaker!r}; `podscope people list` lists them (or use 'any')")
-
-    def _run(self, sql: str, params: Sequence[Any]) -> list[Row]:
-        try:
-            return self._query(sql, tuple(params))
-        except psycopg.Error as exc:
-            raise StoreError(f"search failed in the database: {exc}") from exc
 
     # -- full text ------------------------------------------------------------------------------------------------
 
@@ -231,7 +166,7 @@ class PgSearchTables(PgTables):
         self, fts: str, f: SearchFilters, *, sort: str = "relevance", limit: int = 10, offset: int = 0
     ) -> list[tuple[int, float]]:
         """(segment id, -rank: lower is better, as bm25 on SQLite) for one page of matches."""
-        where, params = _membership(f)
+        where, params = self._membership(f)
         if sort == "relevance":
             order, extra = "rank DESC, g.id", ""
         else:
@@ -242,32 +177,32 @@ class PgSearchTables(PgTables):
         tsquery = fts5_to_tsquery(fts)
         rows = self._run(
             f"""SELECT g.id, {_rank(tsquery)} AS rank FROM {_QUERY} AS q(q), segments g {extra}
-                WHERE g.tsv @@ q.q {where} ORDER BY {order} LIMIT %s OFFSET %s""",
+                WHERE g.tsv @@ q.q {where} ORDER BY {order} LIMIT ? OFFSET ?""",
             [tsquery, *params, limit, offset],
         )
         return [(r["id"], -float(r["rank"])) for r in rows]
 
     def text_count(self, fts: str, f: SearchFilters | None = None) -> int:
-        where, params = _membership(f) if f is not None else ("", [])
+        where, params = self._membership(f) if f is not None else ("", [])
         rows = self._run(
             f"SELECT COUNT(*) AS n FROM segments g WHERE g.tsv @@ {_QUERY} {where}", [fts5_to_tsquery(fts), *params]
         )
         return int(rows[0]["n"])
 
     def text_facets(self, fts: str, f: SearchFilters, step: int = 1) -> list[FacetCount]:
-        where, params = _membership(f)
-        sample = f" AND g.id %% {int(step)} = 0" if step > 1 else ""
+        where, params = self._membership(f)
+        sample = f" AND g.id % {int(step)} = 0" if step > 1 else ""
         rows = self._run(
             f"""SELECT p.title AS podcast, pe.name AS person, substr(e.published, 1, 4) AS year, SUM(x.n) AS n
                 FROM (SELECT g.episode_id, g.speaker_id, COUNT(*) AS n FROM segments g
                       WHERE g.tsv @@ {_QUERY} {sample} {where} GROUP BY 1, 2) x
                 JOIN episodes e ON e.id = x.episode_id JOIN podcasts p ON p.id = e.podcast_id
-                LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND a.tier = ANY(%s)
+                LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND a.tier = ANY(?)
                 LEFT JOIN people pe ON pe.id = a.person_id
                 GROUP BY 1, 2, 3""",
             [fts5_to_tsquery(fts), *params, list(f.tiers)],
         )
-        return [_facet(cast(Any, r)) for r in rows]
+        return [facet(r) for r in rows]
 
     def text_page(
         self,
@@ -281,7 +216,7 @@ class PgSearchTables(PgTables):
     ) -> TextPage:
         """One pass over the matches that pass the filters (a materialised CTE: id, episode, speaker, start, rank),
         then the page, the count and the facets from it, in one statement."""
-        where, params = _membership(f)
+        where, params = self._membership(f)
         relevance = sort == "relevance"
         tsquery = fts5_to_tsquery(fts)
         if relevance:
@@ -291,21 +226,21 @@ class PgSearchTables(PgTables):
                         ON e.id = m.episode_id
                         ORDER BY e.published IS NULL, e.published DESC, m.episode_id, m.start, m.id"""
             outer = _DATE_ORDER
-        page = f"SELECT id, rank, row_number() OVER (ORDER BY {outer}) AS ord FROM ({inner} LIMIT %s OFFSET %s) s"
+        page = f"SELECT id, rank, row_number() OVER (ORDER BY {outer}) AS ord FROM ({inner} LIMIT ? OFFSET ?) s"
         rows = self._run(
             f"""WITH m AS MATERIALIZED (
                     SELECT g.id, g.episode_id, g.speaker_id, g.start, {_rank(tsquery) if relevance else "0::real"}
                     AS rank FROM {_QUERY} AS q(q), segments g WHERE g.tsv @@ q.q {where}),
-                n AS (SELECT COUNT(*) AS total, GREATEST(1, CEIL(COUNT(*) / %s::numeric))::bigint AS step FROM m),
+                n AS (SELECT COUNT(*) AS total, GREATEST(1, CEIL(COUNT(*) / ?::numeric))::bigint AS step FROM m),
                 page AS ({page}),
                 x AS (SELECT m.episode_id, m.speaker_id, COUNT(*) AS n FROM m, n  -- (the OR: a row estimate that
-                      WHERE n.step = 1 OR m.id %% n.step = 0 GROUP BY 1, 2)  -- leads to hash joins)
+                      WHERE n.step = 1 OR m.id % n.step = 0 GROUP BY 1, 2)  -- leads to hash joins)
                 SELECT 0 AS part, id, rank, ord, NULL AS podcast, NULL AS person, NULL AS year, NULL AS n FROM page
                 UNION ALL SELECT 1, step, NULL, NULL, NULL, NULL, NULL, total FROM n
                 UNION ALL
                 SELECT 2, NULL, NULL, NULL, p.title, pe.name, substr(e.published, 1, 4), SUM(x.n)
                 FROM x JOIN episodes e ON e.id = x.episode_id JOIN podcasts p ON p.id = e.podcast_id
-                LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND a.tier = ANY(%s)
+                LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND a.tier = ANY(?)
                 LEFT JOIN people pe ON pe.id = a.person_id
                 GROUP BY p.title, pe.name, substr(e.published, 1, 4)""",
             [tsquery, *params, int(exact), limit, offset, list(f.tiers)],
@@ -316,7 +251,7 @@ class PgSearchTables(PgTables):
         return TextPage(
             page=[(r["id"], -float(r["rank"])) for r in found],
             total=total,
-            facets=[_facet(cast(Any, r)) for r in rows if r["part"] == 2],
+            facets=[facet(r) for r in rows if r["part"] == 2],
             step=int(counts["id"]),
         )
 
@@ -353,23 +288,15 @@ class PgSearchTables(PgTables):
                 unsure.append(term)
         if unsure:
             counted = self._run(
-                """SELECT t.term FROM unnest(%s::text[], %s::text[]) AS t(term, folded)
+                """SELECT t.term FROM unnest(?::text[], ?::text[]) AS t(term, folded)
                    WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM segments g
-                          WHERE g.tsv @@ phraseto_tsquery('simple', t.folded) LIMIT %s) x) > %s""",
+                          WHERE g.tsv @@ phraseto_tsquery('simple', t.folded) LIMIT ?) x) > ?""",
                 [unsure, [fold(t) for t in unsure], above + 1, above],
             )
             common |= {r["term"] for r in counted}
         return common
 
     # -- ids from elsewhere (vector search) -----------------------------------------------------------------------
-
-    def keep_matching(self, ids: Sequence[int], f: SearchFilters) -> list[int]:
-        if not ids:
-            return []
-        where, params = _membership(f)
-        rows = self._run(f"SELECT g.id FROM segments g WHERE g.id = ANY(%s) {where}", [_ids(ids), *params])
-        found = {r["id"] for r in rows}
-        return [i for i in ids if i in found]
 
     def term_documents(self, terms: Sequence[str]) -> dict[str, int]:
         """How many segments hold each term: one GIN-index count per term (no vocabulary table here; `ts_stat`
@@ -379,70 +306,20 @@ class PgSearchTables(PgTables):
         rows = self._run(
             """SELECT t.term, (SELECT COUNT(*) FROM segments g WHERE g.tsv @@ phraseto_tsquery('simple', t.folded))
                       AS n
-               FROM unnest(%s::text[], %s::text[]) AS t(term, folded)""",
+               FROM unnest(?::text[], ?::text[]) AS t(term, folded)""",
             [list(terms), [fold(t) for t in terms]],
         )
         return {r["term"]: int(r["n"]) for r in rows if r["n"]}
-
-    def segment_id_bound(self) -> int:
-        return int(self._run("SELECT COALESCE(MAX(id), 0) AS n FROM segments", [])[0]["n"])
 
     def matching_fts(self, ids: Sequence[int], fts: str) -> set[int]:
         if not ids:
             return set()
         rows = self._run(
-            f"SELECT id FROM segments WHERE id = ANY(%s) AND tsv @@ {_QUERY}", [_ids(ids), fts5_to_tsquery(fts)]
+            f"SELECT id FROM segments WHERE id = ANY(?) AND tsv @@ {_QUERY}", [_ids(ids), fts5_to_tsquery(fts)]
         )
         return {r["id"] for r in rows}
 
-    def facets_of(self, ids: Sequence[int], f: SearchFilters) -> list[FacetCount]:
-        rows = self._run(  # grouped by episode speaker first: the names are joined once per group
-            """SELECT p.title AS podcast, pe.name AS person, substr(e.published, 1, 4) AS year, SUM(x.n) AS n
-               FROM (SELECT episode_id, speaker_id, COUNT(*) AS n FROM segments WHERE id = ANY(%s) GROUP BY 1, 2) x
-               JOIN episodes e ON e.id = x.episode_id JOIN podcasts p ON p.id = e.podcast_id
-               LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND a.tier = ANY(%s)
-               LEFT JOIN people pe ON pe.id = a.person_id
-               GROUP BY 1, 2, 3""",
-            [_ids(ids), list(f.tiers)],
-        )
-        return [_facet(cast(Any, r)) for r in rows]
-
-    # -- what a hit shows -----------------------------------------------------------------------------------------
-
-    def segment_rows(self, ids: Sequence[int], f: SearchFilters) -> dict[int, SegmentRow]:
-        rows = self._run(
-            f"""SELECT g.id, g.episode_id, g.start, g."end", g.text, s.label, pe.name AS person, a.tier, a.score,
-                       e.title AS episode, e.published, e.language, p.title AS podcast
-                {_FROM} WHERE g.id = ANY(%s)""",
-            [list(f.tiers), _ids(ids)],
-        )
-        return {r["id"]: _segment(cast(Any, r)) for r in rows}
-
-    def neighbours(self, segment_id: int, count: int, f: SearchFilters) -> tuple[list[SegmentRow], list[SegmentRow]]:
-        columns = 'g.id, g.start, g."end", g.text, s.label, pe.name AS person, a.tier'
-        anchor = "(SELECT episode_id, start, id FROM segments WHERE id = %s) o"
-        before = self._run(
-            f"""SELECT {columns} {_FROM} JOIN {anchor} ON g.episode_id = o.episode_id
-                WHERE (g.start, g.id) < (o.start, o.id) ORDER BY g.start DESC, g.id DESC LIMIT %s""",
-            [list(f.tiers), segment_id, count],
-        )
-        after = self._run(
-            f"""SELECT {columns} {_FROM} JOIN {anchor} ON g.episode_id = o.episode_id
-                WHERE (g.start, g.id) > (o.start, o.id) ORDER BY g.start, g.id LIMIT %s""",
-            [list(f.tiers), segment_id, count],
-        )
-        return [_segment(cast(Any, r)) for r in reversed(before)], [_segment(cast(Any, r)) for r in after]
-
     # -- vectors --------------------------------------------------------------------------------------------------
-
-    def segments_without_vectors(self, limit: int, episode_id: int | None = None) -> list[tuple[int, str]]:
-        sql = """SELECT g.id, g.text FROM segments g LEFT JOIN segment_vectors v ON v.segment_id = g.id
-                 WHERE v.segment_id IS NULL"""
-        params: list[Any] = []
-        if episode_id is not None:
-            sql += " AND g.episode_id = %s"
-            params.append(episode_id)
-        return [(r["id"], r["text"]) for r in self._run(sql + " ORDER BY g.id LIMIT %s", [*params, limit])]
 
     def save_vectors(self, ids: Sequence[int], vectors: npt.NDArray[np.float32]) -> None:
         """Stores (or replaces) each segment's vector as halfvec, sent as text."""
@@ -450,9 +327,9 @@ class PgSearchTables(PgTables):
         if not rows:
             return
         try:
-            with self.transaction() as conn, conn.cursor() as cur:
-                cur.executemany(
-                    """INSERT INTO segment_vectors (segment_id, vector) VALUES (%s, %s::halfvec)
+            with self.transaction():
+                self._many(
+                    """INSERT INTO segment_vectors (segment_id, vector) VALUES (?, ?::halfvec)
                        ON CONFLICT (segment_id) DO UPDATE SET vector = excluded.vector""",
                     rows,
                 )
@@ -463,20 +340,12 @@ class PgSearchTables(PgTables):
         """An exact count (an index-only scan of the primary key; SQLite keeps a counter by triggers instead)."""
         return int(self._run("SELECT COUNT(*) AS n FROM segment_vectors", [])[0]["n"])
 
-    def vectors_behind(self) -> bool:
-        row = self._run(
-            """SELECT COALESCE((SELECT MAX(id) FROM segments) > COALESCE((SELECT MAX(segment_id) FROM segment_vectors),
-               0), false) AS behind""",
-            [],
-        )[0]
-        return bool(row["behind"])
-
     def vector_batches(self, size: int = 50_000) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
         last = -1
         while True:
             rows = self._run(
-                """SELECT segment_id, halfvec_send(vector) AS vector FROM segment_vectors WHERE segment_id > %s
-                   ORDER BY segment_id LIMIT %s""",
+                """SELECT segment_id, halfvec_send(vector) AS vector FROM segment_vectors WHERE segment_id > ?
+                   ORDER BY segment_id LIMIT ?""",
                 [last, size],
             )
             if not rows:
@@ -490,18 +359,20 @@ class PgSearchTables(PgTables):
         among those that pass the filters. The graph is walked with a candidate list of k (`hnsw.ef_search`, at
         most 1,000); with filters, the walk goes on until k pass (pgvector's iterative scan) rather than filtering
         only the first candidates. One round trip: the settings and the query go in one pipeline."""
-        where, params = _membership(f)
+        where, params = self._membership(f)
         text = _halfvec(vector)
         join = "JOIN segments g ON g.id = v.segment_id" if where else ""
         try:
             with self.transaction() as conn, conn.pipeline():
                 conn.execute(
-                    "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
+                    native("SELECT set_config('hnsw.ef_search', ?, true), set_config('hnsw.iterative_scan', ?, true)"),
                     [str(max(40, min(1000, k))), "relaxed_order" if where else "off"],
                 )
                 cur = conn.execute(
-                    f"""SELECT v.segment_id AS id, v.vector <=> %s::halfvec AS distance FROM segment_vectors v {join}
-                        WHERE true {where} ORDER BY v.vector <=> %s::halfvec LIMIT %s""",
+                    native(
+                        f"""SELECT v.segment_id AS id, v.vector <=> ?::halfvec AS distance FROM segment_vectors v {join}
+                            WHERE true {where} ORDER BY v.vector <=> ?::halfvec LIMIT ?"""
+                    ),
                     [text, *params, text, k],
                 )
                 rows = cur.fetchall()
@@ -509,6 +380,3 @@ class PgSearchTables(PgTables):
             raise StoreError(f"vector search failed in the database: {exc}") from exc
         found = [(int(r["id"]), 1.0 - float(r["distance"])) for r in rows]
         return sorted(found, key=lambda p: (-p[1], p[0]))
-
-    def episode_segment_ids(self, episode_id: int) -> list[int]:
-        return [r["id"] for r in self._run("SELECT id FROM segments WHERE episode_id = %s", [episode_id])]
