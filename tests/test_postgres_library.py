@@ -77,7 +77,7 @@ def test_store_copy_moves_a_sqlite_library_whole(tmp_path: Path, pg_url: str) ->
         assert pg.counts() == before
         # The float16 vectors arrive bit for bit (binary COPY), and the indexes dropped for the load are back.
         assert [(ids.tolist(), v.tolist()) for ids, v in pg.store.search.vector_batches()] == vectors
-        indexes = {r["indexname"] for r in pg.store.search._query("SELECT indexname FROM pg_indexes")}
+        indexes = {r["indexname"] for r in pg.store.search._q("SELECT indexname FROM pg_indexes")}
         assert {"segments_tsv", "segment_vectors_hnsw", "segments_lookup", "turns_episode"} <= indexes
         assert pg.export_transcript(episode_id, "vtt") == vtt
         assert [k.name for k in pg.keys.list()] == ["reader"]

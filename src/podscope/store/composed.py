@@ -6,6 +6,23 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
+from podscope.store.contract import (
+    EpisodeRepository,
+    FeedRepository,
+    KeyRepository,
+    MaintenanceRepository,
+    PeopleRepository,
+    QuizRepository,
+    SearchRepository,
+    TranslationRepository,
+)
+from podscope.store.feeds import FeedTables
+from podscope.store.keys import KeyTables
+from podscope.store.people import PeopleTables
+from podscope.store.quizzes import QuizTables
+from podscope.store.sql import SqlDatabase
+from podscope.store.translations import TranslationTables
+
 
 class StoreDatabase(Protocol):
     """The engine side of a store: SQLite's `Database` or PostgreSQL's `PgDatabase`."""
@@ -20,9 +37,20 @@ class StoreDatabase(Protocol):
 
 
 class ComposedStore:
-    """A store made of repositories over one database; subclasses build the repositories."""
+    """A store made of repositories over one database. The repositories written once for both engines
+    (`podscope.store.sql`) are built here; each engine's store adds its own episodes, search and maintenance."""
 
     db: StoreDatabase
+    episodes: EpisodeRepository
+    search: SearchRepository
+    maintenance: MaintenanceRepository
+
+    def _compose(self, db: SqlDatabase) -> None:
+        self.people: PeopleRepository = PeopleTables(db)
+        self.feeds: FeedRepository = FeedTables(db)
+        self.keys: KeyRepository = KeyTables(db)
+        self.quizzes: QuizRepository = QuizTables(db)
+        self.translations: TranslationRepository = TranslationTables(db)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -11,25 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from podscope.store.composed import ComposedStore
-from podscope.store.contract import (
-    EpisodeRepository,
-    FeedRepository,
-    KeyRepository,
-    MaintenanceRepository,
-    PeopleRepository,
-    QuizRepository,
-    SearchRepository,
-    TranslationRepository,
-)
 from podscope.store.db import Database
 from podscope.store.episodes import EpisodeTables
-from podscope.store.feeds import FeedTables
-from podscope.store.keys import KeyTables
 from podscope.store.maintenance import MaintenanceTables
-from podscope.store.people import PeopleTables
-from podscope.store.quizzes import QuizTables
 from podscope.store.search import SearchTables
-from podscope.store.translations import TranslationTables
 
 
 class Store(ComposedStore):
@@ -39,11 +24,7 @@ class Store(ComposedStore):
         self.db: Database = Database(path)
         self.path = self.db.path
         self.location = str(self.path)
-        self.episodes: EpisodeRepository = EpisodeTables(self.db)
-        self.people: PeopleRepository = PeopleTables(self.db)
-        self.search: SearchRepository = SearchTables(self.db)
-        self.feeds: FeedRepository = FeedTables(self.db)
-        self.keys: KeyRepository = KeyTables(self.db)
-        self.quizzes: QuizRepository = QuizTables(self.db)
-        self.translations: TranslationRepository = TranslationTables(self.db)
-        self.maintenance: MaintenanceRepository = MaintenanceTables(self.db)
+        self._compose(self.db)
+        self.episodes = EpisodeTables(self.db)
+        self.search = SearchTables(self.db)
+        self.maintenance = MaintenanceTables(self.db)
