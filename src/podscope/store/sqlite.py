@@ -14,6 +14,7 @@ from podscope.store.composed import ComposedStore
 from podscope.store.contract import (
     EpisodeRepository,
     FeedRepository,
+    JobRepository,
     KeyRepository,
     MaintenanceRepository,
     PeopleRepository,
@@ -24,6 +25,7 @@ from podscope.store.contract import (
 from podscope.store.db import Database
 from podscope.store.episodes import EpisodeTables
 from podscope.store.feeds import FeedTables
+from podscope.store.jobs import JobTables
 from podscope.store.keys import KeyTables
 from podscope.store.maintenance import MaintenanceTables
 from podscope.store.people import PeopleTables
@@ -44,6 +46,7 @@ class Store(ComposedStore):
         self.search: SearchRepository = SearchTables(self.db)
         self.feeds: FeedRepository = FeedTables(self.db)
         self.keys: KeyRepository = KeyTables(self.db)
+        self.jobs: JobRepository = JobTables(self.db)
         self.quizzes: QuizRepository = QuizTables(self.db)
         self.translations: TranslationRepository = TranslationTables(self.db)
         self.maintenance: MaintenanceRepository = MaintenanceTables(self.db)

@@ -6,6 +6,7 @@ from podscope.store.composed import ComposedStore
 from podscope.store.contract import (
     EpisodeRepository,
     FeedRepository,
+    JobRepository,
     KeyRepository,
     MaintenanceRepository,
     PeopleRepository,
@@ -16,6 +17,7 @@ from podscope.store.contract import (
 from podscope.store.postgres.db import PgDatabase, redact
 from podscope.store.postgres.episodes import PgEpisodes
 from podscope.store.postgres.feeds import PgFeeds
+from podscope.store.postgres.jobs import PgJobs
 from podscope.store.postgres.keys import PgKeys
 from podscope.store.postgres.maintenance import PgMaintenance
 from podscope.store.postgres.people import PgPeople
@@ -36,6 +38,7 @@ class PostgresStore(ComposedStore):
         self.search: SearchRepository = PgSearchTables(self.db)
         self.feeds: FeedRepository = PgFeeds(self.db)
         self.keys: KeyRepository = PgKeys(self.db)
+        self.jobs: JobRepository = PgJobs(self.db)
         self.quizzes: QuizRepository = PgQuizzes(self.db)
         self.translations: TranslationRepository = PgTranslations(self.db)
         self.maintenance: MaintenanceRepository = PgMaintenance(self.db)
