@@ -95,7 +95,10 @@ class _Progress:
         if stage != self._stage or now - self._written >= PROGRESS_SECONDS or fraction == 1.0:
             with self._lock:
                 self._stage, self._written = stage, now
-                self._note(self.jobs.store.touch(self.job.id, self.claimer, stage, fraction))
+                try:
+                    self._note(self.jobs.store.touch(self.job.id, self.claimer, stage, fraction))
+                except PodscopeError:  # the store is busy or away for a moment: the work goes on, the next write
+                    log.warning("job %s: its progress could not be written", self.job.id, exc_info=True)
         if self.stopping.is_set() and self.reason is None:
             self.reason = "stop"
         name = stage.rpartition(":")[2]
@@ -195,6 +198,12 @@ class Runner:
             beating.join()
 
     def _finish(self, job: Job, progress: _Progress) -> None:
+        try:
+            self._record(job, progress)
+        except PodscopeError:  # the store went away (a server stopping): the next start's recovery settles the job
+            log.exception("job %s: how it ended could not be recorded", job.id)
+
+    def _record(self, job: Job, progress: _Progress) -> None:
         store, claimer = self.jobs.store, self.claimer
         try:
             outcome = self._worker_library().run_job(job, progress)
