@@ -254,9 +254,15 @@ def test_api_page_and_command_list_get_and_cancel_jobs(
         ]
         assert http.get(f"/api/jobs/{first['id']}").json()["parameters"] == {"limit": 1, "retranscribe": False}
 
+        evil = lib.jobs.upload(
+            keep_upload(lib, "evil.wav"), podcast="<b>Now</b>", title="<script>alert(1)</script>", published=None
+        )
         page = http.get("/jobs")
         assert page.status_code == 200 and f'id="job-{first["id"]}"' in page.text and "Sync every feed" in page.text
-        assert page.text.count('action="/jobs/') == 3  # two cancel buttons and the re-score
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text and "<script>alert" not in page.text
+        assert "&lt;b&gt;Now&lt;/b&gt;" in page.text
+        assert page.text.count('action="/jobs/') == 4  # three cancel buttons and the re-score
+        assert lib.jobs.cancel(evil.id).status == "cancelled"
         token = re.search(r'name="csrf" value="([^"]+)"', page.text)
         assert token
         form = http.post(f"/jobs/{first['id']}/cancel", data={"csrf": token.group(1)})
@@ -268,7 +274,8 @@ def test_api_page_and_command_list_get_and_cancel_jobs(
         assert running is not None and running.id == second["id"]
         asked = http.post(f"/api/jobs/{second['id']}/cancel")
         assert asked.status_code == 200 and asked.json()["status"] == "running" and asked.json()["cancel_requested"]
-        assert [j["id"] for j in http.get("/api/jobs", params={"status": "cancelled"}).json()] == [first["id"]]
+        cancelled = http.get("/api/jobs", params={"status": "cancelled"}).json()
+        assert [j["id"] for j in cancelled] == [evil.id, first["id"]]
         assert lib.store.jobs.finish(second["id"], "elsewhere:1:x", "cancelled")
 
         code, out, _ = cli_here(capsys, "jobs", "--home", lib.home, *(["--store", store_url] if store_url else []))
