@@ -1,10 +1,12 @@
 """Stored background jobs (`podscope.jobs`): uploads, feed syncs and re-scores kept in the library, so a restarted
 server runs what was queued and takes up what was running; claimed by one runner at a time, cancelled, listed.
 
-The store's side runs on both backends (the `backend` fixture): queueing, claiming (threads racing on one store, two
-runners), cancelling, and the recovery of jobs a dead worker left. The runs over real audio (Whisper tiny.en and the
-real diarization on tests/data's two-speaker call) restart a server in this process, and kill a real `podscope serve`
-with SIGKILL mid-upload (a slow test).
+Everything runs on both backends (the `backend` fixture): queueing, claiming (threads racing on one store, two
+runners), cancelling, the recovery of jobs a dead worker left, a job queued through one app run by the next, the API,
+the page and the command. The runs over real audio (Whisper tiny.en and the real diarization on tests/data's
+two-speaker call) take a minute or more each, so `make test-all` runs them: a server in this process stopped
+mid-upload and started again, a running upload cancelled, and a real `podscope serve` killed with SIGKILL mid-upload,
+twice (the second time its uploaded file is gone before the restart).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The embedded store: one SQLite file under the podscope home, made of one repository per kind of record.
 
 Each repository is a small class over the one shared `Database` (connection, lock, transactions, migrations):
-`store.episodes`, `store.people`, `store.search`, `store.feeds`, `store.keys`, `store.quizzes`,
+`store.episodes`, `store.people`, `store.search`, `store.feeds`, `store.keys`, `store.jobs`, `store.quizzes`,
 `store.translations`, `store.maintenance`. A library operation that spans repositories groups their writes with
 `store.transaction()`.
 """
