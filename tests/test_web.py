@@ -121,6 +121,7 @@ def page_urls(library: dict[str, Any]) -> dict[str, str]:
         "review-low": "/review?tier=low",
         "review-verified": "/review?tier=verified",
         "feeds": "/feeds",
+        "jobs": "/jobs",
     }
     for e in lib.episodes():
         urls[f"episode-{e.id}"] = f"/episodes/{e.id}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,7 @@ from podscope.asr.whisper import AsrOptions, WhisperTranscriber, check_language
 from podscope.distributed import AudioJob, FeedJob, Pool, RayReport, ingest_files, require_ray, sync_items
 from podscope.errors import InputError
 from podscope.ingest import AddResult
+from podscope.jobs import JobOutcome, Jobs
 from podscope.keys import Keys
 from podscope.people import People
 from podscope.recordings import recording
@@ -35,6 +37,8 @@ from podscope.records import (
     EpisodeMeta,
     EpisodeSpeaker,
     Hook,
+    Job,
+    LabelledHook,
     Podcast,
     StoredTranscript,
     Tier,
@@ -86,6 +90,7 @@ class Library:
         self._transcribers: dict[AsrOptions, WhisperTranscriber] = {}
         self.people = People(self.store, self.settings, self.embed_clip)
         self.keys = Keys(self.store.keys)
+        self.jobs = Jobs(self.store.jobs, self.home)
         self._quizzes: Quizzes | None = None
         self._translations: Translations | None = None
         self.search = Search(
@@ -377,6 +382,34 @@ class Library:
                 f" {MIN_SAMPLE_SECONDS:.0f} s"
             )
         return tracks[0].embedding, tracks[0].speaking_time
+
+    def run_job(self, job: Job, hook: LabelledHook) -> JobOutcome:
+        """Do a stored job's work (`podscope.jobs.Runner` calls this on its own library): process an upload, sync the
+        feeds, or re-score the voices; `hook` hears the stages and may raise `JobStopped` between them."""
+        p = job.parameters
+        if job.kind == "upload":
+            if not job.input_path:
+                raise InputError(f"job {job.id} names no uploaded file")
+            result = self.add_audio(
+                job.input_path, podcast=p["podcast"], title=p["title"], published=p.get("published"), hook=hook
+            )
+            keep = Path(result.episode.source) == Path(job.input_path).resolve()
+            return JobOutcome(episode_id=result.episode.id, created=result.created, keep_input=keep)
+        if job.kind == "sync":
+            report = self.feeds.sync(
+                p.get("feed_id"),
+                limit=p.get("limit"),
+                since=p.get("since"),
+                retranscribe=bool(p.get("retranscribe")),
+                hook=hook,
+            )
+            return JobOutcome(result=asdict(report))
+        if job.kind == "rescore":
+            hook("rescore", 0, 1)
+            changes = self.people.match()
+            hook("rescore", 1, 1)
+            return JobOutcome(result={"changes": len(changes)})
+        raise InputError(f"job {job.id} is of kind {job.kind!r}: expected upload, sync or rescore")
 
     # -- reading --------------------------------------------------------------------------------------------------
 

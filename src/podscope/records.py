@@ -29,7 +29,11 @@ HUMAN_TIER: Tier = "confirmed"
 SHOWN_TIERS: tuple[Tier, ...] = ("confirmed", "verified", "matched")  # what a reader sees; `low` is kept but hidden
 
 EpisodeStatus = Literal["pending", "done", "failed"]
-JobStatus = Literal["queued", "running", "done", "failed"]
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]  # a background job's state (podscope.jobs)
+JOB_STATUSES: tuple[JobStatus, ...] = get_args(JobStatus)
+JobKind = Literal["upload", "sync", "rescore"]  # a recording to process, feeds to sync, the voices to score again
+JOB_KINDS: tuple[JobKind, ...] = get_args(JobKind)
+JobHold = Literal["held", "cancel", "lost"]  # a worker's answer from the store: go on, stop (asked to), stop (not ours)
 QuizLevel = Literal["easy", "medium", "hard"]
 QUIZ_LEVELS: tuple[QuizLevel, ...] = get_args(QuizLevel)
 QuestionKind = Literal["gap", "who"]  # a word cut from what was said; who said a line
@@ -470,6 +474,38 @@ class ApiKey:
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+@dataclass(frozen=True)
+class Job:
+    """A stored background job: what to do (`kind`, `parameters`), how far it got (`stage`, `progress` 0-1 within the
+    stage) and how it ended (`episode_id`, `created`, `result`, or `error`). `input_path` is the file it holds in the
+    home until it ends (an upload); `node` the host and home that may run it (where that file is; None: anywhere);
+    `claimed_by` the worker running it (host:pid:token) and `heartbeat_at` when that worker last said it was alive."""
+
+    id: str
+    kind: JobKind
+    status: JobStatus
+    parameters: dict[str, Any]
+    stage: str | None
+    progress: float | None
+    episode_id: int | None
+    created: bool | None  # for uploads: False when the recording was already in the library
+    error: str | None
+    result: dict[str, Any]
+    cancel_requested: bool
+    attempts: int  # how many times a worker started it
+    input_path: str | None
+    node: str | None
+    claimed_by: str | None
+    heartbeat_at: str | None
+    queued_at: str
+    started_at: str | None
+    finished_at: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")
 
 
 @dataclass(frozen=True)

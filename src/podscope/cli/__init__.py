@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 
 from podscope import __version__
-from podscope.cli import episodes, feeds, keys, people, quiz, search, serve, storage, translate, upkeep
+from podscope.cli import episodes, feeds, jobs, keys, people, quiz, search, serve, storage, translate, upkeep
 from podscope.cli.shell import err
 from podscope.errors import PodscopeError
 
@@ -46,6 +46,7 @@ for command in (
     feeds.sync,
     serve.serve,
     keys.keys,
+    jobs.jobs,
     storage.store_group,
     upkeep.backup,
     upkeep.restore,

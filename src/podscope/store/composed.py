@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from podscope.store.contract import (
     EpisodeRepository,
     FeedRepository,
+    JobRepository,
     KeyRepository,
     MaintenanceRepository,
     PeopleRepository,
@@ -42,6 +43,7 @@ class ComposedStore:
 
     db: StoreDatabase
     episodes: EpisodeRepository
+    jobs: JobRepository
     search: SearchRepository
     maintenance: MaintenanceRepository
 

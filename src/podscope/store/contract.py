@@ -8,7 +8,7 @@ repository method is atomic on its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -30,6 +30,8 @@ from podscope.records import (
     FacetCount,
     FollowedFeed,
     FollowedItem,
+    Job,
+    JobHold,
     NewItem,
     Orphans,
     Person,
@@ -401,6 +403,71 @@ class KeyRepository(Protocol):
         ...
 
 
+class JobRepository(Protocol):
+    """Background jobs: queued, claimed by one worker at a time, followed, finished or cancelled."""
+
+    def create(
+        self, kind: str, parameters: Mapping[str, Any], *, input_path: str | None = None, node: str | None = None
+    ) -> Job:
+        """Queue a job: `parameters` (JSON) say what to do; `input_path` is a file in the home it holds until it ends;
+        `node` the host and home that alone may run it (None: any worker)."""
+        ...
+
+    def get(self, job_id: str) -> Job:
+        """One job; NotFound when there is none with this id."""
+        ...
+
+    def list_jobs(self, status: str | None = None, limit: int = 50) -> list[Job]:
+        """The newest jobs first, at most `limit` (only those with `status`, when given)."""
+        ...
+
+    def active_ids(self) -> list[str]:
+        """The ids of the running jobs, then of the queued ones in the order they will run."""
+        ...
+
+    def claim_next(self, claimer: str, node: str) -> Job | None:
+        """Take the oldest queued job that `node` may run for the worker `claimer`, now running with its heartbeat
+        started; None when there is none. Of claimers racing for one job exactly one wins."""
+        ...
+
+    def touch(self, job_id: str, claimer: str, stage: str | None = None, progress: float | None = None) -> JobHold:
+        """A running job's heartbeat (and its stage and progress, when `stage` is given), written only while
+        `claimer` holds it: "held" (go on), "cancel" (a cancel was asked for) or "lost" (it is not this worker's)."""
+        ...
+
+    def finish(
+        self,
+        job_id: str,
+        claimer: str,
+        status: str,
+        *,
+        error: str | None = None,
+        result: Mapping[str, Any] | None = None,
+        episode_id: int | None = None,
+        created: bool | None = None,
+    ) -> bool:
+        """Record how a running job ended (done, failed or cancelled), only while `claimer` holds it; returns whether
+        it was recorded."""
+        ...
+
+    def requeue(self, job_id: str, claimer: str) -> bool:
+        """Put a running job back in the queue (its worker stopped or died), only while `claimer` holds it."""
+        ...
+
+    def cancel(self, job_id: str) -> Job:
+        """A queued job is cancelled at once; a running one is asked to stop (its worker reads it from `touch`);
+        a finished one is left as it is. Returns the job as it is now."""
+        ...
+
+    def stale(self, stale_seconds: float) -> list[Job]:
+        """Running jobs whose worker has not written a heartbeat for `stale_seconds` (by the database's clock)."""
+        ...
+
+    def held_inputs(self) -> list[str]:
+        """The files queued and running jobs hold (an upload's recording until its job ends)."""
+        ...
+
+
 class QuizRepository(Protocol):
     """Every answer a learner gives to a listening quiz."""
 
@@ -514,6 +581,7 @@ class StoreBackend(Protocol):
     search: SearchRepository
     feeds: FeedRepository
     keys: KeyRepository
+    jobs: JobRepository
     quizzes: QuizRepository
     translations: TranslationRepository
     maintenance: MaintenanceRepository

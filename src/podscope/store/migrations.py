@@ -284,6 +284,38 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE UNIQUE INDEX people_name_key ON people(name_key);
         """,
     ),
+    (
+        # Background jobs (uploads, feed syncs, re-scores) kept in the store, so a restarted server resumes them
+        # (podscope.jobs). `seq` orders them; `id` is what the API shows. No foreign key on episode_id: deleting the
+        # episode later leaves the job's record of what it made.
+        "0013_jobs",
+        """
+        CREATE TABLE jobs (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'queued'
+                CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+            parameters TEXT NOT NULL DEFAULT '{}',
+            input_path TEXT,
+            node TEXT,
+            stage TEXT,
+            progress REAL,
+            episode_id INTEGER,
+            created INTEGER,
+            error TEXT,
+            result TEXT NOT NULL DEFAULT '{}',
+            cancel_requested_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            claimed_by TEXT,
+            heartbeat_at TEXT,
+            queued_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+            started_at TEXT,
+            finished_at TEXT
+        );
+        CREATE INDEX jobs_status ON jobs(status, seq);
+        """,
+    ),
 ]
 
 

@@ -112,9 +112,12 @@ class Checker:
         return [Finding("missing media", what, len(gone), False, examples=tuple(gone[:EXAMPLES]))]
 
     def unreferenced(self) -> list[Path]:
+        """Recordings in the media folders that no episode names and no queued or running job holds (an upload
+        waiting to be processed)."""
         named = {
             Path(source).resolve() for _, source in self.store.maintenance.recording_sources() if is_recording(source)
         }
+        named |= {Path(held).resolve() for held in self.store.jobs.held_inputs()}
         return [path for path in media_files(self.home) if path.resolve() not in named]
 
     def delete_unreferenced(self) -> None:

@@ -10,17 +10,20 @@ and no traceback ever reaches a client.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podscope import __version__
 from podscope.errors import Conflict, InputError, NotFound, PodscopeError
+from podscope.jobs import Runner
 from podscope.library import Library
 from podscope.web.api.base import allowed_methods
-from podscope.web.jobs import Jobs
 from podscope.web.ratelimit import RateLimiter
 from podscope.web.templating import error_page
 
@@ -43,8 +46,20 @@ def error_response(request: Request, status: int, message: str) -> Response:
 
 def create_app(lib: Library, **state: Any) -> FastAPI:
     """The app over `lib`, with what its routes share built once and kept in `app.state` (see
-    `podscope.web.state`); extra keyword arguments are kept there too, and win."""
+    `podscope.web.state`); extra keyword arguments are kept there too, and win. While the app runs (its lifespan),
+    the job runner runs the library's stored jobs (`podscope.jobs`) on a second library over the same home."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runner: Runner = app.state.jobs
+        await run_in_threadpool(runner.start)  # first puts back what a stopped server left running
+        try:
+            yield
+        finally:
+            await run_in_threadpool(runner.stop)  # the running job goes back in the queue
+
     app = FastAPI(
+        lifespan=lifespan,
         title="podscope",
         version=__version__,
         description="Podcast transcripts with speakers, voice profiles and search: who said what, when.",
@@ -53,7 +68,7 @@ def create_app(lib: Library, **state: Any) -> FastAPI:
         openapi_url=None,
     )
     app.state.lib = lib
-    app.state.jobs = Jobs(lib)  # its worker thread starts with the first job
+    app.state.jobs = Runner(lib.jobs, lambda: Library(lib.home, settings=lib.settings))
     app.state.rate_limiter = RateLimiter()
     app.state.translation_pairs = None  # asked of the translation backend by the first page that offers translations
     for key, value in state.items():

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from fastapi import Request
 
 if TYPE_CHECKING:
+    from podscope.jobs import Runner
     from podscope.library import Library
-    from podscope.web.jobs import Jobs
     from podscope.web.ratelimit import RateLimiter
 
 
@@ -19,10 +19,10 @@ def lib_of(request: Request) -> Library:
     return lib
 
 
-def jobs_of(request: Request) -> Jobs:
-    """The one queue of background jobs (uploads, feed syncs) and its worker thread."""
-    jobs: Jobs = request.app.state.jobs
-    return jobs
+def runner_of(request: Request) -> Runner:
+    """The thread that runs the library's stored jobs (uploads, feed syncs, re-scores): woken when one is queued."""
+    runner: Runner = request.app.state.jobs
+    return runner
 
 
 def limiter_of(request: Request) -> RateLimiter:

@@ -288,6 +288,35 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE UNIQUE INDEX people_name_key ON people (name_key);
         """,
     ),
+    (
+        "0013_jobs",
+        """
+        CREATE TABLE jobs (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'queued'
+                CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+            parameters TEXT NOT NULL DEFAULT '{}',
+            input_path TEXT,
+            node TEXT,
+            stage TEXT,
+            progress DOUBLE PRECISION,
+            episode_id BIGINT,
+            created BOOLEAN,
+            error TEXT,
+            result TEXT NOT NULL DEFAULT '{}',
+            cancel_requested_at TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            claimed_by TEXT,
+            heartbeat_at TEXT,
+            queued_at TEXT NOT NULL DEFAULT podscope_now(),
+            started_at TEXT,
+            finished_at TEXT
+        );
+        CREATE INDEX jobs_status ON jobs (status, seq);
+        """,
+    ),
 ]
 
 

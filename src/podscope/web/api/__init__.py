@@ -2,7 +2,7 @@
 
     GET  /api/search?q=...                    the complete search result (hits, highlights, context, facets)
     GET  /api/podcasts[/{id}]  /api/episodes[/{id}]  /api/episodes/{id}/transcript?format=  /api/episodes/{id}/audio
-    GET  /api/people[/{name}]  /api/people/unknown  /api/review?tier=  /api/feeds  /api/jobs/{id}
+    GET  /api/people[/{name}]  /api/people/unknown  /api/review?tier=  /api/feeds  /api/jobs[/{id}]
     POST/DELETE ...                           changes: admin only (see `podscope.web.auth`)
 
 Why it looks like this:
@@ -11,7 +11,8 @@ Why it looks like this:
   models beside the route where the library hands out dicts), so the OpenAPI document describes every answer.
 - No route handles a library error, and a parameter that cannot be parsed is a 400 like any bad input
   (`podscope.web.api.base`).
-- Work that takes minutes (processing an upload, syncing feeds) is queued as a job and answered with 202.
+- Work that takes minutes (processing an upload, syncing feeds, re-scoring every voice) is queued as a job stored in
+  the library (`podscope.jobs`) and answered with 202; POST /api/jobs/{id}/cancel cancels one.
 """
 
 from __future__ import annotations

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -10,12 +9,10 @@ from pydantic import BaseModel, Field
 
 from podscope.errors import InputError
 from podscope.feeds.follow import AddedFeed
-from podscope.library import Library
 from podscope.web.api.base import IsoDate, Route, RowId
-from podscope.web.api.jobs import JobOut
+from podscope.web.api.jobs import JobOut, queued
 from podscope.web.auth import ADMIN, READ
-from podscope.web.jobs import Job
-from podscope.web.state import jobs_of, lib_of
+from podscope.web.state import lib_of
 
 router = APIRouter(route_class=Route)
 
@@ -77,19 +74,12 @@ def unfollow_feed(request: Request, feed_id: RowId) -> FeedRemoved:
 
 @router.post("/feeds/sync", status_code=202, response_model=JobOut, dependencies=ADMIN, tags=["feeds"])
 def sync_feeds(request: Request, response: Response, body: SyncBody | None = None) -> JobOut:
-    """Refresh the feeds (or one) and process pending episodes, newest first, as a background job."""
+    """Refresh the feeds (or one) and process pending episodes, newest first, as a background job (stored: it runs
+    after a restart of the server too)."""
     options = body or SyncBody()
+    lib = lib_of(request)
     if options.feed_id is not None:
-        lib_of(request).feeds.get(options.feed_id)
+        lib.feeds.get(options.feed_id)
     since = options.since.isoformat() if options.since else None
-
-    def work(job_lib: Library, job: Job) -> None:
-        report = job_lib.feeds.sync(
-            options.feed_id, limit=options.limit, since=since, retranscribe=options.retranscribe, hook=job.hook
-        )
-        job.result = asdict(report)
-
-    jobs = jobs_of(request)
-    job = jobs.submit("sync", work)
-    response.headers["Location"] = f"/api/jobs/{job.id}"
-    return JobOut.of(job, jobs)
+    job = lib.jobs.sync(options.feed_id, limit=options.limit, since=since, retranscribe=options.retranscribe)
+    return queued(request, response, job)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from podscope.errors import InputError
 from podscope.people import Change, PersonPage, UnknownVoice
 from podscope.records import Attribution, Person
 from podscope.web.api.base import Route, RowId
+from podscope.web.api.jobs import JobOut, queued
 from podscope.web.auth import ADMIN, READ
 from podscope.web.state import lib_of
 
@@ -174,6 +175,16 @@ def people(request: Request) -> list[PersonSummary]:
 def unknown_voices(request: Request) -> list[UnknownVoice]:
     """Recurring voices that match nobody, with their episodes, where to listen, a quote and credited names."""
     return lib_of(request).people.unknown()
+
+
+@router.post("/people/rescore", status_code=202, response_model=JobOut, dependencies=ADMIN, tags=["people"])
+def rescore(request: Request, response: Response) -> JobOut:
+    """Match every episode speaker with a voiceprint against the voice profiles again, as a background job (human
+    decisions are kept). Each decision re-scores on its own; this is for after changing the thresholds."""
+    lib = lib_of(request)
+    if not lib.people.enabled:
+        raise InputError("voice profiles are switched off (setting voice_profiles = false): there is nothing to score")
+    return queued(request, response, lib.jobs.rescore())
 
 
 @router.get("/people/{name:path}", response_model=PersonPageOut, dependencies=READ, tags=["people"])

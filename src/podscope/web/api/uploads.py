@@ -1,4 +1,5 @@
-"""POST /api/episodes: a recording uploaded as a multipart form, kept in HOME/uploads and processed as a job."""
+"""POST /api/episodes: a recording uploaded as a multipart form, kept in HOME/uploads and processed as a stored job
+(the file stays there until the job ends: as the episode's recording, or removed)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,11 @@ from starlette.datastructures import UploadFile
 from podscope import audio
 from podscope.errors import InputError
 from podscope.feeds.fetch import safe_filename
-from podscope.library import Library, parse_published
+from podscope.library import parse_published
 from podscope.web.api.base import Route
-from podscope.web.api.jobs import JobOut
+from podscope.web.api.jobs import JobOut, queued
 from podscope.web.auth import ADMIN
-from podscope.web.jobs import Job
-from podscope.web.state import jobs_of, lib_of
+from podscope.web.state import lib_of
 
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the other fields, beyond the file itself
 
@@ -120,17 +120,9 @@ async def upload_episode(request: Request, response: Response) -> JobOut:
         parse_published(published)
         path = await run_in_threadpool(_keep_upload, lib.home / "uploads", file.file, file.filename or "", title, limit)
 
-    def work(job_lib: Library, job: Job) -> None:
-        keep = False
-        try:
-            result = job_lib.add_audio(path, podcast=podcast, title=title, published=published, hook=job.hook)
-            job.episode_id, job.created = result.episode.id, result.created
-            keep = Path(result.episode.source) == path.resolve()
-        finally:
-            if not keep:  # a failed upload, or a recording the library already had from elsewhere
-                path.unlink(missing_ok=True)
-
-    jobs = jobs_of(request)
-    job = jobs.submit("upload", work)
-    response.headers["Location"] = f"/api/jobs/{job.id}"
-    return JobOut.of(job, jobs)
+    try:
+        job = lib.jobs.upload(path, podcast=podcast, title=title, published=published, filename=file.filename or "")
+    except BaseException:
+        path.unlink(missing_ok=True)  # no job holds it
+        raise
+    return queued(request, response, job)
