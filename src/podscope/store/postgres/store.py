@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from podscope.store.composed import ComposedStore
+from podscope.store.jobs import JobTables
 from podscope.store.postgres.db import PgDatabase, redact
 from podscope.store.postgres.episodes import PgEpisodes
-from podscope.store.postgres.jobs import PgJobs
 from podscope.store.postgres.maintenance import PgMaintenance
 from podscope.store.postgres.search import PgSearchTables
 
@@ -20,5 +20,5 @@ class PostgresStore(ComposedStore):
         self._compose(self.db)
         self.episodes = PgEpisodes(self.db)
         self.search = PgSearchTables(self.db)
-        self.jobs = PgJobs(self.db)
+        self.jobs = JobTables(self.db)
         self.maintenance = PgMaintenance(self.db)
