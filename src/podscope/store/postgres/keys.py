@@ -53,3 +53,26 @@ class PgKeys(PgTables):
             with self.transaction():
                 self._query("UPDATE api_keys SET last_used_at = %s WHERE id = %s", (now_iso(), found.id))
         return found
+
+    def open_session(self, key_id: int, seconds: int) -> str:
+        secret = secrets.token_urlsafe(32)
+        now = dt.datetime.now(dt.UTC)
+        with self.transaction():
+            self._query("DELETE FROM browser_sessions WHERE expires_at <= %s", (iso(now),))
+            self._query(
+                "INSERT INTO browser_sessions (key_id, hash, created_at, expires_at) VALUES (%s, %s, %s, %s)",
+                (key_id, key_hash(secret), iso(now), iso(now + dt.timedelta(seconds=seconds))),
+            )
+        return secret
+
+    def session_key(self, secret: str) -> ApiKey | None:
+        rows = self._query(
+            "SELECT k.* FROM browser_sessions s JOIN api_keys k ON k.id = s.key_id"
+            " WHERE s.hash = %s AND s.expires_at > %s AND k.revoked_at IS NULL",
+            (key_hash(secret), now_iso()),
+        )
+        return _key(rows[0]) if rows else None
+
+    def close_session(self, secret: str) -> None:
+        with self.transaction():
+            self._query("DELETE FROM browser_sessions WHERE hash = %s", (key_hash(secret),))
