@@ -156,6 +156,22 @@ def test_every_answer_carries_the_security_headers(library: dict[str, Any]) -> N
         assert recording.status_code == 206 and "content-security-policy" not in recording.headers
 
 
+def test_a_page_that_renamed_this_machine_cannot_read_it(library: dict[str, Any]) -> None:
+    """DNS rebinding: a page at evil.example whose name now resolves to 127.0.0.1 asks the server on loopback from
+    the user's own browser, which would read an open library. Only loopback names are answered there; a local
+    reverse proxy (X-Forwarded-For) passes with its public name."""
+    with served(library["lib"]) as url, httpx.Client(base_url=url) as client:
+        port = url.rsplit(":", 1)[1]
+        for host in (f"evil.example:{port}", "evil.example", f"10.0.0.5:{port}"):
+            refused = client.get("/api/episodes", headers={"Host": host})
+            assert refused.status_code == 421 and "answers only to localhost" in refused.json()["error"], host
+            assert client.get("/", headers={"Host": host}).status_code == 421
+        for host in (f"localhost:{port}", f"127.0.0.1:{port}", "[::1]"):
+            assert client.get("/api/episodes", headers={"Host": host}).status_code == 200, host
+        proxied = {"Host": "podcasts.example.org", "X-Forwarded-For": "203.0.113.9"}
+        assert client.get("/api/episodes", headers=proxied).status_code == 200
+
+
 # -- a browser's session where reading needs a key ------------------------------------------------------------------
 
 LOCKED = {**SETTINGS, "api_read_requires_key": True, "api_open_admin_on_loopback": False}
@@ -169,7 +185,9 @@ def csrf_of(client: httpx.Client, path: str = "/login") -> str:
 
 
 def sign_in(client: httpx.Client, key: str) -> httpx.Response:
-    return client.post("/login", data={"key": key, "csrf": csrf_of(client), "next": "/podcasts"})
+    token = csrf_of(client)  # sent by hand: behind https the cookie is Secure, and httpx keeps it off plain http
+    form = {"key": key, "csrf": token, "next": "/podcasts"}
+    return client.post("/login", data=form, headers={"Cookie": f"podscope_csrf={token}"})
 
 
 @pytest.fixture()

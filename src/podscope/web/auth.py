@@ -50,6 +50,7 @@ __all__ = [
     "SESSION_COOKIE",
     "Caller",
     "is_local",
+    "loopback_host",
     "may_read",
     "require_admin",
     "require_read",
@@ -83,7 +84,8 @@ class Caller:
         return self.key is not None and self.key.scope == "admin"
 
 
-def _loopback_host(host: str) -> bool:
+def loopback_host(host: str) -> bool:
+    """Whether a host name or address (an IPv6 one in brackets or not) is this machine's loopback."""
     host = host.strip().lower()
     if host in LOOPBACK_NAMES:
         return True
@@ -97,10 +99,10 @@ def _loopback_host(host: str) -> bool:
 
 def is_local(request: Request) -> bool:
     """Whether a request comes from this machine and is not a cross-site request made by a browser on it."""
-    if request.client is None or not _loopback_host(request.client.host):
+    if request.client is None or not loopback_host(request.client.host):
         return False
     host = request.headers.get("host", "")
-    if not host or not _loopback_host(urlsplit(f"//{host}").hostname or ""):
+    if not host or not loopback_host(urlsplit(f"//{host}").hostname or ""):
         return False
     origin = request.headers.get("origin")
     if origin is not None and urlsplit(origin).netloc.lower() != host.lower():

@@ -8,13 +8,25 @@ and requests only here, and cannot be framed by another site (clickjacking a rev
 from a CDN, over the fixed OpenAPI document) gets a policy of its own; recordings get none, so that a browser opening
 one directly can play it.
 
+A server listening on loopback (`podscope serve`'s default) answers only to loopback names: a request that a
+browser on this machine makes to 127.0.0.1 for another host name is a DNS-rebinding page (evil.example resolved to
+127.0.0.1 after the page loaded), which could otherwise read an open library from the user's own browser; it gets 421.
+A reverse proxy on this machine sends the public name and X-Forwarded-For, so uvicorn presents its clients as the
+addresses they are, and they pass.
+
 It is a plain ASGI middleware (not Starlette's BaseHTTPMiddleware), so streamed answers (recordings, Range requests)
 pass through untouched but for their headers.
 """
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from podscope.web.auth import loopback_host
 
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:;"
@@ -45,6 +57,17 @@ def policy_for(path: str, content_type: str) -> str | None:
     return DATA_POLICY
 
 
+def rebound(scope: Scope) -> str | None:
+    """The host name a loopback client asked a loopback server for, when it is not a loopback name; else None."""
+    server, client = scope.get("server"), scope.get("client")
+    if not server or not client or not loopback_host(str(server[0])) or not loopback_host(str(client[0])):
+        return None
+    host = Headers(scope=scope).get("host", "")
+    if not host:  # every browser names the host; a request without one is no rebinding page
+        return None
+    return None if loopback_host(urlsplit(f"//{host}").hostname or "") else host
+
+
 class SecurityHeaders:
     """Adds the headers above to every HTTP answer that does not set them itself."""
 
@@ -56,6 +79,14 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path = str(scope.get("path", ""))
+        host = rebound(scope)
+        if host is not None:
+            message = (
+                f"this server listens on loopback and answers only to localhost, 127.0.0.1 or [::1], not to {host!r}"
+                " (a page that renamed this machine, or a proxy that sends no X-Forwarded-For)"
+            )
+            await JSONResponse({"error": message, "status": 421}, status_code=421)(scope, receive, send)
+            return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

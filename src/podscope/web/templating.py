@@ -173,7 +173,9 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     )
     response = HTMLResponse(body, status_code=status)
     if fresh:
-        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax", path="/")
+        response.set_cookie(
+            CSRF_COOKIE, token, httponly=True, samesite="lax", path="/", secure=request.url.scheme == "https"
+        )
     if flash is not None:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response
