@@ -266,6 +266,10 @@ def test_cookie_authenticated_api_changes_need_the_csrf_header(locked: dict[str,
         assert browser.delete("/api/feeds/77", headers={"X-CSRF-Token": "wrong"}).status_code == 403
         passed = browser.delete("/api/feeds/77", headers={"X-CSRF-Token": token})
         assert passed.status_code == 404  # through the checks, to the library: there is no such feed
+        answer = {"learner": "Eve", "question_id": "q-none", "chosen": 0, "seed": 1}  # a reader's write: quiz answers
+        where = f"/api/episodes/{locked['episode']}/quiz/answers"
+        assert browser.post(where, json=answer).status_code == 403
+        assert browser.post(where, json=answer, headers={"X-CSRF-Token": token}).status_code not in (401, 403)
         # a page form with the session: the token in the field, and a cross-site Origin refused whatever it carries
         form = {"url": "https://example.invalid/feed.xml", "csrf": token}
         assert browser.post("/feeds", data=form, headers={"Origin": "https://evil.example"}).status_code == 403
