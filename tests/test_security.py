@@ -154,6 +154,8 @@ def test_every_answer_carries_the_security_headers(library: dict[str, Any]) -> N
         assert http.get("/api/docs").headers["content-security-policy"] == DOCS_POLICY
         recording = http.get(f"/api/episodes/{library['episode']}/audio", headers={"Range": "bytes=0-99"})
         assert recording.status_code == 206 and "content-security-policy" not in recording.headers
+        assert recording.headers["cache-control"] == "private" and page.headers["cache-control"] == "private"
+        assert http.get("/static/app.js").headers["cache-control"].startswith("public")
 
 
 def test_a_page_that_renamed_this_machine_cannot_read_it(library: dict[str, Any]) -> None:

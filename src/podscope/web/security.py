@@ -4,9 +4,10 @@ Why it looks like this: the pages show text from strangers (feed titles, transcr
 escape all of it (`podscope.web.templating`); the Content-Security-Policy is the second wall, should an escape ever be
 missed: a page runs only the scripts it loads from this server (no inline script, no `eval`, no plugin), sends forms
 and requests only here, and cannot be framed by another site (clickjacking a review form). Every answer says
-`nosniff`, so a transcript export or an error is never guessed to be HTML. The API's documentation page (Swagger UI
-from a CDN, over the fixed OpenAPI document) gets a policy of its own; recordings get none, so that a browser opening
-one directly can play it.
+`nosniff`, so a transcript export or an error is never guessed to be HTML, and `Cache-Control: private` unless it
+says otherwise (the static files are public), so a shared cache never hands one reader's answer to another. The
+API's documentation page (Swagger UI from a CDN, over the fixed OpenAPI document) gets a policy of its own;
+recordings get none, so that a browser opening one directly can play it.
 
 A server listening on loopback (`podscope serve`'s default) answers only to loopback names: a request that a
 browser on this machine makes to 127.0.0.1 for another host name is a DNS-rebinding page (evil.example resolved to
@@ -44,6 +45,8 @@ ALWAYS = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
+    # what a signed-in browser was shown (a recording carries Last-Modified) is never kept by a shared cache for others
+    (b"cache-control", b"private"),
 )
 
 
