@@ -10,7 +10,7 @@ Why it looks like this:
 - A recording can come from a stranger (an upload, a feed's enclosure), so FFmpeg opens it as one local file in one
   of the containers podcasts come in (`DEMUXERS`): never as a playlist or a list of files (HLS, DASH, ffconcat),
   which would make it read other files or URLs on the recording's behalf; and a recording longer than the caller's
-  limit is refused from its packets before anything is decoded, and again while decoding (a few MB of FLAC can
+  limit is refused from its packets before anything is decoded, and again while decoding (under 1 MB of FLAC can
   decode to days of silence).
 """
 
