@@ -7,6 +7,11 @@ Why it looks like this:
 - Recordings differ in level by 30 dB or more (a quiet far-field guest next to a loud studio host); `DecodedAudio`
   applies one gain per recording so that its speech sits at a common level before detection and recognition.
 - Bad input is found here, before any model runs, and described in one sentence.
+- A recording can come from a stranger (an upload, a feed's enclosure), so FFmpeg opens it as one local file in one
+  of the containers podcasts come in (`DEMUXERS`): never as a playlist or a list of files (HLS, DASH, ffconcat),
+  which would make it read other files or URLs on the recording's behalf; and a recording longer than the caller's
+  limit is refused from its packets before anything is decoded, and again while decoding (under 1 MB of FLAC can
+  decode to days of silence).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from podscope.errors import AudioError
+from podscope.errors import AudioError, TooLong
 from podscope.records import SAMPLE_RATE
 
 ACCEPTED = "mp3, m4a/aac, ogg/opus, flac, wav, or a video file with an audio track"
@@ -36,6 +41,11 @@ IN_MEMORY_SECONDS = 20 * 60
 # lengths can be estimates (VBR mp3 without a Xing header), so only a large shortfall counts there.
 _EXACT_LENGTH_FORMATS = {"wav", "flac", "aiff", "w64"}
 _ESTIMATED_LENGTH_SHORTFALL = 0.75
+
+# The FFmpeg demuxers a recording may be opened with: audio and video containers. Not hls, dash, concat, image2,
+# lavfi, tee or any other that opens more than the one local file it is given.
+DEMUXERS = "mp3,mov,mp4,m4a,3gp,3g2,mj2,ogg,flac,wav,w64,aiff,matroska,webm,aac,caf,asf,avi,mpegts,mpeg,wv,ape,amr,au"
+_OPEN_OPTIONS = {"format_whitelist": DEMUXERS, "protocol_whitelist": "file"}
 
 Waveform = npt.NDArray[np.float32]
 
@@ -66,7 +76,7 @@ def probe(path: Path | str) -> AudioInfo:
     path = Path(path)
     _check_file(path)
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        with _open(path) as container:
             if not container.streams.audio:
                 raise AudioError(f"{path}: the file has no audio track; expected {ACCEPTED}")
             stream = container.streams.audio[0]
@@ -86,10 +96,51 @@ def probe(path: Path | str) -> AudioInfo:
             )
     except AudioError:
         raise
+    except av.ArgumentError as exc:  # a container outside DEMUXERS (or a playlist) is refused as an argument
+        raise AudioError(
+            f"{path}: not a recording podscope opens: expected {ACCEPTED}; playlists and lists of files (HLS, DASH,"
+            f" ffconcat) are refused ({_reason(exc)})"
+        ) from exc
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise AudioError(
             f"{path}: cannot be read as audio: the file is corrupt, truncated, or not {ACCEPTED} ({_reason(exc)})"
         ) from exc
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    return av.open(str(path), metadata_errors="ignore", container_options=_OPEN_OPTIONS)
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.3g} h" if seconds >= 3600 else f"{seconds / 60:.3g} min"
+
+
+def _too_long(path: Path, seconds: float, max_seconds: float, how: str) -> TooLong:
+    return TooLong(
+        f"{path}: the recording {how} {_hours(seconds)}, longer than the {_hours(max_seconds)} podscope takes"
+        " (setting max_audio_hours)"
+    )
+
+
+def check_length(path: Path | str, max_seconds: float) -> AudioInfo:
+    """`probe`, then refuse (TooLong) a recording longer than `max_seconds`, by what its header declares and by the
+    durations of its packets, read without decoding them (a header can claim anything; a second of packets is a
+    second of sound)."""
+    info = probe(path)
+    if info.declared_duration is not None and info.declared_duration > max_seconds:
+        raise _too_long(info.path, info.declared_duration, max_seconds, "declares")
+    total = 0.0
+    try:
+        with _open(info.path) as container:
+            stream = container.streams.audio[0]
+            for packet in container.demux(stream):
+                if packet.duration and packet.time_base is not None:
+                    total += float(packet.duration * packet.time_base)
+                    if total > max_seconds:
+                        raise _too_long(info.path, total, max_seconds, "lasts more than")
+    except av.FFmpegError:
+        pass  # a damaged stretch: decoding says where, with its own message
+    return info
 
 
 def _wav_shortfall(path: Path) -> tuple[int, int] | None:
@@ -116,19 +167,21 @@ def _reason(exc: Exception) -> str:
     return text.split("] ", 1)[1] if text.startswith("[Errno") and "] " in text else text
 
 
-def iter_decode(path: Path | str, chunk_seconds: float = 30.0) -> Iterator[Waveform]:
+def iter_decode(path: Path | str, chunk_seconds: float = 30.0, max_seconds: float | None = None) -> Iterator[Waveform]:
     """Decode a file to 16 kHz mono float32, yielding chunks of about `chunk_seconds`.
 
-    Raises AudioError for unreadable, corrupt or truncated input; the message says how far decoding got.
+    Raises AudioError for unreadable, corrupt or truncated input; the message says how far decoding got; TooLong as
+    soon as more than `max_seconds` have decoded.
     """
     info = probe(path)
+    most = None if max_seconds is None else int(max_seconds * SAMPLE_RATE)
     chunk_samples = int(chunk_seconds * SAMPLE_RATE)
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
     pending: list[Waveform] = []
     pending_len = 0
     decoded = 0
     try:
-        with av.open(str(info.path), metadata_errors="ignore") as container:
+        with _open(info.path) as container:
             stream = container.streams.audio[0]
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
@@ -136,6 +189,8 @@ def iter_decode(path: Path | str, chunk_seconds: float = 30.0) -> Iterator[Wavef
                     pending.append(samples)
                     pending_len += samples.size
                     decoded += samples.size
+                    if most is not None and decoded > most:
+                        raise _too_long(info.path, decoded / SAMPLE_RATE, most / SAMPLE_RATE, "decodes to more than")
                     if pending_len >= chunk_samples:
                         yield np.concatenate(pending)
                         pending, pending_len = [], 0
@@ -298,8 +353,14 @@ def speech_gain(levels_dbfs: npt.NDArray[np.float64], peak_dbfs: float) -> float
     return float(10.0 ** (gain_db / 20.0))
 
 
-def decode(path: Path | str, workdir: Path | None = None, in_memory_seconds: float = IN_MEMORY_SECONDS) -> DecodedAudio:
-    """Decode a whole recording once, measuring its level on the way; long recordings spill to a file in `workdir`."""
+def decode(
+    path: Path | str,
+    workdir: Path | None = None,
+    in_memory_seconds: float = IN_MEMORY_SECONDS,
+    max_seconds: float | None = None,
+) -> DecodedAudio:
+    """Decode a whole recording once, measuring its level on the way; long recordings spill to a file in `workdir`.
+    More than `max_seconds` of sound is refused (TooLong) as it decodes, and the spilled file removed."""
     levels: list[npt.NDArray[np.float64]] = []
     peak = 0.0
     held: list[Waveform] = []
@@ -307,7 +368,7 @@ def decode(path: Path | str, workdir: Path | None = None, in_memory_seconds: flo
     spill: Path | None = None
     fh = None
     try:
-        for chunk in iter_decode(path):
+        for chunk in iter_decode(path, max_seconds=max_seconds):
             levels.append(_frame_levels(chunk))
             if chunk.size:
                 peak = max(peak, float(np.max(np.abs(chunk))))

@@ -3,6 +3,7 @@
     PodscopeError
     ├── InputError (ValueError)       the user gave something we cannot use; the message says what was expected
     │   ├── AudioError                a file that is missing, empty, corrupt, not audio, or has no speech
+    │   │   └── TooLong               a recording longer than the library takes (setting max_audio_hours)
     │   ├── FormatError               an unknown export format or an unreadable transcript file
     │   └── NotFound                  an episode, podcast or person that does not exist
     ├── StoreError                    the library folder or database cannot be used
@@ -24,6 +25,10 @@ class InputError(PodscopeError, ValueError):
 
 class AudioError(InputError):
     """An audio file podscope cannot use."""
+
+
+class TooLong(AudioError):
+    """A recording longer than the library takes (`max_audio_hours`): HTTP 413."""
 
 
 class FormatError(InputError):

@@ -75,12 +75,17 @@ def add_audio(
     declared_language: str | None = None,
     into: int | None = None,
     hook: Hook | None = None,
+    max_seconds: float | None = None,
 ) -> AddResult:
     """Process a recording and store it; one already in the library is returned as it is. `into` is a pending
-    episode (from a feed) to fill in place; `language` and `declared_language` as in `pipeline.process_episode`."""
+    episode (from a feed) to fill in place; `language` and `declared_language` as in `pipeline.process_episode`; a
+    recording longer than `max_seconds` is refused (TooLong) before it is decoded."""
     from podscope.pipeline import PipelineReport, StageTimer, process_episode
 
-    audio.probe(path)  # fail fast, before hashing or loading models
+    if max_seconds is None:
+        audio.probe(path)  # fail fast, before hashing or loading models
+    else:
+        audio.check_length(path, max_seconds)
     digest = audio.file_hash(path)
     existing = store.episodes.find_by_hash(digest)
     if existing is not None:
@@ -101,6 +106,7 @@ def add_audio(
         report=report,
         language=language,
         declared_language=declared_language,
+        max_seconds=max_seconds,
     )
     episode_id, created = _keep(
         store, people, search, processed, with_audio=True, into=into, hook=timer, processing_seconds=timer.elapsed

@@ -197,7 +197,18 @@ class Library:
             declared_language=declared_language,
             into=into,
             hook=hook,
+            max_seconds=self.max_audio_seconds,
         )
+
+    @property
+    def max_audio_seconds(self) -> float:
+        """The longest recording the library takes (setting max_audio_hours), in seconds."""
+        return float(self.settings.max_audio_hours) * 3600.0
+
+    def check_recording(self, path: str | Path) -> audio.AudioInfo:
+        """What a recording is, once it proves to be one podscope opens and no longer than the library takes: the
+        checks `add_audio` makes before any work, for a surface that wants to refuse a file at once (an upload)."""
+        return audio.check_length(Path(path), self.max_audio_seconds)
 
     def add_audio_on_ray(
         self,

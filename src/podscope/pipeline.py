@@ -91,11 +91,13 @@ def _no_hook(stage: Stage, completed: float, total: float) -> None:
     return None
 
 
-def decode_audio(path: Path, *, workdir: Path | None = None, hook: Hook | None = None) -> audio_mod.DecodedAudio:
+def decode_audio(
+    path: Path, *, workdir: Path | None = None, hook: Hook | None = None, max_seconds: float | None = None
+) -> audio_mod.DecodedAudio:
     """The `decode` stage: the recording decoded once, to be used as a context manager (see `audio.decode`)."""
     hook = hook or _no_hook
     hook("decode", 0, 1)
-    decoded = audio_mod.decode(path, workdir=workdir)
+    decoded = audio_mod.decode(path, workdir=workdir, max_seconds=max_seconds)
     hook("decode", 1, 1)
     return decoded
 
@@ -148,15 +150,16 @@ def process_episode(
     report: PipelineReport | None = None,
     language: str | None = None,
     declared_language: str | None = None,
+    max_seconds: float | None = None,
 ) -> ProcessedEpisode:
     """Run every stage on one recording, timing each into `report`. Raises AudioError for unusable audio (including
-    silence).
+    silence), TooLong for more than `max_seconds` of it.
 
     `language` sets the recording's language; `declared_language` is the one its publisher declares (a feed's), used
     when none is set; with neither it is detected."""
     report = report if report is not None else PipelineReport()
     timer = StageTimer(report, hook)
-    with decode_audio(path, workdir=workdir, hook=timer) as decoded:
+    with decode_audio(path, workdir=workdir, hook=timer, max_seconds=max_seconds) as decoded:
         if decoded.is_silent:
             raise AudioError(
                 f"{path}: the recording is silent (peak {decoded.peak_dbfs:.0f} dBFS); no speech to process"

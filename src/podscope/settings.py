@@ -96,6 +96,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("max_upload_mb", 2000, "Largest episode upload accepted by the HTTP API, in MB."),
     Setting(
+        "max_audio_hours",
+        8.0,
+        "Longest recording processed, in hours (uploads, feed episodes, add-audio); a longer one is refused before"
+        " it is decoded.",
+    ),
+    Setting(
         "translate_backend",
         "apertium",
         "Translation backend for `podscope translate`: apertium (offline, Debian packages) or argos (argostranslate).",
@@ -140,6 +146,7 @@ class Settings:
     api_open_admin_on_loopback: bool
     api_rate_per_minute: int
     max_upload_mb: int
+    max_audio_hours: float
     translate_backend: str
     store_url: str
 

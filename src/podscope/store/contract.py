@@ -402,6 +402,19 @@ class KeyRepository(Protocol):
         """The active key `key` is, or None; notes when it was used (at most once a minute)."""
         ...
 
+    def open_session(self, key_id: int, seconds: int) -> str:
+        """A new browser session for a key, valid for `seconds`: the session's secret (kept only as its hash).
+        Sessions that have expired are forgotten on the way."""
+        ...
+
+    def session_key(self, secret: str) -> ApiKey | None:
+        """The active key behind a session that has not expired, or None."""
+        ...
+
+    def close_session(self, secret: str) -> None:
+        """Forget a session (signing out); an unknown one changes nothing."""
+        ...
+
 
 class JobRepository(Protocol):
     """Background jobs: queued, claimed by one worker at a time, followed, finished or cancelled."""

@@ -7,6 +7,9 @@ Why it looks like this:
   reveal something about a hash of a 256-bit secret, never about the secret itself.
 - Revoking keeps the row (with `revoked_at`), so `podscope keys list` still says which key was used when.
 - `last_used_at` is written at most once a minute per key, so reading the API does not turn into a write per request.
+- A browser signs in with a key once (the pages cannot send an Authorization header, and `<audio>` never does) and
+  gets a session: another 32 random bytes, kept as their SHA-256 like keys, tied to the key (revoking it ends its
+  sessions) and expiring; signing out deletes it, so a copied cookie stops working too.
 """
 
 from __future__ import annotations
@@ -84,3 +87,26 @@ class KeyTables(SqlTables):
             with self.transaction():
                 self._q("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (now_iso(), found.id))
         return found
+
+    def open_session(self, key_id: int, seconds: int) -> str:
+        secret = secrets.token_urlsafe(32)
+        now = dt.datetime.now(dt.UTC)
+        with self.transaction():
+            self._q("DELETE FROM browser_sessions WHERE expires_at <= ?", (iso(now),))
+            self._q(
+                "INSERT INTO browser_sessions (key_id, hash, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                (key_id, key_hash(secret), iso(now), iso(now + dt.timedelta(seconds=seconds))),
+            )
+        return secret
+
+    def session_key(self, secret: str) -> ApiKey | None:
+        rows = self._q(
+            "SELECT k.* FROM browser_sessions s JOIN api_keys k ON k.id = s.key_id"
+            " WHERE s.hash = ? AND s.expires_at > ? AND k.revoked_at IS NULL",
+            (key_hash(secret), now_iso()),
+        )
+        return _key(rows[0]) if rows else None
+
+    def close_session(self, secret: str) -> None:
+        with self.transaction():
+            self._q("DELETE FROM browser_sessions WHERE hash = ?", (key_hash(secret),))

@@ -316,6 +316,20 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX jobs_status ON jobs(status, seq);
         """,
     ),
+    (
+        # A browser's signed-in session (POST /login with a key): the cookie's value is kept as its SHA-256 only.
+        "0014_browser_sessions",
+        """
+        CREATE TABLE browser_sessions (
+            id INTEGER PRIMARY KEY,
+            key_id INTEGER NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+            hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        CREATE INDEX browser_sessions_key ON browser_sessions(key_id);
+        """,
+    ),
 ]
 
 

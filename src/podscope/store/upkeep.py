@@ -63,6 +63,7 @@ FOREIGN_KEYS: tuple[ForeignKey, ...] = tuple(
         ("credits", "person_id", "people", "c"),
         ("quiz_attempts", "episode_id", "episodes", "c"),
         ("translations", "segment_id", "segments", "c"),
+        ("browser_sessions", "key_id", "api_keys", "c"),
     )
 )
 

@@ -20,14 +20,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podscope import __version__
-from podscope.errors import Conflict, InputError, NotFound, PodscopeError
+from podscope.errors import Conflict, InputError, NotFound, PodscopeError, TooLong
 from podscope.jobs import Runner
 from podscope.library import Library
 from podscope.web.api.base import allowed_methods
 from podscope.web.ratelimit import RateLimiter
+from podscope.web.security import SecurityHeaders
 from podscope.web.templating import error_page
 
-STATUS = ((NotFound, 404), (Conflict, 409), (InputError, 400), (PodscopeError, 500))
+STATUS = ((NotFound, 404), (Conflict, 409), (TooLong, 413), (InputError, 400), (PodscopeError, 500))
 
 
 def status_of(exc: PodscopeError) -> int:
@@ -67,6 +68,7 @@ def create_app(lib: Library, **state: Any) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
     )
+    app.add_middleware(SecurityHeaders)  # CSP, nosniff, no framing: `podscope.web.security`
     app.state.lib = lib
     app.state.jobs = Runner(lib.jobs, lambda: Library(lib.home, settings=lib.settings))
     app.state.rate_limiter = RateLimiter()

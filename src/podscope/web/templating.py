@@ -24,6 +24,7 @@ from podscope import __version__
 from podscope.library import Library
 from podscope.records import TIERS
 from podscope.timefmt import position
+from podscope.web.auth import may_read, session_key
 from podscope.web.forms import CSRF_COOKIE, FLASH_COOKIE, csrf_token, read_flash
 from podscope.web.state import lib_of
 
@@ -164,13 +165,17 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         request_path=request.url.path,
         csrf=token,
         flash=flash,
-        review_count=_review_count(lib),
+        review_count=_review_count(lib) if may_read(request) else 0,
         search_q=context.pop("search_q", ""),
+        signed_in=session_key(request) is not None,
+        sign_in_offered=lib.settings.api_read_requires_key,
         **context,
     )
     response = HTMLResponse(body, status_code=status)
     if fresh:
-        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax", path="/")
+        response.set_cookie(
+            CSRF_COOKIE, token, httponly=True, samesite="lax", path="/", secure=request.url.scheme == "https"
+        )
     if flash is not None:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response
@@ -193,6 +198,8 @@ def error_page(request: Request, status: int, message: str) -> str:
             flash=None,
             review_count=None,
             search_q="",
+            signed_in=False,
+            sign_in_offered=False,
             status=status,
             title=titles.get(status, "Something went wrong"),
             message=message,

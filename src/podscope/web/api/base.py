@@ -103,7 +103,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "400 bad input, 401 a key is needed or the key is unknown or revoked, 403 a read key on a"
         " change (or a recording outside the library), 404 not found, 405 a method the path does not take (see"
         " Allow), 409 a request the thing it names cannot answer as it is (a quiz's listening gaps from an episode"
-        " without word timings, a job that is done already cancelled), 411/413 upload without a length or too large,"
+        " without word timings, a job that is done already cancelled), 411/413 upload without a length, too large or"
+        " too long, 421 a host name other than a loopback one asked of a server on loopback (DNS rebinding),"
         " 416 a Range that cannot be served, 429 too many requests (see Retry-After).",
     }
 }

@@ -13,10 +13,9 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from podscope import audio
-from podscope.errors import InputError
+from podscope.errors import AudioError, InputError
 from podscope.feeds.fetch import safe_filename
-from podscope.library import parse_published
+from podscope.library import Library, parse_published
 from podscope.web.api.base import Route
 from podscope.web.api.jobs import JobOut, queued
 from podscope.web.auth import ADMIN
@@ -61,8 +60,10 @@ def _field(form: Any, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _keep_upload(uploads: Path, source: IO[bytes], filename: str, title: str, limit: int) -> Path:
-    """Copy an upload into HOME/uploads under a name that cannot leave it, once it proves to be audio."""
+def _keep_upload(lib: Library, source: IO[bytes], filename: str, title: str, limit: int) -> Path:
+    """Copy an upload into HOME/uploads under a name that cannot leave it, once it proves to be a recording no longer
+    than the library takes (judged by its content, never by its name)."""
+    uploads = lib.home / "uploads"
     uploads.mkdir(parents=True, exist_ok=True)
     incoming = uploads / f".incoming-{uuid.uuid4().hex}"
     digest = hashlib.sha256()
@@ -77,7 +78,10 @@ def _keep_upload(uploads: Path, source: IO[bytes], filename: str, title: str, li
                     )
                 digest.update(chunk)
                 out.write(chunk)
-        info = audio.probe(incoming)
+        try:
+            info = lib.check_recording(incoming)
+        except AudioError as exc:  # said of the file the client sent, not of where this server keeps it
+            raise type(exc)(str(exc).replace(str(incoming), f"the upload {filename!r}")) from None
         default_ext = "." + info.format_name.split(",")[0]
         target = uploads / safe_filename(title, f"upload:{digest.hexdigest()}/{filename}", default_ext=default_ext)
         os.replace(incoming, target)
@@ -118,7 +122,7 @@ async def upload_episode(request: Request, response: Response) -> JobOut:
         if not title:
             raise InputError("episode title is empty: expected a form field title")
         parse_published(published)
-        path = await run_in_threadpool(_keep_upload, lib.home / "uploads", file.file, file.filename or "", title, limit)
+        path = await run_in_threadpool(_keep_upload, lib, file.file, file.filename or "", title, limit)
 
     try:
         job = lib.jobs.upload(path, podcast=podcast, title=title, published=published, filename=file.filename or "")

@@ -7,15 +7,16 @@ Why it looks like this:
 - Pages read the library directly and work without JavaScript; a small script (static/app.js) adds the inline
   players, the transcript that follows playback, and seeking.
 - The pages follow the API's rules (`podscope.web.auth`): reading them is open unless `api_read_requires_key`, and a
-  form that changes the library is accepted from this machine (or not at all: a browser form cannot send an API key).
+  form that changes the library is accepted from this machine, or from a browser signed in at /login with an admin
+  key (`podscope.web.pages.session`).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from podscope.web.pages import episodes, feeds, jobs, people, podcasts, quiz, review, search, static
+from podscope.web.pages import episodes, feeds, jobs, people, podcasts, quiz, review, search, session, static
 
 router = APIRouter(include_in_schema=False)
-for module in (search, episodes, quiz, people, podcasts, review, feeds, jobs, static):
+for module in (search, episodes, quiz, people, podcasts, review, feeds, jobs, session, static):
     router.include_router(module.router)

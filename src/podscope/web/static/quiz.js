@@ -3,6 +3,12 @@
 (function () {
   "use strict";
 
+  // A signed-in browser's changes over the API repeat the page's CSRF token (podscope.web.auth).
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
   var NAME_KEY = "podscope.learner";
 
   function quizPage() {
@@ -124,7 +130,7 @@
       feedback(question, "Checking…", "");
       fetch(quiz.dataset.answers, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrfToken() },
         body: JSON.stringify({
           learner: learner,
           question_id: question.dataset.id,
