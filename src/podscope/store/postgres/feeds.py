@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from podscope.errors import NotFound
-from podscope.records import Credit, FollowedFeed, FollowedItem, NewItem
+from podscope.records import Chapter, Credit, FollowedFeed, FollowedItem, NewItem
 from podscope.store.feeds import _FEED_SELECT, _ITEM_SELECT, _TO_PROCESS, _UPDATABLE, _feed, _item
 from podscope.store.names import name_key
 from podscope.store.postgres.db import PgTables
@@ -101,8 +101,8 @@ class PgFeeds(PgTables):
                 ).fetchone()
                 conn.execute(
                     """INSERT INTO feed_items (feed_id, key, episode_id, title, published, enclosure_url,
-                                               enclosure_type, transcripts, persons)
-                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                                               enclosure_type, transcripts, persons, chapters)
+                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
                     (
                         feed_id,
                         item.key,
@@ -113,6 +113,7 @@ class PgFeeds(PgTables):
                         item.enclosure_type,
                         json.dumps(item.transcripts),
                         json.dumps(item.persons),
+                        json.dumps(list(item.chapters)),
                     ),
                 )
                 added += 1
@@ -205,3 +206,26 @@ class PgFeeds(PgTables):
             (episode_id,),
         )
         return [Credit(name=r["name"], role=r["role"], group=r["grp"]) for r in rows]
+
+    def set_chapters(self, episode_id: int, chapters: Sequence[Chapter]) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM publisher_chapters WHERE episode_id = %s", (episode_id,))
+            rows = [
+                (episode_id, n, c.start, c.end, c.title, c.url, c.img, int(c.toc))
+                for n, c in enumerate(sorted(chapters, key=lambda c: c.start))
+            ]
+            if rows:
+                conn.cursor().executemany(
+                    """INSERT INTO publisher_chapters (episode_id, position, start, end_time, title, url, img, toc)
+                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+                    rows,
+                )
+
+    def chapters(self, episode_id: int) -> list[Chapter]:
+        rows = self._query("SELECT * FROM publisher_chapters WHERE episode_id = %s ORDER BY position", (episode_id,))
+        return [
+            Chapter(
+                start=r["start"], title=r["title"], end=r["end_time"], url=r["url"], img=r["img"], toc=bool(r["toc"])
+            )
+            for r in rows
+        ]

@@ -512,3 +512,17 @@ class PgSearchTables(PgTables):
 
     def episode_segment_ids(self, episode_id: int) -> list[int]:
         return [r["id"] for r in self._run("SELECT id FROM segments WHERE episode_id = %s", [episode_id])]
+
+    def episode_vectors(self, episode_id: int) -> tuple[list[int], npt.NDArray[np.float32]]:
+        rows = self._run(
+            """SELECT g.id, halfvec_send(v.vector) AS vector FROM segments g
+               LEFT JOIN segment_vectors v ON v.segment_id = g.id WHERE g.episode_id = %s ORDER BY g.start, g.id""",
+            [episode_id],
+        )
+        found = [_unhalf(bytes(r["vector"])) if r["vector"] is not None else None for r in rows]
+        dim = next((len(v) for v in found if v is not None), 0)
+        vectors = np.zeros((len(rows), dim), dtype=np.float32)
+        for k, v in enumerate(found):
+            if v is not None:
+                vectors[k] = v
+        return [int(r["id"]) for r in rows], vectors
