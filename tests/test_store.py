@@ -257,7 +257,7 @@ def test_names_one_key_now_joins_stay_apart_when_a_library_migrates(
                 conn.execute("INSERT INTO people (name) VALUES (%s)", (row,))
     store = open_store(url, tmp_path)
     try:
-        assert store.applied_migrations()[-1] == "0012_name_keys"
+        assert "0012_name_keys" in store.applied_migrations()
         assert [p.title for p in store.episodes.podcasts()] == ["Straße", "STRASSE"]
         assert store.episodes.get(store.episodes.save(processed(podcast="strasse"))).podcast == "Straße"
         assert [p.name for p in store.people.list_people()] == ["Straße", "STRASSE"]
