@@ -25,11 +25,12 @@ from podscope import formats
 from podscope.errors import InputError, NotFound
 from podscope.formats import chapters as chapters_json
 from podscope.library import Library
-from podscope.records import Segment
+from podscope.records import Chapter, Segment
 
 pytestmark = pytest.mark.models  # import_transcript embeds the segments with MiniLM
 TOLERANCE = 30.0  # seconds: how near a true topic change a chapter must start
 EXAMPLE_CHAPTERS = DATA / "feeds" / "podcast-namespace" / "chapters-example.json"
+EXCERPT_CHAPTERS = [Chapter(0.0, "Opening", url="https://example.com/a"), Chapter(5.5, "Ünïcode & <tags>", end=9.0)]
 # The Podcasting 2.0 chapters file (JSON chapters 1.2.0) as its specification states it: a version and a list of
 # chapters, each with a start in seconds; title, img, url, toc, endTime optional.
 CHAPTERS_SCHEMA = {
@@ -148,7 +149,15 @@ def build(home: Path, work: Path) -> dict[str, Any]:
             title="Ten rookie mistakes",
             published="2024-11-04",
         )
-    return {"joined": mixed.episode.id, "tips": tips.episode.id, "joins": joins, "segments": segments}
+        excerpt = lib.import_transcript(DATA / "transcripts" / "example.vtt", podcast="Buzzcast", title="Excerpt")
+        lib.chapters.set_publisher(excerpt.episode.id, EXCERPT_CHAPTERS)
+    return {
+        "joined": mixed.episode.id,
+        "tips": tips.episode.id,
+        "excerpt": excerpt.episode.id,
+        "joins": joins,
+        "segments": segments,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -293,6 +302,28 @@ def test_publisher_chapters_are_preferred(own: Library, library: dict[str, Any])
     assert [c["title"] for c in exported["chapters"]] == [c.title for c in given]
     own.chapters.set_publisher(episode, [])
     assert own.chapters.episode(episode).source == "computed"
+
+
+def test_publisher_chapters_are_kept_by_the_store(library: dict[str, Any]) -> None:
+    """Kept as given on either backend (on PostgreSQL they came over with `store copy`)."""
+    lib: Library = library["lib"]
+    assert lib.chapters.publisher(library["excerpt"]) == EXCERPT_CHAPTERS
+    found = lib.chapters.episode(library["excerpt"])
+    assert found.source == "publisher" and list(found.chapters) == EXCERPT_CHAPTERS
+
+
+def test_the_command_imports_and_clears_publisher_chapters(
+    own: Library, library: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    episode = library["tips"]
+    code, _, err = cli_here(capsys, "chapters", episode, "--import", EXAMPLE_CHAPTERS, "--json", "--home", own.home)
+    assert code == 0 and "Kept 9 publisher chapters" in err
+    assert own.chapters.episode(episode).source == "publisher"
+    code, out, _ = cli_here(capsys, "chapters", episode, "--clear", "--json", "--home", own.home)
+    assert code == 0 and json.loads(out)["source"] == "computed"
+    missing = tmp_path / "nowhere.json"
+    code, _, err = cli_here(capsys, "chapters", episode, "--import", missing, "--home", own.home)
+    assert code == 1 and "nowhere.json" in err
 
 
 def test_a_bad_chapters_file_is_one_sentence(own: Library, library: dict[str, Any], tmp_path: Path) -> None:
