@@ -73,8 +73,7 @@ def analyse(
     units = units_of(segments, vectors)
     end = max(duration, float(units.ends.max()) if len(units) else 0.0)
     if not len(units) or not units.weights.any():
-        shown = [c for c in sorted(given, key=lambda c: c.start)]
-        return [], shown, []
+        return [], sorted(given, key=lambda c: c.start), []
     starts = [0.0, *find_boundaries(units, end, options)]
     computed = _titled(segments, units, starts, end, [None] * len(starts))
     if given:

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from podscope.chapters.segmentation import Units
 
 TITLE_WORDS = 9
-MIN_MOMENTS, MAX_MOMENTS = 5, 10
+MAX_MOMENTS = 10  # an episode with 5 to 10 chapters has as many key moments; a longer one its best 10
 CANDIDATE_SEGMENTS = 4  # the most central segments whose clauses are title candidates
 FULL_LENGTH_WORDS = 12  # a segment this long counts at full centrality; shorter ones less
 
