@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from podscope import audio, formats, ingest, upkeep
 from podscope.align import speaker_over
 from podscope.asr.whisper import AsrOptions, WhisperTranscriber, check_language
+from podscope.chapters import Chapters
 from podscope.distributed import AudioJob, FeedJob, Pool, RayReport, ingest_files, require_ray, sync_items
 from podscope.errors import InputError
 from podscope.ingest import AddResult
@@ -99,6 +100,8 @@ class Library:
             lambda: SentenceEmbedder(self.cache_dir, self.settings.embedding_backend, self.settings.threads),
             self.settings.threads,
         )
+        s = self.store
+        self.chapters = Chapters(s.episodes, s.search, s.feeds, s.people, lambda e: self.search.index_pending(e))
 
     @property
     def quizzes(self) -> Quizzes:
@@ -575,8 +578,11 @@ class Library:
 
     def export_transcript(self, episode_id: int, fmt: str) -> str:
         """The episode's transcript in one of `formats.FORMATS` (txt, json, srt, vtt, rttm, md), with people's names
-        where a speaker is attributed at `matched` or better."""
-        return formats.write(self.transcript(episode_id), fmt, self.store.people.speaker_names(episode_id))
+        where a speaker is attributed at `matched` or better; `md` lists the episode's chapters too."""
+        transcript, names = self.transcript(episode_id), self.store.people.speaker_names(episode_id)
+        if fmt.strip().lower().lstrip(".") == "md":  # with the chapters shown on the episode page
+            return formats.md.write(transcript, names, chapters=self.chapters.episode(episode_id).chapters)
+        return formats.write(transcript, fmt, names)
 
 
 def _worker_library(home: Path, settings: dict[str, Any]) -> Library:

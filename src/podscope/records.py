@@ -339,6 +339,19 @@ class Credit:
 
 
 @dataclass(frozen=True)
+class Chapter:
+    """A chapter of an episode: where it starts (seconds), its title, and, from a publisher's chapters file, where
+    it ends, a link and an image. `toc` False: a publisher's chapter that is not for a table of contents."""
+
+    start: float
+    title: str
+    end: float | None = None
+    url: str | None = None
+    img: str | None = None
+    toc: bool = True
+
+
+@dataclass(frozen=True)
 class CastMember:
     """A person on a podcast: heard on it (attributed at `matched` or better) and/or credited by its feed."""
 
@@ -430,6 +443,7 @@ class NewItem:
     transcripts: list[dict[str, str]]  # [{"url", "type", "language"}]
     persons: list[dict[str, str]]  # [{"name", "role", "group", "href", "img"}]
     description: str = ""
+    chapters: tuple[dict[str, str], ...] = ()  # the chapters files it links to: [{"url", "type"}]
 
 
 @dataclass(frozen=True)
@@ -453,6 +467,7 @@ class FollowedItem:
     feed_language: str | None = None
     feed_language_set: str | None = None
     podcast: str | None = None
+    chapters: tuple[dict[str, str], ...] = ()  # the chapters files it links to: [{"url", "type"}]
 
 
 KeyScope = Literal["read", "admin"]  # admin includes read

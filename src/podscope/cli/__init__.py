@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 
 from podscope import __version__
-from podscope.cli import episodes, feeds, jobs, keys, people, quiz, search, serve, storage, translate, upkeep
+from podscope.cli import chapters, episodes, feeds, jobs, keys, people, quiz, search, serve, storage, translate, upkeep
 from podscope.cli.shell import err
 from podscope.errors import PodscopeError
 
@@ -35,6 +35,7 @@ for command in (
     episodes.episodes,
     episodes.podcasts,
     episodes.transcript,
+    chapters.chapters,
     episodes.settings_cmd,
     episodes.import_transcript,
     people.people,

@@ -13,7 +13,9 @@ Why it looks like this:
   enclosure resumes from its `.part` file.
 - A publisher's transcript (preferring JSON, then VTT, then SRT) replaces transcription unless `retranscribe`; the
   audio is still diarized so voices are found and matched. `podcast:person` credits become people credited on the
-  episode (not voice attributions).
+  episode (not voice attributions). A publisher's chapters (the `podcast:chapters` JSON file, fetched once the
+  episode is stored; else Podlove chapters written in the feed) become the episode's publisher chapters, which
+  `lib.chapters` shows over its own.
 - A feed that says `podcast:block` or `itunes:block` is recorded but never processed.
 - The language the feed declares (the channel's `<language>`, kept with the feed and updated on every read; else the
   item's `podcast:transcript` language when its transcripts agree on one) is what an episode is transcribed in,
@@ -47,8 +49,9 @@ from podscope.asr.whisper import check_language, whisper_language
 from podscope.errors import InputError, PodscopeError
 from podscope.feeds.fetch import Fetcher, safe_filename
 from podscope.feeds.parse import Feed, FeedItem, parse_feed
+from podscope.formats import chapters as chapters_json
 from podscope.ingest import AddResult
-from podscope.records import FollowedFeed, FollowedItem, Hook, LabelledHook, NewItem
+from podscope.records import Chapter, FollowedFeed, FollowedItem, Hook, LabelledHook, NewItem
 from podscope.settings import Settings
 from podscope.store import StoreBackend
 from podscope.timefmt import now_iso
@@ -157,6 +160,7 @@ def _new_item(item: FeedItem) -> NewItem | None:
         enclosure_type=enclosure.type if enclosure else None,
         transcripts=[{"url": t.url, "type": t.type or "", "language": t.language or ""} for t in item.transcripts],
         persons=[{"name": p.name, "role": p.role or "host", "group": p.group or "cast"} for p in item.persons],
+        chapters=tuple({"url": c.url, "type": c.type or ""} for c in item.chapters),
     )
 
 
@@ -281,7 +285,31 @@ class Feeds:
         items = [n for n in (_new_item(i) for i in feed.items) if n is not None]
         added = self.store.feeds.add_items(feed_id, items)
         self._credit(feed_id, feed)
+        self._inline_chapters(feed_id, feed)
         return added
+
+    def _inline_chapters(self, feed_id: int, feed: Feed) -> None:
+        """Podlove chapters written in the feed, kept as the publisher's chapters of episodes that have none yet (a
+        chapters file, fetched when the item is processed, replaces them)."""
+        inline = {item.key: item.inline_chapters for item in feed.items if item.key and item.inline_chapters}
+        if not inline:
+            return
+        for row in self.store.feeds.items(feed_id):
+            found = inline.get(row.key)
+            if found and row.episode_id is not None and not self.store.feeds.chapters(row.episode_id):
+                chapters = [Chapter(start=c.start, title=c.title, url=c.href, img=c.image) for c in found]
+                self.store.feeds.set_chapters(row.episode_id, chapters)
+
+    def _fetch_chapters(self, item: FollowedItem, episode_id: int, fetcher: Fetcher) -> None:
+        """The item's chapters file (`podcast:chapters`, JSON), kept as the episode's publisher chapters. A file that
+        cannot be fetched or read leaves the episode as it is: chapters are not worth failing an episode for."""
+        links = [c for c in item.chapters if "json" in (c.get("type") or "json").lower()]
+        for link in links[:1]:
+            try:
+                chapters = chapters_json.read(fetcher.fetch_text(link["url"]))
+            except PodscopeError:
+                return
+            self.store.feeds.set_chapters(episode_id, chapters)
 
     def _credit(self, feed_id: int, feed: Feed) -> None:
         """podcast:person credits (an item's, else the channel's) on each of the feed's episodes."""
@@ -442,6 +470,8 @@ class Feeds:
             except PodscopeError as exc:
                 self.store.feeds.finish_item(item_id, "failed", str(exc), claimer)
                 return ItemOutcome(item_id, "failed", episode_id=item.episode_id, error=str(exc))
+            if item.chapters:
+                self._fetch_chapters(item, result.episode.id, reader)
         self.store.feeds.finish_item(item_id, "done", claimer=claimer)
         episode = result.episode
         return ItemOutcome(item_id, "done", episode_id=episode.id, created=result.created, seconds=episode.duration)

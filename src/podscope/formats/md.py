@@ -1,4 +1,5 @@
-"""A Markdown transcript to read or publish: title block, speakers with speaking time, then the conversation by turns.
+"""A Markdown transcript to read or publish: title block, speakers with speaking time, chapters (when the caller gives
+them), then the conversation by turns.
 
 Transcribed words are never markup: Markdown punctuation is backslash-escaped and `&`, `<`, `>` become character
 references, so a transcript that says "<script>" cannot inject HTML into a page that renders it.
@@ -7,10 +8,10 @@ references, so a transcript that says "<script>" cannot inject HTML into a page 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from podscope.formats._speakers import display_name
-from podscope.records import StoredTranscript
+from podscope.records import Chapter, StoredTranscript
 from podscope.timefmt import duration, hms
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -46,8 +47,11 @@ def _speaking_times(transcript: StoredTranscript, names: Mapping[str, str] | Non
     return sorted(times.items(), key=lambda item: (-item[1], item[0]))
 
 
-def write(transcript: StoredTranscript, speaker_names: Mapping[str, str] | None = None) -> str:
-    """The episode as a Markdown document; consecutive segments of one speaker form one paragraph under a timestamp."""
+def write(
+    transcript: StoredTranscript, speaker_names: Mapping[str, str] | None = None, *, chapters: Sequence[Chapter] = ()
+) -> str:
+    """The episode as a Markdown document; consecutive segments of one speaker form one paragraph under a timestamp.
+    `chapters` are listed with their start times before the transcript."""
     episode = transcript.episode
     out = [f"# {escape(episode.title) or 'Untitled episode'}", "", f"- **Podcast:** {escape(episode.podcast)}"]
     if episode.published is not None:
@@ -58,6 +62,11 @@ def write(transcript: StoredTranscript, speaker_names: Mapping[str, str] | None 
     if speakers:
         out += ["## Speakers", ""]
         out += [f"- **{escape(name)}**: {duration(seconds)}" for name, seconds in speakers]
+        out.append("")
+
+    if chapters:
+        out += ["## Chapters", ""]
+        out += [f"- **[{hms(c.start)}]** {escape(c.title)}" for c in sorted(chapters, key=lambda c: c.start)]
         out.append("")
 
     out += ["## Transcript", ""]

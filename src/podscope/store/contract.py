@@ -22,6 +22,7 @@ from podscope.records import (
     Appearance,
     Attribution,
     AttributionChange,
+    Chapter,
     Credit,
     Embedding,
     Episode,
@@ -311,6 +312,11 @@ class SearchRepository(Protocol):
 
     def episode_segment_ids(self, episode_id: int) -> list[int]: ...
 
+    def episode_vectors(self, episode_id: int) -> tuple[list[int], npt.NDArray[np.float32]]:
+        """An episode's segment ids in transcript order (start, then id) and their sentence vectors, one row each (a
+        row of zeros for a segment not embedded yet)."""
+        ...
+
 
 class FeedRepository(Protocol):
     """Followed feeds, their items and the credits they name."""
@@ -381,6 +387,14 @@ class FeedRepository(Protocol):
         ...
 
     def credits(self, episode_id: int) -> list[Credit]: ...
+
+    def set_chapters(self, episode_id: int, chapters: Sequence[Chapter]) -> None:
+        """Replace an episode's publisher chapters (from its feed), kept in time order."""
+        ...
+
+    def chapters(self, episode_id: int) -> list[Chapter]:
+        """An episode's publisher chapters in time order (empty when its feed gives none)."""
+        ...
 
 
 class KeyRepository(Protocol):

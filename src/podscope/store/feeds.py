@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from podscope.errors import NotFound
-from podscope.records import Credit, FollowedFeed, FollowedItem, NewItem
+from podscope.records import Chapter, Credit, FollowedFeed, FollowedItem, NewItem
 from podscope.store.names import name_key
 from podscope.store.sql import SqlTables
 
@@ -101,6 +101,7 @@ def _item(row: _Row) -> FollowedItem:
         enclosure_type=row["enclosure_type"],
         transcripts=json.loads(row["transcripts"]),
         persons=json.loads(row["persons"]),
+        chapters=tuple(json.loads(row["chapters"])) if "chapters" in keys else (),
         status=row["status"],
         attempts=row["attempts"],
         error=row["error"],
@@ -186,8 +187,8 @@ class FeedTables(SqlTables):
                 )
                 self._q(
                     """INSERT INTO feed_items (feed_id, key, episode_id, title, published, enclosure_url,
-                                               enclosure_type, transcripts, persons)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                               enclosure_type, transcripts, persons, chapters)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (
                         feed_id,
                         item.key,
@@ -198,6 +199,7 @@ class FeedTables(SqlTables):
                         item.enclosure_type,
                         json.dumps(item.transcripts),
                         json.dumps(item.persons),
+                        json.dumps(list(item.chapters)),
                     ),
                 )
                 added += 1
@@ -287,3 +289,26 @@ class FeedTables(SqlTables):
             (episode_id,),
         )
         return [Credit(name=r["name"], role=r["role"], group=r["grp"]) for r in rows]
+
+    def set_chapters(self, episode_id: int, chapters: Sequence[Chapter]) -> None:
+        with self.transaction():
+            self._q("DELETE FROM publisher_chapters WHERE episode_id = ?", (episode_id,))
+            rows = [
+                (episode_id, n, c.start, c.end, c.title, c.url, c.img, int(c.toc))
+                for n, c in enumerate(sorted(chapters, key=lambda c: c.start))
+            ]
+            if rows:
+                self._many(
+                    """INSERT INTO publisher_chapters (episode_id, position, start, end_time, title, url, img, toc)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                    rows,
+                )
+
+    def chapters(self, episode_id: int) -> list[Chapter]:
+        rows = self._q("SELECT * FROM publisher_chapters WHERE episode_id = ? ORDER BY position", (episode_id,))
+        return [
+            Chapter(
+                start=r["start"], title=r["title"], end=r["end_time"], url=r["url"], img=r["img"], toc=bool(r["toc"])
+            )
+            for r in rows
+        ]

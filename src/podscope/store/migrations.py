@@ -330,6 +330,25 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX browser_sessions_key ON browser_sessions(key_id);
         """,
     ),
+    (
+        # A publisher's chapters of an episode (a feed's `podcast:chapters` file, or Podlove chapters in the feed),
+        # and the chapters files a feed item links to, fetched when the item is processed.
+        "0015_chapters",
+        """
+        CREATE TABLE publisher_chapters (
+            episode_id INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            start REAL NOT NULL CHECK (start >= 0),
+            end_time REAL,
+            title TEXT NOT NULL DEFAULT '',
+            url TEXT,
+            img TEXT,
+            toc INTEGER NOT NULL DEFAULT 1 CHECK (toc IN (0, 1)),
+            PRIMARY KEY (episode_id, position)
+        );
+        ALTER TABLE feed_items ADD COLUMN chapters TEXT NOT NULL DEFAULT '[]';  -- [{"url", "type"}]
+        """,
+    ),
 ]
 
 

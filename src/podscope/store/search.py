@@ -141,3 +141,16 @@ class SearchTables(SegmentTables):
             vectors = np.frombuffer(b"".join(r["vector"] for r in rows), dtype=np.float16).reshape(len(rows), -1)
             yield ids, vectors.astype(np.float32)
             last = int(ids[-1])
+
+    def episode_vectors(self, episode_id: int) -> tuple[list[int], npt.NDArray[np.float32]]:
+        rows = self._run(
+            """SELECT g.id, v.vector FROM segments g LEFT JOIN segment_vectors v ON v.segment_id = g.id
+               WHERE g.episode_id = ? ORDER BY g.start, g.id""",
+            [episode_id],
+        )
+        dim = next((len(r["vector"]) // 2 for r in rows if r["vector"] is not None), 0)
+        vectors = np.zeros((len(rows), dim), dtype=np.float32)
+        for k, r in enumerate(rows):
+            if r["vector"] is not None:
+                vectors[k] = np.frombuffer(r["vector"], dtype=np.float16)
+        return [int(r["id"]) for r in rows], vectors

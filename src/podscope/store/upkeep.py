@@ -61,6 +61,7 @@ FOREIGN_KEYS: tuple[ForeignKey, ...] = tuple(
         ("feed_items", "episode_id", "episodes", "n"),
         ("credits", "episode_id", "episodes", "c"),
         ("credits", "person_id", "people", "c"),
+        ("publisher_chapters", "episode_id", "episodes", "c"),
         ("quiz_attempts", "episode_id", "episodes", "c"),
         ("translations", "segment_id", "segments", "c"),
         ("browser_sessions", "key_id", "api_keys", "c"),

@@ -41,11 +41,12 @@ TABLES = (
     "feeds",
     "feed_items",
     "credits",
+    "publisher_chapters",
     "api_keys",
     "quiz_attempts",
     "translations",
 )
-KEYED_BY_OTHERS = ("attributions", "rejections", "segment_vectors", "credits", "translations")
+KEYED_BY_OTHERS = ("attributions", "rejections", "segment_vectors", "credits", "publisher_chapters", "translations")
 WITH_IDS = tuple(t for t in TABLES if t not in KEYED_BY_OTHERS)  # tables with an identity id to continue from
 NO_ROWID = {"translations": "segment_id, language, backend, source"}  # SQLite WITHOUT ROWID tables: their key
 OWNED = ("episodes", "people", "feeds", "api_keys")  # a target holding any of these is not empty

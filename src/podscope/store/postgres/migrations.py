@@ -331,6 +331,23 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX browser_sessions_key ON browser_sessions (key_id);
         """,
     ),
+    (
+        "0015_chapters",
+        """
+        CREATE TABLE publisher_chapters (
+            episode_id BIGINT NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            start DOUBLE PRECISION NOT NULL CHECK (start >= 0),
+            end_time DOUBLE PRECISION,
+            title TEXT NOT NULL DEFAULT '',
+            url TEXT,
+            img TEXT,
+            toc INTEGER NOT NULL DEFAULT 1 CHECK (toc IN (0, 1)),
+            PRIMARY KEY (episode_id, position)
+        );
+        ALTER TABLE feed_items ADD COLUMN chapters TEXT NOT NULL DEFAULT '[]';
+        """,
+    ),
 ]
 
 

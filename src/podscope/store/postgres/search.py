@@ -380,3 +380,17 @@ class PgSearchTables(SegmentTables):
             raise StoreError(f"vector search failed in the database: {exc}") from exc
         found = [(int(r["id"]), 1.0 - float(r["distance"])) for r in rows]
         return sorted(found, key=lambda p: (-p[1], p[0]))
+
+    def episode_vectors(self, episode_id: int) -> tuple[list[int], npt.NDArray[np.float32]]:
+        rows = self._run(
+            """SELECT g.id, halfvec_send(v.vector) AS vector FROM segments g
+               LEFT JOIN segment_vectors v ON v.segment_id = g.id WHERE g.episode_id = ? ORDER BY g.start, g.id""",
+            [episode_id],
+        )
+        found = [_unhalf(bytes(r["vector"])) if r["vector"] is not None else None for r in rows]
+        dim = next((len(v) for v in found if v is not None), 0)
+        vectors = np.zeros((len(rows), dim), dtype=np.float32)
+        for k, v in enumerate(found):
+            if v is not None:
+                vectors[k] = v
+        return [int(r["id"]) for r in rows], vectors

@@ -2,6 +2,7 @@
 
     GET  /api/search?q=...                    the complete search result (hits, highlights, context, facets)
     GET  /api/podcasts[/{id}]  /api/episodes[/{id}]  /api/episodes/{id}/transcript?format=  /api/episodes/{id}/audio
+    GET  /api/episodes/{id}/chapters[?format=chapters-json]
     GET  /api/people[/{name}]  /api/people/unknown  /api/review?tier=  /api/feeds  /api/jobs[/{id}]
     POST/DELETE ...                           changes: admin only (see `podscope.web.auth`)
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from podscope.web.api import (
+    chapters,
     episodes,
     feeds,
     health,
@@ -41,6 +43,7 @@ for module in (
     search,
     podcasts,
     episodes,
+    chapters,
     recordings,
     uploads,
     jobs,

@@ -1,4 +1,5 @@
-"""The episode page: the transcript with who speaks, a player that follows it, exports, quiz and translation links."""
+"""The episode page: the transcript with who speaks, a player that follows it, chapters and key moments that seek it,
+exports, quiz and translation links."""
 
 from __future__ import annotations
 
@@ -73,6 +74,10 @@ def episode_page(request: Request, episode_ref: str) -> HTMLResponse:
     labels = sorted({s.label for s in transcript.speakers} | {s.speaker for s in transcript.segments if s.speaker})
     colour = {label: i % 6 for i, label in enumerate(labels)}
     speakers = sorted(transcript.speakers, key=lambda s: -s.speaking_time)
+    try:
+        chapters = lib.chapters.episode(episode_id) if transcript.segments else None
+    except PodscopeError:  # the sentence model cannot load: the page goes on without chapters
+        chapters = None
     return render(
         request,
         "episode.html",
@@ -82,6 +87,7 @@ def episode_page(request: Request, episode_ref: str) -> HTMLResponse:
         who=who,
         colour=colour,
         credits=lib.credits(episode_id),
+        chapters=chapters,
         formats=list(FORMATS),
         audio_url=f"/api/episodes/{episode_id}/audio" if lib.recording(transcript.episode) else None,
         levels=QUIZ_LEVELS,

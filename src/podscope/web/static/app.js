@@ -68,10 +68,35 @@
   });
 
   // -- the episode page: the transcript follows the player, and a click seeks ------------------------------------
+  // -- chapters and key moments: a click seeks the player there (or, without one, shows that line of the transcript)
+  function segmentAt(list, t) {
+    var found = null;
+    Array.prototype.forEach.call(list.querySelectorAll(".seg"), function (el) {
+      if (parseFloat(el.dataset.start) <= t + 0.05) found = el;
+    });
+    return found;
+  }
+
+  function chapterLinks(seek) {
+    var list = document.getElementById("transcript");
+    Array.prototype.forEach.call(document.querySelectorAll("[data-seek-list]"), function (box) {
+      box.addEventListener("click", function (event) {
+        var link = event.target.closest("a[data-start]");
+        if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+        event.preventDefault();
+        var start = parseFloat(link.dataset.start);
+        history.replaceState(null, "", "#t=" + start.toFixed(2));
+        if (seek) { seek(start, true); return; }
+        var el = list && segmentAt(list, start);
+        if (el) el.scrollIntoView({ block: "center" });
+      });
+    });
+  }
+
   function episodePage() {
     var audio = document.getElementById("player");
     var list = document.getElementById("transcript");
-    if (!audio || !list) return;
+    if (!audio || !list) { chapterLinks(null); return; }
     var segs = Array.prototype.map.call(list.querySelectorAll(".seg"), function (el) {
       el.tabIndex = 0;
       return { el: el, start: parseFloat(el.dataset.start), end: parseFloat(el.dataset.end) };
@@ -112,6 +137,7 @@
         if (p && p.catch) p.catch(function () {});
       }
     }
+    chapterLinks(function (t, play) { lastUserScroll = 0; seek(t, play); highlight(t, true); });
 
     audio.addEventListener("timeupdate", function () { highlight(audio.currentTime, false); });
     audio.addEventListener("seeked", function () { highlight(audio.currentTime, false); });
