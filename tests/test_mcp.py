@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from helpers import DATA, SAMPLE_WAV, copy_library, encode, served, use_store
+from helpers import DATA, SAMPLE_WAV, cli_here, copy_library, encode, in_process, served, use_store
 from podscope.library import Library
 from podscope.search.engine import SearchOptions
 
@@ -350,3 +350,14 @@ def test_voice_tools_name_a_recurring_voice_and_confirm_a_match(
                 }
 
         run(go)
+
+
+def test_without_the_sdk_both_surfaces_name_the_extra(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "mcp", None)  # as if the extra were not installed
+    code, out, err = cli_here(capsys, "mcp", "--home", tmp_path / "home")
+    assert code == 1 and out == "" and "pip install 'podscope[mcp]'" in err
+    with Library(tmp_path / "home", settings=SETTINGS) as lib, in_process(lib) as client:
+        response = client.post("/mcp", json={})
+        assert response.status_code == 501 and "podscope[mcp]" in response.json()["error"]
