@@ -239,6 +239,11 @@ def test_http_needs_a_key_and_answers_with_links_to_the_server(
     assert missing.status_code == 401 and "API key" in missing.json()["error"]
     wrong = httpx.post(f"{server}/mcp", json={}, headers={"Authorization": "Bearer psk_not_a_key"})
     assert wrong.status_code == 401 and "unknown or revoked" in wrong.json()["error"]
+    with Library(home, settings=SETTINGS) as lib:
+        revoked, secret = lib.keys.create("admin", "revoked")
+        lib.keys.revoke(revoked.id)
+    gone = httpx.post(f"{server}/mcp", json={}, headers={"Authorization": f"Bearer {secret}"})
+    assert gone.status_code == 401 and "unknown or revoked" in gone.json()["error"]
 
     async def go() -> None:
         async with over_http(server, keys["read"]) as client:

@@ -28,7 +28,7 @@ from podscope.errors import PodscopeError
 from podscope.mcp import records as out
 from podscope.mcp.access import Access, access
 from podscope.people.records import ReviewItem, status_line
-from podscope.records import SHOWN_TIERS, TIERS, Episode, Stretch, Tier
+from podscope.records import TIERS, Episode, Stretch, Tier
 from podscope.search.engine import Hit, SearchMode, SearchOptions, SearchSort
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -245,6 +245,7 @@ def episode_speakers(ctx: Context, episode_id: EpisodeId) -> out.EpisodeSpeakers
     lib = granted.lib
     stored = lib.transcript(episode_id)
     attributed = {a.speaker_id: a for a in lib.people.attributions(episode_id=episode_id, tiers=TIERS)}
+    names = lib.speaker_names(episode_id)  # the name shown: the person at matched or better
     first: dict[str, float] = {}
     for s in stored.segments:
         if s.speaker is not None and s.speaker not in first:
@@ -256,7 +257,7 @@ def episode_speakers(ctx: Context, episode_id: EpisodeId) -> out.EpisodeSpeakers
             out.SpeakerOut(
                 speaker_id=sp.id,
                 label=sp.label,
-                name=a.person if a is not None and a.tier in SHOWN_TIERS else sp.label,
+                name=names.get(sp.label, sp.label),
                 person=a.person if a else None,
                 tier=a.tier if a else None,
                 score=a.score if a else None,
