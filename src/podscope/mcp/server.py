@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import ToolAnnotations
@@ -23,6 +25,8 @@ INSTRUCTIONS = (
 def build_server(lib: Library, base_url: str = "http://127.0.0.1:8765", admin: bool = False) -> PodscopeServer:
     """The MCP server over `lib`; deep links point at `base_url` (where `podscope serve` runs), and `admin` allows
     the tools that change the library (an HTTP caller's API key decides for itself)."""
+    root = logging.getLogger()
+    kept = (list(root.handlers), root.level)  # the SDK configures the root logger; the process's logging is not ours
     server = PodscopeServer(
         lib,
         base_url,
@@ -33,6 +37,7 @@ def build_server(lib: Library, base_url: str = "http://127.0.0.1:8765", admin: b
         instructions=INSTRUCTIONS,
         log_level="WARNING",
     )
+    root.handlers[:], root.level = kept
     for spec in TOOLS:
         server.add_tool(
             spec.fn,
