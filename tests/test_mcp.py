@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from helpers import DATA, SAMPLE_WAV, cli_here, copy_library, encode, in_process, served, use_store
+from helpers import DATA, ON_SQLITE_ONLY, SAMPLE_WAV, cli_here, copy_library, encode, in_process, served, use_store
 from podscope.library import Library
 from podscope.search.engine import SearchOptions
 
@@ -251,6 +251,20 @@ def test_http_needs_a_key_and_answers_with_links_to_the_server(
             await check_bad_arguments(client)
 
     run(go)
+
+
+@ON_SQLITE_ONLY
+def test_mcp_requests_count_against_the_rate_limit(home: Path, keys: dict[str, str]) -> None:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    headers = {"Authorization": f"Bearer {keys['read']}", "Accept": "application/json, text/event-stream"}
+    with Library(home, settings={**SETTINGS, "api_rate_per_minute": 2}) as lib, served(lib) as url:
+        answers = [httpx.post(f"{url}/mcp", json=body, headers=headers) for _ in range(3)]
+    assert (
+        answers[0].status_code == 200
+        and answers[-1].status_code == 429
+        and int(answers[-1].headers["Retry-After"]) >= 1
+    )
+    assert "too many requests" in answers[-1].json()["error"]
 
 
 def test_a_read_key_cannot_change_the_library_and_an_admin_key_can(
