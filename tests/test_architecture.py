@@ -12,7 +12,7 @@ from pathlib import Path
 import grimp
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "podscope"
-SURFACES = ("cli", "web")
+SURFACES = ("cli", "web", "mcp")
 
 
 def _modules(*folders: str) -> list[Path]:

@@ -14,7 +14,21 @@ import click
 from rich.markup import escape
 
 from podscope import __version__
-from podscope.cli import chapters, episodes, feeds, jobs, keys, people, quiz, search, serve, storage, translate, upkeep
+from podscope.cli import (
+    chapters,
+    episodes,
+    feeds,
+    jobs,
+    keys,
+    mcp,
+    people,
+    quiz,
+    search,
+    serve,
+    storage,
+    translate,
+    upkeep,
+)
 from podscope.cli.shell import err
 from podscope.errors import PodscopeError
 
@@ -46,6 +60,7 @@ for command in (
     feeds.feeds,
     feeds.sync,
     serve.serve,
+    mcp.mcp,
     keys.keys,
     jobs.jobs,
     storage.store_group,

@@ -14,7 +14,8 @@ from podscope.cli.shell import err, home_option, open_library
 @click.option("--port", default=8765, show_default=True, help="Port to listen on.")
 @home_option
 def serve(host: str, port: int, home: Path | None) -> None:
-    """Serve the library in a browser (search, episodes, people, review, feeds) and as a JSON API under /api."""
+    """Serve the library in a browser (search, episodes, people, review, feeds), as a JSON API under /api and to
+    assistants over MCP at /mcp."""
     import uvicorn
 
     from podscope.web.app import create_app
@@ -22,6 +23,8 @@ def serve(host: str, port: int, home: Path | None) -> None:
     with open_library(home) as lib:
         err.print(f"podscope home: {lib.home}")
         err.print(
-            f"Open http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs; Ctrl+C stops)", soft_wrap=True
+            f"Open http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs; MCP for assistants, with an API"
+            f" key: http://{host}:{port}/mcp; Ctrl+C stops)",
+            soft_wrap=True,
         )
         uvicorn.run(create_app(lib), host=host, port=port, log_level="warning")

@@ -11,7 +11,7 @@ and no traceback ever reaches a client.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -55,7 +55,10 @@ def create_app(lib: Library, **state: Any) -> FastAPI:
         runner: Runner = app.state.jobs
         await run_in_threadpool(runner.start)  # first puts back what a stopped server left running
         try:
-            yield
+            async with AsyncExitStack() as stack:
+                if app.state.mcp_sessions is not None:  # the MCP endpoint's sessions run while the app does
+                    await stack.enter_async_context(app.state.mcp_sessions.run())
+                yield
         finally:
             await run_in_threadpool(runner.stop)  # the running job goes back in the queue
 
@@ -94,9 +97,10 @@ def create_app(lib: Library, **state: Any) -> FastAPI:
     async def internal_error(request: Request, exc: Exception) -> Response:
         return error_response(request, 500, f"internal error: {type(exc).__name__}")
 
-    from podscope.web import api, openapi, pages
+    from podscope.web import api, mcp, openapi, pages
 
     app.include_router(openapi.router)
     app.include_router(api.router)
+    app.state.mcp_sessions = mcp.install(app, lib)  # /mcp, for assistants (podscope.mcp)
     app.include_router(pages.router)
     return app

@@ -53,6 +53,7 @@ __all__ = [
     "loopback_host",
     "may_read",
     "require_admin",
+    "require_key",
     "require_read",
     "session_key",
 ]
@@ -146,7 +147,7 @@ def _identify(request: Request, credentials: HTTPAuthorizationCredentials | None
     client = request.client.host if request.client else "unknown"
     path = request.url.path
     # Programs are limited; a person browsing the pages, and a player's Range requests for audio, are not.
-    charged = path.startswith("/api/") and not path.endswith("/audio")
+    charged = (path.startswith("/api/") and not path.endswith("/audio")) or path == "/mcp"
     wait = (
         limiter_of(request).take(
             f"key:{key.id}" if key else f"address:{client}", lib_of(request).settings.api_rate_per_minute
@@ -215,6 +216,25 @@ def require_admin(
         "changing the library needs an admin API key: send `Authorization: Bearer <key>` (podscope keys create"
         " --scope admin)"
     )
+
+
+def require_key(request: Request) -> Caller:
+    """For the MCP endpoint: a valid read or admin key, from this machine too (an assistant is a program that may
+    act on a page's behalf, so the this-machine exception does not apply)."""
+    header = request.headers.get("authorization")
+    if header is None:
+        raise _unauthorized(
+            "the MCP endpoint needs an API key: send `Authorization: Bearer <key>` (podscope keys create --scope"
+            " read|admin)"
+        )
+    scheme, _, token = header.strip().partition(" ")
+    credentials = (
+        HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip()) if scheme.lower() == "bearer" else None
+    )
+    caller = _identify(request, credentials)
+    if caller.key is None:  # pragma: no cover - _identify refuses a presented key it does not know
+        raise _unauthorized("unknown or revoked API key; `podscope keys list` shows the keys")
+    return caller
 
 
 READ = [Depends(require_read)]  # the dependencies of a route that reads
