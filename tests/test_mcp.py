@@ -43,6 +43,7 @@ READ_TOOLS = {
     "list_episodes",
     "read_transcript",
     "episode_speakers",
+    "episode_chapters",
     "person",
     "unknown_voices",
     "review_queue",
@@ -166,6 +167,7 @@ async def check_reading_tools(client: Session, home: Path, ids: dict[str, int], 
         speakers = lib.episode_speakers(ids["vtt"])
         page = lib.people.show("Travis", quotes=3)
         counts = lib.counts()
+        outline = lib.chapters.episode(ids["vtt"])
     # Who said "rookie mistakes", and where to hear it.
     found = await answer(client, "search", query="rookie mistakes", mode="text", speaker="Travis", limit=5)
     assert [(h["episode_id"], h["start"]) for h in found["hits"]] == [
@@ -192,6 +194,11 @@ async def check_reading_tools(client: Session, home: Path, ids: dict[str, int], 
     cast = await answer(client, "episode_speakers", episode_id=ids["vtt"])
     assert {s["label"] for s in cast["speakers"]} == {s.label for s in speakers}
     assert all(s["first_heard"].startswith(link(base, ids["vtt"]) + "#t=") for s in cast["speakers"])
+    # An episode's chapters and key moments.
+    chapters = await answer(client, "episode_chapters", episode_id=ids["vtt"])
+    assert [c["title"] for c in chapters["chapters"]] == [c.title for c in outline.chapters]
+    assert [m["text"] for m in chapters["moments"]] == [m.text for m in outline.moments] and chapters["moments"]
+    assert chapters["chapters"][0]["link"] == link(base, ids["vtt"], outline.chapters[0].start)
     # A person page.
     travis = await answer(client, "person", name="travis", quotes=3)
     assert travis["name"] == "Travis" and len(travis["appearances"]) == len(page.appearances)

@@ -107,6 +107,29 @@ class EpisodeSpeakers(BaseModel):
     credits: list[CreditOut] = Field(description="People the episode's feed credits (podcast:person).")
 
 
+class ChapterOut(BaseModel):
+    start: float = Field(description="Seconds from the start of the episode.")
+    end: float | None
+    title: str = Field(description="A phrase said in the chapter (podscope's), or the publisher's title.")
+    link: str = Field(description=LINK)
+
+
+class MomentOut(BaseModel):
+    start: float
+    end: float
+    speaker: str = Field(description="The person at tier matched or better, else the anonymous label.")
+    text: str
+    chapter: int = Field(description="The index of the chapter it is the centre of.")
+    link: str = Field(description=LINK)
+
+
+class EpisodeChaptersOut(BaseModel):
+    episode: EpisodeBrief
+    source: str = Field(description="publisher: the feed's chapters file; computed: where the topic shifts.")
+    chapters: list[ChapterOut]
+    moments: list[MomentOut] = Field(description="The episode's most central statements, one per chapter at most.")
+
+
 class AppearanceOut(BaseModel):
     episode_id: int
     episode: str

@@ -272,6 +272,34 @@ def episode_speakers(ctx: Context, episode_id: EpisodeId) -> out.EpisodeSpeakers
     )
 
 
+@tool("An episode's chapters and key moments")
+def episode_chapters(ctx: Context, episode_id: EpisodeId) -> out.EpisodeChaptersOut:
+    """An episode's outline: its chapters (the publisher's when its feed gives them, else where the topic shifts,
+    each titled with a phrase said in it) and its key moments (the most central statements, with who said them),
+    each with a link to that second. Use it to summarise an episode or to find the part that answers a question."""
+    granted = access(ctx)
+    found = granted.lib.chapters.episode(episode_id)
+    return out.EpisodeChaptersOut(
+        episode=_brief(granted, granted.lib.episode(episode_id)),
+        source=found.source,
+        chapters=[
+            out.ChapterOut(start=c.start, end=c.end, title=c.title, link=granted.link(episode_id, c.start))
+            for c in found.chapters
+        ],
+        moments=[
+            out.MomentOut(
+                start=m.start,
+                end=m.end,
+                speaker=m.name or m.speaker or "",
+                text=m.text,
+                chapter=m.chapter,
+                link=granted.link(episode_id, m.start),
+            )
+            for m in found.moments
+        ],
+    )
+
+
 @tool("A person's page")
 def person(
     ctx: Context,
