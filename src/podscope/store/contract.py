@@ -309,6 +309,10 @@ class SearchRepository(Protocol):
 
     def episode_segment_ids(self, episode_id: int) -> list[int]: ...
 
+    def vectors_of(self, ids: Sequence[int]) -> dict[int, npt.NDArray[np.float32]]:
+        """The stored sentence vectors of these segments (those that have one), by segment id."""
+        ...
+
 
 class FeedRepository(Protocol):
     """Followed feeds, their items and the credits they name."""

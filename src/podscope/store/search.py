@@ -305,3 +305,10 @@ class SearchTables(Tables):
 
     def episode_segment_ids(self, episode_id: int) -> list[int]:
         return [r["id"] for r in self._run("SELECT id FROM segments WHERE episode_id = ?", [episode_id])]
+
+    def vectors_of(self, ids: Sequence[int]) -> dict[int, npt.NDArray[np.float32]]:
+        rows = self._run(
+            "SELECT segment_id, vector FROM segment_vectors WHERE segment_id IN (SELECT value FROM json_each(?))",
+            [json.dumps([int(i) for i in ids])],
+        )
+        return {int(r["segment_id"]): np.frombuffer(r["vector"], dtype=np.float16).astype(np.float32) for r in rows}
