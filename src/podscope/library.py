@@ -23,6 +23,7 @@ from podscope.distributed import AudioJob, FeedJob, Pool, RayReport, ingest_file
 from podscope.errors import InputError
 from podscope.ingest import AddResult
 from podscope.keys import Keys
+from podscope.lineage import Lineage
 from podscope.people import People
 from podscope.recordings import recording
 from podscope.records import (
@@ -94,6 +95,7 @@ class Library:
             lambda: SentenceEmbedder(self.cache_dir, self.settings.embedding_backend, self.settings.threads),
             self.settings.threads,
         )
+        self.lineage = Lineage(self.search)
 
     @property
     def quizzes(self) -> Quizzes:

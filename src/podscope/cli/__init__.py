@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 
 from podscope import __version__
-from podscope.cli import episodes, feeds, keys, people, quiz, search, serve, storage, translate, upkeep
+from podscope.cli import episodes, feeds, keys, lineage, people, quiz, search, serve, storage, translate, upkeep
 from podscope.cli.shell import err
 from podscope.errors import PodscopeError
 
@@ -42,6 +42,8 @@ for command in (
     search.search,
     search.index,
     search.delete,
+    lineage.quote_check,
+    lineage.thread,
     feeds.feeds,
     feeds.sync,
     serve.serve,
