@@ -293,6 +293,37 @@ def report_echoes(lib: Library, segs: list[tuple[int, str]]) -> None:
         print(f"    similarity {h:.2f} | near {n:.2f} + overlap {o:.1f}: precision {p:.2f} recall {r:.2f} F1 {f:.2f}")
 
 
+# -- thread relevance ---------------------------------------------------------------------------------------------
+
+
+def report_relevance(lib: Library) -> None:
+    """How well RELEVANT separates a topic's statements from the rest: the labelled queries of
+    bench/search_queries.json (written for the search benchmark, before this code) against the example episode's
+    segments; a segment is on the topic when it overlaps a labelled span."""
+    queries = json.loads((ROOT / "bench" / "search_queries.json").read_text())["queries"]
+    episode = next(e for e in lib.episodes() if e.title == "10 things we wish we knew")
+    ids = sorted(lib.store.search.episode_segment_ids(episode.id))
+    segs = lib.transcript(episode.id).segments
+    stored = lib.store.search.vectors_of(ids)
+    matrix = np.stack([stored[i] for i in ids])
+    topics = [q for q in queries if q["source"] == "example" and q["relevant"]]
+    centers = lib.search.embedder([q["query"] for q in topics])
+    labelled = []
+    for q, center in zip(topics, centers, strict=True):
+        cos = matrix @ center
+        for seg, c in zip(segs, cos.tolist(), strict=True):
+            on = any(seg.start < b and a < seg.end for a, b in q["relevant"])
+            labelled.append((c, on))
+    print(f"\nThread relevance: {len(topics)} labelled topics x {len(ids)} segments of the example episode")
+    for value in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6):
+        said = [c >= value for c, _ in labelled]
+        tp = sum(s and on for s, (_, on) in zip(said, labelled, strict=True))
+        p = tp / max(1, sum(said))
+        r = tp / max(1, sum(on for _, on in labelled))
+        mark = "  <- RELEVANT" if abs(value - thread_stage.RELEVANT) < 1e-9 else ""
+        print(f"    {value:.2f}: precision {p:.2f} recall {r:.2f} F1 {2 * p * r / max(1e-9, p + r):.2f}{mark}")
+
+
 # -- latency ------------------------------------------------------------------------------------------------------
 
 
@@ -374,6 +405,7 @@ def main() -> None:
             if not args.no_sweep:
                 sweep_quotes(lib, cases)
             report_echoes(lib, segs)
+            report_relevance(lib)
     if args.only in (None, "latency"):
         report_latency(args.scale, workdir, args.runs)
     if args.only in (None, "chapters"):

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from podscope.web.pages import episodes, feeds, people, podcasts, quiz, review, search, static
+from podscope.web.pages import episodes, feeds, lineage, people, podcasts, quiz, review, search, static
 
 router = APIRouter(include_in_schema=False)
-for module in (search, episodes, quiz, people, podcasts, review, feeds, static):
+for module in (search, lineage, episodes, quiz, people, podcasts, review, feeds, static):
     router.include_router(module.router)
