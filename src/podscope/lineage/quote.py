@@ -185,7 +185,7 @@ def check(
     reach = 1 + count // 25
     found = windows(search.segments, ids, min(reach, 6), filters)
     aligned = [align(parts, w.words) for w in found]
-    settled = {k for k, a in enumerate(aligned) if judge(a, 0.0) != "not found"}
+    settled = {k for k, a in enumerate(aligned) if judge(a, 0.0) in ("verbatim", "close")}
     meaning = _similarities(search.segments, embed, plain(quote), found, settled)
     matches: list[QuoteMatch] = []
     for window, alignment, sense in zip(found, aligned, meaning, strict=True):
@@ -211,9 +211,9 @@ class Meaning:
     said: str = ""  # the sentences that say it best (empty: the rows' whole text)
 
 
-NEAREST = 2  # windows whose sentences are read one by one (those nearest in meaning among the unsettled)
-SENTENCE_FLOOR = 0.30  # ... when their best segment is at least this near in meaning
-MAX_SPANS = 24
+NEAREST = 1  # windows whose sentences are read one by one (those nearest in meaning among the unsettled)
+SENTENCE_FLOOR = 0.35  # ... when their best segment is at least this near in meaning
+MAX_SPANS = 10  # sentence runs embedded at most (the cost of a check that words did not settle)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -245,15 +245,20 @@ def _similarities(
         scored = [(float(stored[r.id] @ center), k) for k, r in enumerate(w.rows) if r.id in stored]
         top = max(scored, default=(-1.0, 0))
         best.append(Meaning(top[0], top[1], top[1]))
-    length = min(3, 1 + len(_SENTENCE.split(quote.strip())))
-    open_ = [k for k in range(len(found)) if k not in settled and best[k].similarity >= SENTENCE_FLOOR]
+    length = min(2, len(_SENTENCE.split(quote.strip())) + 1)
+    # Once the words settle a place, meaning can change no verdict: the sentences are read only when none did.
+    open_ = [k for k in range(len(found)) if not settled and best[k].similarity >= SENTENCE_FLOOR]
     texts: list[str] = []
     spans: list[tuple[int, int, int]] = []
     for k in sorted(open_, key=lambda k: -best[k].similarity)[:NEAREST]:
         sentences = _sentences(found[k].rows, best[k].first)
         for a in range(len(sentences)):
             for b in range(a, min(len(sentences), a + length)):
-                texts.append(" ".join(t for _, t in sentences[a : b + 1]))
+                text = " ".join(t for _, t in sentences[a : b + 1])
+                row = found[k].rows[sentences[a][0]]
+                if sentences[a][0] == sentences[b][0] and text == row.text.strip():
+                    continue  # a whole segment: its stored vector was scored above
+                texts.append(text)
                 spans.append((k, sentences[a][0], sentences[b][0]))
     texts, spans = texts[:MAX_SPANS], spans[:MAX_SPANS]
     if texts:
