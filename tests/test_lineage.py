@@ -153,7 +153,7 @@ def test_speaker_filter_and_bad_input(library: dict[str, Any]) -> None:
 
 def test_a_thread_orders_statements_finds_firsts_echoes_and_views(library: dict[str, Any]) -> None:
     lib = library["lib"]
-    t = lib.lineage.thread("bad audio quality drives podcast listeners away")
+    t = lib.lineage.thread("poor audio quality makes listeners leave")
     texts = [s.text for s in t.statements]
     assert any(x.startswith("Creating good audio") for x in texts) and ECHO in texts
     dates = [s.published for s in t.statements]
@@ -177,7 +177,9 @@ def test_a_thread_from_a_segment_and_its_errors(library: dict[str, Any]) -> None
     lib = library["lib"]
     said = segment(lib, library["mic"], "Honestly, bad audio")
     seg_id = next(
-        s.segment_id for s in lib.lineage.thread("bad audio drives listeners away").statements if s.text == said.text
+        s.segment_id
+        for s in lib.lineage.thread("poor audio quality makes listeners leave").statements
+        if s.text == said.text
     )
     t = lib.lineage.thread(segment=seg_id)
     assert t.topic == ECHO and any(s.segment_id == seg_id and s.relevance > 0.99 for s in t.statements)
@@ -208,7 +210,7 @@ def test_the_api_answers_quote_checks_and_threads(library: dict[str, Any], api: 
     assert body["changed"] == [{"kind": "replace", "quoted": "great", "said": "good"}]
     assert api.get("/api/quote-check", params={"q": "two words"}).status_code == 400
     assert api.get("/api/quote-check", params={"q": SARAH_AUDIO, "speaker": "Nobody"}).status_code == 404
-    r = api.get("/api/thread", params={"q": "bad audio quality drives podcast listeners away"})
+    r = api.get("/api/thread", params={"q": "poor audio quality makes listeners leave"})
     assert r.status_code == 200 and any(e["echo"]["text"] == ECHO for e in r.json()["echoes"])
     assert api.get("/api/thread").status_code == 400
     assert api.get("/api/thread", params={"segment": 10**9}).status_code == 404
@@ -224,7 +226,7 @@ def test_the_commands(library: dict[str, Any]) -> None:
     done = cli(home, "quote-check", SARAH_AUDIO.replace("good", "great"))
     assert done.returncode == 0, done.stderr
     assert "CLOSE" in done.stdout and "quoted 'great', said 'good'" in done.stdout and "Sarah" in done.stdout
-    done = cli(home, "thread", "bad audio quality drives podcast listeners away", "--json")
+    done = cli(home, "thread", "poor audio quality makes listeners leave", "--json")
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert any(e["echo"]["text"] == ECHO for e in answer["echoes"]) and answer["firsts"]["earliest"]
@@ -248,7 +250,7 @@ def test_the_quote_box_on_the_search_page(library: dict[str, Any], page: Any) ->
 
 
 def test_the_thread_page(library: dict[str, Any], api: TestClient) -> None:
-    topic = "bad audio quality drives podcast listeners away"
+    topic = "poor audio quality makes listeners leave"
     t = library["lib"].lineage.thread(topic)
     r = api.get("/thread", params={"q": topic})
     assert r.status_code == 200
@@ -263,7 +265,7 @@ def test_the_thread_page(library: dict[str, Any], api: TestClient) -> None:
 def test_the_timeline_in_a_browser(library: dict[str, Any], page: Any) -> None:
     if library["url"]:
         pytest.skip("the page is the same over either store; run once")
-    topic = "bad audio quality drives podcast listeners away"
+    topic = "poor audio quality makes listeners leave"
     t = library["lib"].lineage.thread(topic)
     page.goto("/search?q=" + topic.replace(" ", "+"))
     page.click("text=Follow this as a thread")
@@ -284,7 +286,7 @@ def test_threads_and_quotes_follow_deletions_and_names(library: dict[str, Any], 
     home.mkdir()
     shutil.copy(library["home"] / "podscope.db", home / "podscope.db")
     (home / "models").symlink_to(library["home"] / "models", target_is_directory=True)
-    topic = "bad audio quality drives podcast listeners away"
+    topic = "poor audio quality makes listeners leave"
     with Library(home) as lib:
         assert lib.lineage.quote_check(ECHO).verdict == "verbatim"
         lib.people.rename("Dana Whitfield", "Dana W.")

@@ -60,4 +60,4 @@ class Lineage:
             topic = rows[segment].text
         assert topic is not None
         filters = SearchFilters(speaker=speaker, podcast=podcast, since=since, until=until)
-        return thread.thread(self.search, self._embed, topic, filters)
+        return thread.thread(self.search, self._embed, topic, filters, seed=segment)

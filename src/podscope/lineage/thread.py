@@ -1,7 +1,8 @@
 """Threads: a topic's history across the library.
 
-    statements  segments near the topic in meaning (cosine of sentence vectors at or above RELEVANT), and segments
-                that match it as text while still near it (TEXT_RELEVANT); in date order
+    statements  segments near the topic in meaning: a cosine of their sentence vector with the topic's of at least
+                RELEVANT, and within RELEVANT_MARGIN of the nearest one (how near a statement can be depends on the
+                topic's wording: a fixed bar alone lets a short topic gather half the library); in date order
     firsts      the earliest statement, and the first of each person and each show
     echoes      later statements by another person that restate an earlier one: close in meaning (ECHO_SIMILARITY),
                 or fairly close and sharing many content words (ECHO_NEAR + ECHO_OVERLAP); same-topic statements
@@ -26,8 +27,8 @@ from podscope.records import SearchFilters, SegmentRow
 from podscope.search.engine import CANDIDATES, Search
 from podscope.search.query import STOPWORDS, QueryError, parse
 
-RELEVANT = 0.50  # cosine to the topic from which a segment is a statement on it
-TEXT_RELEVANT = 0.30  # ... for a segment that also matches the topic's words
+RELEVANT = 0.30  # cosine to the topic from which a segment can be a statement on it
+RELEVANT_MARGIN = 0.10  # ... when it is at most this far below the nearest statement (the seed segment aside)
 ECHO_SIMILARITY = 0.75  # cosine from which a later statement restates an earlier one
 ECHO_NEAR = 0.50  # ... or from this cosine, when they share ECHO_OVERLAP of their content words
 ECHO_OVERLAP = 0.20
@@ -37,8 +38,10 @@ Vector = npt.NDArray[np.float32]
 Embed = Callable[[list[str]], npt.NDArray[np.float32]]
 
 
-def statements(search: Search, embed: Embed, topic: str, filters: SearchFilters) -> list[tuple[Statement, Vector]]:
-    """Every segment on the topic with its vector, in date order."""
+def statements(
+    search: Search, embed: Embed, topic: str, filters: SearchFilters, seed: int | None = None
+) -> list[tuple[Statement, Vector]]:
+    """Every segment on the topic with its vector, in date order; `seed` is the segment the topic was taken from."""
     segments = search.segments
     nearest = search.nearest(topic, filters)
     ids = [i for i, _ in nearest]
@@ -52,14 +55,9 @@ def statements(search: Search, embed: Embed, topic: str, filters: SearchFilters)
     wanted = list(dict.fromkeys([*ids, *sorted(text)]))
     vectors = segments.vectors_of(wanted)
     center = embed([topic])[0]
-    keep: dict[int, float] = {}
-    for i in wanted:
-        v = vectors.get(i)
-        if v is None:
-            continue
-        cos = float(v @ center)
-        if cos >= RELEVANT or (i in text and cos >= TEXT_RELEVANT):
-            keep[i] = cos
+    near = {i: float(vectors[i] @ center) for i in wanted if i in vectors}
+    best = max((c for i, c in near.items() if i != seed), default=1.0)
+    keep = {i: c for i, c in near.items() if i == seed or (c >= RELEVANT and c >= best - RELEVANT_MARGIN)}
     rows = segments.segment_rows(list(keep), filters)
     found = [(_statement(rows[i], keep[i]), vectors[i]) for i in keep if i in rows]
     found.sort(key=lambda p: _when(p[0]))
@@ -164,11 +162,11 @@ def people(found: list[tuple[Statement, Vector]]) -> list[PersonView]:
     return sorted(out, key=lambda p: (-p.count, p.person))
 
 
-def thread(search: Search, embed: Embed, topic: str, filters: SearchFilters) -> Thread:
+def thread(search: Search, embed: Embed, topic: str, filters: SearchFilters, seed: int | None = None) -> Thread:
     if not topic.strip():
         raise InputError("the topic is empty: expected words to follow, or a segment id")
     search.segments.check_filters(filters)
-    found = statements(search, embed, topic, filters)
+    found = statements(search, embed, topic, filters, seed)
     said = [s for s, _ in found]
     return Thread(
         topic=topic,
