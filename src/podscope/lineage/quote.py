@@ -31,6 +31,7 @@ from podscope.store.contract import SearchRepository
 CLOSE_AGREEMENT = 0.75  # word agreement (2 x agreeing / all words) from which a quote is "close" to what was said
 PARAPHRASE_SIMILARITY = 0.60  # cosine of meaning (all-MiniLM-L6-v2) from which other words say the same thing
 RARE_WORDS = 4  # the rarest content words of the quote: segments holding any two of them are candidates
+COUNTED_WORDS = 8  # the quote's longest content words, whose segment counts pick the rarest
 TEXT_CANDIDATES = 8
 MEANING_CANDIDATES = 4
 MIN_WORDS = 3
@@ -62,6 +63,8 @@ def candidates(search: Search, quote: str, filters: SearchFilters) -> list[int]:
     """Segment ids worth aligning: bm25 over an OR of the quote's rarest words, then the nearest in meaning."""
     segments = search.segments
     terms = [w for w in dict.fromkeys(words(quote)) if w not in STOPWORDS and w not in FILLERS and len(w) > 1]
+    # Counting a word's segments walks its postings: only the longest words (the likely rare ones) are counted.
+    terms = sorted(terms, key=len, reverse=True)[:COUNTED_WORDS]
     counts = segments.term_documents(terms) if terms else {}
     rare = sorted((t for t in terms if counts.get(t)), key=lambda t: counts[t])[:RARE_WORDS]
     ids: list[int] = []
