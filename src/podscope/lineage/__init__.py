@@ -52,7 +52,7 @@ class Lineage:
         """The topic's statements in date order, the firsts, the echoes and how each person's view moved. The topic
         is a query in the search language, or a segment ("this idea": its words are the topic)."""
         if (topic is None) == (segment is None):
-            raise InputError("expected a topic or a segment id, not both")
+            raise InputError("expected a topic or a segment id: one of the two")
         if segment is not None:
             rows = self.search.segments.segment_rows([segment], SearchFilters())
             if segment not in rows:
