@@ -26,6 +26,7 @@ from podscope.errors import InputError
 from podscope.ingest import AddResult
 from podscope.jobs import JobOutcome, Jobs
 from podscope.keys import Keys
+from podscope.lineage import Lineage
 from podscope.people import People
 from podscope.recordings import recording
 from podscope.records import (
@@ -102,6 +103,7 @@ class Library:
         )
         s = self.store
         self.chapters = Chapters(s.episodes, s.search, s.feeds, s.people, lambda e: self.search.index_pending(e))
+        self.lineage = Lineage(self.search)
 
     @property
     def quizzes(self) -> Quizzes:

@@ -267,6 +267,15 @@ class Search:
             notice=notice,
         )
 
+    def nearest(self, text: str, filters: SearchFilters) -> list[tuple[int, float]]:
+        """The segments nearest to a text in meaning, as (segment id, cosine) best first: the candidates semantic
+        search ranks (up to CANDIDATES, none below MIN_SIMILARITY), without building hits. The text is read as
+        words, its query syntax ignored."""
+        found = list(dict.fromkeys(words(text)))
+        if not found:
+            raise InputError("expected words to look for")
+        return self._semantic(Query(text, Term(tuple(found))), filters)
+
     def _text(
         self, query: Query, f: SearchFilters, o: SearchOptions
     ) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]], bool]:

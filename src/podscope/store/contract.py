@@ -317,6 +317,10 @@ class SearchRepository(Protocol):
         row of zeros for a segment not embedded yet)."""
         ...
 
+    def vectors_of(self, ids: Sequence[int]) -> dict[int, npt.NDArray[np.float32]]:
+        """The stored sentence vectors of these segments (those that have one), by segment id."""
+        ...
+
 
 class FeedRepository(Protocol):
     """Followed feeds, their items and the credits they name."""

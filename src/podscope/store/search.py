@@ -154,3 +154,11 @@ class SearchTables(SegmentTables):
             if r["vector"] is not None:
                 vectors[k] = np.frombuffer(r["vector"], dtype=np.float16)
         return [int(r["id"]) for r in rows], vectors
+
+    def vectors_of(self, ids: Sequence[int]) -> dict[int, npt.NDArray[np.float32]]:
+        among, param = self._in("segment_id", [int(i) for i in ids])
+        rows = self._run(
+            f"SELECT segment_id, vector FROM segment_vectors WHERE {among}",
+            [param],
+        )
+        return {int(r["segment_id"]): np.frombuffer(r["vector"], dtype=np.float16).astype(np.float32) for r in rows}

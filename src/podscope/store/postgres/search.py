@@ -354,6 +354,13 @@ class PgSearchTables(SegmentTables):
             yield ids, np.stack([_unhalf(bytes(r["vector"])) for r in rows])
             last = int(ids[-1])
 
+    def vectors_of(self, ids: Sequence[int]) -> dict[int, npt.NDArray[np.float32]]:
+        rows = self._run(
+            "SELECT segment_id, halfvec_send(vector) AS vector FROM segment_vectors WHERE segment_id = ANY(?)",
+            [_ids(ids)],
+        )
+        return {int(r["segment_id"]): _unhalf(bytes(r["vector"])) for r in rows}
+
     def nearest(self, vector: npt.NDArray[np.float32], k: int, f: SearchFilters) -> list[tuple[int, float]]:
         """The k segments whose vectors are nearest by cosine (HNSW index), as (id, cosine similarity) best first,
         among those that pass the filters. The graph is walked with a candidate list of k (`hnsw.ef_search`, at

@@ -1,6 +1,7 @@
 """The JSON API under /api: a thin shell over the library, like the CLI (OpenAPI: /api/openapi.json, docs: /api/docs).
 
     GET  /api/search?q=...                    the complete search result (hits, highlights, context, facets)
+    GET  /api/quote-check?q=...  /api/thread?q=...   was this said, and how; a topic's history
     GET  /api/podcasts[/{id}]  /api/episodes[/{id}]  /api/episodes/{id}/transcript?format=  /api/episodes/{id}/audio
     GET  /api/episodes/{id}/chapters[?format=chapters-json]
     GET  /api/people[/{name}]  /api/people/unknown  /api/review?tier=  /api/feeds  /api/jobs[/{id}]
@@ -26,6 +27,7 @@ from podscope.web.api import (
     feeds,
     health,
     jobs,
+    lineage,
     people,
     podcasts,
     quizzes,
@@ -41,6 +43,7 @@ router = APIRouter(prefix="/api", route_class=Route, responses=ERRORS)
 for module in (
     health,
     search,
+    lineage,
     podcasts,
     episodes,
     chapters,

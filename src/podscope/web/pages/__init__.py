@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from podscope.web.pages import episodes, feeds, jobs, people, podcasts, quiz, review, search, session, static
+from podscope.web.pages import episodes, feeds, jobs, lineage, people, podcasts, quiz, review, search, session, static
 
 router = APIRouter(include_in_schema=False)
-for module in (search, episodes, quiz, people, podcasts, review, feeds, jobs, session, static):
+for module in (search, lineage, episodes, quiz, people, podcasts, review, feeds, jobs, session, static):
     router.include_router(module.router)

@@ -27,7 +27,8 @@ router = APIRouter(include_in_schema=False)
 def search_page(request: Request) -> HTMLResponse:
     lib = lib_of(request)
     q = request.query_params
-    params = {k: q.get(k, "").strip() for k in ("q", "speaker", "podcast", "since", "until", "mode", "sort", "page")}
+    keys = ("q", "speaker", "podcast", "since", "until", "mode", "sort", "page", "quote")
+    params = {k: q.get(k, "").strip() for k in keys}
     if params["mode"] not in MODES:
         params["mode"] = ""
     if params["sort"] not in SORTS:
@@ -47,9 +48,20 @@ def search_page(request: Request) -> HTMLResponse:
         "page": page,
         "page_size": PAGE_SIZE,
         "search_q": params["q"],
+        "check": None,
     }
     status = 200
-    if params["q"]:
+    if params["quote"]:  # the quote-check box: where was this said, and how faithfully?
+        try:
+            context["check"] = lib.lineage.quote_check(
+                params["quote"], speaker=params["speaker"] or None, podcast=params["podcast"] or None
+            )
+            best = context["check"].best
+            context["playable"] = playable(lib, [best.episode_id] if best else [])
+        except (InputError, NotFound) as exc:
+            context["error"] = str(exc)
+            status = 404 if isinstance(exc, NotFound) else 400
+    elif params["q"]:
         try:
             context["result"] = lib.search.search(
                 params["q"],
