@@ -44,6 +44,8 @@ READ_TOOLS = {
     "read_transcript",
     "episode_speakers",
     "episode_chapters",
+    "quote_check",
+    "thread",
     "person",
     "unknown_voices",
     "review_queue",
@@ -168,6 +170,8 @@ async def check_reading_tools(client: Session, home: Path, ids: dict[str, int], 
         page = lib.people.show("Travis", quotes=3)
         counts = lib.counts()
         outline = lib.chapters.episode(ids["vtt"])
+        checked = lib.lineage.quote_check("make a handful of rookie mistakes")
+        history = lib.lineage.thread("rookie mistakes")
     # Who said "rookie mistakes", and where to hear it.
     found = await answer(client, "search", query="rookie mistakes", mode="text", speaker="Travis", limit=5)
     assert [(h["episode_id"], h["start"]) for h in found["hits"]] == [
@@ -199,6 +203,13 @@ async def check_reading_tools(client: Session, home: Path, ids: dict[str, int], 
     assert [c["title"] for c in chapters["chapters"]] == [c.title for c in outline.chapters]
     assert [m["text"] for m in chapters["moments"]] == [m.text for m in outline.moments] and chapters["moments"]
     assert chapters["chapters"][0]["link"] == link(base, ids["vtt"], outline.chapters[0].start)
+    # Did someone say it, and how an idea travelled.
+    quoted = await answer(client, "quote_check", text="make a handful of rookie mistakes")
+    assert quoted["verdict"] == checked.verdict == "verbatim" and checked.best is not None
+    assert quoted["best"]["link"] == link(base, checked.best.episode_id, checked.best.start)
+    followed = await answer(client, "thread", topic="rookie mistakes")
+    assert [x["segment_id"] for x in followed["statements"]] == [x.segment_id for x in history.statements]
+    assert followed["statements"] and all(x["link"].startswith(base + "/episodes/") for x in followed["statements"])
     # A person page.
     travis = await answer(client, "person", name="travis", quotes=3)
     assert travis["name"] == "Travis" and len(travis["appearances"]) == len(page.appearances)

@@ -222,3 +222,79 @@ class ChangeOut(BaseModel):
 class Changed(BaseModel):
     done: str = Field(description="What was done, in words.")
     changes: list[ChangeOut] = Field(description="Other attributions the re-score that followed changed.")
+
+
+class QuoteStep(BaseModel):
+    kind: str = Field(
+        description="equal, replace (other words), delete (words nobody said), insert (words left out), gap."
+    )
+    quoted: str
+    said: str
+
+
+class QuotePlace(BaseModel):
+    verdict: str
+    agreement: float = Field(description="Word agreement of the quote and what was said there, 0-1.")
+    similarity: float = Field(description="Similarity of meaning, 0-1.")
+    speaker: str
+    person: str | None
+    episode_id: int
+    episode: str
+    podcast: str
+    published: str | None
+    start: float
+    end: float
+    said: str = Field(description="What was actually said over the matched span.")
+    link: str = Field(description=LINK)
+
+
+class QuoteCheckOut(BaseModel):
+    quote: str
+    verdict: str = Field(description="verbatim, close (words changed: see `changed`), paraphrase, or not found.")
+    best: QuotePlace | None
+    changed: list[QuoteStep] = Field(description="What the quote altered at the best place.")
+    others: list[QuotePlace] = Field(description="Other places that hold the quote.")
+
+
+class StatementOut(BaseModel):
+    segment_id: int
+    episode_id: int
+    podcast: str
+    episode: str
+    published: str | None
+    speaker: str
+    person: str | None
+    start: float
+    end: float
+    text: str
+    relevance: float
+    link: str = Field(description=LINK)
+
+
+class EchoOut(BaseModel):
+    source: StatementOut = Field(description="The earlier statement.")
+    echo: StatementOut = Field(description="A later statement by someone else that restates it.")
+    similarity: float
+
+
+class FirstOut(BaseModel):
+    name: str = Field(description="The person or the show.")
+    statement: StatementOut
+
+
+class ViewOut(BaseModel):
+    person: str
+    count: int
+    earliest: StatementOut
+    latest: StatementOut
+    distance: float = Field(description="How far apart in meaning the earliest and latest are (0: the same).")
+
+
+class ThreadOut(BaseModel):
+    topic: str
+    statements: list[StatementOut] = Field(description="Every statement on the topic, in date order.")
+    earliest: StatementOut | None = Field(description="Who said it first in the library.")
+    first_by_person: list[FirstOut]
+    first_by_show: list[FirstOut]
+    echoes: list[EchoOut]
+    views: list[ViewOut] = Field(description="Per person, how their view moved.")

@@ -300,6 +300,94 @@ def episode_chapters(ctx: Context, episode_id: EpisodeId) -> out.EpisodeChapters
     )
 
 
+@tool("Check a quote")
+def quote_check(
+    ctx: Context,
+    text: Annotated[str, Field(min_length=1, description="The quoted passage, as an article prints it.")],
+    speaker: Annotated[str | None, Field(description="Only if this person said it.")] = None,
+    podcast: Annotated[str | None, Field(description="Only in this podcast (its title).")] = None,
+) -> out.QuoteCheckOut:
+    """Did someone really say this? Finds where a quoted passage was said and aligns it word by word: verbatim,
+    close (which words changed), paraphrase (the same meaning in other words: a place to listen to, not a
+    confirmation) or not found; with who said it, when and a link to the second. Fillers, ellipses and an article's
+    punctuation are allowed for."""
+    granted = access(ctx)
+    found = granted.lib.lineage.quote_check(text, speaker=speaker, podcast=podcast)
+
+    def place(m: Any) -> out.QuotePlace:
+        return out.QuotePlace(
+            verdict=m.verdict,
+            agreement=m.agreement,
+            similarity=m.similarity,
+            speaker=m.speaker,
+            person=m.person,
+            episode_id=m.episode_id,
+            episode=m.episode,
+            podcast=m.podcast,
+            published=m.published.isoformat() if m.published else None,
+            start=m.start,
+            end=m.end,
+            said=m.said,
+            link=granted.link(m.episode_id, m.start),
+        )
+
+    return out.QuoteCheckOut(
+        quote=found.quote,
+        verdict=found.verdict,
+        best=place(found.best) if found.best else None,
+        changed=[out.QuoteStep(kind=d.kind, quoted=d.quoted, said=d.said) for d in found.changed],
+        others=[place(m) for m in found.others],
+    )
+
+
+@tool("Follow an idea across shows")
+def thread(
+    ctx: Context,
+    topic: Annotated[str, Field(min_length=1, description="The idea, as a query in the search language.")],
+    speaker: Annotated[str | None, Field(description="Only statements by this person.")] = None,
+    podcast: Annotated[str | None, Field(description="Only this podcast (its title).")] = None,
+    since: Annotated[dt.date | None, Field(description="Published on or after this date (YYYY-MM-DD).")] = None,
+    until: Annotated[dt.date | None, Field(description="Published on or before this date (YYYY-MM-DD).")] = None,
+) -> out.ThreadOut:
+    """How an idea travelled: every statement on it in date order, who said it first (overall, per person, per
+    show), who echoed whom (a later statement by someone else restating an earlier one) and how each person's view
+    moved (their earliest and latest statements and how far apart they are), each with a link to the second."""
+    granted = access(ctx)
+    found = granted.lib.lineage.thread(topic, speaker=speaker, podcast=podcast, since=since, until=until)
+
+    def said(x: Any) -> out.StatementOut:
+        return out.StatementOut(
+            segment_id=x.segment_id,
+            episode_id=x.episode_id,
+            podcast=x.podcast,
+            episode=x.episode,
+            published=x.published.isoformat() if x.published else None,
+            speaker=x.speaker,
+            person=x.person,
+            start=x.start,
+            end=x.end,
+            text=x.text,
+            relevance=x.relevance,
+            link=granted.link(x.episode_id, x.start),
+        )
+
+    firsts = found.firsts
+    return out.ThreadOut(
+        topic=found.topic,
+        statements=[said(x) for x in found.statements],
+        earliest=said(firsts.earliest) if firsts.earliest else None,
+        first_by_person=[out.FirstOut(name=f.name, statement=said(f.statement)) for f in firsts.by_person],
+        first_by_show=[out.FirstOut(name=f.name, statement=said(f.statement)) for f in firsts.by_show],
+        echoes=[out.EchoOut(source=said(e.source), echo=said(e.echo), similarity=e.similarity) for e in found.echoes],
+        views=[
+            out.ViewOut(
+                person=v.person, count=v.count, earliest=said(v.earliest), latest=said(v.latest), distance=v.distance
+            )
+            for v in found.people
+        ],
+    )
+
+
 @tool("A person's page")
 def person(
     ctx: Context,
