@@ -175,6 +175,11 @@ class PeopleRepository(Protocol):
 
     def attribution(self, speaker_id: int) -> Attribution | None: ...
 
+    def review_waiting(self) -> int:
+        """How many machine attributions wait in the default review queue (matched ones, and low ones held back):
+        counted by the store, as every page's navigation shows it."""
+        ...
+
     def set_attribution(
         self,
         speaker_id: int,

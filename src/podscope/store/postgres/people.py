@@ -30,7 +30,14 @@ from podscope.records import (
 )
 from podscope.store.db import blob, vector
 from podscope.store.names import name_key
-from podscope.store.people import _ATTRIBUTION_SELECT, _PERSON_SELECT, _attribution, _person, stretch
+from podscope.store.people import (
+    _ATTRIBUTION_SELECT,
+    _PERSON_SELECT,
+    REVIEW_WAITING,
+    _attribution,
+    _person,
+    stretch,
+)
 from podscope.store.postgres.db import PgTables, Row
 
 _NAME_ORDER = 'p.name_key COLLATE "C", p.id'  # by key, byte order, as on SQLite
@@ -273,6 +280,9 @@ class PgPeople(PgTables):
     def attribution(self, speaker_id: int) -> Attribution | None:
         rows = self._query(_ATTRIBUTION_SELECT + " WHERE a.speaker_id = %s", (speaker_id,))
         return _to_attribution(rows[0]) if rows else None
+
+    def review_waiting(self) -> int:
+        return int(self._query(REVIEW_WAITING)[0]["n"])
 
     def set_attribution(
         self,
