@@ -17,11 +17,18 @@ def serve(host: str, port: int, home: Path | None) -> None:
     """Serve the library in a browser (search, episodes, people, review, feeds) and as a JSON API under /api."""
     import uvicorn
 
-    from podscope.web.app import create_app
+    from podscope.web.app import concurrency_limit, create_app
 
     with open_library(home) as lib:
+        limit = concurrency_limit(lib.settings.serve_concurrency)
         err.print(f"podscope home: {lib.home}")
         err.print(
             f"Open http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs; Ctrl+C stops)", soft_wrap=True
         )
-        uvicorn.run(create_app(lib), host=host, port=port, log_level="warning")
+        uvicorn.run(
+            create_app(lib),
+            host=host,
+            port=port,
+            log_level="warning",
+            limit_concurrency=limit,
+        )
