@@ -20,9 +20,10 @@ or date filter), the search page, episode pages, person pages, episode JSON, tra
 (64 KB at a random offset).
 
 The rate limiter (`api_rate_per_minute`, per client address, only /api requests and not audio) is set for the server
-to rate x 60, so that one client sending `rate` requests a second is admitted; 429s would be reported apart from the
-errors. Prints per kind and overall: count, p50/p95/p99 (ms), errors by status, the achieved rate, the server's RSS
-sampled every second (start after warm-up, max, end) and the load average before and after.
+to rate x 60, so that one client sending `rate` requests a second is admitted; 429s are reported apart from the
+errors, and so are 503s (`--workers N` sets the server's `serve_concurrency`, beyond which it answers 503 at once).
+Prints per kind and overall: requests, answered, p50/p95/p99/max (ms), errors by status, the rate answered, the
+server's CPU per request, its RSS sampled every second (after warm-up, max, end) and the load average before and after.
 """
 
 from __future__ import annotations
@@ -385,6 +386,9 @@ def run(
         "achieved_per_s": round(sum(1 for o in outcomes if o.status in ("200", "206")) / total, 1),
         "drain_s": round(total - sent, 1),
         "server_cpu_ms_per_request": round(cpu * 1000 / len(requests), 2),
+        "server_cpu_ms_per_answer": round(
+            cpu * 1000 / max(1, sum(1 for o in outcomes if o.status != "TimeoutError")), 2
+        ),
         "server_cpu_share": round(cpu / total, 2),
         "overall": _summary(outcomes),
         "kinds": {kind: _summary(by_kind[kind]) for kind in MIX},
@@ -409,7 +413,8 @@ def report(result: dict[str, Any]) -> str:
         f" episodes ({lib['segments']:,} segments); sent {result['sent_per_s']}/s, answered"
         f" {result['achieved_per_s']}/s"
         f" (the last answer {result['drain_s']} s after the last send)",
-        f"Server CPU: {result['server_cpu_ms_per_request']} ms a request, {result['server_cpu_share']:.0%} of one core"
+        f"Server CPU: {result['server_cpu_ms_per_request']} ms a request sent,"
+        f" {result['server_cpu_ms_per_answer']} ms a request answered; {result['server_cpu_share']:.0%} of one core"
         " over the run",
         f"Server: api_rate_per_minute {result['server']['api_rate_per_minute']},"
         f" serve_concurrency {result['server']['serve_concurrency']}; {result['cpus']} CPUs, load average"
