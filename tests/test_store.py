@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -327,3 +328,15 @@ def test_sqlite_reads_go_on_while_another_thread_writes(tmp_path: Path) -> None:
         store.close()
     with pytest.raises(sqlite3.ProgrammingError):
         store.episodes.list_episodes()
+
+
+def test_recent_episodes_are_the_newest_done_ones(store: StoreBackend) -> None:
+    """The home page's list from the store: done episodes, latest published first, undated ones last, at most N."""
+    dates = [dt.date(2024, 5, 1), None, dt.date(2025, 1, 2), dt.date(2023, 7, 9)]
+    for n, published in enumerate(dates):
+        p = processed(f"recent-{n}", podcast=f"Pod {n % 2}")
+        store.episodes.save(replace(p, meta=replace(p.meta, title=f"Episode {n}", published=published)))
+    every = [e for e in store.episodes.list_episodes() if e.status == "done"]
+    every.sort(key=lambda e: (e.published or dt.date.min, e.created_at, e.id), reverse=True)
+    assert [e.title for e in store.episodes.recent_episodes(3)] == ["Episode 2", "Episode 0", "Episode 3"]
+    assert store.episodes.recent_episodes(10) == every

@@ -77,6 +77,11 @@ class EpisodeRepository(Protocol):
 
     def list_episodes(self, podcast: str | None = None) -> list[Episode]: ...
 
+    def recent_episodes(self, limit: int) -> list[Episode]:
+        """The newest `limit` episodes that are done: latest published first (undated ones last), then latest added,
+        then highest id. The home page's list, read without reading every episode."""
+        ...
+
     def podcasts(self) -> list[Podcast]: ...
 
     def podcast(self, podcast_id: int) -> Podcast:

@@ -157,6 +157,11 @@ class PgEpisodes(PgTables):
         sql += ' ORDER BY p.title_key COLLATE "C", p.id, e.published IS NULL, e.published COLLATE "C", e.id'
         return [_episode(r) for r in self._query(sql, params)]
 
+    def recent_episodes(self, limit: int) -> list[Episode]:
+        sql = _EPISODE_SELECT + " WHERE e.status = 'done' ORDER BY e.published IS NULL, e.published COLLATE \"C\" DESC,"
+        rows = self._query(sql + ' e.created_at COLLATE "C" DESC, e.id DESC LIMIT %s', (limit,))
+        return [_episode(r) for r in rows]
+
     def podcasts(self) -> list[Podcast]:
         rows = self._query(
             """SELECT p.id, p.title, COUNT(e.id) AS n FROM podcasts p LEFT JOIN episodes e ON e.podcast_id = p.id
