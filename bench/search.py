@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,16 +73,24 @@ def _vocabulary() -> list[str]:
 
 
 def _processed(
-    podcast: str, title: str, published: dt.date | None, segments: list[Segment], digest: str
+    podcast: str, title: str, published: dt.date | None, segments: list[Segment], digest: str, source: str = "bench"
 ) -> ProcessedEpisode:
-    meta = EpisodeMeta(podcast=podcast, title=title, published=published, source="bench")
+    meta = EpisodeMeta(podcast=podcast, title=title, published=published, source=source)
     return transcript_episode(meta, segments, content_hash=digest, language="en", source="bench")
 
 
 # -- scale --------------------------------------------------------------------------------------------------------
 
 
-def build_scale(lib: Library, n_segments: int, seed: int = 0) -> dict[str, Any]:
+def build_scale(
+    lib: Library,
+    n_segments: int,
+    seed: int = 0,
+    *,
+    per_episode: int = 100,
+    source: Callable[[int], str] | None = None,
+) -> dict[str, Any]:
+    """`n_segments` in episodes of `per_episode` segments; `source(e)` names episode e's recording (none: "bench")."""
     rng = np.random.default_rng(seed)
     vocab = _vocabulary()
     weights = 1.0 / (np.arange(len(vocab)) + 10.0) ** 1.05
@@ -91,7 +100,6 @@ def build_scale(lib: Library, n_segments: int, seed: int = 0) -> dict[str, Any]:
     person_ids = [store.people.create(p).id for p in people]
     pool_lines = _dialogue_lines()
     pool = lib.search.embedder(pool_lines)
-    per_episode = 100
     episodes = max(1, n_segments // per_episode)
     t0 = time.perf_counter()
     words_total = rng.choice(len(vocab), size=(episodes * per_episode * 40), p=weights)
@@ -111,7 +119,14 @@ def build_scale(lib: Library, n_segments: int, seed: int = 0) -> dict[str, Any]:
             segments.append(Segment(t, t + dur, f"SPEAKER_{k % len(cast):02d}", text.capitalize() + "."))
             t += dur + 0.3
         published = dt.date(2015, 1, 1) + dt.timedelta(days=int(rng.integers(0, 4300)))
-        processed = _processed(f"Podcast {podcast:03d}", f"Episode {e:05d}", published, segments, f"bench-{e}")
+        processed = _processed(
+            f"Podcast {podcast:03d}",
+            f"Episode {e:05d}",
+            published,
+            segments,
+            f"bench-{e}",
+            source(e) if source else "bench",
+        )
         with store.transaction():
             eid = store.episodes.save(processed, voiceprints=False)
             for k, person in enumerate(cast):

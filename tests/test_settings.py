@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 
+from helpers import cli
 from podscope.errors import InputError, StoreError
 from podscope.settings import SETTINGS, load_settings, resolve_home
 
@@ -48,3 +50,55 @@ def test_home_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     (tmp_path / "file").write_text("x")
     with pytest.raises(StoreError, match=r"cannot use .* as the podscope home"):
         resolve_home(tmp_path / "file" / "home")
+
+
+def test_serve_concurrency_sheds_load_with_503_beyond_the_limit(tmp_path: Path) -> None:
+    """`podscope serve` with serve_concurrency 2: one connection is served; while another connection is held open, a
+    new request is answered 503 at once rather than queued; once it closes, requests are served again. A limit that
+    would refuse everything is refused itself."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text("serve_concurrency = 1\n")
+    bad = cli(home, "serve", "--port", "1")
+    assert bad.returncode != 0 and "serve_concurrency 1: expected 0 (no limit) or 2 or more" in bad.stderr
+    (home / "config.toml").write_text("serve_concurrency = 2\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODSCOPE_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "podscope.cli", "serve", "--home", str(home), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/api/health"
+
+    def status_until(wanted: int) -> int:
+        deadline = time.monotonic() + 60
+        status = 0
+        while time.monotonic() < deadline and status != wanted:
+            try:
+                with httpx.Client() as client:  # a new connection each time
+                    status = client.get(url).status_code
+            except httpx.TransportError:
+                status = 0
+            if status != wanted:
+                time.sleep(0.1)
+        return status
+
+    try:
+        assert status_until(200) == 200
+        with socket.create_connection(("127.0.0.1", port)):  # held open, idle: it counts
+            assert status_until(503) == 503
+        assert status_until(200) == 200
+    finally:
+        server.terminate()
+        server.wait(20)

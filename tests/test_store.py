@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -269,3 +270,73 @@ def test_names_one_key_now_joins_stay_apart_when_a_library_migrates(
         assert [p.name for p in store.people.list_people()] == ["Straße"]
     finally:
         store.close()
+
+
+def test_review_waiting_counts_the_default_review_queue(store: StoreBackend) -> None:
+    """The count every page's navigation shows: matched attributions, and low ones held back from matched; neither
+    plain low ones nor the ones a human or a verified voice settled."""
+    ada, ben = store.people.create("Ada"), store.people.create("Ben")
+    settings = [
+        ("matched", None),
+        ("low", "a podcast's voices differ"),
+        ("low", None),
+        ("confirmed", None),
+        ("verified", None),
+        ("matched", "low margin"),
+    ]
+    assert store.people.review_waiting() == 0
+    for n in range(3):
+        eid = store.episodes.save(processed(f"hash-{n}"))
+        for k, label in enumerate(("SPEAKER_00", "SPEAKER_01")):
+            tier, held = settings[2 * n + k]
+            speaker = store.people.find_speaker(eid, label)
+            store.people.set_attribution(
+                speaker, (ada, ben)[k].id, score=0.6, tier=tier, reason="test", held=held, machine=tier != "confirmed"
+            )
+    listed = [a for a in store.people.attributions(tiers=("matched", "low")) if a.tier == "matched" or a.held]
+    assert store.people.review_waiting() == len(listed) == 3
+
+
+def test_sqlite_reads_go_on_while_another_thread_writes(tmp_path: Path) -> None:
+    """Readers on their own connections: a thread reads while another holds a write transaction open (and sees only
+    what was committed), and reads inside a transaction see its own writes."""
+    import threading
+
+    store = Store(tmp_path / "podscope.db")
+    try:
+        first = store.episodes.save(processed("one"))
+        inside = threading.Event()
+        release = threading.Event()
+        seen_inside: list[int] = []
+
+        def write() -> None:
+            with store.transaction():
+                store.episodes.save(processed("two"))
+                seen_inside.append(len(store.episodes.list_episodes()))  # its own, uncommitted, write
+                inside.set()
+                assert release.wait(20)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert inside.wait(20)
+        assert [e.id for e in store.episodes.list_episodes()] == [first]  # not blocked, and the committed state
+        release.set()
+        writer.join(20)
+        assert seen_inside == [2]
+        assert len(store.episodes.list_episodes()) == 2
+    finally:
+        store.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.episodes.list_episodes()
+
+
+def test_recent_episodes_are_the_newest_done_ones(store: StoreBackend) -> None:
+    """The home page's list from the store: done episodes, latest published first, undated ones last, at most N."""
+    dates = [dt.date(2024, 5, 1), None, dt.date(2025, 1, 2), dt.date(2023, 7, 9)]
+    for n, published in enumerate(dates):
+        p = processed(f"recent-{n}", podcast=f"Pod {n % 2}")
+        store.episodes.save(replace(p, meta=replace(p.meta, title=f"Episode {n}", published=published)))
+    every = [e for e in store.episodes.list_episodes() if e.status == "done"]
+    every.sort(key=lambda e: (e.published or dt.date.min, e.created_at, e.id), reverse=True)
+    assert [e.title for e in store.episodes.recent_episodes(3)] == ["Episode 2", "Episode 0", "Episode 3"]
+    assert store.episodes.recent_episodes(10) == every

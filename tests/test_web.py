@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import numpy as np
 import pytest
+from markupsafe import escape
 from scipy.signal import resample
 from starlette.testclient import TestClient
 
@@ -149,6 +150,21 @@ def test_every_page_renders_and_escapes(library: dict[str, Any], http: TestClien
     assert "&lt;script&gt;<mark>alert</mark>(1)&lt;/script&gt;" in found  # escaped first, then marked
     for name in ("app.css", "app.js", "favicon.svg"):
         assert http.get(f"/static/{name}").status_code == 200
+
+
+def test_every_page_shows_how_many_attributions_wait_for_review(library: dict[str, Any], http: TestClient) -> None:
+    """The navigation's badge is the length of the default review queue (counted by the store on every page), and
+    the search page's speaker filter offers everyone (the names alone, not the roster with its counts)."""
+    waiting = len(library["lib"].people.review())
+    assert waiting > 0
+    for url in ("/", "/people", f"/episodes/{library['evil']}", "/review"):
+        badge = re.search(r'<span class="count" aria-label="(\d+) waiting">(\d+)</span>', http.get(url).text)
+        assert badge is not None and badge.groups() == (str(waiting), str(waiting)), url
+    names = sorted((p.name for p, _active in library["lib"].people.roster()), key=str.lower)
+    assert library["lib"].people.names() == [p.name for p, _active in library["lib"].people.roster()]
+    search = http.get("/search").text
+    offered = re.findall(r'<option value="([^"]*)"', search)
+    assert names and all(str(escape(n)) in offered for n in names)
 
 
 def test_search_page_shows_hits_facets_and_filters(library: dict[str, Any], http: TestClient) -> None:

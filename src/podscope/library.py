@@ -432,6 +432,10 @@ class Library:
     def episodes(self, podcast: str | None = None) -> list[Episode]:
         return self.store.episodes.list_episodes(podcast)
 
+    def recent_episodes(self, limit: int = 6) -> list[Episode]:
+        """The newest episodes that are done, latest published first (the home page's list)."""
+        return self.store.episodes.recent_episodes(limit)
+
     def podcasts(self) -> list[Podcast]:
         return self.store.episodes.podcasts()
 

@@ -94,6 +94,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Requests per minute each API key may make (anonymous clients: per address), in bursts of up to that many; 0"
         " turns the limit off.",
     ),
+    Setting(
+        "serve_concurrency",
+        0,
+        "Most connections and requests `podscope serve` takes at once; beyond it a new request is answered 503 at"
+        " once instead of waiting its turn (an overloaded server sheds load rather than time out); 0: no limit.",
+    ),
     Setting("max_upload_mb", 2000, "Largest episode upload accepted by the HTTP API, in MB."),
     Setting(
         "max_audio_hours",
@@ -145,6 +151,7 @@ class Settings:
     api_read_requires_key: bool
     api_open_admin_on_loopback: bool
     api_rate_per_minute: int
+    serve_concurrency: int
     max_upload_mb: int
     max_audio_hours: float
     translate_backend: str

@@ -18,13 +18,20 @@ def serve(host: str, port: int, home: Path | None) -> None:
     assistants over MCP at /mcp."""
     import uvicorn
 
-    from podscope.web.app import create_app
+    from podscope.web.app import concurrency_limit, create_app
 
     with open_library(home) as lib:
+        limit = concurrency_limit(lib.settings.serve_concurrency)
         err.print(f"podscope home: {lib.home}")
         err.print(
             f"Open http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs; MCP for assistants, with an API"
             f" key: http://{host}:{port}/mcp; Ctrl+C stops)",
             soft_wrap=True,
         )
-        uvicorn.run(create_app(lib), host=host, port=port, log_level="warning")
+        uvicorn.run(
+            create_app(lib),
+            host=host,
+            port=port,
+            log_level="warning",
+            limit_concurrency=limit,
+        )

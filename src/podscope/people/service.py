@@ -156,6 +156,10 @@ class People:
         items.sort(key=lambda a: (a.score if a.score is not None else 1.0, a.episode_id))
         return [ReviewItem(a, self.store.people.speaker_stretch(a.speaker_id)) for a in items]
 
+    def review_waiting(self) -> int:
+        """How many attributions `review()` would list by default (its "matched" queue)."""
+        return self.store.people.review_waiting()
+
     def flagged_exemplars(self) -> list[FlaggedExemplar]:
         names = self.store.people.names()
         return [FlaggedExemplar(names[x.person_id], x) for x in self.store.people.exemplars() if x.flagged]
@@ -493,6 +497,11 @@ class People:
     def attributions(self, *, episode_id: int | None = None, tiers: Sequence[Tier] = SHOWN_TIERS) -> list[Attribution]:
         """Attributions of the given tiers (by default what a reader sees), of one episode or of the library."""
         return self.store.people.attributions(episode_id=episode_id, tiers=tiers)
+
+    def names(self) -> list[str]:
+        """Every person's name, without the counts `roster` adds: the choices of a speaker filter, shown on every
+        search."""
+        return list(self.store.people.names().values())
 
     def roster(self) -> list[tuple[Person, bool]]:
         """Every person with whether their profile is active."""

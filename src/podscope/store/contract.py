@@ -80,6 +80,11 @@ class EpisodeRepository(Protocol):
 
     def list_episodes(self, podcast: str | None = None) -> list[Episode]: ...
 
+    def recent_episodes(self, limit: int) -> list[Episode]:
+        """The newest `limit` episodes that are done: latest published first (undated ones last), then latest added,
+        then highest id. The home page's list, read without reading every episode."""
+        ...
+
     def podcasts(self) -> list[Podcast]: ...
 
     def podcast(self, podcast_id: int) -> Podcast:
@@ -177,6 +182,11 @@ class PeopleRepository(Protocol):
     ) -> list[Attribution]: ...
 
     def attribution(self, speaker_id: int) -> Attribution | None: ...
+
+    def review_waiting(self) -> int:
+        """How many machine attributions wait in the default review queue (matched ones, and low ones held back):
+        counted by the store, as every page's navigation shows it."""
+        ...
 
     def set_attribution(
         self,

@@ -50,7 +50,10 @@ def _statements(sql: str) -> Iterator[str]:
 
 
 class Database:
-    """One SQLite file, safe to share between threads (one connection behind a lock)."""
+    """One SQLite file, safe to share between threads: one connection writes (behind a lock, one transaction at a
+    time), and reads outside a transaction go to reader connections, one per concurrent reader, so that a server's
+    threads read at once (SQLite releases the GIL while it works; in WAL mode readers never wait for the writer).
+    A read inside this thread's transaction goes to the writing connection, so it sees what the transaction wrote."""
 
     dialect = SQLITE
 
@@ -69,6 +72,11 @@ class Database:
             raise StoreError(f"cannot open the library database at {self.path}: {exc}") from exc
         self._lock = threading.RLock()
         self._depth = 0
+        self._writer: int | None = None  # the thread inside the transaction
+        self._idle: list[sqlite3.Connection] = []  # reader connections not in use
+        self._readers: list[sqlite3.Connection] = []  # every reader connection, to close
+        self._closed = False
+        self._readers_lock = threading.Lock()  # not the writer's lock: a reader never waits for a transaction
         self.migrate()
 
     # -- plumbing -------------------------------------------------------------------------------------------------
@@ -92,6 +100,7 @@ class Database:
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot write to the library database at {self.path}: {exc}") from exc
             self._depth = 1
+            self._writer = threading.get_ident()
             try:
                 yield self._conn
             except BaseException:
@@ -105,10 +114,33 @@ class Database:
                     raise StoreError(f"cannot write to the library database at {self.path}: {exc}") from exc
             finally:
                 self._depth = 0
+                self._writer = None
 
     def _query(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return list(self._conn.execute(sql, params))
+        if self._writer == threading.get_ident():
+            with self._lock:
+                return list(self._conn.execute(sql, params))
+        try:
+            reader = self._idle.pop()  # atomic: no two threads get the same one
+        except IndexError:
+            reader = self._open_reader()
+        try:
+            return list(reader.execute(sql, params))
+        finally:
+            self._idle.append(reader)
+
+    def _open_reader(self) -> sqlite3.Connection:
+        with self._readers_lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+            try:
+                reader = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+                reader.row_factory = sqlite3.Row
+                reader.execute("PRAGMA query_only=ON")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot read the library database at {self.path}: {exc}") from exc
+            self._readers.append(reader)
+            return reader
 
     def portable(self, sql: str, params: Sequence[Any]) -> list[Row]:
         """Rows of a statement written for both engines (`podscope.store.sql`): `?` is SQLite's own placeholder.
@@ -160,7 +192,12 @@ class Database:
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._readers_lock:
+            self._closed = True
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
+            self._idle.clear()
             self._conn.close()
 
 

@@ -198,6 +198,12 @@ class EpisodeTables(SqlTables):
         sql += f" ORDER BY p.title_key{order}, p.id, e.published IS NULL, e.published{order}, e.id"
         return [_episode(r) for r in self._q(sql, params)]
 
+    def recent_episodes(self, limit: int) -> list[Episode]:
+        order = self._dialect.byte_order
+        sql = _EPISODE_SELECT + f" WHERE e.status = 'done' ORDER BY e.published IS NULL, e.published{order} DESC,"
+        rows = self._q(sql + f" e.created_at{order} DESC, e.id DESC LIMIT ?", (limit,))
+        return [_episode(r) for r in rows]
+
     def podcasts(self) -> list[Podcast]:
         rows = self._q(
             f"""SELECT p.id, p.title, COUNT(e.id) AS n FROM podcasts p LEFT JOIN episodes e ON e.podcast_id = p.id

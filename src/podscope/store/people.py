@@ -48,6 +48,11 @@ _PERSON_SELECT = """
     FROM people p
 """
 
+# Machine attributions in the default review queue: the matched ones, and the low ones held back from matched.
+REVIEW_WAITING = """
+    SELECT COUNT(*) AS n FROM attributions WHERE tier = 'matched' OR (tier = 'low' AND held IS NOT NULL AND held <> '')
+"""
+
 _ATTRIBUTION_SELECT = """
     SELECT a.speaker_id, s.episode_id, s.label, a.person_id, p.name AS person, a.score, a.tier, a.held,
            s.speaking_time, a.updated_at
@@ -334,6 +339,9 @@ class PeopleTables(SqlTables):
     def attribution(self, speaker_id: int) -> Attribution | None:
         row = self._one(_ATTRIBUTION_SELECT + " WHERE a.speaker_id = ?", (speaker_id,))
         return _attribution(row) if row else None
+
+    def review_waiting(self) -> int:
+        return int(self._q(REVIEW_WAITING)[0]["n"])
 
     def set_attribution(
         self,

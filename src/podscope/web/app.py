@@ -45,6 +45,16 @@ def error_response(request: Request, status: int, message: str) -> Response:
     return HTMLResponse(error_page(request, status, message), status_code=status)
 
 
+def concurrency_limit(setting: int) -> int | None:
+    """uvicorn's `limit_concurrency` for the `serve_concurrency` setting. It counts open connections too, the one a
+    request arrives on included, so 1 would refuse everything."""
+    if setting == 0:
+        return None
+    if setting < 2:
+        raise InputError(f"serve_concurrency {setting}: expected 0 (no limit) or 2 or more")
+    return setting
+
+
 def create_app(lib: Library, **state: Any) -> FastAPI:
     """The app over `lib`, with what its routes share built once and kept in `app.state` (see
     `podscope.web.state`); extra keyword arguments are kept there too, and win. While the app runs (its lifespan),

@@ -154,7 +154,7 @@ def _review_count(lib: Library) -> int:
     """Attributions in the default review queue (matched ones, and low ones held back), for the nav badge."""
     if not lib.people.enabled:
         return 0
-    return sum(1 for a in lib.people.attributions(tiers=("matched", "low")) if a.tier == "matched" or a.held)
+    return lib.people.review_waiting()
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -16,7 +16,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def people_names(lib: Library) -> list[str]:
-    return sorted((p.name for p, _active in lib.people.roster()), key=str.lower)
+    return sorted(lib.people.names(), key=str.lower)
 
 
 @router.get("/people", response_class=HTMLResponse, dependencies=READ)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -83,8 +82,6 @@ def search_page(request: Request) -> HTMLResponse:
             context["error"] = str(exc)
             status = 404 if isinstance(exc, NotFound) else 400
     else:
-        episodes = [e for e in lib.episodes() if e.status == "done"]
-        episodes.sort(key=lambda e: (e.published or dt.date.min, e.created_at), reverse=True)
-        context["recent"] = episodes[:6]
+        context["recent"] = lib.recent_episodes(6)
         context["counts"] = lib.counts()
     return render(request, "search.html", status, **context)
