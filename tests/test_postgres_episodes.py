@@ -45,8 +45,9 @@ class Backend:
     translations: TranslationRepository
 
     def sql(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        """Run SQL written with `?` placeholders on this backend."""
-        return self.db._query(sql.replace("?", self.mark), params)
+        """Run SQL written with `?` placeholders on this backend, in a transaction of its own."""
+        with self.db.transaction():
+            return self.db._query(sql.replace("?", self.mark), params)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -67,7 +67,7 @@ def create_app(lib: Library, **state: Any) -> FastAPI:
         try:
             async with AsyncExitStack() as stack:
                 if app.state.mcp_sessions is not None:  # the MCP endpoint's sessions run while the app does
-                    await stack.enter_async_context(app.state.mcp_sessions.run())
+                    await stack.enter_async_context(app.state.mcp_sessions.running())
                 yield
         finally:
             await run_in_threadpool(runner.stop)  # the running job goes back in the queue

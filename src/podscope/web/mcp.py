@@ -7,7 +7,8 @@ Without the `mcp` extra the endpoint answers 501 with the command that installs 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -28,10 +29,18 @@ def _error(status: int, message: str, headers: Mapping[str, str] | None = None) 
 
 
 class KeyedEndpoint:
-    """The MCP sessions' ASGI endpoint behind the API key check."""
+    """The MCP sessions' ASGI endpoint behind the API key check. The SDK's session manager runs once, so each run of
+    the app (its lifespan: `running()`) makes a new one."""
 
-    def __init__(self, sessions: Any):
-        self.sessions = sessions
+    def __init__(self, make_sessions: Callable[[], Any]):
+        self._make_sessions = make_sessions
+        self.sessions: Any = None
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        self.sessions = self._make_sessions()
+        async with self.sessions.run():
+            yield
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         from podscope.mcp.access import SCOPE_KEY, Caller
@@ -56,9 +65,9 @@ class Missing:
         await _error(501, self.message)(scope, receive, send)
 
 
-def install(app: FastAPI, lib: Library) -> Any:
-    """Add `/mcp` to `app`; returns the MCP session manager whose `run()` the app's lifespan enters (None when the
-    SDK is not installed)."""
+def install(app: FastAPI, lib: Library) -> KeyedEndpoint | None:
+    """Add `/mcp` to `app`; returns its endpoint, whose `running()` the app's lifespan enters (None when the SDK is
+    not installed)."""
     from podscope.mcp import load
 
     try:
@@ -66,6 +75,6 @@ def install(app: FastAPI, lib: Library) -> Any:
     except InputError as exc:
         app.router.routes.append(Route(PATH, Missing(str(exc))))
         return None
-    sessions = server_module.http_sessions(server_module.build_server(lib, admin=False))
-    app.router.routes.append(Route(PATH, KeyedEndpoint(sessions), methods=["GET", "POST", "DELETE"]))
-    return sessions
+    endpoint = KeyedEndpoint(lambda: server_module.http_sessions(server_module.build_server(lib, admin=False)))
+    app.router.routes.append(Route(PATH, endpoint, methods=["GET", "POST", "DELETE"]))
+    return endpoint
