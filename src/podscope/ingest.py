@@ -171,7 +171,7 @@ def import_transcript(
         processed = transcript_episode(meta, segments, content_hash=digest, language=language, source=source)
         names = {label: label for label in processed.diarization.labels}
     episode_id, created = _keep(
-        store, people, search, processed, with_audio=audio_path is not None, into=into, names=names
+        store, people, search, processed, with_audio=audio_path is not None, into=into, names=names, hook=hook
     )
     return AddResult(episode=store.episodes.get(episode_id), created=created)
 
@@ -312,6 +312,7 @@ def _keep(
                 people.name_by_publisher(episode_id, names)
             if voiceprints:
                 people.match_episode(episode_id)
+            store.alerts.queue_episode(episode_id)  # searched for the saved searches once indexed (podscope.alerts)
     if hook:
         hook("store", 1, 1)
         hook("index", 0, 1)

@@ -94,6 +94,22 @@ SETTINGS: tuple[Setting, ...] = (
         "Requests per minute each API key may make (anonymous clients: per address), in bursts of up to that many; 0"
         " turns the limit off.",
     ),
+    Setting(
+        "public_url",
+        "http://127.0.0.1:8765",
+        "The address the web pages are reached at, for the deep links in alert webhooks and feeds.",
+    ),
+    Setting(
+        "webhook_retry_seconds",
+        5.0,
+        "Wait before the first retry of a failed alert webhook; doubled per attempt (up to an hour, with jitter), for"
+        " a day.",
+    ),
+    Setting(
+        "webhook_disable_after",
+        50,
+        "An alert's webhook is disabled after this many failed deliveries in a row (the reason is shown); 0: never.",
+    ),
     Setting("max_upload_mb", 2000, "Largest episode upload accepted by the HTTP API, in MB."),
     Setting(
         "translate_backend",
@@ -139,6 +155,9 @@ class Settings:
     api_read_requires_key: bool
     api_open_admin_on_loopback: bool
     api_rate_per_minute: int
+    public_url: str
+    webhook_retry_seconds: float
+    webhook_disable_after: int
     max_upload_mb: int
     translate_backend: str
     store_url: str

@@ -14,7 +14,7 @@ import click
 from rich.markup import escape
 
 from podscope import __version__
-from podscope.cli import episodes, feeds, jobs, keys, people, quiz, search, serve, storage, translate, upkeep
+from podscope.cli import alerts, episodes, feeds, jobs, keys, people, quiz, search, serve, storage, translate, upkeep
 from podscope.cli.shell import err
 from podscope.errors import PodscopeError
 
@@ -54,6 +54,7 @@ for command in (
     quiz.quiz,
     quiz.quiz_progress,
     translate.translate,
+    alerts.alerts,
 ):
     cli.add_command(command)
 

@@ -49,6 +49,7 @@ from podscope.records import (
     TextPage,
     Turn,
 )
+from podscope.store.alerts import AlertTables
 
 
 class EpisodeRepository(Protocol):
@@ -310,6 +311,10 @@ class SearchRepository(Protocol):
         ...
 
     def episode_segment_ids(self, episode_id: int) -> list[int]: ...
+
+    def episode_vectors(self, episode_id: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """The stored sentence vectors of one episode's segments (ids ascending, one row each)."""
+        ...
 
 
 class FeedRepository(Protocol):
@@ -584,6 +589,7 @@ class StoreBackend(Protocol):
     jobs: JobRepository
     quizzes: QuizRepository
     translations: TranslationRepository
+    alerts: AlertTables  # written once for both engines (podscope.store.alerts)
     maintenance: MaintenanceRepository
 
     def transaction(self) -> AbstractContextManager[None]:

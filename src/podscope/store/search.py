@@ -128,6 +128,19 @@ class SearchTables(SegmentTables):
     def vector_count(self) -> int:
         return int(self._run("SELECT value FROM search_state WHERE key = 'vectors'", [])[0]["value"])
 
+    def episode_vectors(self, episode_id: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """The stored sentence vectors of one episode's segments, by segment id."""
+        rows = self._run(
+            """SELECT v.segment_id, v.vector FROM segment_vectors v JOIN segments g ON g.id = v.segment_id
+               WHERE g.episode_id = ? ORDER BY v.segment_id""",
+            [episode_id],
+        )
+        ids = np.array([r["segment_id"] for r in rows], dtype=np.int64)
+        if not rows:
+            return ids, np.zeros((0, 0), np.float32)
+        vectors = np.frombuffer(b"".join(r["vector"] for r in rows), dtype=np.float16).reshape(len(rows), -1)
+        return ids, vectors.astype(np.float32)
+
     def vector_batches(self, size: int = 50_000) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
         last = -1
         while True:

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podscope import __version__
+from podscope.alerts import Deliverer
 from podscope.errors import Conflict, InputError, NotFound, PodscopeError
 from podscope.jobs import Runner
 from podscope.library import Library
@@ -47,15 +48,19 @@ def error_response(request: Request, status: int, message: str) -> Response:
 def create_app(lib: Library, **state: Any) -> FastAPI:
     """The app over `lib`, with what its routes share built once and kept in `app.state` (see
     `podscope.web.state`); extra keyword arguments are kept there too, and win. While the app runs (its lifespan),
-    the job runner runs the library's stored jobs (`podscope.jobs`) on a second library over the same home."""
+    the job runner runs the library's stored jobs (`podscope.jobs`) on a second library over the same home, and the
+    alert deliverer searches new episodes for the saved searches and sends their webhooks (`podscope.alerts`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner: Runner = app.state.jobs
+        deliverer: Deliverer = app.state.deliverer
         await run_in_threadpool(runner.start)  # first puts back what a stopped server left running
+        deliverer.start()
         try:
             yield
         finally:
+            await run_in_threadpool(deliverer.stop)
             await run_in_threadpool(runner.stop)  # the running job goes back in the queue
 
     app = FastAPI(
@@ -69,6 +74,7 @@ def create_app(lib: Library, **state: Any) -> FastAPI:
     )
     app.state.lib = lib
     app.state.jobs = Runner(lib.jobs, lambda: Library(lib.home, settings=lib.settings))
+    app.state.deliverer = Deliverer(lib.alerts)
     app.state.rate_limiter = RateLimiter()
     app.state.translation_pairs = None  # asked of the translation backend by the first page that offers translations
     for key, value in state.items():

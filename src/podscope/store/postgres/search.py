@@ -340,6 +340,18 @@ class PgSearchTables(SegmentTables):
         """An exact count (an index-only scan of the primary key; SQLite keeps a counter by triggers instead)."""
         return int(self._run("SELECT COUNT(*) AS n FROM segment_vectors", [])[0]["n"])
 
+    def episode_vectors(self, episode_id: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """The stored sentence vectors of one episode's segments, by segment id."""
+        rows = self._run(
+            """SELECT v.segment_id, halfvec_send(v.vector) AS vector FROM segment_vectors v
+               JOIN segments g ON g.id = v.segment_id WHERE g.episode_id = ? ORDER BY v.segment_id""",
+            [episode_id],
+        )
+        ids = np.array([r["segment_id"] for r in rows], dtype=np.int64)
+        if not rows:
+            return ids, np.zeros((0, 0), np.float32)
+        return ids, np.stack([_unhalf(bytes(r["vector"])) for r in rows])
+
     def vector_batches(self, size: int = 50_000) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
         last = -1
         while True:

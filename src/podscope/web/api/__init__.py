@@ -2,7 +2,7 @@
 
     GET  /api/search?q=...                    the complete search result (hits, highlights, context, facets)
     GET  /api/podcasts[/{id}]  /api/episodes[/{id}]  /api/episodes/{id}/transcript?format=  /api/episodes/{id}/audio
-    GET  /api/people[/{name}]  /api/people/unknown  /api/review?tier=  /api/feeds  /api/jobs[/{id}]
+    GET  /api/people[/{name}]  /api/people/unknown  /api/review?tier=  /api/feeds  /api/jobs[/{id}]  /api/alerts
     POST/DELETE ...                           changes: admin only (see `podscope.web.auth`)
 
 Why it looks like this:
@@ -20,6 +20,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from podscope.web.api import (
+    alerts,
     episodes,
     feeds,
     health,
@@ -49,5 +50,6 @@ for module in (
     feeds,
     quizzes,
     translations,
+    alerts,
 ):
     router.include_router(module.router)

@@ -1,4 +1,4 @@
-"""Server-rendered pages: search, episodes with a synced player, people, podcasts, review, feeds, jobs.
+"""Server-rendered pages: search, episodes with a synced player, people, podcasts, review, feeds, jobs, alerts.
 
 Why it looks like this:
 - One module per page family; this one assembles their routes, in the order they are matched.
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from podscope.web.pages import episodes, feeds, jobs, people, podcasts, quiz, review, search, static
+from podscope.web.pages import alerts, episodes, feeds, jobs, people, podcasts, quiz, review, search, static
 
 router = APIRouter(include_in_schema=False)
-for module in (search, episodes, quiz, people, podcasts, review, feeds, jobs, static):
+for module in (search, episodes, quiz, people, podcasts, review, feeds, jobs, alerts, static):
     router.include_router(module.router)
