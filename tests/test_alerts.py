@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -305,3 +306,37 @@ def test_api_and_cli_surfaces(new_home: Callable[[], Path]) -> None:
     assert bad.returncode == 1 and "expected an http:// or https:// URL" in bad.stderr
     missing = cli(home, "alerts", "show", "7")
     assert missing.returncode == 1 and "no alert 7" in missing.stderr
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory, models_home: Path) -> Iterator[dict[str, Any]]:
+    """A library served to the browser (the page is the same on either store: SQLite)."""
+    home = use_store(tmp_path_factory.mktemp("web") / "home", "", models_of=models_home)
+    lib = open_lib(home)
+    try:
+        yield {"lib": lib}
+    finally:
+        lib.close()
+
+
+def test_the_page_saves_an_alert_and_the_server_delivers_it(page: Any, site: dict[str, Any]) -> None:
+    lib: Library = site["lib"]
+    receiver = Receiver()
+    with receiver.serving() as url:
+        page.goto("/alerts")
+        page.fill("input[name=query]", '"podcast trailer"')
+        page.fill("input[name=webhook]", url)
+        page.fill("input[name=name]", "trailers")
+        page.click("form[action='/alerts'] button[type=submit]")
+        said = page.inner_text("body")
+        assert "Saved alert" in said and "whsec_" in said
+        receiver.secret = re.search(r"whsec_[A-Za-z0-9+/=]+", said).group()  # type: ignore[union-attr]
+        assert "trailers" in page.inner_text("table.alerts")
+        add(lib, VTT)  # the server's deliverer sends what this stored
+        assert receiver.arrived.wait(30), "the server sent nothing"
+        (body,) = receiver.verified()
+        assert body["data"]["alert"]["name"] == "trailers"
+        page.goto("/alerts/1")
+        shown = page.inner_text("#shown")
+        assert "Sarah" in shown and "delivered" in shown
+        assert page.request.get("/alerts/1/feed.xml").ok

@@ -26,6 +26,12 @@ ALERT_SIMILARITY = 0.5
 
 
 @lru_cache(maxsize=4096)
+def semantic_text(query: str) -> str:
+    """What a saved search by meaning embeds: its words without the syntax."""
+    return parse(query).semantic_text
+
+
+@lru_cache(maxsize=4096)
 def folded_tree(query: str) -> Node:
     """A saved search's query tree with its words folded as the index folds them (parsed once per query)."""
     return _fold(parse(query).tree)
@@ -87,15 +93,17 @@ class EpisodeText:
         return set().union(*(self.matching(n) for n in node.options))
 
 
-def _passes(alert: SavedSearch, row: SegmentRow) -> bool:
-    if alert.podcast is not None and name_key(alert.podcast) != name_key(row.podcast):
-        return False
-    if alert.speaker is not None:
-        if row.person is None:
-            return False
-        if alert.speaker.lower() != "any" and name_key(alert.speaker) != name_key(row.person):
-            return False
-    return True
+def _allowed(alert: SavedSearch, rows: Sequence[SegmentRow], keys: Mapping[int, tuple[str, str | None]]) -> set[int]:
+    """The segments an alert's filters let through (`keys`: segment id -> its podcast's and its person's keys)."""
+    podcast = None if alert.podcast is None else name_key(alert.podcast)
+    speaker = alert.speaker
+    person = None if speaker is None or speaker.lower() == "any" else name_key(speaker)
+    return {
+        r.id
+        for r in rows
+        if (podcast is None or keys[r.id][0] == podcast)
+        and (speaker is None or (keys[r.id][1] is not None and (person is None or keys[r.id][1] == person)))
+    }
 
 
 def match_episode(
@@ -119,17 +127,17 @@ def match_episode(
             scores = queries @ matrix.T  # (alerts, segments): cosines, the vectors being unit length
             for k, alert_id in enumerate(wanted):
                 close[alert_id] = {int(ids[j]) for j in np.nonzero(scores[k] >= similarity)[0]}
+    keys = {r.id: (name_key(r.podcast), None if r.person is None else name_key(r.person)) for r in rows}
     found: dict[int, list[SegmentRow]] = {}
     for alert in alerts:
-        candidates = [r for r in rows if _passes(alert, r)]
-        if not candidates:
+        allowed = text.every if alert.podcast is None and alert.speaker is None else _allowed(alert, rows, keys)
+        if not allowed:
             continue
         hits: set[int] = set()
         if alert.mode != "semantic":
-            allowed = {r.id for r in candidates}
             hits |= text.matching(folded_tree(alert.query)) & allowed
         if alert.mode != "text":
-            hits |= {i for i in close.get(alert.id, set()) if i in by_id and _passes(alert, by_id[i])}
+            hits |= close.get(alert.id, set()) & allowed
         if hits:
             found[alert.id] = sorted((by_id[i] for i in hits), key=lambda r: (r.start, r.id))
     return found

@@ -29,7 +29,7 @@ from podscope.alert_records import (
 )
 from podscope.alerts import signing
 from podscope.alerts.feed import atom
-from podscope.alerts.matching import match_episode
+from podscope.alerts.matching import match_episode, semantic_text
 from podscope.errors import InputError, PodscopeError
 from podscope.records import SearchFilters, SegmentRow
 from podscope.search.engine import Search
@@ -152,7 +152,11 @@ class Alerts:
         speakers were named since, for the searches of a speaker; each match not reported yet becomes an event."""
         t0 = time.perf_counter()
         alerts = self.store.list_alerts()
-        episodes = events = 0
+        # The attributions are read first: those of an episode searched below are older than its search, which saw
+        # them, so it is not searched again for them.
+        scanned, top, changed = self.store.attribution_changes()
+        done: set[int] = set()
+        events = 0
         while True:
             queued = self.store.queued()
             if not queued:
@@ -160,8 +164,10 @@ class Alerts:
             for episode_id in queued:
                 made = self._events(alerts, episode_id, "episode")
                 self.store.record(made, done_episode=episode_id)
-                episodes, events = episodes + 1, events + len(made)
-        scanned, top, changed = self.store.attribution_changes()
+                done.add(episode_id)
+                events += len(made)
+        changed = [e for e in changed if e not in done]
+        episodes = len(done)
         made = []
         speakers = [a for a in alerts if a.speaker is not None]
         for episode_id in changed if speakers else []:
@@ -196,11 +202,11 @@ class Alerts:
     def _vectors(self, alerts: list[SavedSearch]) -> dict[int, npt.NDArray[np.float32]]:
         """Each search by meaning's query vector (embedded once per process)."""
         wanted = [a for a in alerts if a.mode != "text"]
-        missing = list(dict.fromkeys(parse(a.query).semantic_text for a in wanted) - self._query_vectors.keys())
+        missing = [t for t in dict.fromkeys(semantic_text(a.query) for a in wanted) if t not in self._query_vectors]
         if missing:
             for text, vector in zip(missing, self.search.embedder(missing), strict=True):
                 self._query_vectors[text] = vector
-        return {a.id: self._query_vectors[parse(a.query).semantic_text] for a in wanted}
+        return {a.id: self._query_vectors[semantic_text(a.query)] for a in wanted}
 
     def _event(self, alert: SavedSearch, episode_id: int | None, reason: str, rows: list[SegmentRow]) -> NewEvent:
         base = self.settings.public_url
