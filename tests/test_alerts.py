@@ -23,7 +23,7 @@ import feedparser
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from helpers import DATA, cli, http_server, in_process, use_store
+from helpers import DATA, ON_POSTGRES_ONLY, cli, copy_library, http_server, in_process, use_store
 from podscope.feeds.parse import parse_feed
 from podscope.library import Library
 
@@ -340,3 +340,20 @@ def test_the_page_saves_an_alert_and_the_server_delivers_it(page: Any, site: dic
         shown = page.inner_text("#shown")
         assert "Sarah" in shown and "delivered" in shown
         assert page.request.get("/alerts/1/feed.xml").ok
+
+
+@ON_POSTGRES_ONLY
+def test_a_library_copied_to_postgresql_keeps_its_alerts(tmp_path: Path, store_url: str, models_home: Path) -> None:
+    home = use_store(tmp_path / "home", "", models_of=models_home)
+    with open_lib(home) as lib:
+        lib.alerts.add("trailer", webhook="https://example.org/hook")
+        add(lib, VTT)
+    copy_library(home, store_url)
+    use_store(home, store_url)
+    with open_lib(home) as lib:
+        assert [e.reason for e in lib.alerts.events(1)] == ["episode"]
+        ((delivery, _),) = lib.alerts.deliveries(1)
+        assert delivery.status == "pending"
+        assert lib.alerts.add("rookie").alert.id == 2  # the ids go on after the copied ones
+        add(lib, SRT)
+        assert len(lib.alerts.events(2)) == 1
