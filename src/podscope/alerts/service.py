@@ -32,7 +32,7 @@ from podscope.alerts.feed import atom
 from podscope.alerts.matching import match_episode, semantic_text
 from podscope.errors import InputError, PodscopeError
 from podscope.records import SearchFilters, SegmentRow
-from podscope.search.engine import Search
+from podscope.search.engine import Search, SearchOptions
 from podscope.search.query import parse
 from podscope.settings import Settings
 from podscope.store.alerts import AlertTables
@@ -253,7 +253,8 @@ class Alerts:
     def test(self, alert_id: int) -> AlertEvent:
         """An event of the saved search's latest matches in the library (reason "test"), queued for its webhook."""
         alert = self.store.get(alert_id)
-        found = self.search.search(alert.query, _options(alert))
+        options = SearchOptions(mode=alert.mode, speaker=alert.speaker, podcast=alert.podcast, limit=3)
+        found = self.search.search(alert.query, options)
         if not found.hits:
             raise InputError(f"alert {alert_id}: the library holds no match for {alert.query!r} to send as a test")
         rows = self.search.segments.segment_rows([h.segment_id for h in found.hits], SearchFilters())
@@ -338,9 +339,3 @@ class Alerts:
 
     def pending(self) -> int:
         return self.store.pending_count()
-
-
-def _options(alert: SavedSearch) -> Any:
-    from podscope.search.engine import SearchOptions
-
-    return SearchOptions(mode=alert.mode, speaker=alert.speaker, podcast=alert.podcast, limit=3)
