@@ -4,7 +4,8 @@
     result = ingest.import_transcript(store, people, search, path, meta, language="en", audio_path=None, ...)
 
 Whatever arrives ends the same way (`_keep`): the episode is stored in one transaction, with the speakers its
-publisher names and, for a recording, its speakers matched against the voice profiles; then it is indexed for search.
+publisher names and, for a recording, its speakers matched against the voice profiles, and queued for the saved
+searches (`podscope.alerts`, run by the library once it is indexed); then it is indexed for search.
 A recording or transcript already in the library (the same bytes) is not processed again.
 
 Why it looks like this:

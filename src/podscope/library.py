@@ -269,6 +269,7 @@ class Library:
             )
             with self.store.transaction():
                 self.people.rescore(reason)
+            self.alerts.scan()  # speakers the re-score named fire their alerts
         return report
 
     def _pool(self, address: str, workers: int | None) -> Pool:
