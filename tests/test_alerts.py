@@ -302,6 +302,12 @@ def test_api_and_cli_surfaces(new_home: Callable[[], Path]) -> None:
         assert http.delete("/api/alerts/1").status_code == 200 and http.get("/api/alerts").json() == []
     listed = cli(home, "alerts", "list", "--json")
     assert listed.returncode == 0 and json.loads(listed.stdout) == []
+    added = json.loads(cli(home, "alerts", "add", "rookie", "--speaker", "Travis", "--json").stdout)
+    assert added["speaker"] == "Travis" and added["secret"] is None
+    shown = json.loads(cli(home, "alerts", "show", str(added["id"]), "--json").stdout)
+    assert shown["alert"]["query"] == "rookie" and shown["events"] == [] and shown["deliveries"] == []
+    removed = cli(home, "alerts", "remove", str(added["id"]), "--json")
+    assert removed.returncode == 0 and json.loads(removed.stdout)["id"] == added["id"]
     bad = cli(home, "alerts", "add", "x", "--webhook", "not a url")
     assert bad.returncode == 1 and "expected an http:// or https:// URL" in bad.stderr
     missing = cli(home, "alerts", "show", "7")

@@ -115,11 +115,15 @@ def alerts_show(alert_id: int, as_json: bool, home: Path | None) -> None:
 
 @alerts.command("remove")
 @click.argument("alert_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the removed alert as JSON.")
 @home_option
-def alerts_remove(alert_id: int, home: Path | None) -> None:
+def alerts_remove(alert_id: int, as_json: bool, home: Path | None) -> None:
     """Forget an alert with its events and deliveries."""
     with open_library(home) as lib:
         alert = lib.alerts.remove(alert_id)
+    if as_json:
+        print_json(alert)
+        return
     out.print(f"Removed alert {alert.id} ({escape(alert.name)}).")
 
 
@@ -169,9 +173,13 @@ def alerts_deliver(as_json: bool, home: Path | None) -> None:
 
 @alerts.command("enable")
 @click.argument("alert_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the alert as JSON.")
 @home_option
-def alerts_enable(alert_id: int, home: Path | None) -> None:
+def alerts_enable(alert_id: int, as_json: bool, home: Path | None) -> None:
     """Deliver again to a webhook that was disabled after repeated failures."""
     with open_library(home) as lib:
         alert = lib.alerts.enable(alert_id)
+    if as_json:
+        print_json(alert)
+        return
     out.print(f"Alert {alert.id}'s webhook is enabled: {escape(alert.webhook_url or 'no webhook')}")
