@@ -321,7 +321,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         # Saved searches run against each episode as it is stored (podscope.alerts): the alerts, the episodes waiting
         # to be searched, the hits already reported (so a hit fires once), the events, and the webhook outbox with its
         # log of attempts. Events keep no foreign key on episodes: deleting an episode leaves what was sent.
-        "0014_alerts",
+        "0016_alerts",
         """
         CREATE TABLE alerts (
             id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
