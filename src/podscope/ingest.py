@@ -4,7 +4,8 @@
     result = ingest.import_transcript(store, people, search, path, meta, language="en", audio_path=None, ...)
 
 Whatever arrives ends the same way (`_keep`): the episode is stored in one transaction, with the speakers its
-publisher names and, for a recording, its speakers matched against the voice profiles; then it is indexed for search.
+publisher names and, for a recording, its speakers matched against the voice profiles, and queued for the saved
+searches (`podscope.alerts`, run by the library once it is indexed); then it is indexed for search.
 A recording or transcript already in the library (the same bytes) is not processed again.
 
 Why it looks like this:
@@ -177,7 +178,7 @@ def import_transcript(
         processed = transcript_episode(meta, segments, content_hash=digest, language=language, source=source)
         names = {label: label for label in processed.diarization.labels}
     episode_id, created = _keep(
-        store, people, search, processed, with_audio=audio_path is not None, into=into, names=names
+        store, people, search, processed, with_audio=audio_path is not None, into=into, names=names, hook=hook
     )
     return AddResult(episode=store.episodes.get(episode_id), created=created)
 
@@ -318,6 +319,7 @@ def _keep(
                 people.name_by_publisher(episode_id, names)
             if voiceprints:
                 people.match_episode(episode_id)
+            store.alerts.queue_episode(episode_id)  # searched for the saved searches once indexed (podscope.alerts)
     if hook:
         hook("store", 1, 1)
         hook("index", 0, 1)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from podscope import audio, formats, ingest, upkeep
+from podscope.alerts import Alerts, Poster
 from podscope.align import speaker_over
 from podscope.asr.whisper import AsrOptions, WhisperTranscriber, check_language
 from podscope.chapters import Chapters
@@ -104,6 +105,14 @@ class Library:
         s = self.store
         self.chapters = Chapters(s.episodes, s.search, s.feeds, s.people, lambda e: self.search.index_pending(e))
         self.lineage = Lineage(self.search)
+        self.alerts = Alerts(self.store.alerts, self.search, self.settings, self._webhook_poster)
+
+    def _webhook_poster(self) -> Poster:
+        """What sends alert webhooks: the feed fetcher, with its address rules and timeout (no retries of its own)."""
+        from podscope.feeds.fetch import Fetcher
+
+        s = self.settings
+        return Fetcher(allow_private=s.allow_private_addresses, timeout=s.fetch_timeout, retries=0)
 
     @property
     def quizzes(self) -> Quizzes:
@@ -189,21 +198,28 @@ class Library:
         date = parse_published(published)
         check_language(language)  # a language nobody can transcribe in fails now, not after diarization
         check_language(self.settings.asr_language)
-        return ingest.add_audio(
-            self.store,
-            self.people,
-            self.search,
-            path,
-            EpisodeMeta(podcast=podcast.strip(), title=title.strip(), published=date, source=str(path.resolve())),
-            transcriber=lambda: self.transcriber(model),
-            diarization=self.diarization_options,
-            workdir=self.work_dir,
-            language=language,
-            declared_language=declared_language,
-            into=into,
-            hook=hook,
-            max_seconds=self.max_audio_seconds,
+        return self._alerted(
+            ingest.add_audio(
+                self.store,
+                self.people,
+                self.search,
+                path,
+                EpisodeMeta(podcast=podcast.strip(), title=title.strip(), published=date, source=str(path.resolve())),
+                transcriber=lambda: self.transcriber(model),
+                diarization=self.diarization_options,
+                workdir=self.work_dir,
+                language=language,
+                declared_language=declared_language,
+                into=into,
+                hook=hook,
+                max_seconds=self.max_audio_seconds,
+            )
         )
+
+    def _alerted(self, result: AddResult) -> AddResult:
+        """An episode just stored is searched for the saved searches (with whatever an earlier run left queued)."""
+        self.alerts.scan()
+        return result
 
     @property
     def max_audio_seconds(self) -> float:
@@ -269,6 +285,7 @@ class Library:
             )
             with self.store.transaction():
                 self.people.rescore(reason)
+            self.alerts.scan()  # speakers the re-score named fire their alerts
         return report
 
     def _pool(self, address: str, workers: int | None) -> Pool:
@@ -348,19 +365,21 @@ class Library:
         if not podcast.strip() or not title.strip():
             raise InputError("expected --podcast NAME and --title TITLE")
         date = parse_published(published)
-        return ingest.import_transcript(
-            self.store,
-            self.people,
-            self.search,
-            path,
-            EpisodeMeta(podcast=podcast.strip(), title=title.strip(), published=date, source=str(path.resolve())),
-            language=language,
-            fmt=fmt,
-            audio_path=None if audio_path is None else Path(audio_path),
-            diarization=self.diarization_options,
-            workdir=self.work_dir,
-            into=into,
-            hook=hook,
+        return self._alerted(
+            ingest.import_transcript(
+                self.store,
+                self.people,
+                self.search,
+                path,
+                EpisodeMeta(podcast=podcast.strip(), title=title.strip(), published=date, source=str(path.resolve())),
+                language=language,
+                fmt=fmt,
+                audio_path=None if audio_path is None else Path(audio_path),
+                diarization=self.diarization_options,
+                workdir=self.work_dir,
+                into=into,
+                hook=hook,
+            )
         )
 
     def embed_clip(

@@ -100,6 +100,22 @@ SETTINGS: tuple[Setting, ...] = (
         "Most connections and requests `podscope serve` takes at once; beyond it a new request is answered 503 at"
         " once instead of waiting its turn (an overloaded server sheds load rather than time out); 0: no limit.",
     ),
+    Setting(
+        "public_url",
+        "http://127.0.0.1:8765",
+        "The address the web pages are reached at, for the deep links in alert webhooks and feeds.",
+    ),
+    Setting(
+        "webhook_retry_seconds",
+        5.0,
+        "Wait before the first retry of a failed alert webhook; doubled per attempt (up to an hour, with jitter), for"
+        " a day.",
+    ),
+    Setting(
+        "webhook_disable_after",
+        50,
+        "An alert's webhook is disabled after this many failed deliveries in a row (the reason is shown); 0: never.",
+    ),
     Setting("max_upload_mb", 2000, "Largest episode upload accepted by the HTTP API, in MB."),
     Setting(
         "max_audio_hours",
@@ -152,6 +168,9 @@ class Settings:
     api_open_admin_on_loopback: bool
     api_rate_per_minute: int
     serve_concurrency: int
+    public_url: str
+    webhook_retry_seconds: float
+    webhook_disable_after: int
     max_upload_mb: int
     max_audio_hours: float
     translate_backend: str

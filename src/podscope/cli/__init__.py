@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from podscope import __version__
 from podscope.cli import (
+    alerts,
     chapters,
     episodes,
     feeds,
@@ -73,6 +74,7 @@ for command in (
     quiz.quiz,
     quiz.quiz_progress,
     translate.translate,
+    alerts.alerts,
 ):
     cli.add_command(command)
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
+from podscope.store.alerts import AlertTables
 from podscope.store.contract import (
     EpisodeRepository,
     FeedRepository,
@@ -53,6 +54,7 @@ class ComposedStore:
         self.keys: KeyRepository = KeyTables(db)
         self.quizzes: QuizRepository = QuizTables(db)
         self.translations: TranslationRepository = TranslationTables(db)
+        self.alerts = AlertTables(db)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -50,6 +50,7 @@ from podscope.records import (
     TextPage,
     Turn,
 )
+from podscope.store.alerts import AlertTables
 
 
 class EpisodeRepository(Protocol):
@@ -625,6 +626,7 @@ class StoreBackend(Protocol):
     jobs: JobRepository
     quizzes: QuizRepository
     translations: TranslationRepository
+    alerts: AlertTables  # written once for both engines (podscope.store.alerts)
     maintenance: MaintenanceRepository
 
     def transaction(self) -> AbstractContextManager[None]:

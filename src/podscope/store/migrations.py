@@ -349,6 +349,72 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE feed_items ADD COLUMN chapters TEXT NOT NULL DEFAULT '[]';  -- [{"url", "type"}]
         """,
     ),
+    (
+        # Saved searches run against each episode as it is stored (podscope.alerts): the alerts, the episodes waiting
+        # to be searched, the hits already reported (so a hit fires once), the events, and the webhook outbox with its
+        # log of attempts. Events keep no foreign key on episodes: deleting an episode leaves what was sent.
+        "0016_alerts",
+        """
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL DEFAULT '',
+            query TEXT NOT NULL,
+            speaker TEXT,
+            podcast TEXT,
+            mode TEXT NOT NULL DEFAULT 'text' CHECK (mode IN ('text', 'semantic', 'hybrid')),
+            webhook_url TEXT,
+            secret TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            disabled_at TEXT,
+            disabled_reason TEXT,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        );
+        CREATE TABLE alert_queue (
+            episode_id INTEGER PRIMARY KEY,
+            queued_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        );
+        CREATE TABLE alert_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+        CREATE TABLE alert_hits (
+            alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+            segment_id INTEGER NOT NULL,
+            PRIMARY KEY (alert_id, segment_id)
+        );
+        CREATE TABLE alert_events (
+            id INTEGER PRIMARY KEY,
+            alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+            episode_id INTEGER,
+            reason TEXT NOT NULL,
+            hits INTEGER NOT NULL,
+            payload TEXT NOT NULL,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        );
+        CREATE INDEX alert_events_alert ON alert_events(alert_id, id);
+        CREATE TABLE alert_deliveries (
+            id INTEGER PRIMARY KEY,
+            event_id INTEGER NOT NULL REFERENCES alert_events(id) ON DELETE CASCADE,
+            alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+            message_id TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            due REAL NOT NULL,
+            expires REAL NOT NULL,
+            claimed_until REAL,
+            last_error TEXT,
+            delivered_at TEXT,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        );
+        CREATE INDEX alert_deliveries_due ON alert_deliveries(status, due);
+        CREATE TABLE alert_attempts (
+            id INTEGER PRIMARY KEY,
+            delivery_id INTEGER NOT NULL REFERENCES alert_deliveries(id) ON DELETE CASCADE,
+            status_code INTEGER,
+            error TEXT,
+            seconds REAL NOT NULL,
+            at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+        );
+        CREATE INDEX alert_attempts_delivery ON alert_attempts(delivery_id);
+        """,
+    ),
 ]
 
 

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from podscope import __version__
+from podscope.alerts import Deliverer
 from podscope.errors import Conflict, InputError, NotFound, PodscopeError, TooLong
 from podscope.jobs import Runner
 from podscope.library import Library
@@ -58,18 +59,22 @@ def concurrency_limit(setting: int) -> int | None:
 def create_app(lib: Library, **state: Any) -> FastAPI:
     """The app over `lib`, with what its routes share built once and kept in `app.state` (see
     `podscope.web.state`); extra keyword arguments are kept there too, and win. While the app runs (its lifespan),
-    the job runner runs the library's stored jobs (`podscope.jobs`) on a second library over the same home."""
+    the job runner runs the library's stored jobs (`podscope.jobs`) on a second library over the same home, and the
+    alert deliverer searches new episodes for the saved searches and sends their webhooks (`podscope.alerts`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner: Runner = app.state.jobs
+        deliverer: Deliverer = app.state.deliverer
         await run_in_threadpool(runner.start)  # first puts back what a stopped server left running
+        deliverer.start()
         try:
             async with AsyncExitStack() as stack:
                 if app.state.mcp_sessions is not None:  # the MCP endpoint's sessions run while the app does
                     await stack.enter_async_context(app.state.mcp_sessions.running())
                 yield
         finally:
+            await run_in_threadpool(deliverer.stop)
             await run_in_threadpool(runner.stop)  # the running job goes back in the queue
 
     app = FastAPI(
@@ -84,6 +89,7 @@ def create_app(lib: Library, **state: Any) -> FastAPI:
     app.add_middleware(SecurityHeaders)  # CSP, nosniff, no framing: `podscope.web.security`
     app.state.lib = lib
     app.state.jobs = Runner(lib.jobs, lambda: Library(lib.home, settings=lib.settings))
+    app.state.deliverer = Deliverer(lib.alerts)
     app.state.rate_limiter = RateLimiter()
     app.state.translation_pairs = None  # asked of the translation backend by the first page that offers translations
     for key, value in state.items():

@@ -465,6 +465,21 @@ class Fetcher:
         if total is not None and done != total:
             raise _Retry(f"the download ended after {done} of {total} bytes")
 
+    # ------------------------------------------------------------------------------------------------- posting
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        """POST `body` once (a webhook: its sender retries later) with the same address checks as a GET. Redirects
+        are not followed (a redirect is the answer). Returns the status and up to 200 characters of the answer;
+        raises FetchError for refused addresses and schemes and for failures to connect or to be answered."""
+        self._check_url(url)
+        try:
+            response = self._client.post(url, content=body, headers=headers)
+        except _AddressRefused as exc:
+            raise FetchError(f"refusing to post to {url}: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise FetchError(f"cannot post to {url}: {_describe(exc)}") from exc
+        return response.status_code, response.text[:200]
+
     # ------------------------------------------------------------------------------------------------ plumbing
 
     def _with_retries(self, url: str, attempt: Callable[[], _T]) -> _T:

@@ -45,8 +45,25 @@ TABLES = (
     "api_keys",
     "quiz_attempts",
     "translations",
+    "alerts",
+    "alert_queue",
+    "alert_state",
+    "alert_hits",
+    "alert_events",
+    "alert_deliveries",
+    "alert_attempts",
 )
-KEYED_BY_OTHERS = ("attributions", "rejections", "segment_vectors", "credits", "publisher_chapters", "translations")
+KEYED_BY_OTHERS = (
+    "attributions",
+    "rejections",
+    "segment_vectors",
+    "credits",
+    "publisher_chapters",
+    "translations",
+    "alert_queue",
+    "alert_state",
+    "alert_hits",
+)
 WITH_IDS = tuple(t for t in TABLES if t not in KEYED_BY_OTHERS)  # tables with an identity id to continue from
 NO_ROWID = {"translations": "segment_id, language, backend, source"}  # SQLite WITHOUT ROWID tables: their key
 OWNED = ("episodes", "people", "feeds", "api_keys")  # a target holding any of these is not empty

@@ -348,6 +348,72 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE feed_items ADD COLUMN chapters TEXT NOT NULL DEFAULT '[]';
         """,
     ),
+    (
+        # Saved searches run against each episode as it is stored (podscope.alerts): the alerts, the episodes waiting
+        # to be searched, the hits already reported (so a hit fires once), the events, and the webhook outbox with its
+        # log of attempts. Events keep no foreign key on episodes: deleting an episode leaves what was sent.
+        "0016_alerts",
+        """
+        CREATE TABLE alerts (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            name TEXT NOT NULL DEFAULT '',
+            query TEXT NOT NULL,
+            speaker TEXT,
+            podcast TEXT,
+            mode TEXT NOT NULL DEFAULT 'text' CHECK (mode IN ('text', 'semantic', 'hybrid')),
+            webhook_url TEXT,
+            secret TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            disabled_at TEXT,
+            disabled_reason TEXT,
+            created_at TEXT NOT NULL DEFAULT podscope_now()
+        );
+        CREATE TABLE alert_queue (
+            episode_id BIGINT PRIMARY KEY,
+            queued_at TEXT NOT NULL DEFAULT podscope_now()
+        );
+        CREATE TABLE alert_state (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
+        CREATE TABLE alert_hits (
+            alert_id BIGINT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+            segment_id BIGINT NOT NULL,
+            PRIMARY KEY (alert_id, segment_id)
+        );
+        CREATE TABLE alert_events (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            alert_id BIGINT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+            episode_id BIGINT,
+            reason TEXT NOT NULL,
+            hits INTEGER NOT NULL,
+            payload TEXT NOT NULL,
+            created_at TEXT NOT NULL DEFAULT podscope_now()
+        );
+        CREATE INDEX alert_events_alert ON alert_events (alert_id, id);
+        CREATE TABLE alert_deliveries (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            event_id BIGINT NOT NULL REFERENCES alert_events(id) ON DELETE CASCADE,
+            alert_id BIGINT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+            message_id TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            due DOUBLE PRECISION NOT NULL,
+            expires DOUBLE PRECISION NOT NULL,
+            claimed_until DOUBLE PRECISION,
+            last_error TEXT,
+            delivered_at TEXT,
+            created_at TEXT NOT NULL DEFAULT podscope_now()
+        );
+        CREATE INDEX alert_deliveries_due ON alert_deliveries (status, due);
+        CREATE TABLE alert_attempts (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            delivery_id BIGINT NOT NULL REFERENCES alert_deliveries(id) ON DELETE CASCADE,
+            status_code INTEGER,
+            error TEXT,
+            seconds DOUBLE PRECISION NOT NULL,
+            at TEXT NOT NULL DEFAULT podscope_now()
+        );
+        CREATE INDEX alert_attempts_delivery ON alert_attempts (delivery_id);
+        """,
+    ),
 ]
 
 

@@ -4,7 +4,7 @@
     GET  /api/quote-check?q=...  /api/thread?q=...   was this said, and how; a topic's history
     GET  /api/podcasts[/{id}]  /api/episodes[/{id}]  /api/episodes/{id}/transcript?format=  /api/episodes/{id}/audio
     GET  /api/episodes/{id}/chapters[?format=chapters-json]
-    GET  /api/people[/{name}]  /api/people/unknown  /api/review?tier=  /api/feeds  /api/jobs[/{id}]
+    GET  /api/people[/{name}]  /api/people/unknown  /api/review?tier=  /api/feeds  /api/jobs[/{id}]  /api/alerts
     POST/DELETE ...                           changes: admin only (see `podscope.web.auth`)
 
 Why it looks like this:
@@ -22,6 +22,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from podscope.web.api import (
+    alerts,
     chapters,
     episodes,
     feeds,
@@ -55,5 +56,6 @@ for module in (
     feeds,
     quizzes,
     translations,
+    alerts,
 ):
     router.include_router(module.router)

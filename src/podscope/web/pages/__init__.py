@@ -1,4 +1,4 @@
-"""Server-rendered pages: search, episodes with a synced player, people, podcasts, review, feeds, jobs.
+"""Server-rendered pages: search, episodes with a synced player, people, podcasts, review, feeds, jobs, alerts.
 
 Why it looks like this:
 - One module per page family; this one assembles their routes, in the order they are matched.
@@ -15,8 +15,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from podscope.web.pages import episodes, feeds, jobs, lineage, people, podcasts, quiz, review, search, session, static
+from podscope.web.pages import (
+    alerts,
+    episodes,
+    feeds,
+    jobs,
+    lineage,
+    people,
+    podcasts,
+    quiz,
+    review,
+    search,
+    session,
+    static,
+)
 
 router = APIRouter(include_in_schema=False)
-for module in (search, lineage, episodes, quiz, people, podcasts, review, feeds, jobs, session, static):
+for module in (search, lineage, episodes, quiz, people, podcasts, review, feeds, jobs, alerts, session, static):
     router.include_router(module.router)
