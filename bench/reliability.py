@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/reliability.py                          # every part (an hour or more; --quick: minutes)
     .venv/bin/python bench/reliability.py --only fuzz --examples 100 --seed 7
-    .venv/bin/python bench/reliability.py --only kill --fractions 0.1,0.3,0.5,0.7,0.9
+    .venv/bin/python bench/reliability.py --only kill --fractions 0.1,0.3,0.5,0.7,0.9 --command add-audio
     .venv/bin/python bench/reliability.py --only concurrency --rounds 3
     .venv/bin/python bench/reliability.py --only load --rate 100 --seconds 60
     .venv/bin/python bench/reliability.py --only backup --episodes 10000
@@ -79,6 +79,8 @@ def kill(args: argparse.Namespace, work: Path) -> None:
     with crash.feed_server(work / "served") as url:
         bases = crash.Bases(work / "bases", url)
         for name, command in crash.COMMANDS.items():
+            if args.command and name not in args.command:
+                continue
             points = [p for p in command.points if not isinstance(p, float)]
             points += args.fractions or [p for p in command.points if isinstance(p, float)]
             if args.quick:
@@ -199,6 +201,7 @@ def main() -> None:
     ap.add_argument("--examples", type=int, help="fuzz: examples per operation (default 10; --quick 3)")
     ap.add_argument("--seed", type=int, default=1, help="fuzz: schemathesis's seed (default 1)")
     ap.add_argument("--fractions", help="kill: fractions of each command's run to kill at, as 0.2,0.5,0.8")
+    ap.add_argument("--command", action="append", help="kill: only this command, as test_crash.COMMANDS names it")
     ap.add_argument("--rounds", type=int, default=1, help="concurrency: how many times to run the scenario")
     ap.add_argument("--rate", type=int, default=100, help="load: requests per second (default 100)")
     ap.add_argument("--seconds", type=int, help="load: how long (default 60; --quick 10)")
@@ -217,6 +220,7 @@ def main() -> None:
         "backup": backup,
     }
     args.workdir.mkdir(parents=True, exist_ok=True)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # each figure as it comes, into a log too
     for name in args.only or PARTS:
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix=f"reliability-{name}-") as scratch:

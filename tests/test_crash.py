@@ -96,7 +96,7 @@ def _run(home: Path, args: tuple[str, ...], kill: KillPoint | None = None, secon
             if kill(home, proc.pid):
                 proc.send_signal(signal.SIGKILL)
                 break
-            time.sleep(0.005)
+            time.sleep(0.002)
     _, err = proc.communicate(timeout=900)
     return proc.returncode, err
 
@@ -338,6 +338,14 @@ def mid_processing(home: Path, pid: int) -> bool:
     return any(p.suffix != ".part" for p in _files(home / "downloads", "*"))
 
 
+def first_write(home: Path, pid: int) -> bool:
+    """at its first write (the write-ahead log growing)"""
+    try:
+        return (home / "podscope.db-wal").stat().st_size > 0
+    except FileNotFoundError:
+        return False
+
+
 def in_vacuum(share: float) -> Condition:
     def condition(home: Path, pid: int) -> bool:
         try:
@@ -400,9 +408,14 @@ COMMANDS = {
         "import-transcript",
         ("import-transcript", str(SPOKEN[0]), "--podcast", "Tips", "--title", "New"),
         lambda lib: "New" in _done(lib),
+        points=(first_write, 0.35, 0.7, 0.9),
     ),
     "delete": Command(
-        "delete", ("delete", "{tips}", "--yes"), lambda lib: "Ten tips" not in _done(lib), ("no episode with id",)
+        "delete",
+        ("delete", "{tips}", "--yes"),
+        lambda lib: "Ten tips" not in _done(lib),
+        ("no episode with id",),
+        points=(first_write, 0.35, 0.7, 0.9),
     ),
     "sync": Command(
         "sync",
@@ -415,14 +428,22 @@ COMMANDS = {
         "people enroll",
         ("people", "enroll", "Bob Guest", "--episode", "{episode}", "--speaker", "{other}"),
         _has("Bob Guest"),
+        points=(first_write, 0.35, 0.7, 0.9),
         whole=people_state,
     ),
-    "review confirm": Command("review confirm", ("review", "confirm", "{speaker}"), _confirmed, whole=people_state),
+    "review confirm": Command(
+        "review confirm",
+        ("review", "confirm", "{speaker}"),
+        _confirmed,
+        points=(first_write, 0.35, 0.7, 0.9),
+        whole=people_state,
+    ),
     "people forget": Command(
         "people forget",
         FORGET,
         lambda lib: not _has("Ann Caller")(lib),
         ("no person named",),
+        points=(first_write, 0.35, 0.7, 0.9),
         whole=people_state,
         secrets=voiceprints_of("Ann Caller"),
     ),
@@ -452,4 +473,5 @@ def test_a_command_killed_at_any_moment_leaves_the_library_whole(bases: Bases, t
     outcomes = crash_and_rerun(bases[command.base], tmp_path, command, command.points)
     assert any(o.startswith("killed") for o in outcomes), outcomes
     for point, outcome in zip(command.points, outcomes, strict=True):  # a stage seen from outside was killed in
-        assert isinstance(point, float) or outcome.startswith("killed"), (describe(point), outcome)
+        # (a first write can be over, the log folded back, between two looks: that kill may come too late)
+        assert not describe(point).startswith("mid-") or outcome.startswith("killed"), (describe(point), outcome)
