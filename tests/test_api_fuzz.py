@@ -12,6 +12,7 @@ examples=100, seed=N)` against any served library, or schemathesis's own command
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,13 +43,24 @@ def fuzz(url: str, key: str, folder: Path, *, examples: int, seed: int) -> subpr
     return subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=900)
 
 
-def test_the_api_keeps_to_its_own_schema(tmp_path: Path) -> None:
-    with Library(tmp_path / "home", settings=SETTINGS) as lib:
+def failures_by_kind(output: str) -> dict[str, int]:
+    """The failures (❌, by check: "N001 Server error") and errors (🚫) a run's summary counts, by kind."""
+    return {m[2]: int(m[3]) for m in re.finditer(r"^ +(❌|🚫) (.+): (\d+)$", output, re.MULTILINE)}
+
+
+def fuzz_small_library(folder: Path, *, examples: int, seed: int) -> subprocess.CompletedProcess[str]:
+    """`fuzz` against a real server over a small real library (one imported transcript, an admin key) in `folder`."""
+    with Library(folder / "home", settings=SETTINGS) as lib:
         lib.import_transcript(DATA / "transcripts" / "example.srt", podcast="Podcasting Q&A", title="Rookie mistakes")
         _, key = lib.keys.create("admin", "fuzzer")
         with served(lib) as url:
-            run = fuzz(url, key, tmp_path, examples=10, seed=1)
+            return fuzz(url, key, folder, examples=examples, seed=seed)
+
+
+def test_the_api_keeps_to_its_own_schema(tmp_path: Path) -> None:
+    run = fuzz_small_library(tmp_path, examples=10, seed=1)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    assert failures_by_kind(run.stdout) == {}, run.stdout[-3000:]
     summary = run.stdout.strip().splitlines()[-1]  # "=== 2 warnings in 88.71s ===", or "N failures, ..."
     assert "failure" not in summary and "error" not in summary, run.stdout[-3000:]
     assert "43 selected" in run.stdout  # every operation of the document was tried

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -40,11 +43,31 @@ def test_streaming_chunks_are_bounded(encoded: dict[str, Path]) -> None:
 def test_spilled_decoding_reads_the_same_and_cleans_up(tmp_path: Path) -> None:
     in_memory = audio.decode(SAMPLE_WAV)
     spilled = audio.decode(SAMPLE_WAV, workdir=tmp_path, in_memory_seconds=5)
-    assert list(tmp_path.iterdir()), "a long recording is spilled to a file"
+    assert spilled.spilled and not list(tmp_path.iterdir()), "spilled to a file without a name"
     assert in_memory.gain == pytest.approx(spilled.gain)
     np.testing.assert_allclose(in_memory.read(10.0, 12.5), spilled.read(10.0, 12.5))
+    np.testing.assert_array_equal(in_memory.array(), spilled.array())
     spilled.close()
     assert not list(tmp_path.iterdir())
+
+
+def test_a_process_killed_while_holding_a_spilled_recording_leaves_no_file(tmp_path: Path) -> None:
+    """A long episode is spilled to the home's work folder for the length of its processing; a kill then (SIGKILL:
+    nothing runs on the way out) used to leave the whole decoded recording there, hundreds of MB, for good."""
+    work = tmp_path / "tmp"
+    work.mkdir()
+    script = (
+        "import sys, time; from podscope import audio\n"
+        f"decoded = audio.decode({str(SAMPLE_WAV)!r}, workdir={str(work)!r}, in_memory_seconds=5)\n"
+        "assert decoded.spilled; print('spilled', flush=True); time.sleep(600)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "spilled"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+    assert not list(work.iterdir())
 
 
 def test_quiet_recording_is_brought_to_the_common_level(tmp_path: Path, sample_samples: np.ndarray) -> None:

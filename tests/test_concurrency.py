@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from contextlib import closing
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -47,9 +48,35 @@ def _podscope(home: Path, *args: object) -> subprocess.Popen[str]:
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_writers_and_readers_share_one_home(tmp_path: Path) -> None:
-    files: dict[str, bytes] = {}
+@dataclass
+class SharedHome:
+    """What happened when several processes used one home at once: each command's arguments, exit code and output,
+    each page and search answered meanwhile, and the library afterwards."""
 
+    commands: list[tuple[list[str], int, str]] = field(default_factory=list)  # (args, exit code, stdout + stderr)
+    answers: list[tuple[str, int]] = field(default_factory=list)  # (path, status)
+    titles: list[str] = field(default_factory=list)
+    segments: int = 0
+    vectors: int = 0
+    text_hits: int = 0
+    integrity: str = ""
+    text_index: int = 0
+
+    def failed(self) -> list[str]:
+        """The commands and requests that failed, or said "locked", or showed a traceback."""
+        bad = [
+            " ".join(args[-6:])
+            for args, code, output in self.commands
+            if code != 0 or "locked" in output.lower() or "Traceback" in output
+        ]
+        return bad + [f"GET {path}: {status}" for path, status in self.answers if status != 200]
+
+
+def share_one_home(tmp_path: Path) -> SharedHome:
+    """`podscope serve` answering two readers' searches and pages while two imports and a feed sync write from the
+    command line, all on one home in `tmp_path`."""
+    files: dict[str, bytes] = {}
+    shared = SharedHome()
     home = tmp_path / "home"
     home.mkdir()
     (home / "config.toml").write_text("allow_private_addresses = true\n")
@@ -61,7 +88,6 @@ def test_writers_and_readers_share_one_home(tmp_path: Path) -> None:
         files["/feed.xml"] = _feed(base)
         first = lib.import_transcript(TRANSCRIPTS / "example.srt", podcast="Served", title="Already there")
         lib.feeds.add(f"{base}/feed.xml")
-        answers: list[tuple[str, int]] = []
         stop = threading.Event()
 
         with served(lib) as url:
@@ -70,7 +96,7 @@ def test_writers_and_readers_share_one_home(tmp_path: Path) -> None:
                 with httpx.Client(base_url=url, timeout=60) as client:
                     while not stop.is_set():
                         for path in (*READS, f"/episodes/{first.episode.id}"):
-                            answers.append((path, client.get(path).status_code))
+                            shared.answers.append((path, client.get(path).status_code))
 
             readers = [threading.Thread(target=read) for _ in range(2)]
             for r in readers:
@@ -87,16 +113,24 @@ def test_writers_and_readers_share_one_home(tmp_path: Path) -> None:
                 r.join(60)
 
         for w, (out, err) in zip(writers, outputs, strict=True):
-            assert w.returncode == 0, (w.args, out, err)
-            assert "locked" not in (out + err).lower() and "Traceback" not in err
-        assert answers and all(status == 200 for _, status in answers), [a for a in answers if a[1] != 200][:5]
-        titles = sorted(e.title for e in lib.episodes())
-        assert titles == ["A", "Already there", "B", "Synced 1", "Synced 2"]
-        segments = sum(len(lib.transcript(e.id).segments) for e in lib.episodes())
-        assert lib.search.search("podcast", SearchOptions(mode="text", limit=1)).total > 0
-        assert lib.search.vectors.size == segments
+            shared.commands.append(([str(a) for a in w.args], w.returncode, out + err))
+        shared.titles = sorted(e.title for e in lib.episodes())
+        shared.segments = sum(len(lib.transcript(e.id).segments) for e in lib.episodes())
+        shared.text_hits = lib.search.search("podcast", SearchOptions(mode="text", limit=1)).total
+        shared.vectors = lib.search.vectors.size
 
     with closing(sqlite3.connect(home / "podscope.db")) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        shared.integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
         conn.execute("INSERT INTO segments_fts (segments_fts) VALUES ('integrity-check')")
-        assert conn.execute("SELECT COUNT(*) FROM segments_fts").fetchone()[0] == segments
+        shared.text_index = conn.execute("SELECT COUNT(*) FROM segments_fts").fetchone()[0]
+    return shared
+
+
+def test_writers_and_readers_share_one_home(tmp_path: Path) -> None:
+    shared = share_one_home(tmp_path)
+    assert not shared.failed(), (shared.failed()[:5], [c[2][-2000:] for c in shared.commands if c[1]])
+    assert shared.answers and len(shared.commands) == 3
+    assert shared.titles == ["A", "Already there", "B", "Synced 1", "Synced 2"]
+    assert shared.text_hits > 0
+    assert shared.vectors == shared.segments == shared.text_index
+    assert shared.integrity == "ok"

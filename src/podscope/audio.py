@@ -3,7 +3,8 @@
 Why it looks like this:
 - Podcasts arrive as mp3, m4a/aac, ogg/opus, flac, wav, or as video; PyAV decodes all of them without a system ffmpeg.
 - A 3-hour episode is 690 MB as float32; decoding streams in short chunks, and `decode()` spills long recordings to a
-  raw PCM file that later stages read window by window, so memory stays at a few minutes of audio.
+  raw PCM file that later stages read window by window, so memory stays at a few minutes of audio. The file has no
+  name (unlinked from the start), so a process killed mid-episode leaves nothing behind in the work folder.
 - Recordings differ in level by 30 dB or more (a quiet far-field guest next to a loud studio host); `DecodedAudio`
   applies one gain per recording so that its speech sits at a common level before detection and recognition.
 - Bad input is found here, before any model runs, and described in one sentence.
@@ -22,6 +23,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import av
 import numpy as np
@@ -243,10 +245,11 @@ def file_hash(path: Path | str) -> str:
 class DecodedAudio:
     """A decoded recording, held in memory or in a raw float32 file, read by time range with a fixed gain.
 
-    Use as a context manager so a spilled file is removed afterwards.
+    The spill file is an open file without a name: closing it (or the process dying) frees its space. Use as a
+    context manager so it is closed as soon as the recording is no longer needed.
     """
 
-    def __init__(self, samples: Waveform | None, spill: Path | None, length: int, gain: float, peak_dbfs: float):
+    def __init__(self, samples: Waveform | None, spill: IO[bytes] | None, length: int, gain: float, peak_dbfs: float):
         self._samples = samples
         self._spill = spill
         self.length = length
@@ -271,8 +274,7 @@ class DecodedAudio:
             out = self._samples[a:b] * np.float32(self.gain)
         else:
             assert self._spill is not None
-            raw = np.fromfile(self._spill, dtype=np.float32, count=b - a, offset=a * 4)
-            out = raw * np.float32(self.gain)
+            out = _read_floats(self._spill, a, b - a) * np.float32(self.gain)
         return np.clip(out, -1.0, 1.0, out=out)
 
     def array(self) -> Waveform:
@@ -292,7 +294,7 @@ class DecodedAudio:
 
     def close(self) -> None:
         if self._spill is not None:
-            self._spill.unlink(missing_ok=True)
+            self._spill.close()
             self._spill = None
 
     def __enter__(self) -> DecodedAudio:
@@ -300,6 +302,20 @@ class DecodedAudio:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _read_floats(spill: IO[bytes], start: int, count: int) -> Waveform:
+    """`count` float32 samples from `start` in the spill file, with pread (no shared file position: safe from any
+    thread), in pieces, since one read returns at most about 2 GB."""
+    out = np.empty(count, dtype=np.float32)
+    view = out.data.cast("B")
+    done = 0
+    while done < view.nbytes:
+        piece = os.preadv(spill.fileno(), [view[done : done + (1 << 30)]], start * 4 + done)
+        if piece <= 0:
+            raise AudioError("the decoded recording's spill file ended early")
+        done += piece
+    return out
 
 
 class SampleView:
@@ -365,34 +381,34 @@ def decode(
     peak = 0.0
     held: list[Waveform] = []
     held_len = 0
-    spill: Path | None = None
-    fh = None
+    spill: IO[bytes] | None = None
     try:
         for chunk in iter_decode(path, max_seconds=max_seconds):
             levels.append(_frame_levels(chunk))
             if chunk.size:
                 peak = max(peak, float(np.max(np.abs(chunk))))
-            if fh is None and held_len + chunk.size > in_memory_seconds * SAMPLE_RATE:
-                fd, name = tempfile.mkstemp(prefix="podscope-", suffix=".f32", dir=workdir)
-                spill = Path(name)
-                fh = os.fdopen(fd, "wb")
+            if spill is None and held_len + chunk.size > in_memory_seconds * SAMPLE_RATE:
+                if workdir is not None:
+                    Path(workdir).mkdir(parents=True, exist_ok=True)
+                # Unlinked from the start (O_TMPFILE on Linux): nothing is left behind however the process ends.
+                spill = tempfile.TemporaryFile(prefix="podscope-", suffix=".f32", dir=workdir)  # noqa: SIM115 (DecodedAudio closes it)
                 for h in held:
-                    h.tofile(fh)
+                    spill.write(h.astype(np.float32, copy=False).tobytes())
                 held = []
-            if fh is not None:
-                chunk.astype(np.float32, copy=False).tofile(fh)
+            if spill is not None:
+                spill.write(chunk.astype(np.float32, copy=False).tobytes())
             else:
                 held.append(chunk)
             held_len += chunk.size
-    except BaseException:
-        if fh is not None:
-            fh.close()
         if spill is not None:
-            spill.unlink(missing_ok=True)
+            spill.flush()
+    except BaseException:
+        if spill is not None:
+            spill.close()
         raise
-    if fh is not None:
-        fh.close()
     peak_dbfs = 20.0 * np.log10(peak + 1e-12)
     gain = speech_gain(np.concatenate(levels), peak_dbfs) if levels else 1.0
-    samples = np.concatenate(held) if fh is None and held else (None if fh is not None else np.zeros(0, np.float32))
+    samples = (
+        np.concatenate(held) if spill is None and held else (None if spill is not None else np.zeros(0, np.float32))
+    )
     return DecodedAudio(samples, spill, held_len, gain, float(peak_dbfs))

@@ -459,11 +459,15 @@ class Library:
         return self.store.episodes.podcasts()
 
     def delete_episode(self, episode_id: int) -> Episode:
-        """Remove an episode with everything derived from it (segments, speakers, voiceprints, index entries)."""
+        """Remove an episode with everything derived from it (segments, speakers, voiceprints, index entries).
+
+        The vector index lets go of its segments first: a process killed between the two steps leaves the episode
+        there, for the same delete to finish, rather than an index holding segments that are gone (whose ids the
+        next import may take)."""
         episode = self.store.episodes.get(episode_id)
         segment_ids = self.store.search.episode_segment_ids(episode_id)
-        self.store.episodes.delete(episode_id)
         self.search.forget_segments(segment_ids)
+        self.store.episodes.delete(episode_id)
         return episode
 
     def transcript(self, episode_id: int) -> StoredTranscript:
