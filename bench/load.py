@@ -124,26 +124,50 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _tree(pid: int) -> list[int]:
+    """The server's process and its children (the worker processes of `serve --workers N`)."""
+    found = [pid]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
 def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """Resident memory of the server's processes together."""
+    total = 0.0
+    for one in _tree(pid):
+        try:
+            lines = Path(f"/proc/{one}/status").read_text().splitlines()
+        except OSError:
+            continue
+        total += sum(int(line.split()[1]) / 1024 for line in lines if line.startswith("VmRSS:"))
+    return total
 
 
 def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) the process has used."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds (user + system) the server's processes have used."""
+    total = 0
+    for one in _tree(pid):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def _start_server(home: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _start_server(home: Path, port: int, env: dict[str, str], processes: int = 1) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
-        [sys.executable, "-m", "podscope", "serve", "--home", str(home), "--port", str(port)],
+        [sys.executable, "-m", "podscope", "serve", "--home", str(home), "--port", str(port)]
+        + (["--workers", str(processes)] if processes > 1 else []),
         env={**os.environ, "PYTHONPATH": str(ROOT / "src"), **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -346,19 +370,26 @@ def _summary(outcomes: list[Outcome]) -> dict[str, Any]:
 
 
 def run(
-    home: Path, *, rate: int = 100, seconds: int = 60, workers: int | None = None, timeout: float = 30.0
+    home: Path,
+    *,
+    rate: int = 100,
+    seconds: int = 60,
+    workers: int | None = None,
+    processes: int = 1,
+    timeout: float = 30.0,
 ) -> dict[str, Any]:
     """Serve `home` with `podscope serve` and load it at `rate` requests a second for `seconds`; the figures.
 
     `workers`: how many requests the server takes at once (its `serve_concurrency` setting: beyond it, 503 at once);
-    None: the setting's default (no limit, every request waits its turn)."""
+    None: the setting's default (no limit, every request waits its turn). `processes`: `serve --workers`, the
+    server processes answering on the port."""
     info = _built(home)
     env = {"PODSCOPE_API_RATE_PER_MINUTE": str(rate * 60)}
     if workers is not None:
         env["PODSCOPE_SERVE_CONCURRENCY"] = str(workers)
     port = _free_port()
     load_before = _loadavg()
-    server = _start_server(home, port, env)
+    server = _start_server(home, port, env, processes)
     try:
         rss_idle = _rss_mb(server.pid)
         warm = _requests(info, 5 * len(MIX), seed=99)  # the model, the vector index and the pages' caches, loaded
@@ -402,7 +433,7 @@ def run(
         },
         "loadavg": {"before": load_before, "after": _loadavg()},
         "cpus": os.cpu_count(),
-        "server": {"api_rate_per_minute": rate * 60, "serve_concurrency": workers or 0},
+        "server": {"api_rate_per_minute": rate * 60, "serve_concurrency": workers or 0, "processes": processes},
     }
 
 
@@ -417,7 +448,8 @@ def report(result: dict[str, Any]) -> str:
         f" {result['server_cpu_ms_per_answer']} ms a request answered; {result['server_cpu_share']:.0%} of one core"
         " over the run",
         f"Server: api_rate_per_minute {result['server']['api_rate_per_minute']},"
-        f" serve_concurrency {result['server']['serve_concurrency']}; {result['cpus']} CPUs, load average"
+        f" serve_concurrency {result['server']['serve_concurrency']}, processes {result['server'].get('processes', 1)};"
+        f" {result['cpus']} CPUs, load average"
         f" {result['loadavg']['before']} before, {result['loadavg']['after']} after",
         "",
         "Latency (ms) from the scheduled send to the whole answer, of the requests answered 200/206; 429: rate-limited;"
@@ -447,6 +479,7 @@ def main() -> None:
     ap.add_argument(
         "--workers", type=int, default=None, help="the server's serve_concurrency (default: its setting, no limit)"
     )
+    ap.add_argument("--processes", type=int, default=1, help="server processes (`podscope serve --workers N`)")
     ap.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out" / "load")
     ap.add_argument("--keep", action="store_true", help="keep the built library in --workdir for a later --reuse")
     ap.add_argument("--reuse", action="store_true", help="load the library a --keep run built")
@@ -462,7 +495,7 @@ def main() -> None:
         build_library(home, args.episodes, args.segments)
         print(f"Built {args.episodes:,} episodes in {time.perf_counter() - t0:,.0f} s", file=sys.stderr)
     try:
-        result = run(home, rate=args.rate, seconds=args.seconds, workers=args.workers)
+        result = run(home, rate=args.rate, seconds=args.seconds, workers=args.workers, processes=args.processes)
     finally:
         if not args.keep and not args.reuse:
             shutil.rmtree(home, ignore_errors=True)

@@ -23,7 +23,7 @@ import feedparser
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from helpers import DATA, ON_POSTGRES_ONLY, cli, copy_library, http_server, in_process, use_store
+from helpers import DATA, HEAVY_ON_POSTGRES, ON_POSTGRES_ONLY, cli, copy_library, http_server, in_process, use_store
 from podscope.feeds.parse import parse_feed
 from podscope.library import Library
 
@@ -220,6 +220,7 @@ with Library(sys.argv[1]) as lib:
 """
 
 
+@HEAVY_ON_POSTGRES
 def test_no_event_is_lost_when_podscope_is_killed(new_home: Callable[[], Path], tmp_path: Path) -> None:
     """Killed after the episode is stored but before it is searched; then killed while sending the event: the next
     `podscope alerts deliver` sends it."""

@@ -38,7 +38,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         store = Store(tmp_path / "lib.db")
 
         def sqlite_sql(query: str, *params: Any) -> list[dict[str, Any]]:
-            return [dict(r) for r in store.db._query(query, params)]
+            with store.db.transaction():  # a write too: reads outside a transaction are on read-only connections
+                return [dict(r) for r in store.db._query(query, params)]
 
         try:
             yield Backend("sqlite", store.feeds, sqlite_sql, store.transaction)

@@ -231,6 +231,7 @@ def test_the_sync_command_on_ray(pg_url: str, tmp_path: Path, feed: str, capsys:
     assert code == 2 and "--workers goes with --ray" in err
 
 
+@pytest.mark.slow  # the command's own run on Ray (30 s); the library's batches on Ray are in the default run
 def test_the_command_adds_files_on_ray(pg_url: str, tmp_path: Path) -> None:
     """`podscope add-audio --ray FILE...` in a fresh interpreter, which starts its own local Ray (this module's is
     stopped first, so one runs at a time on the test machine)."""

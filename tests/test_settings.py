@@ -102,3 +102,67 @@ def test_serve_concurrency_sheds_load_with_503_beyond_the_limit(tmp_path: Path) 
     finally:
         server.terminate()
         server.wait(20)
+
+
+def test_serve_runs_several_worker_processes_on_one_home(tmp_path: Path) -> None:
+    """`podscope serve --workers 2`: two server processes answer on one port over the same home (each its own
+    library connection), and stopping the server stops them."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    home = tmp_path / "home"
+    home.mkdir()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODSCOPE_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "podscope.cli", "serve", "--home", str(home), "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def children() -> set[int]:
+        found = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == server.pid:
+                found.add(int(stat.parent.name))
+        return found
+
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 90
+        answered = 0
+        while time.monotonic() < deadline and answered < 20:
+            try:
+                answered += httpx.get(f"http://127.0.0.1:{port}/api/podcasts", timeout=10).status_code == 200
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert answered == 20
+        workers = children()
+        assert len(workers) >= 2  # uvicorn's worker processes
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+    assert "Traceback" not in err
+
+    def running(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(running(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not [pid for pid in workers if running(pid)]  # stopped with the server

@@ -65,6 +65,11 @@ FOREIGN_KEYS: tuple[ForeignKey, ...] = tuple(
         ("quiz_attempts", "episode_id", "episodes", "c"),
         ("translations", "segment_id", "segments", "c"),
         ("browser_sessions", "key_id", "api_keys", "c"),
+        ("alert_hits", "alert_id", "alerts", "c"),
+        ("alert_events", "alert_id", "alerts", "c"),
+        ("alert_deliveries", "alert_id", "alerts", "c"),
+        ("alert_deliveries", "event_id", "alert_events", "c"),
+        ("alert_attempts", "delivery_id", "alert_deliveries", "c"),
     )
 )
 

@@ -56,6 +56,12 @@ def concurrency_limit(setting: int) -> int | None:
     return setting
 
 
+def app_of_environment() -> FastAPI:
+    """The app over the library of `PODSCOPE_HOME`: what each worker process of `podscope serve --workers N` builds
+    for itself (uvicorn starts the workers and imports this factory in each; `serve` sets the variable)."""
+    return create_app(Library())
+
+
 def create_app(lib: Library, **state: Any) -> FastAPI:
     """The app over `lib`, with what its routes share built once and kept in `app.state` (see
     `podscope.web.state`); extra keyword arguments are kept there too, and win. While the app runs (its lifespan),
