@@ -332,6 +332,7 @@ def test_sync_lock_and_refused_addresses(site: tuple[Site, str], tmp_path: Path,
 
 
 @pytest.mark.models
+@pytest.mark.slow  # a whole CLI session in fresh interpreters (half a minute); the library tests cover the same
 @HEAVY_ON_POSTGRES
 def test_cli_feeds_and_sync(site: tuple[Site, str], tmp_path: Path, store_url: str) -> None:
     _, base = site

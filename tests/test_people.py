@@ -395,6 +395,7 @@ def labels_from_db(home: Path, episode_id: int, conv: Conversation) -> dict[str,
 
 
 @pytest.mark.models
+@pytest.mark.slow  # a whole CLI session in fresh interpreters (half a minute); the library tests cover the same
 @HEAVY_ON_POSTGRES
 def test_cli_people_commands(lib: Library, corpus) -> None:  # type: ignore[no-untyped-def]
     home = lib.home

@@ -85,6 +85,7 @@ def test_store_copy_moves_a_sqlite_library_whole(tmp_path: Path, pg_url: str) ->
         assert later.episode.id > episode_id  # ids continue after the copied ones
 
 
+@pytest.mark.slow  # CLI commands in fresh interpreters against the server (17 s)
 def test_the_command_line_takes_store(tmp_path: Path, pg_url: str) -> None:
     home = tmp_path / "home"
     added = cli(home, "--store", pg_url, "import-transcript", SRT, "--podcast", "Q&A", "--title", "Rookie")

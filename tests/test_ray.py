@@ -157,6 +157,7 @@ def _statuses(lib: Library) -> dict[str, tuple[str, int]]:
     return {i.title: (i.status, i.attempts) for f in lib.feeds.list() for i in lib.store.feeds.items(f.id)}
 
 
+@pytest.mark.slow  # a feed synced on Ray (18 s); a batch on Ray and a worker killed mid-episode stay in the default run
 def test_a_feed_synced_on_ray_lands_each_episode_once_and_leaves_what_another_run_holds(
     pg_url: str, tmp_path: Path, feed: str
 ) -> None:
