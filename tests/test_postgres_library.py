@@ -68,6 +68,7 @@ def test_store_copy_moves_a_sqlite_library_whole(tmp_path: Path, pg_url: str) ->
         vtt = lib.export_transcript(episode_id, "vtt")
         before = lib.counts()
         vectors = [(ids.tolist(), v.tolist()) for ids, v in lib.store.search.vector_batches()]
+        lib_the = lib.search.search("the", SearchOptions(mode="text")).total
         copied = lib.copy_store(pg_url)
         assert copied["segments"] == before["segments"] > 40 and copied["api_keys"] == 1
         assert copied["segment_vectors"] == before["segments"]
@@ -79,10 +80,17 @@ def test_store_copy_moves_a_sqlite_library_whole(tmp_path: Path, pg_url: str) ->
         assert [(ids.tolist(), v.tolist()) for ids, v in pg.store.search.vector_batches()] == vectors
         indexes = {r["indexname"] for r in pg.store.search._q("SELECT indexname FROM pg_indexes")}
         assert {"segments_tsv", "segment_vectors_hnsw", "segments_lookup", "turns_episode"} <= indexes
+        assert "segment_terms_lexeme" in indexes
+        # The postings of every segment's words, written in one go (the trigger off for the load, on again).
+        postings = "SELECT COUNT(*) AS n FROM segment_terms"
+        words = "SELECT SUM(length(tsv)) AS n FROM segments"
+        assert pg.store.search._q(postings)[0]["n"] == pg.store.search._q(words)[0]["n"] > 100
+        assert pg.search.search("the", SearchOptions(mode="text")).total == lib_the
         assert pg.export_transcript(episode_id, "vtt") == vtt
         assert [k.name for k in pg.keys.list()] == ["reader"]
         later = pg.import_transcript(DATA / "transcripts" / "example.vtt", podcast="Other", title="Next")
         assert later.episode.id > episode_id  # ids continue after the copied ones
+        assert pg.store.search._q(postings)[0]["n"] == pg.store.search._q(words)[0]["n"]  # the trigger is back on
 
 
 @pytest.mark.slow  # CLI commands in fresh interpreters against the server (17 s)

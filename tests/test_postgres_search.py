@@ -21,6 +21,7 @@ pytest.importorskip("psycopg", reason="pip install 'podscope[postgres]'")
 
 from podscope.store.postgres.db import PgDatabase
 from podscope.store.postgres.fold import fold
+from podscope.store.postgres.postings import postings_terms
 from podscope.store.postgres.search import PgSearchTables, fts5_to_tsquery
 
 pytestmark = pytest.mark.postgres  # these tests need a PostgreSQL server (a throwaway one, see conftest)
@@ -369,3 +370,60 @@ def test_a_text_page_is_the_page_counts_and_facets_in_one_pass(stores: Stores) -
                 if sort == "date":  # the date order is the same on both backends; relevance may differ
                     assert [i for i, _ in pg.page] == [i for i, _ in lite.page], f
     assert stores.pg.text_page(parse("absent").fts, SearchFilters()).total == 0
+
+
+# -- words and prefixes from the postings table ------------------------------------------------------------------------
+
+
+def test_only_words_prefixes_and_their_ors_are_read_from_the_postings() -> None:
+    terms = lambda q: postings_terms(fts5_to_tsquery(parse(q).fts))  # noqa: E731
+    assert terms("podcast") == [("podcast", False)]
+    assert terms("monetiz*") == [("monetiz", True)]
+    assert terms("mistakes OR soupe OR mon*") == [("mistakes", False), ("soupe", False), ("mon", True)]
+    assert terms("(video OR microphone)") == [("video", False), ("microphone", False)]
+    for other in ("rookie mistakes", '"rookie mistakes"', "podcast -video", "(video OR microphone) screen", "don't"):
+        assert terms(other) is None, other
+
+
+def _postings(stores: Stores) -> list[tuple[str, int, int, int]]:
+    return [
+        (r["lexeme"], r["segment_id"], r["tf"], r["len"])
+        for r in stores.pg._run("SELECT lexeme, segment_id, tf, len FROM segment_terms ORDER BY 1, 2", [])
+    ]
+
+
+def _from_tsv(stores: Stores) -> list[tuple[str, int, int, int]]:
+    rows = stores.pg._run(
+        """SELECT t.lexeme, s.id, cardinality(t.positions) AS tf, length(s.tsv) AS len
+           FROM segments s, unnest(s.tsv) t ORDER BY t.lexeme COLLATE "C", s.id""",
+        [],
+    )
+    return [(r["lexeme"], r["id"], r["tf"], r["len"]) for r in rows]
+
+
+def test_the_postings_follow_every_insert_change_and_delete_of_a_segment(stores: Stores) -> None:
+    assert _postings(stores) == _from_tsv(stores) and len(_postings(stores)) > 50
+    with stores.pg.transaction() as conn:
+        conn.execute("UPDATE segments SET folded = %s, text = %s WHERE id = 3", ("podcast podcast gear", "x"))
+        conn.execute("UPDATE segments SET start = 11 WHERE id = 4")  # no change of words: nothing to do
+        conn.execute("DELETE FROM segments WHERE id = 6")
+        conn.execute("DELETE FROM episodes WHERE id = 3")  # its segments go by the cascade
+    assert _postings(stores) == _from_tsv(stores)
+    assert ("podcast", 3, 2, 2) in _postings(stores)
+    assert not [p for p in _postings(stores) if p[1] in (6, 8, 9, 10)]
+    none = SearchFilters()
+    assert [i for i, _ in stores.pg.text_search(parse("podcast").fts, none)] == [3, 4, 7]
+    assert stores.pg.text_page(parse("gear OR cafe").fts, none).total == 2
+
+
+def test_words_and_prefixes_rank_by_bm25_as_on_sqlite(stores: Stores) -> None:
+    none = SearchFilters()
+    for query in ("podcast", "rookie", "mistakes OR soupe", "rookie OR podcast OR mistakes OR cafe", "mi*", "a"):
+        fts = parse(query).fts
+        lite = stores.sqlite.search.text_search(fts, none, limit=100)
+        pg = stores.pg.text_search(fts, none, limit=100)
+        # The same formula; a segment's length is its distinct words here, its tokens on SQLite, so a segment that
+        # says a word twice is a little shorter here and may pass one of about the same score.
+        assert pg[0][0] == lite[0][0] and {i for i, _ in pg} == {i for i, _ in lite}, query
+        by_id = dict(lite)
+        assert np.allclose([s for _, s in pg], [by_id[i] for i, _ in pg], rtol=0.15), query

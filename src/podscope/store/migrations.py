@@ -415,6 +415,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX alert_attempts_delivery ON alert_attempts(delivery_id);
         """,
     ),
+    (
+        "0017_segment_terms",
+        # PostgreSQL's postings table for words and prefixes; FTS5 keeps its own postings (segments_fts): nothing
+        # to do here.
+        "",
+    ),
 ]
 
 

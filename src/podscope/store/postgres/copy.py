@@ -6,9 +6,10 @@ right; the identity sequences then continue after the highest id. Search state i
 gets its folded text (the tsvector follows from it), and the stored sentence vectors become `halfvec`s.
 
 It is the bulk load of the PostgreSQL store: the secondary indexes of the large tables (segments, their vectors,
-turns) are dropped inside the transaction before the rows arrive and built again from their own definitions once
+turns, the postings of words) are dropped inside the transaction before the rows arrive and built again from their own definitions once
 they are in (with more maintenance memory and parallel workers), which is several times faster than keeping the
-GIN and HNSW indexes up to date row by row; then those tables are analysed, so the first searches are planned
+GIN and HNSW indexes up to date row by row (the postings are written from the segments in one statement, not by
+their trigger row by row); then those tables are analysed, so the first searches are planned
 with statistics. `bench/scale.py` builds its PostgreSQL library this way.
 """
 
@@ -23,6 +24,7 @@ from podscope.errors import InputError, StoreError
 from podscope.store.db import Database
 from podscope.store.postgres.db import PgDatabase, redact
 from podscope.store.postgres.fold import fold
+from podscope.store.postgres.postings import FILL
 
 # In the order their references need; the SQLite-only tables (the FTS5 index, search_state, migrations) stay behind.
 TABLES = (
@@ -68,7 +70,7 @@ WITH_IDS = tuple(t for t in TABLES if t not in KEYED_BY_OTHERS)  # tables with a
 NO_ROWID = {"translations": "segment_id, language, backend, source"}  # SQLite WITHOUT ROWID tables: their key
 OWNED = ("episodes", "people", "feeds", "api_keys")  # a target holding any of these is not empty
 BATCH = 5_000
-DEFERRED = ("segments", "segment_vectors", "turns")  # their secondary indexes are built after the load
+DEFERRED = ("segments", "segment_vectors", "turns", "segment_terms")  # their secondary indexes: built after the load
 # maintenance_work_mem while those indexes are built, in MB: an HNSW graph of halfvec(384) takes about 1.1 kB a
 # vector, and a build whose graph outgrows this memory goes on on disk, several times slower.
 LOAD_MEMORY_MB = (1024, 8192)  # at least, at most
@@ -159,6 +161,7 @@ def copy_store(source: Database, target: PgDatabase, hook: CopyHook | None = Non
     counts = {t: int(source._query(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"]) for t in TABLES}
     with target.transaction() as conn:
         deferred = _drop_secondary_indexes(target)
+        conn.execute("ALTER TABLE segments DISABLE TRIGGER segments_terms")  # the postings: in one go, below
         for table in TABLES:
             if table == "segment_vectors":
                 _copy_vectors(conn, source, hook, counts[table])
@@ -178,6 +181,8 @@ def copy_store(source: Database, target: PgDatabase, hook: CopyHook | None = Non
                         hook(table, done, counts[table])
             if hook:
                 hook(table, done, counts[table])
+        conn.execute(FILL)
+        conn.execute("ALTER TABLE segments ENABLE TRIGGER segments_terms")
         _build_indexes(target, deferred, counts["segment_vectors"], hook)
         for table in WITH_IDS:
             top = f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1"

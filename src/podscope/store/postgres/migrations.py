@@ -414,6 +414,42 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX alert_attempts_delivery ON alert_attempts (delivery_id);
         """,
     ),
+    (
+        "0017_segment_terms",
+        # Postings of the text index: one row per (lexeme, segment) with the lexeme's number of occurrences (tf)
+        # and the segment's number of distinct lexemes (len), kept by a trigger from the generated tsvector, in
+        # byte order (COLLATE "C") so that a prefix is a range of the index. The covering index answers a query
+        # of words and prefixes (and their ORs) without reading the segments: its count, bm25 and top page.
+        """
+        CREATE TABLE segment_terms (
+            lexeme TEXT COLLATE "C" NOT NULL,
+            segment_id BIGINT NOT NULL,
+            tf INTEGER NOT NULL,
+            len INTEGER NOT NULL
+        );
+        INSERT INTO segment_terms (lexeme, segment_id, tf, len)
+            SELECT t.lexeme, s.id, cardinality(t.positions), length(s.tsv) FROM segments s, unnest(s.tsv) t;
+        CREATE UNIQUE INDEX segment_terms_lexeme ON segment_terms (lexeme, segment_id) INCLUDE (tf, len);
+        CREATE FUNCTION podscope_segment_terms() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'UPDATE' AND OLD.folded IS NOT DISTINCT FROM NEW.folded THEN
+                RETURN NULL;
+            END IF;
+            IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                DELETE FROM segment_terms WHERE lexeme = ANY(tsvector_to_array(OLD.tsv)) AND segment_id = OLD.id;
+            END IF;
+            IF TG_OP IN ('UPDATE', 'INSERT') THEN
+                INSERT INTO segment_terms (lexeme, segment_id, tf, len)
+                    SELECT t.lexeme, NEW.id, cardinality(t.positions), length(NEW.tsv) FROM unnest(NEW.tsv) t;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER segments_terms AFTER INSERT OR DELETE OR UPDATE OF folded ON segments
+            FOR EACH ROW EXECUTE FUNCTION podscope_segment_terms();
+        ANALYZE segments;
+        ANALYZE segment_terms;
+        """,
+    ),
 ]
 
 

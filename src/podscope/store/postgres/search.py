@@ -36,6 +36,7 @@ from podscope.errors import StoreError
 from podscope.records import FacetCount, SearchFilters, TextPage
 from podscope.store.postgres.db import native
 from podscope.store.postgres.fold import fold
+from podscope.store.postgres.postings import EXACT_BELOW, postings_terms, ranked_sql
 from podscope.store.segments import SegmentTables, facet
 
 # The words of a quoted FTS5 string as the unicode61 tokenizer sees them: runs of letters and digits.
@@ -167,6 +168,15 @@ class PgSearchTables(SegmentTables):
     ) -> list[tuple[int, float]]:
         """(segment id, -rank: lower is better, as bm25 on SQLite) for one page of matches."""
         where, params = self._membership(f)
+        tsquery = fts5_to_tsquery(fts)
+        terms = postings_terms(tsquery) if sort == "relevance" and not where else None
+        if terms is not None:
+            ranked, values = ranked_sql(terms, *self._collection())
+            rows = self._run(
+                f"WITH {ranked} SELECT id, rank FROM m ORDER BY rank DESC, id LIMIT ? OFFSET ?",
+                [*values, limit, offset],
+            )
+            return [(r["id"], -float(r["rank"])) for r in rows]
         if sort == "relevance":
             order, extra = "rank DESC, g.id", ""
         else:
@@ -174,7 +184,6 @@ class PgSearchTables(SegmentTables):
                 "e.published IS NULL, e.published DESC, g.episode_id, g.start, g.id",
                 "JOIN episodes e ON e.id = g.episode_id",
             )
-        tsquery = fts5_to_tsquery(fts)
         rows = self._run(
             f"""SELECT g.id, {_rank(tsquery)} AS rank FROM {_QUERY} AS q(q), segments g {extra}
                 WHERE g.tsv @@ q.q {where} ORDER BY {order} LIMIT ? OFFSET ?""",
@@ -215,10 +224,25 @@ class PgSearchTables(SegmentTables):
         exact: int = 2000,
     ) -> TextPage:
         """One pass over the matches that pass the filters (a materialised CTE: id, episode, speaker, start, rank),
-        then the page, the count and the facets from it, in one statement."""
+        then the page, the count and the facets from it, in one statement. Words and prefixes joined by OR, without
+        filters and by relevance, are read from the postings instead (`podscope.store.postgres.postings`)."""
         where, params = self._membership(f)
         relevance = sort == "relevance"
         tsquery = fts5_to_tsquery(fts)
+        terms = postings_terms(tsquery) if relevance and not where else None
+        if terms is not None:
+            ranked, values = ranked_sql(terms, *self._collection())
+            return self._page(
+                ranked,
+                values,
+                "SELECT id, rank FROM m ORDER BY rank DESC, id",
+                "rank DESC, id",
+                "m JOIN segments g ON g.id = m.id",
+                f,
+                limit,
+                offset,
+                exact,
+            )
         if relevance:
             inner, outer = "SELECT id, rank FROM m ORDER BY rank DESC, id", "rank DESC, id"
         else:
@@ -226,15 +250,32 @@ class PgSearchTables(SegmentTables):
                         ON e.id = m.episode_id
                         ORDER BY e.published IS NULL, e.published DESC, m.episode_id, m.start, m.id"""
             outer = _DATE_ORDER
+        matches = f"""m AS MATERIALIZED (
+                    SELECT g.id, g.episode_id, g.speaker_id, g.start, {_rank(tsquery) if relevance else "0::real"}
+                    AS rank FROM {_QUERY} AS q(q), segments g WHERE g.tsv @@ q.q {where})"""
+        return self._page(matches, [tsquery, *params], inner, outer, "m", f, limit, offset, exact)
+
+    def _page(
+        self,
+        matches: str,
+        values: list[Any],
+        inner: str,
+        outer: str,
+        facet_from: str,
+        f: SearchFilters,
+        limit: int,
+        offset: int,
+        exact: int,
+    ) -> TextPage:
+        """The page (`inner` ordered, limited; numbered by `outer`), the count and the facets of the matches `m`
+        (CTEs `matches`; `facet_from` gives each match's episode_id and speaker_id), from one statement."""
         page = f"SELECT id, rank, row_number() OVER (ORDER BY {outer}) AS ord FROM ({inner} LIMIT ? OFFSET ?) s"
         rows = self._run(
-            f"""WITH m AS MATERIALIZED (
-                    SELECT g.id, g.episode_id, g.speaker_id, g.start, {_rank(tsquery) if relevance else "0::real"}
-                    AS rank FROM {_QUERY} AS q(q), segments g WHERE g.tsv @@ q.q {where}),
+            f"""WITH {matches},
                 n AS (SELECT COUNT(*) AS total, GREATEST(1, CEIL(COUNT(*) / ?::numeric))::bigint AS step FROM m),
                 page AS ({page}),
-                x AS (SELECT m.episode_id, m.speaker_id, COUNT(*) AS n FROM m, n  -- (the OR: a row estimate that
-                      WHERE n.step = 1 OR m.id % n.step = 0 GROUP BY 1, 2)  -- leads to hash joins)
+                x AS (SELECT episode_id, speaker_id, COUNT(*) AS n FROM {facet_from}, n  -- (the OR: a row estimate
+                      WHERE n.step = 1 OR m.id % n.step = 0 GROUP BY 1, 2)  -- that leads to hash joins)
                 SELECT 0 AS part, id, rank, ord, NULL AS podcast, NULL AS person, NULL AS year, NULL AS n FROM page
                 UNION ALL SELECT 1, step, NULL, NULL, NULL, NULL, NULL, total FROM n
                 UNION ALL
@@ -243,7 +284,7 @@ class PgSearchTables(SegmentTables):
                 LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND a.tier = ANY(?)
                 LEFT JOIN people pe ON pe.id = a.person_id
                 GROUP BY p.title, pe.name, substr(e.published, 1, 4)""",
-            [tsquery, *params, int(exact), limit, offset, list(f.tiers)],
+            [*values, int(exact), limit, offset, list(f.tiers)],
         )
         counts = next(r for r in rows if r["part"] == 1)
         total = int(counts["n"])
@@ -254,6 +295,19 @@ class PgSearchTables(SegmentTables):
             facets=[facet(r) for r in rows if r["part"] == 2],
             step=int(counts["id"]),
         )
+
+    def _collection(self) -> tuple[float, float]:
+        """(segments, their average number of distinct words) for bm25: the planner's statistics in a library of
+        EXACT_BELOW segments or more, counted in a smaller one (or one never analysed)."""
+        row = self._run(
+            """SELECT s.reltuples AS segments, t.reltuples AS postings FROM pg_class s, pg_class t
+               WHERE s.oid = 'segments'::regclass AND t.oid = 'segment_terms'::regclass""",
+            [],
+        )[0]
+        if row["segments"] < EXACT_BELOW or row["postings"] < 0:
+            row = self._run("SELECT COUNT(*) AS segments, SUM(length(tsv)) AS postings FROM segments", [])[0]
+        segments = max(float(row["segments"] or 0), 1.0)
+        return segments, max(float(row["postings"] or 0) / segments, 1.0)
 
     def common_terms(self, terms: Sequence[str], above: int) -> set[str]:
         """The planner's statistics of `tsv` (the share of rows holding each of its most common lexemes, from a
