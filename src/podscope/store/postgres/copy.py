@@ -6,11 +6,12 @@ right; the identity sequences then continue after the highest id. Search state i
 gets its folded text (the tsvector follows from it), and the stored sentence vectors become `halfvec`s.
 
 It is the bulk load of the PostgreSQL store: the secondary indexes of the large tables (segments, their vectors,
-turns, the postings of words) are dropped inside the transaction before the rows arrive and built again from their own definitions once
-they are in (with more maintenance memory and parallel workers), which is several times faster than keeping the
-GIN and HNSW indexes up to date row by row (the postings are written from the segments in one statement, not by
-their trigger row by row); then those tables are analysed, so the first searches are planned
-with statistics. `bench/scale.py` builds its PostgreSQL library this way.
+turns, the postings of words) are dropped inside the transaction before the rows arrive and built again from their
+own definitions once they are in (with more maintenance memory and parallel workers), which is several times faster
+than keeping the GIN and HNSW indexes up to date row by row (the postings are written from the segments in one
+statement, not by their trigger row by row); then those tables are analysed, so the first searches are planned with
+statistics, and the postings vacuumed, so that their index answers without reading the table.
+`bench/scale.py` builds its PostgreSQL library this way.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from podscope.errors import StoreError
-from podscope.store.postgres.migrations import MIGRATIONS, THEN
+from podscope.store.postgres.migrations import AFTER, MIGRATIONS, THEN
 from podscope.store.sql import Dialect
 
 try:
@@ -139,6 +139,9 @@ class PgDatabase:
                             (name,),
                         )
                     applied.append(name)
+                for name in applied:
+                    if name in AFTER:
+                        conn.execute(AFTER[name])
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
         return applied

@@ -417,9 +417,10 @@ MIGRATIONS: list[tuple[str, str]] = [
     (
         "0017_segment_terms",
         # Postings of the text index: one row per (lexeme, segment) with the lexeme's number of occurrences (tf)
-        # and the segment's number of distinct lexemes (len), kept by a trigger from the generated tsvector, in
-        # byte order (COLLATE "C") so that a prefix is a range of the index. The covering index answers a query
-        # of words and prefixes (and their ORs) without reading the segments: its count, bm25 and top page.
+        # and the segment's number of words (len, as FTS5 counts a row's tokens), kept by a trigger from the
+        # generated tsvector, in byte order (COLLATE "C") so that a prefix is a range of the index. The covering
+        # index answers a query of words and prefixes (and their ORs) without reading the segments: its count,
+        # bm25 and top page.
         """
         CREATE TABLE segment_terms (
             lexeme TEXT COLLATE "C" NOT NULL,
@@ -428,7 +429,9 @@ MIGRATIONS: list[tuple[str, str]] = [
             len INTEGER NOT NULL
         );
         INSERT INTO segment_terms (lexeme, segment_id, tf, len)
-            SELECT t.lexeme, s.id, cardinality(t.positions), length(s.tsv) FROM segments s, unnest(s.tsv) t;
+            SELECT t.lexeme, s.id, cardinality(t.positions), w.len
+            FROM segments s, LATERAL (SELECT SUM(cardinality(positions))::integer AS len FROM unnest(s.tsv)) w,
+                 unnest(s.tsv) t;
         CREATE UNIQUE INDEX segment_terms_lexeme ON segment_terms (lexeme, segment_id) INCLUDE (tf, len);
         CREATE FUNCTION podscope_segment_terms() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
@@ -440,7 +443,8 @@ MIGRATIONS: list[tuple[str, str]] = [
             END IF;
             IF TG_OP IN ('UPDATE', 'INSERT') THEN
                 INSERT INTO segment_terms (lexeme, segment_id, tf, len)
-                    SELECT t.lexeme, NEW.id, cardinality(t.positions), length(NEW.tsv) FROM unnest(NEW.tsv) t;
+                    SELECT t.lexeme, NEW.id, cardinality(t.positions),
+                           (SELECT SUM(cardinality(positions)) FROM unnest(NEW.tsv)) FROM unnest(NEW.tsv) t;
             END IF;
             RETURN NULL;
         END $$;
@@ -463,3 +467,7 @@ def fill_name_keys(conn: Any) -> None:
 
 # What a migration does after its SQL, in Python, in the same transaction (as on SQLite).
 THEN: dict[str, Callable[[Any], None]] = {"0012_name_keys": fill_name_keys}
+
+# What runs once a migration has committed, outside any transaction (VACUUM cannot run inside one): the postings
+# vacuumed, so that their index answers without reading the table from the first search.
+AFTER: dict[str, str] = {"0017_segment_terms": "VACUUM (ANALYZE) segment_terms"}

@@ -3,15 +3,15 @@
 GIN finds the segments that hold a word, but PostgreSQL must then read every one of them (to see it, count it and
 rank it): a word in 30,000 segments costs about 80 ms, a prefix in 180,000 over 600 ms at 1,000,000 segments.
 `segment_terms` keeps one row per (lexeme, segment) with the lexeme's occurrences (tf) and the segment's number of
-distinct lexemes (len), written by a trigger from the same generated tsvector, under a covering index: a query made
+words (len), written by a trigger from the same generated tsvector, under a covering index: a query made
 only of words and prefixes joined by OR is counted and ranked by an index-only scan of that index, never touching a
 segment until the page and the facets' sample are read.
 
 The ranking is bm25 as FTS5 computes it (k1 1.2, b 0.75, idf log((N - n + 0.5) / (n + 0.5)) and never below
-1e-6, a prefix's tf summed over the words it covers), so these queries rank on PostgreSQL as on SQLite; the one
-difference is that a segment's length counts its distinct words. N and the average length come from the
-planner's statistics (`pg_class.reltuples`, kept by autovacuum) once the library holds EXACT_BELOW segments, and
-are counted below that.
+1e-6, a prefix's tf summed over the words it covers), so these queries rank on PostgreSQL as on SQLite. N and the
+average length come from the planner's statistics once the library holds EXACT_BELOW segments (the rows of
+`segments` and `segment_terms` in `pg_class`, the mean tf of a posting from `pg_stats`: all kept by autovacuum, and
+the same for every server process), and are counted below that.
 
 Only lexemes the server's parser reads as one token of ASCII letters and digits take this way (a word like `naïve`
 is folded to ASCII before it gets here); anything else, any filter and the date order go through GIN.
@@ -23,11 +23,13 @@ import re
 from typing import Any
 
 K1, B = 1.2, 0.75  # FTS5's bm25 constants
-EXACT_BELOW = 10_000  # segments: under this the collection's size and average length are counted, not estimated
+EXACT_BELOW = 5_000  # segments: under this the collection's size and average length are counted, not estimated
 
 # Every segment's postings, from its tsvector (as the trigger of 0017 writes one segment's): for a bulk load.
 FILL = """INSERT INTO segment_terms (lexeme, segment_id, tf, len)
-          SELECT t.lexeme, s.id, cardinality(t.positions), length(s.tsv) FROM segments s, unnest(s.tsv) t"""
+          SELECT t.lexeme, s.id, cardinality(t.positions), w.len
+          FROM segments s, LATERAL (SELECT SUM(cardinality(positions))::integer AS len FROM unnest(s.tsv)) w,
+               unnest(s.tsv) t"""
 
 _TERM = re.compile(r"'([a-z0-9]{1,200})'(:\*)?")
 
@@ -54,9 +56,11 @@ def _after(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def ranked_sql(terms: Terms, segments: float, average: float) -> tuple[str, list[Any]]:
-    """CTEs `p` (the postings of each term: i, segment_id, tf, len), `df` (each term's idf) and `m` (id, rank: bm25,
-    higher is better) over every segment matching any of the terms, with their parameters."""
+def ranked_sql(terms: Terms, segments: float, average: float) -> tuple[str, list[Any], str]:
+    """CTEs ending in `m` (id, rank: bm25, higher is better) over every segment matching any of the terms, their
+    parameters, and what a rank of `m` is multiplied by to be the bm25 score (an expression over `n.total`, the
+    number of matches, from a CTE `n` the caller adds): a single term's idf, the same for every match, is left out
+    of `m` and applied to the page alone."""
     leaves, params = [], []
     for i, (lexeme, prefix) in enumerate(terms):
         if prefix:
@@ -68,12 +72,20 @@ def ranked_sql(terms: Terms, segments: float, average: float) -> tuple[str, list
         else:
             leaves.append(f"SELECT {i} AS i, segment_id, tf, len FROM segment_terms WHERE lexeme = ?")
             params.append(lexeme)
-    score = f"df.idf * p.tf * {K1 + 1} / (p.tf + {K1} * ({1 - B} + {B} * p.len / ?::float8))"
+    k1, b = f"{K1}::float8", f"{B}::float8"  # (a bare 1.2 is numeric, and numeric arithmetic is slow)
+    weight = f"p.tf * ({k1} + 1) / (p.tf + {k1} * (1 - {b} + {b} * p.len / {float(average)!r}::float8))"
+
+    def idf(n: str) -> str:
+        return f"GREATEST(ln(({float(segments)!r}::float8 - {n} + 0.5) / ({n} + 0.5)), 1e-6)"
+
     if len(terms) == 1:
-        m = f"SELECT p.segment_id AS id, {score} AS rank FROM p, df"
-    else:
-        m = f"SELECT p.segment_id AS id, SUM({score}) AS rank FROM p JOIN df ON df.i = p.i GROUP BY p.segment_id"
+        return (
+            f"m AS MATERIALIZED (SELECT p.segment_id AS id, {weight} AS rank FROM ({leaves[0]}) p)",
+            params,
+            idf("n.total"),
+        )
     sql = f"""p AS MATERIALIZED ({" UNION ALL ".join(leaves)}),
-        df AS (SELECT i, GREATEST(ln((?::float8 - COUNT(*) + 0.5) / (COUNT(*) + 0.5)), 1e-6) AS idf FROM p GROUP BY i),
-        m AS MATERIALIZED ({m})"""
-    return sql, [*params, segments, average]
+        df AS (SELECT i, {idf("COUNT(*)")} AS idf FROM p GROUP BY i),
+        m AS MATERIALIZED (SELECT p.segment_id AS id, SUM(df.idf * {weight}) AS rank FROM p JOIN df ON df.i = p.i
+                           GROUP BY p.segment_id)"""
+    return sql, params, "1"

@@ -171,9 +171,10 @@ class PgSearchTables(SegmentTables):
         tsquery = fts5_to_tsquery(fts)
         terms = postings_terms(tsquery) if sort == "relevance" and not where else None
         if terms is not None:
-            ranked, values = ranked_sql(terms, *self._collection())
+            ranked, values, scale = ranked_sql(terms, *self._collection())
             rows = self._run(
-                f"WITH {ranked} SELECT id, rank FROM m ORDER BY rank DESC, id LIMIT ? OFFSET ?",
+                f"""WITH {ranked}, n AS (SELECT COUNT(*) AS total FROM m)
+                    SELECT id, rank * {scale} AS rank FROM m, n ORDER BY m.rank DESC, id LIMIT ? OFFSET ?""",
                 [*values, limit, offset],
             )
             return [(r["id"], -float(r["rank"])) for r in rows]
@@ -231,13 +232,14 @@ class PgSearchTables(SegmentTables):
         tsquery = fts5_to_tsquery(fts)
         terms = postings_terms(tsquery) if relevance and not where else None
         if terms is not None:
-            ranked, values = ranked_sql(terms, *self._collection())
+            ranked, values, scale = ranked_sql(terms, *self._collection())
             return self._page(
                 ranked,
                 values,
+                scale,
                 "SELECT id, rank FROM m ORDER BY rank DESC, id",
                 "rank DESC, id",
-                "m JOIN segments g ON g.id = m.id",
+                "sampled m, LATERAL (SELECT episode_id, speaker_id FROM segments g WHERE g.id = m.id LIMIT 1) g",
                 f,
                 limit,
                 offset,
@@ -253,12 +255,13 @@ class PgSearchTables(SegmentTables):
         matches = f"""m AS MATERIALIZED (
                     SELECT g.id, g.episode_id, g.speaker_id, g.start, {_rank(tsquery) if relevance else "0::real"}
                     AS rank FROM {_QUERY} AS q(q), segments g WHERE g.tsv @@ q.q {where})"""
-        return self._page(matches, [tsquery, *params], inner, outer, "m", f, limit, offset, exact)
+        return self._page(matches, [tsquery, *params], "1", inner, outer, "sampled", f, limit, offset, exact)
 
     def _page(
         self,
         matches: str,
         values: list[Any],
+        scale: str,
         inner: str,
         outer: str,
         facet_from: str,
@@ -267,15 +270,19 @@ class PgSearchTables(SegmentTables):
         offset: int,
         exact: int,
     ) -> TextPage:
-        """The page (`inner` ordered, limited; numbered by `outer`), the count and the facets of the matches `m`
-        (CTEs `matches`; `facet_from` gives each match's episode_id and speaker_id), from one statement."""
-        page = f"SELECT id, rank, row_number() OVER (ORDER BY {outer}) AS ord FROM ({inner} LIMIT ? OFFSET ?) s"
+        """The page (`inner` ordered, limited; numbered by `outer`; its ranks times `scale`, an expression over
+        `n.total`), the count and the facets of the matches `m`
+        (CTEs `matches`; `facet_from` gives the episode_id and speaker_id of each match `sampled` for the facets),
+        from one statement."""
+        page = f"""SELECT id, rank * {scale} AS rank, row_number() OVER (ORDER BY {outer}) AS ord
+                   FROM ({inner} LIMIT ? OFFSET ?) s, n"""
         rows = self._run(
             f"""WITH {matches},
                 n AS (SELECT COUNT(*) AS total, GREATEST(1, CEIL(COUNT(*) / ?::numeric))::bigint AS step FROM m),
                 page AS ({page}),
-                x AS (SELECT episode_id, speaker_id, COUNT(*) AS n FROM {facet_from}, n  -- (the OR: a row estimate
-                      WHERE n.step = 1 OR m.id % n.step = 0 GROUP BY 1, 2)  -- that leads to hash joins)
+                sampled AS MATERIALIZED (SELECT m.* FROM m, n  -- (the OR: a row estimate that leads to hash joins)
+                      WHERE n.step = 1 OR m.id % n.step = 0),
+                x AS (SELECT episode_id, speaker_id, COUNT(*) AS n FROM {facet_from} GROUP BY 1, 2)
                 SELECT 0 AS part, id, rank, ord, NULL AS podcast, NULL AS person, NULL AS year, NULL AS n FROM page
                 UNION ALL SELECT 1, step, NULL, NULL, NULL, NULL, NULL, total FROM n
                 UNION ALL
@@ -297,17 +304,26 @@ class PgSearchTables(SegmentTables):
         )
 
     def _collection(self) -> tuple[float, float]:
-        """(segments, their average number of distinct words) for bm25: the planner's statistics in a library of
-        EXACT_BELOW segments or more, counted in a smaller one (or one never analysed)."""
+        """(segments, their average number of words) for bm25: from the planner's statistics in a library of
+        EXACT_BELOW segments or more (see `podscope.store.postgres.postings`), counted in a smaller one or one the
+        statistics have not reached yet."""
         row = self._run(
-            """SELECT s.reltuples AS segments, t.reltuples AS postings FROM pg_class s, pg_class t
-               WHERE s.oid = 'segments'::regclass AND t.oid = 'segment_terms'::regclass""",
+            """SELECT s.reltuples AS segments, t.reltuples AS postings,
+                      (SELECT SUM(v * f) / NULLIF(SUM(f), 0)
+                       FROM pg_stats st, unnest(st.most_common_vals::text::float8[], st.most_common_freqs) AS x(v, f)
+                       WHERE st.schemaname = current_schema() AND st.tablename = 'segment_terms' AND st.attname = 'tf')
+                      AS tf
+               FROM pg_class s, pg_class t WHERE s.oid = 'segments'::regclass AND t.oid = 'segment_terms'::regclass""",
             [],
         )[0]
-        if row["segments"] < EXACT_BELOW or row["postings"] < 0:
-            row = self._run("SELECT COUNT(*) AS segments, SUM(length(tsv)) AS postings FROM segments", [])[0]
-        segments = max(float(row["segments"] or 0), 1.0)
-        return segments, max(float(row["postings"] or 0) / segments, 1.0)
+        if row["segments"] >= EXACT_BELOW and row["postings"] > 0 and row["tf"]:
+            segments = float(row["segments"])
+            return segments, float(row["postings"]) * float(row["tf"]) / segments
+        row = self._run(
+            "SELECT (SELECT COUNT(*) FROM segments) AS n, (SELECT SUM(tf) FROM segment_terms) AS words", []
+        )[0]
+        segments = max(float(row["n"]), 1.0)
+        return segments, max(float(row["words"] or 0) / segments, 1.0)
 
     def common_terms(self, terms: Sequence[str], above: int) -> set[str]:
         """The planner's statistics of `tsv` (the share of rows holding each of its most common lexemes, from a
