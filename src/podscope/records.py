@@ -563,11 +563,11 @@ class SearchFilters:
 
 @dataclass(frozen=True)
 class FacetCount:
-    """How many matching segments fall in one (podcast, person, year)."""
+    """How many matching segments have one value of one facet: their speaker's person ("speaker"; None when the
+    speaker is unnamed at the filters' tiers), their podcast, or their episode's year (None when undated)."""
 
-    podcast: str
-    person: str | None
-    year: str | None
+    facet: Literal["speaker", "podcast", "year"]
+    value: str | None
     n: int
 
 

@@ -376,17 +376,14 @@ def rrf(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:
 
 
 def _facets(rows: list[FacetCount], scale: int = 1) -> dict[str, dict[str, int]]:
-    speakers: Counter[str] = Counter()
-    podcasts: Counter[str] = Counter()
-    years: Counter[str] = Counter()
+    counts: dict[str, Counter[str]] = {"speaker": Counter(), "podcast": Counter(), "year": Counter()}
+    unknown = {"speaker": "(unnamed)", "podcast": "", "year": "(undated)"}
     for r in rows:
-        speakers[r.person or "(unnamed)"] += r.n * scale
-        podcasts[r.podcast] += r.n * scale
-        years[r.year or "(undated)"] += r.n * scale
+        counts[r.facet][r.value or unknown[r.facet]] += r.n * scale
     return {
-        "speaker": dict(speakers.most_common()),
-        "podcast": dict(podcasts.most_common()),
-        "year": dict(sorted(years.items(), reverse=True)),
+        "speaker": dict(counts["speaker"].most_common()),
+        "podcast": dict(counts["podcast"].most_common()),
+        "year": dict(sorted(counts["year"].items(), reverse=True)),
     }
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from podscope.records import FacetCount, SearchFilters, TextPage
-from podscope.store.segments import SegmentTables, facet
+from podscope.store.segments import SegmentTables, facet, facet_counts
 
 
 class SearchTables(SegmentTables):
@@ -65,14 +65,11 @@ class SearchTables(SegmentTables):
         tiers, tier_param = self._in("a.tier", f.tiers)
         sample = f" AND segments_fts.rowid % {int(step)} = 0" if step > 1 else ""
         rows = self._run(
-            f"""SELECT p.title AS podcast, pe.name AS person, substr(e.published, 1, 4) AS year, SUM(x.n) AS n
-                FROM (SELECT g.episode_id, g.speaker_id, COUNT(*) AS n
-                      FROM segments_fts JOIN segments g ON g.id = segments_fts.rowid
-                      WHERE segments_fts MATCH ? {sample} {where} GROUP BY 1, 2) x
-                JOIN episodes e ON e.id = x.episode_id JOIN podcasts p ON p.id = e.podcast_id
-                LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND {tiers}
-                LEFT JOIN people pe ON pe.id = a.person_id
-                GROUP BY 1, 2, 3""",
+            f"""WITH groups AS MATERIALIZED (
+                    SELECT g.episode_id, g.speaker_id, COUNT(*) AS n
+                    FROM segments_fts JOIN segments g ON g.id = segments_fts.rowid
+                    WHERE segments_fts MATCH ? {sample} {where} GROUP BY 1, 2)
+                {facet_counts("groups", tiers)}""",
             [fts, *params, tier_param],
         )
         return [facet(r) for r in rows]

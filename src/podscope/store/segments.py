@@ -15,7 +15,24 @@ from podscope.store.sql import Row, SqlTables
 
 
 def facet(row: Mapping[str, Any]) -> FacetCount:
-    return FacetCount(podcast=row["podcast"], person=row["person"], year=row["year"], n=int(row["n"]))
+    return FacetCount(facet=row["facet"], value=row["value"], n=int(row["n"]))
+
+
+def facet_counts(groups: str, tiers: str) -> str:
+    """The facets (facet, value, n) of matches counted per episode speaker in the CTE `groups` (episode_id,
+    speaker_id, n): each facet grouped apart, so a page gets a row per podcast, person and year rather than one per
+    combination of them, and names are joined once per group. `tiers` tests `a.tier`."""
+    return f"""SELECT 'podcast' AS facet, p.title AS value, SUM(x.n) AS n
+               FROM {groups} x JOIN episodes e ON e.id = x.episode_id JOIN podcasts p ON p.id = e.podcast_id
+               GROUP BY p.title
+               UNION ALL
+               SELECT 'year', substr(e.published, 1, 4), SUM(x.n) FROM {groups} x JOIN episodes e ON e.id = x.episode_id
+               GROUP BY substr(e.published, 1, 4)
+               UNION ALL
+               SELECT 'speaker', pe.name, SUM(x.n) FROM {groups} x
+               LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND {tiers}
+               LEFT JOIN people pe ON pe.id = a.person_id
+               GROUP BY pe.name"""
 
 
 def segment(row: Mapping[str, Any]) -> SegmentRow:
@@ -127,13 +144,10 @@ class SegmentTables(SqlTables):
     def facets_of(self, ids: Sequence[int], f: SearchFilters) -> list[FacetCount]:
         among, param = self._in("id", [int(i) for i in ids])
         tiers, tier_param = self._in("a.tier", f.tiers)
-        rows = self._run(  # grouped by episode speaker first: the names are joined once per group
-            f"""SELECT p.title AS podcast, pe.name AS person, substr(e.published, 1, 4) AS year, SUM(x.n) AS n
-                FROM (SELECT episode_id, speaker_id, COUNT(*) AS n FROM segments WHERE {among} GROUP BY 1, 2) x
-                JOIN episodes e ON e.id = x.episode_id JOIN podcasts p ON p.id = e.podcast_id
-                LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND {tiers}
-                LEFT JOIN people pe ON pe.id = a.person_id
-                GROUP BY 1, 2, 3""",
+        rows = self._run(
+            f"""WITH groups AS MATERIALIZED (
+                    SELECT episode_id, speaker_id, COUNT(*) AS n FROM segments WHERE {among} GROUP BY 1, 2)
+                {facet_counts("groups", tiers)}""",
             [param, tier_param],
         )
         return [facet(r) for r in rows]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -66,6 +67,8 @@ class PgDatabase:
         except (psycopg.Error, psycopg_pool_errors()) as exc:
             raise StoreError(f"cannot connect to the PostgreSQL store at {redact(url)}: {exc}") from exc
         self._local = threading.local()
+        self._executor: ThreadPoolExecutor | None = None  # for `portable_together`, made when first needed
+        self._executor_lock = threading.Lock()
         self.migrate()
 
     # -- plumbing -------------------------------------------------------------------------------------------------
@@ -109,6 +112,20 @@ class PgDatabase:
     def portable(self, sql: str, params: Sequence[Any]) -> list[Row]:
         """Rows of a statement written for both engines (`podscope.store.sql`)."""
         return self._query(native(sql), params)
+
+    def portable_together(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        """The rows of several reading statements, run at once on connections of their own (a server process
+        each, so on as many cores); one after the other inside this thread's transaction, which the others could
+        not see."""
+        if getattr(self._local, "conn", None) is not None or len(statements) < 2:
+            return [self.portable(sql, params) for sql, params in statements]
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="podscope-pg")
+            executor = self._executor
+        others = [executor.submit(self.portable, sql, params) for sql, params in statements[1:]]
+        first = self.portable(*statements[0])
+        return [first, *(future.result() for future in others)]
 
     def portable_count(self, sql: str, params: Sequence[Any]) -> int:
         with self._connection() as conn:
@@ -159,6 +176,8 @@ class PgDatabase:
                 conn.execute(f"VACUUM FULL {table}")
 
     def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         self._pool.close()
 
 

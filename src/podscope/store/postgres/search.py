@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -34,10 +34,10 @@ import psycopg
 
 from podscope.errors import StoreError
 from podscope.records import FacetCount, SearchFilters, TextPage
-from podscope.store.postgres.db import native
+from podscope.store.postgres.db import PgDatabase, native
 from podscope.store.postgres.fold import fold
 from podscope.store.postgres.postings import EXACT_BELOW, postings_terms, ranked_sql
-from podscope.store.segments import SegmentTables, facet
+from podscope.store.segments import SegmentTables, facet, facet_counts
 
 # The words of a quoted FTS5 string as the unicode61 tokenizer sees them: runs of letters and digits.
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -201,16 +201,13 @@ class PgSearchTables(SegmentTables):
 
     def text_facets(self, fts: str, f: SearchFilters, step: int = 1) -> list[FacetCount]:
         where, params = self._membership(f)
+        tiers, tier_param = self._in("a.tier", f.tiers)
         sample = f" AND g.id % {int(step)} = 0" if step > 1 else ""
         rows = self._run(
-            f"""SELECT p.title AS podcast, pe.name AS person, substr(e.published, 1, 4) AS year, SUM(x.n) AS n
-                FROM (SELECT g.episode_id, g.speaker_id, COUNT(*) AS n FROM segments g
-                      WHERE g.tsv @@ {_QUERY} {sample} {where} GROUP BY 1, 2) x
-                JOIN episodes e ON e.id = x.episode_id JOIN podcasts p ON p.id = e.podcast_id
-                LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND a.tier = ANY(?)
-                LEFT JOIN people pe ON pe.id = a.person_id
-                GROUP BY 1, 2, 3""",
-            [fts5_to_tsquery(fts), *params, list(f.tiers)],
+            f"""WITH groups AS MATERIALIZED (SELECT g.episode_id, g.speaker_id, COUNT(*) AS n FROM segments g
+                                            WHERE g.tsv @@ {_QUERY} {sample} {where} GROUP BY 1, 2)
+                {facet_counts("groups", tiers)}""",
+            [fts5_to_tsquery(fts), *params, tier_param],
         )
         return [facet(r) for r in rows]
 
@@ -271,35 +268,42 @@ class PgSearchTables(SegmentTables):
         exact: int,
     ) -> TextPage:
         """The page (`inner` ordered, limited; numbered by `outer`; its ranks times `scale`, an expression over
-        `n.total`), the count and the facets of the matches `m`
-        (CTEs `matches`; `facet_from` gives the episode_id and speaker_id of each match `sampled` for the facets),
-        from one statement."""
+        `n.total`), the count and the facets of the matches `m` (CTEs `matches`; `facet_from` gives the episode_id
+        and speaker_id of each match `sampled` for the facets): the page and the count from one statement, the
+        facets from another run at the same time on a second connection (the facets cost as much as the rest, and
+        one statement runs on one core)."""
         page = f"""SELECT id, rank * {scale} AS rank, row_number() OVER (ORDER BY {outer}) AS ord
                    FROM ({inner} LIMIT ? OFFSET ?) s, n"""
-        rows = self._run(
-            f"""WITH {matches},
-                n AS (SELECT COUNT(*) AS total, GREATEST(1, CEIL(COUNT(*) / ?::numeric))::bigint AS step FROM m),
-                page AS ({page}),
-                sampled AS MATERIALIZED (SELECT m.* FROM m, n  -- (the OR: a row estimate that leads to hash joins)
-                      WHERE n.step = 1 OR m.id % n.step = 0),
-                x AS (SELECT episode_id, speaker_id, COUNT(*) AS n FROM {facet_from} GROUP BY 1, 2)
-                SELECT 0 AS part, id, rank, ord, NULL AS podcast, NULL AS person, NULL AS year, NULL AS n FROM page
-                UNION ALL SELECT 1, step, NULL, NULL, NULL, NULL, NULL, total FROM n
-                UNION ALL
-                SELECT 2, NULL, NULL, NULL, p.title, pe.name, substr(e.published, 1, 4), SUM(x.n)
-                FROM x JOIN episodes e ON e.id = x.episode_id JOIN podcasts p ON p.id = e.podcast_id
-                LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND a.tier = ANY(?)
-                LEFT JOIN people pe ON pe.id = a.person_id
-                GROUP BY p.title, pe.name, substr(e.published, 1, 4)""",
-            [*values, int(exact), limit, offset, list(f.tiers)],
-        )
+        tiers, tier_param = self._in("a.tier", f.tiers)
+        count = f"""n AS (SELECT COUNT(*) AS total, GREATEST(1, CEIL(COUNT(*) / {int(exact)}::numeric))::bigint AS step
+                    FROM m)"""
+        statements = [
+            (
+                f"""WITH {matches}, {count}, page AS ({page})
+                    SELECT 0 AS part, id, rank, ord, NULL AS n FROM page
+                    UNION ALL SELECT 1, step, NULL, NULL, total FROM n""",
+                [*values, limit, offset],
+            ),
+            (
+                f"""WITH {matches}, {count},
+                    sampled AS MATERIALIZED (SELECT m.* FROM m, n  -- (the OR: a row estimate that leads to hash joins)
+                        WHERE n.step = 1 OR m.id % n.step = 0),
+                    groups AS MATERIALIZED (SELECT episode_id, speaker_id, COUNT(*) AS n FROM {facet_from}
+                                            GROUP BY 1, 2)
+                    {facet_counts("groups", tiers)}""",
+                [*values, tier_param],
+            ),
+        ]
+        try:
+            rows, facets = cast(PgDatabase, self._db).portable_together(statements)
+        except psycopg.Error as exc:
+            raise StoreError(f"search failed in the database: {exc}") from exc
         counts = next(r for r in rows if r["part"] == 1)
-        total = int(counts["n"])
         found = sorted((r for r in rows if r["part"] == 0), key=lambda r: r["ord"])
         return TextPage(
             page=[(r["id"], -float(r["rank"])) for r in found],
-            total=total,
-            facets=[facet(r) for r in rows if r["part"] == 2],
+            total=int(counts["n"]),
+            facets=[facet(r) for r in facets],
             step=int(counts["id"]),
         )
 
