@@ -50,6 +50,7 @@ COMMON_SHARE = 0.01  # a word in more than this share of segments is left out of
 COMMON_FLOOR = 500  # ... but only once it is in more than this many segments (small libraries keep every word)
 EMBED_BATCH = 256
 EXACT_FACETS = 2_000  # up to this many matches facets are exact; above, counted on a sample and scaled
+SAMPLE_FACETS = 1_000  # about how many matches, evenly spread by id, that sample holds
 
 
 @dataclass(frozen=True)
@@ -281,7 +282,9 @@ class Search:
     ) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]], bool]:
         """One page by bm25 (or date), the number of matches and the facets. Above EXACT_FACETS matches (that pass
         the filters) the facets are estimated from every n-th match, and say so."""
-        found = self.segments.text_page(query.fts, f, sort=o.sort, limit=o.limit, offset=o.offset, exact=EXACT_FACETS)
+        found = self.segments.text_page(
+            query.fts, f, sort=o.sort, limit=o.limit, offset=o.offset, exact=EXACT_FACETS, sample=SAMPLE_FACETS
+        )
         facets = _facets(found.facets, scale=found.step)
         return [(i, -score) for i, score in found.page], found.total, facets, found.step > 1
 

@@ -270,10 +270,11 @@ class SearchRepository(Protocol):
         limit: int = 10,
         offset: int = 0,
         exact: int = 2000,
+        sample: int = 1000,
     ) -> TextPage:
         """What a text search shows: one page of matches, how many pass the filters, and the facets over them
-        (counted every step-th match when more than `exact` segments pass, step = that count / `exact` rounded up),
-        in as few passes over the matches as the backend can."""
+        (every match when at most `exact` segments pass, else every step-th, step = that count / `sample` rounded
+        up), in as few passes over the matches as the backend can."""
         ...
 
     def common_terms(self, terms: Sequence[str], above: int) -> set[str]:

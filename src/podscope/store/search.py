@@ -83,11 +83,12 @@ class SearchTables(SegmentTables):
         limit: int = 10,
         offset: int = 0,
         exact: int = 2000,
+        sample: int = 1000,
     ) -> TextPage:
         """The FTS5 index counts and ranks without reading segments: a page, the counts and the facets apart."""
         page = self.text_search(fts, f, sort=sort, limit=limit, offset=offset)
         total = self.text_count(fts, f)
-        step = max(1, -(-total // exact))
+        step = 1 if total <= exact else -(-total // sample)
         return TextPage(page, total, self.text_facets(fts, f, step), step)
 
     def common_terms(self, terms: Sequence[str], above: int) -> set[str]:

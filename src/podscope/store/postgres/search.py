@@ -220,6 +220,7 @@ class PgSearchTables(SegmentTables):
         limit: int = 10,
         offset: int = 0,
         exact: int = 2000,
+        sample: int = 1000,
     ) -> TextPage:
         """One pass over the matches that pass the filters (a materialised CTE: id, episode, speaker, start, rank),
         then the page, the count and the facets from it, in one statement. Words and prefixes joined by OR, without
@@ -240,7 +241,7 @@ class PgSearchTables(SegmentTables):
                 f,
                 limit,
                 offset,
-                exact,
+                (exact, sample),
             )
         if relevance:
             inner, outer = "SELECT id, rank FROM m ORDER BY rank DESC, id", "rank DESC, id"
@@ -252,7 +253,7 @@ class PgSearchTables(SegmentTables):
         matches = f"""m AS MATERIALIZED (
                     SELECT g.id, g.episode_id, g.speaker_id, g.start, {_rank(tsquery) if relevance else "0::real"}
                     AS rank FROM {_QUERY} AS q(q), segments g WHERE g.tsv @@ q.q {where})"""
-        return self._page(matches, [tsquery, *params], "1", inner, outer, "sampled", f, limit, offset, exact)
+        return self._page(matches, [tsquery, *params], "1", inner, outer, "sampled", f, limit, offset, (exact, sample))
 
     def _page(
         self,
@@ -265,7 +266,7 @@ class PgSearchTables(SegmentTables):
         f: SearchFilters,
         limit: int,
         offset: int,
-        exact: int,
+        sampling: tuple[int, int],
     ) -> TextPage:
         """The page (`inner` ordered, limited; numbered by `outer`; its ranks times `scale`, an expression over
         `n.total`), the count and the facets of the matches `m` (CTEs `matches`; `facet_from` gives the episode_id
@@ -275,7 +276,9 @@ class PgSearchTables(SegmentTables):
         page = f"""SELECT id, rank * {scale} AS rank, row_number() OVER (ORDER BY {outer}) AS ord
                    FROM ({inner} LIMIT ? OFFSET ?) s, n"""
         tiers, tier_param = self._in("a.tier", f.tiers)
-        count = f"""n AS (SELECT COUNT(*) AS total, GREATEST(1, CEIL(COUNT(*) / {int(exact)}::numeric))::bigint AS step
+        exact, sample = sampling
+        count = f"""n AS (SELECT COUNT(*) AS total, CASE WHEN COUNT(*) <= {int(exact)} THEN 1
+                                                   ELSE CEIL(COUNT(*) / {int(sample)}::numeric)::bigint END AS step
                     FROM m)"""
         statements = [
             (
