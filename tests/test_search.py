@@ -784,6 +784,16 @@ def test_hybrid_results_honour_the_query_syntax(shared: Library, query: str, hol
     assert set(ids(hybrid)) == set(ids(find(shared, query)))
 
 
+def test_hybrid_text_side_is_any_content_word() -> None:
+    # Stop words go, and so do words that punctuation splits into stop words and single letters ("that's", "I'm"):
+    # they carry nothing, and as phrases they would cost a check of positions; "e-mail" keeps its content.
+    assert parse("That's what runners call the wall, I'm told: e-mail").relaxed_fts() == (
+        '"runners" OR "call" OR "wall" OR "told" OR "e mail"'
+    )
+    assert parse("runners call the wall").relaxed_fts({"call"}) == '"runners" OR "wall"'
+    assert parse("it's what it is").relaxed_fts() == '"it s" OR "what" OR "it" OR "is"'  # nothing else: all of them
+
+
 @pytest.mark.models
 def test_plain_hybrid_adds_results_by_meaning(shared: Library) -> None:
     text = find(shared, "microphone")

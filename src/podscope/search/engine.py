@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -49,6 +50,10 @@ MIN_SIMILARITY = 0.25  # below this cosine a segment is not about the query at a
 COMMON_SHARE = 0.01  # a word in more than this share of segments is left out of hybrid's relaxed text side
 COMMON_FLOOR = 500  # ... but only once it is in more than this many segments (small libraries keep every word)
 EMBED_BATCH = 256
+# Hybrid search ranks by words on this pool's thread while it embeds the query and ranks by meaning: the database
+# (or SQLite, or the ONNX model) works without the interpreter's lock, so the two sides run on two cores. Reads
+# there see committed rows, as every search does.
+_BESIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="podscope-search")
 EXACT_FACETS = 2_000  # up to this many matches facets are exact; above, counted on a sample and scaled
 SAMPLE_FACETS = 1_000  # about how many matches, evenly spread by id, that sample holds
 
@@ -291,22 +296,24 @@ class Search:
     def _ranked(
         self, query: Query, f: SearchFilters, o: SearchOptions
     ) -> tuple[list[tuple[int, float]], int, dict[str, dict[str, int]]]:
+        words = _BESIDE.submit(self._words, query, f) if o.mode == "hybrid" else None  # on another core meanwhile
         semantic = self._semantic(query, f)
         if o.mode == "hybrid" and not query.plain:  # quotes, operators, prefixes: results must honour them
             allowed = self.segments.matching_fts([i for i, _ in semantic], query.fts)
             semantic = [p for p in semantic if p[0] in allowed]
-        if o.mode == "semantic":
-            fused = semantic
-        else:
-            fts = self._relaxed(query) if query.plain else query.fts
-            text = [i for i, _ in self.segments.text_search(fts, f, limit=CANDIDATES)]
-            fused = rrf([text, [i for i, _ in semantic]])
+        fused = semantic if words is None else rrf([words.result(), [i for i, _ in semantic]])
         ids = [i for i, _ in fused]
         if o.sort == "date":
             rows = self.segments.segment_rows(ids, f)
             fused.sort(key=lambda p: (rows[p[0]].published or "", -rows[p[0]].start), reverse=True)
         facets = _facets(self.segments.facets_of(ids, f)) if ids else {}
         return fused[o.offset : o.offset + o.limit], len(fused), facets
+
+    def _words(self, query: Query, f: SearchFilters) -> list[int]:
+        """Hybrid's text side: the CANDIDATES best segments by bm25 for the query (its content words, any of them,
+        when it is plain words)."""
+        fts = self._relaxed(query) if query.plain else query.fts
+        return [i for i, _ in self.segments.text_search(fts, f, limit=CANDIDATES)]
 
     def _relaxed(self, query: Query) -> str:
         """The OR of a plain query's content words without those in more than COMMON_SHARE of all segments: they add

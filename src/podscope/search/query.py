@@ -287,7 +287,7 @@ class Query:
         """Any of the query's content words (an OR), leaving out `too_common` ones (normalised) unless nothing else is
         left: the text side of hybrid search for a plain query, ranked by bm25, so a natural-language question still
         finds segments that share its key words."""
-        terms = self.content_highlights or self.highlights
+        terms = [t for t in self.content_highlights if not _stop_word_pieces(t)] or self.highlights
         kept = [t for t in terms if normalise(" ".join(t.words)) not in too_common] or terms
         return " OR ".join(dict.fromkeys(_fts(t) for t in kept))
 
@@ -295,6 +295,12 @@ class Query:
     def semantic_text(self) -> str:
         """What semantic search embeds: the query's words without its syntax."""
         return " ".join(" ".join(t.words) for t in self.highlights)
+
+
+def _stop_word_pieces(term: Term) -> bool:
+    """A word that punctuation splits into stop words and single letters ("that's", "it's", "I'm"): in a plain
+    query it carries no content, and as a phrase it costs the text side a check of its positions."""
+    return term.phrase and all(len(w) == 1 or normalise(w) in STOPWORDS for w in term.words)
 
 
 def parse(query: str) -> Query:

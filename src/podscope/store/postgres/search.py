@@ -173,7 +173,7 @@ class PgSearchTables(SegmentTables):
         if terms is not None:
             ranked, values, scale = ranked_sql(terms, *self._collection())
             rows = self._run(
-                f"""WITH {ranked}, n AS (SELECT COUNT(*) AS total FROM m)
+                f"""WITH {ranked}, n AS MATERIALIZED (SELECT COUNT(*) AS total FROM m)
                     SELECT id, rank * {scale} AS rank FROM m, n ORDER BY m.rank DESC, id LIMIT ? OFFSET ?""",
                 [*values, limit, offset],
             )
@@ -277,7 +277,7 @@ class PgSearchTables(SegmentTables):
                    FROM ({inner} LIMIT ? OFFSET ?) s, n"""
         tiers, tier_param = self._in("a.tier", f.tiers)
         exact, sample = sampling
-        count = f"""n AS (SELECT COUNT(*) AS total, CASE WHEN COUNT(*) <= {int(exact)} THEN 1
+        count = f"""n AS MATERIALIZED (SELECT COUNT(*) AS total, CASE WHEN COUNT(*) <= {int(exact)} THEN 1
                                                    ELSE CEIL(COUNT(*) / {int(sample)}::numeric)::bigint END AS step
                     FROM m)"""
         statements = [
