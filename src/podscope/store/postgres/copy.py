@@ -188,6 +188,7 @@ def copy_store(source: Database, target: PgDatabase, hook: CopyHook | None = Non
         for table in WITH_IDS:
             top = f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1"
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {top}, false)")
+    target._query("VACUUM (ANALYZE) segment_terms")  # (after the commit): the visibility map index-only scans need
     copied = {t: int(target._query(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"]) for t in TABLES}
     wrong = {t: (counts[t], copied[t]) for t in TABLES if counts[t] != copied[t]}
     if wrong:
