@@ -2,8 +2,9 @@
 
 The server guards its own pages and enforces every foreign key, so "integrity" here is whether it answers and has
 every migration; the text index is the generated `tsv` over `folded`, which podscope writes with each segment, so it
-agrees unless `folded` was left behind (a deep check folds every segment again and compares). The vector index is
-the server's own HNSW index: nothing local to compare. A consistent copy of the database is `pg_dump`'s job.
+agrees unless `folded` was left behind (a deep check folds every segment again and compares, and counts the postings
+of words against the tsvectors' words). The vector index is the server's own HNSW index: nothing local to compare. A
+consistent copy of the database is `pg_dump`'s job.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from podscope.store import upkeep
 from podscope.store.postgres.db import PgTables
 from podscope.store.postgres.fold import fold
 from podscope.store.postgres.migrations import MIGRATIONS
+from podscope.store.postgres.postings import FILL
 
 BATCH = 5000
 
@@ -48,15 +50,28 @@ class PgMaintenance(PgTables):
             last = int(rows[-1]["id"])
         return wrong
 
+    def _postings_apart(self) -> bool:
+        """Whether the postings of words (`segment_terms`) differ from the segments' tsvectors in number (a full read
+        of both: the deep check)."""
+        row = self._query(
+            """SELECT (SELECT COUNT(*) FROM segment_terms) AS postings,
+                      (SELECT COALESCE(SUM(length(tsv)), 0) FROM segments) AS lexemes"""
+        )[0]
+        return int(row["postings"]) != int(row["lexemes"])
+
     def text_index(self, deep: bool = False) -> TextIndexState:
         segments = int(self._query("SELECT COUNT(*) AS n FROM segments")[0]["n"])
         missing = int(self._query("SELECT COUNT(*) AS n FROM segments WHERE folded = '' AND text <> ''")[0]["n"])
-        problems: tuple[str, ...] = ()
+        problems: list[str] = []
         if deep and (wrong := self._refolded()):
-            problems = (f"{wrong} segments' folded text does not match their text",)
-        return TextIndexState(segments - missing, segments, missing, 0, problems)
+            problems.append(f"{wrong} segments' folded text does not match their text")
+        if deep and self._postings_apart():
+            problems.append("the postings of words (segment_terms) do not match the segments' words")
+        return TextIndexState(segments - missing, segments, missing, 0, tuple(problems))
 
     def rebuild_text_index(self) -> None:
+        """Fold every segment again (its tsvector and, by their trigger, its postings follow), then write the
+        postings again from the tsvectors if they still disagree."""
         last = 0
         while rows := self._query("SELECT id, text FROM segments WHERE id > %s ORDER BY id LIMIT %s", (last, BATCH)):
             with self.transaction() as conn, conn.cursor() as cur:
@@ -65,6 +80,11 @@ class PgMaintenance(PgTables):
                     [(fold(r["text"]), r["id"], fold(r["text"])) for r in rows],
                 )
             last = int(rows[-1]["id"])
+        if self._postings_apart():
+            with self.transaction() as conn:
+                conn.execute("DELETE FROM segment_terms")
+                conn.execute(FILL)
+            self._query("VACUUM (ANALYZE) segment_terms")
 
     def orphans(self) -> list[Orphans]:
         return upkeep.orphans(self._run)

@@ -444,7 +444,8 @@ MIGRATIONS: list[tuple[str, str]] = [
             IF TG_OP IN ('UPDATE', 'INSERT') THEN
                 INSERT INTO segment_terms (lexeme, segment_id, tf, len)
                     SELECT t.lexeme, NEW.id, cardinality(t.positions),
-                           (SELECT SUM(cardinality(positions)) FROM unnest(NEW.tsv)) FROM unnest(NEW.tsv) t;
+                           (SELECT SUM(cardinality(positions)) FROM unnest(NEW.tsv)) FROM unnest(NEW.tsv) t
+                    ON CONFLICT (lexeme, segment_id) DO UPDATE SET tf = EXCLUDED.tf, len = EXCLUDED.len;
             END IF;
             RETURN NULL;
         END $$;
