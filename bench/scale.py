@@ -130,6 +130,35 @@ def _pg_sizes(lib: Library) -> list[tuple[str, float, float]]:
     ]
 
 
+def _write_cost(lib: Library, rounds: int = 3) -> tuple[float, float]:
+    """Milliseconds to store an hour of 600 real sentences (the episode row, speakers and segments, no vectors) in
+    the PostgreSQL library with the postings of words kept by their trigger, and with that trigger off: the median
+    of `rounds` saves each; the episodes are deleted again."""
+    import psycopg
+
+    def save(tag: str) -> float:
+        lines = search_bench._dialogue_lines()
+        segments = [
+            search_bench.Segment(6.0 * k, 6.0 * k + 6.0, f"SPEAKER_{k % 2:02d}", lines[k % len(lines)])
+            for k in range(600)
+        ]
+        processed = search_bench._processed("Timing", "One hour", None, segments, f"writes-{tag}-{time.time()}")
+        t0 = time.perf_counter()
+        eid = lib.store.episodes.save(processed, voiceprints=False)
+        took = (time.perf_counter() - t0) * 1000
+        lib.delete_episode(eid)
+        return took
+
+    with_postings = float(np.median([save("on") for _ in range(rounds)]))
+    with psycopg.connect(lib.settings.store_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE segments DISABLE TRIGGER segments_terms")
+        try:
+            without = float(np.median([save("off") for _ in range(rounds)]))
+        finally:
+            conn.execute("ALTER TABLE segments ENABLE TRIGGER segments_terms")
+    return with_postings, without
+
+
 def _run(lib: Library, queries: dict[str, list[tuple[str, SearchOptions]]]) -> dict[str, tuple[list[float], list]]:
     lib.search.search("warm up", SearchOptions(mode="hybrid"))  # the model and the index loaded once, as in a server
     out: dict[str, tuple[list[float], list[SearchResult]]] = {}
@@ -275,6 +304,11 @@ def main() -> None:
             queries = {k: v for k, v in queries.items() if k in args.only}
         runs = {backend: _run(lib, queries) for backend, lib in libs.items()}
         _report(libs, builds, queries, runs)
+        on, off = _write_cost(libs["postgres"])
+        print(
+            f"writes: an hour of 600 segments stored on PostgreSQL in {on:.0f} ms with the postings of its words, "
+            f"{off:.0f} ms without them ({on / off:.2f}x)"
+        )
         if args.ingest:  # its capacity plan takes the PostgreSQL sizes measured above
             import ingest_scale
 

@@ -6,20 +6,23 @@ double-quoted); `fts5_to_tsquery` rewrites it as a tsquery with the same meaning
 parameter to `to_tsquery('simple', ?)`, every lexeme single-quoted, so no query text can change the SQL or the
 tsquery's structure. Filters are bound values too.
 
-Ranking: `ts_rank_cd(tsv, query, 1)`, cover density divided by 1 + the log of the segment's length (`ts_rank` for
-a query with alternatives: see `_rank`), not bm25. Scores
-are returned negated so that, as on SQLite, lower is better; the sets of matches are the same, the order within
-them may differ. The length normalisation is what bm25's does most: with it the first ten hits of a one-word query
-are bm25's in 9.8 of 10 (`bench/scale.py`), against 1.4 without it; boolean queries agree less (bm25 also weighs rare
-words up, ts_rank has no document frequencies).
+Words and prefixes, alone or joined by OR, without filters and by relevance (most searches, and the text side of
+hybrid search), are counted and ranked from the postings table instead (`podscope.store.postgres.postings`): by
+bm25 exactly as FTS5 computes it, without reading a segment until the page and the facets' sample are read.
 
-Speed: GIN finds the matches, but every match's row must still be read (to see it, to rank it, to count it), so
-the cost of a text search is the number of matches it reads. `text_page` reads them once: the page, the count
-and the facets come from one pass (a materialised CTE of the matches that pass the filters), where a query per
-figure read them three or four times; the filters are in that pass, so the planner can start from a speaker's
-segments or an episode's rather than from every match of the words. `common_terms` decides from the planner's
-statistics of the `tsv` column when they are clear (and counts, stopping early, only near the threshold); the
-vector search filters as it walks the HNSW graph.
+Anything else (phrases, AND, NOT, filters, the date order) goes through GIN. Ranking there: `ts_rank_cd(tsv, query,
+1)`, cover density divided by 1 + the log of the segment's length (`ts_rank` for a query with alternatives: see
+`_rank`), not bm25. Scores are returned negated so that, as on SQLite, lower is better; the sets of matches are the
+same, the order within them may differ (boolean queries' first ten hits are bm25's in about 9 of 10). GIN finds the
+matches, but every match's row must still be read (to see it, to rank it, to count it), so the cost of such a
+search is the number of matches it reads: the page and the count come from one pass (a materialised CTE of the
+matches that pass the filters); the filters are in that pass, so the planner can start from a speaker's segments or
+an episode's rather than from every match of the words.
+
+Facets: every match when at most `exact` pass, else about `sample` of them spread evenly by id, each facet (podcast,
+person, year) grouped apart; their statement runs beside the page's on a second connection, so on a second core.
+`common_terms` decides from the planner's statistics of the `tsv` column when they are clear (and counts, stopping
+early, only near the threshold); the vector search filters as it walks the HNSW graph.
 """
 
 from __future__ import annotations
