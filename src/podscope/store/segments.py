@@ -20,16 +20,19 @@ def facet(row: Mapping[str, Any]) -> FacetCount:
 
 def facet_counts(groups: str, tiers: str) -> str:
     """The facets (facet, value, n) of matches counted per episode speaker in the CTE `groups` (episode_id,
-    speaker_id, n): each facet grouped apart, so a page gets a row per podcast, person and year rather than one per
-    combination of them, and names are joined once per group. `tiers` tests `a.tier`."""
-    return f"""SELECT 'podcast' AS facet, p.title AS value, SUM(x.n) AS n
-               FROM {groups} x JOIN episodes e ON e.id = x.episode_id JOIN podcasts p ON p.id = e.podcast_id
-               GROUP BY p.title
+    speaker_id, n), as the end of a WITH clause: each facet grouped apart, so a page gets a row per podcast, person
+    and year rather than one per combination of them, and each episode, podcast, speaker and person is looked up
+    once. `tiers` tests `a.tier`."""
+    return f""", by_episode AS (SELECT episode_id, SUM(n) AS n FROM {groups} GROUP BY episode_id),
+               by_podcast_year AS MATERIALIZED (SELECT e.podcast_id, substr(e.published, 1, 4) AS year, SUM(x.n) AS n
+                                   FROM by_episode x JOIN episodes e ON e.id = x.episode_id GROUP BY 1, 2),
+               by_speaker AS (SELECT speaker_id, SUM(n) AS n FROM {groups} GROUP BY speaker_id)
+               SELECT 'podcast' AS facet, p.title AS value, SUM(x.n) AS n
+               FROM by_podcast_year x JOIN podcasts p ON p.id = x.podcast_id GROUP BY p.title
                UNION ALL
-               SELECT 'year', substr(e.published, 1, 4), SUM(x.n) FROM {groups} x JOIN episodes e ON e.id = x.episode_id
-               GROUP BY substr(e.published, 1, 4)
+               SELECT 'year', year, SUM(n) FROM by_podcast_year GROUP BY year
                UNION ALL
-               SELECT 'speaker', pe.name, SUM(x.n) FROM {groups} x
+               SELECT 'speaker', pe.name, SUM(x.n) FROM by_speaker x
                LEFT JOIN attributions a ON a.speaker_id = x.speaker_id AND {tiers}
                LEFT JOIN people pe ON pe.id = a.person_id
                GROUP BY pe.name"""
