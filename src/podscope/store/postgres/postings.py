@@ -56,11 +56,8 @@ def _after(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def ranked_sql(terms: Terms, segments: float, average: float) -> tuple[str, list[Any], str]:
-    """CTEs ending in `m` (id, rank: bm25, higher is better) over every segment matching any of the terms, their
-    parameters, and what a rank of `m` is multiplied by to be the bm25 score (an expression over `n.total`, the
-    number of matches, from a CTE `n` the caller adds): a single term's idf, the same for every match, is left out
-    of `m` and applied to the page alone."""
+def _leaves(terms: Terms) -> tuple[list[str], list[Any]]:
+    """Per term, a SELECT of its postings (segment_id, tf, len; a prefix's summed per segment), with parameters."""
     leaves, params = [], []
     for i, (lexeme, prefix) in enumerate(terms):
         if prefix:
@@ -72,6 +69,32 @@ def ranked_sql(terms: Terms, segments: float, average: float) -> tuple[str, list
         else:
             leaves.append(f"SELECT {i} AS i, segment_id, tf, len FROM segment_terms WHERE lexeme = ?")
             params.append(lexeme)
+    return leaves, params
+
+
+def matching_sql(terms: Terms) -> tuple[str, list[Any]]:
+    """A CTE `m` (id) of every segment matching any of the terms, without ranking them (for the facets), with its
+    parameters: one word's postings as they are, anything else's made distinct."""
+    if len(terms) == 1 and not terms[0][1]:
+        return "m AS MATERIALIZED (SELECT segment_id AS id FROM segment_terms WHERE lexeme = ?)", [terms[0][0]]
+    ranges, params = [], []
+    for lexeme, prefix in terms:
+        if prefix:
+            ranges.append("(lexeme >= ? AND lexeme < ?)")
+            params += [lexeme, _after(lexeme)]
+        else:
+            ranges.append("lexeme = ?")
+            params.append(lexeme)
+    parts = " UNION ".join(f"SELECT DISTINCT segment_id AS id FROM segment_terms WHERE {r}" for r in ranges)
+    return f"m AS MATERIALIZED ({parts})", params
+
+
+def ranked_sql(terms: Terms, segments: float, average: float) -> tuple[str, list[Any], str]:
+    """CTEs ending in `m` (id, rank: bm25, higher is better) over every segment matching any of the terms, their
+    parameters, and what a rank of `m` is multiplied by to be the bm25 score (an expression over `n.total`, the
+    number of matches, from a CTE `n` the caller adds): a single term's idf, the same for every match, is left out
+    of `m` and applied to the page alone."""
+    leaves, params = _leaves(terms)
     k1, b = f"{K1}::float8", f"{B}::float8"  # (a bare 1.2 is numeric, and numeric arithmetic is slow)
     weight = f"p.tf * ({k1} + 1) / (p.tf + {k1} * (1 - {b} + {b} * p.len / {float(average)!r}::float8))"
 

@@ -39,7 +39,7 @@ from podscope.errors import StoreError
 from podscope.records import FacetCount, SearchFilters, TextPage
 from podscope.store.postgres.db import PgDatabase, native
 from podscope.store.postgres.fold import fold
-from podscope.store.postgres.postings import EXACT_BELOW, postings_terms, ranked_sql
+from podscope.store.postgres.postings import EXACT_BELOW, matching_sql, postings_terms, ranked_sql
 from podscope.store.segments import SegmentTables, facet, facet_counts
 
 # The words of a quoted FTS5 string as the unicode61 tokenizer sees them: runs of letters and digits.
@@ -235,11 +235,11 @@ class PgSearchTables(SegmentTables):
         if terms is not None:
             ranked, values, scale = ranked_sql(terms, *self._collection())
             return self._page(
-                ranked,
-                values,
+                (ranked, values),
                 scale,
                 "SELECT id, rank FROM m ORDER BY rank DESC, id",
                 "rank DESC, id",
+                matching_sql(terms),  # the facets need only which segments match, not their rank
                 "sampled m, LATERAL (SELECT episode_id, speaker_id FROM segments g WHERE g.id = m.id LIMIT 1) g",
                 f,
                 limit,
@@ -256,15 +256,16 @@ class PgSearchTables(SegmentTables):
         matches = f"""m AS MATERIALIZED (
                     SELECT g.id, g.episode_id, g.speaker_id, g.start, {_rank(tsquery) if relevance else "0::real"}
                     AS rank FROM {_QUERY} AS q(q), segments g WHERE g.tsv @@ q.q {where})"""
-        return self._page(matches, [tsquery, *params], "1", inner, outer, "sampled", f, limit, offset, (exact, sample))
+        found = (matches, [tsquery, *params])
+        return self._page(found, "1", inner, outer, found, "sampled", f, limit, offset, (exact, sample))
 
     def _page(
         self,
-        matches: str,
-        values: list[Any],
+        matches: tuple[str, list[Any]],
         scale: str,
         inner: str,
         outer: str,
+        facet_matches: tuple[str, list[Any]],
         facet_from: str,
         f: SearchFilters,
         limit: int,
@@ -272,10 +273,10 @@ class PgSearchTables(SegmentTables):
         sampling: tuple[int, int],
     ) -> TextPage:
         """The page (`inner` ordered, limited; numbered by `outer`; its ranks times `scale`, an expression over
-        `n.total`), the count and the facets of the matches `m` (CTEs `matches`; `facet_from` gives the episode_id
-        and speaker_id of each match `sampled` for the facets): the page and the count from one statement, the
-        facets from another run at the same time on a second connection (the facets cost as much as the rest, and
-        one statement runs on one core)."""
+        `n.total`) and the count of the matches `m` (CTEs and their parameters: `matches`) from one statement, and
+        their facets from another run at the same time on a second connection (the facets cost as much as the rest,
+        and one statement runs on one core): there `m` is `facet_matches` (the same segments, perhaps without their
+        rank) and `facet_from` gives the episode_id and speaker_id of each match `sampled` for the facets."""
         page = f"""SELECT id, rank * {scale} AS rank, row_number() OVER (ORDER BY {outer}) AS ord
                    FROM ({inner} LIMIT ? OFFSET ?) s, n"""
         tiers, tier_param = self._in("a.tier", f.tiers)
@@ -285,19 +286,19 @@ class PgSearchTables(SegmentTables):
                     FROM m)"""
         statements = [
             (
-                f"""WITH {matches}, {count}, page AS ({page})
+                f"""WITH {matches[0]}, {count}, page AS ({page})
                     SELECT 0 AS part, id, rank, ord, NULL AS n FROM page
                     UNION ALL SELECT 1, step, NULL, NULL, total FROM n""",
-                [*values, limit, offset],
+                [*matches[1], limit, offset],
             ),
             (
-                f"""WITH {matches}, {count},
+                f"""WITH {facet_matches[0]}, {count},
                     sampled AS MATERIALIZED (SELECT m.* FROM m, n  -- (the OR: a row estimate that leads to hash joins)
                         WHERE n.step = 1 OR m.id % n.step = 0),
                     groups AS MATERIALIZED (SELECT episode_id, speaker_id, COUNT(*) AS n FROM {facet_from}
                                             GROUP BY 1, 2)
                     {facet_counts("groups", tiers)}""",
-                [*values, tier_param],
+                [*facet_matches[1], tier_param],
             ),
         ]
         try:
