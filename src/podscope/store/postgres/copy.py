@@ -182,8 +182,12 @@ def copy_store(source: Database, target: PgDatabase, hook: CopyHook | None = Non
                         hook(table, done, counts[table])
             if hook:
                 hook(table, done, counts[table])
+        if hook:
+            hook("word postings", 0, 1)
         conn.execute(FILL)
         conn.execute("ALTER TABLE segments ENABLE TRIGGER segments_terms")
+        if hook:
+            hook("word postings", 1, 1)
         _build_indexes(target, deferred, counts["segment_vectors"], hook)
         for table in WITH_IDS:
             top = f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1"
