@@ -96,19 +96,24 @@ def _insert(execute: Any, mark: str) -> None:
         execute(q("INSERT INTO attributions (speaker_id, person_id, score, tier) VALUES (?, ?, ?, ?)"), row)
 
 
+def _insert_pg(conn: Any) -> None:
+    """The rows and segments on PostgreSQL, each segment with its folded text (which podscope writes)."""
+    _insert(conn.execute, "%s")
+    for row in SEGMENTS:
+        conn.execute(
+            'INSERT INTO segments (id, episode_id, speaker_id, start, "end", text, folded)'
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (*row, fold(row[-1])),
+        )
+
+
 @pytest.fixture()
 def stores(pg_url: str, tmp_path: Path) -> Iterator[Stores]:
     db = PgDatabase(pg_url)
     lite = Store(tmp_path / "library.db")
     try:
         with db.transaction() as conn:
-            _insert(conn.execute, "%s")
-            for row in SEGMENTS:
-                conn.execute(
-                    'INSERT INTO segments (id, episode_id, speaker_id, start, "end", text, folded)'
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    (*row, fold(row[-1])),
-                )
+            _insert_pg(conn)
         with lite.db.transaction() as sconn:
             _insert(sconn.execute, "?")
             for row in SEGMENTS:
@@ -441,13 +446,7 @@ def test_a_library_made_before_the_postings_gets_them_when_it_migrates(pg_url: s
             if name < "0017":
                 conn.execute(sql)  # type: ignore[arg-type]
                 conn.execute("INSERT INTO migrations VALUES (%s, 'then')", (name,))
-        _insert(conn.execute, "%s")
-        for row in SEGMENTS:
-            conn.execute(
-                'INSERT INTO segments (id, episode_id, speaker_id, start, "end", text, folded)'
-                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (*row, fold(row[-1])),
-            )
+        _insert_pg(conn)
     db = PgDatabase(pg_url)  # migrates: 0017 writes every segment's postings, then vacuums them
     try:
         stores = Stores(PgSearchTables(db), None)  # type: ignore[arg-type]
