@@ -56,37 +56,36 @@ def _after(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
+def _where(lexeme: str, prefix: bool) -> tuple[str, list[Any]]:
+    """The postings of one term: a word's lexeme, or the range of every lexeme a prefix starts."""
+    return ("lexeme >= ? AND lexeme < ?", [lexeme, _after(lexeme)]) if prefix else ("lexeme = ?", [lexeme])
+
+
 def _leaves(terms: Terms) -> tuple[list[str], list[Any]]:
     """Per term, a SELECT of its postings (segment_id, tf, len; a prefix's summed per segment), with parameters."""
     leaves, params = [], []
     for i, (lexeme, prefix) in enumerate(terms):
+        where, values = _where(lexeme, prefix)
         if prefix:
             leaves.append(
-                f"SELECT {i} AS i, segment_id, SUM(tf) AS tf, MIN(len) AS len FROM segment_terms"
-                " WHERE lexeme >= ? AND lexeme < ? GROUP BY segment_id"
+                f"SELECT {i} AS i, segment_id, SUM(tf) AS tf, MIN(len) AS len FROM segment_terms WHERE {where}"
+                " GROUP BY segment_id"
             )
-            params += [lexeme, _after(lexeme)]
         else:
-            leaves.append(f"SELECT {i} AS i, segment_id, tf, len FROM segment_terms WHERE lexeme = ?")
-            params.append(lexeme)
+            leaves.append(f"SELECT {i} AS i, segment_id, tf, len FROM segment_terms WHERE {where}")
+        params += values
     return leaves, params
 
 
 def matching_sql(terms: Terms) -> tuple[str, list[Any]]:
     """A CTE `m` (id) of every segment matching any of the terms, without ranking them (for the facets), with its
-    parameters: one word's postings as they are, anything else's made distinct."""
-    if len(terms) == 1 and not terms[0][1]:
-        return "m AS MATERIALIZED (SELECT segment_id AS id FROM segment_terms WHERE lexeme = ?)", [terms[0][0]]
-    ranges, params = [], []
+    parameters: a word's postings name each segment once, a prefix's are made distinct, and so are the terms'."""
+    parts, params = [], []
     for lexeme, prefix in terms:
-        if prefix:
-            ranges.append("(lexeme >= ? AND lexeme < ?)")
-            params += [lexeme, _after(lexeme)]
-        else:
-            ranges.append("lexeme = ?")
-            params.append(lexeme)
-    parts = " UNION ".join(f"SELECT DISTINCT segment_id AS id FROM segment_terms WHERE {r}" for r in ranges)
-    return f"m AS MATERIALIZED ({parts})", params
+        where, values = _where(lexeme, prefix)
+        parts.append(f"SELECT {'DISTINCT ' if prefix else ''}segment_id AS id FROM segment_terms WHERE {where}")
+        params += values
+    return f"m AS MATERIALIZED ({' UNION '.join(parts)})", params
 
 
 def ranked_sql(terms: Terms, segments: float, average: float) -> tuple[str, list[Any], str]:
