@@ -225,9 +225,9 @@ class PgSearchTables(SegmentTables):
         exact: int = 2000,
         sample: int = 1000,
     ) -> TextPage:
-        """One pass over the matches that pass the filters (a materialised CTE: id, episode, speaker, start, rank),
-        then the page, the count and the facets from it, in one statement. Words and prefixes joined by OR, without
-        filters and by relevance, are read from the postings instead (`podscope.store.postgres.postings`)."""
+        """One pass over the matches that pass the filters (a materialised CTE: id, episode, speaker, start, rank)
+        for the page and the count, and another beside it for the facets (`_page`). Words and prefixes joined by
+        OR, without filters and by relevance, come from the postings instead (`podscope.store.postgres.postings`)."""
         where, params = self._membership(f)
         relevance = sort == "relevance"
         tsquery = fts5_to_tsquery(fts)
