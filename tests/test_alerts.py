@@ -143,6 +143,19 @@ def test_one_signed_event_per_match_with_hits_and_deep_links(new_home: Callable[
         assert receiver.requests[0]["headers"]["webhook-id"] == delivery.message_id
 
 
+def test_a_deleted_episode_takes_its_alert_hits_with_it(new_home: Callable[[], Path]) -> None:
+    with open_lib(new_home()) as lib:
+        alert = lib.alerts.add("trailer").alert
+        first = add(lib, VTT)
+        lib.alerts.deliver()
+        assert [e.episode_id for e in lib.alerts.events(alert.id)] == [first]
+        lib.delete_episode(first)
+        assert lib.check().ok  # no hit left on a segment that is gone
+        again = add(lib, VTT)  # stored again: on SQLite its segments take the freed ids
+        lib.alerts.deliver()
+        assert sorted(e.episode_id for e in lib.alerts.events(alert.id)) == sorted([first, again])
+
+
 def test_failed_deliveries_are_retried_with_backoff_under_one_id(new_home: Callable[[], Path]) -> None:
     receiver = Receiver(statuses=[500, 503])
     with receiver.serving() as url, open_lib(new_home()) as lib:

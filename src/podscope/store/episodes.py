@@ -224,6 +224,12 @@ class EpisodeTables(SqlTables):
     def delete(self, episode_id: int) -> None:
         self.get(episode_id)
         with self.transaction():
+            # An alert's record of the segments it fired on goes with them: on SQLite a later episode's segments
+            # can take the ids of the last ones deleted, and would never fire.
+            self._q(
+                "DELETE FROM alert_hits WHERE segment_id IN (SELECT id FROM segments WHERE episode_id = ?)",
+                (episode_id,),
+            )
             self._q("DELETE FROM episodes WHERE id = ?", (episode_id,))
             self._q("DELETE FROM podcasts WHERE id NOT IN (SELECT podcast_id FROM episodes)")
 
