@@ -272,6 +272,29 @@ def test_names_one_key_now_joins_stay_apart_when_a_library_migrates(
         store.close()
 
 
+def test_alert_hits_of_deleted_segments_go_when_a_library_migrates(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Before 0018 deleting an episode left the alerts' record of its segments: the migration removes it."""
+    url = "" if backend == "sqlite" else str(request.getfixturevalue("pg_url"))
+    store = open_store(url, tmp_path)
+    try:
+        episode = store.episodes.save(processed())
+        (segment, *_) = store.search.episode_segment_ids(episode)
+        with store.transaction():
+            store.alerts._q("INSERT INTO alerts (query) VALUES ('x')")
+            store.alerts._q("INSERT INTO alert_hits (alert_id, segment_id) SELECT id, ? FROM alerts", (segment,))
+            store.alerts._q("INSERT INTO alert_hits (alert_id, segment_id) SELECT id, ? FROM alerts", (segment + 99,))
+            store.alerts._q("DELETE FROM migrations WHERE name = '0018_alert_hits_of_deleted_segments'")
+    finally:
+        store.close()
+    store = open_store(url, tmp_path)  # migrates again
+    try:
+        assert [r["segment_id"] for r in store.alerts._q("SELECT segment_id FROM alert_hits")] == [segment]
+    finally:
+        store.close()
+
+
 def test_review_waiting_counts_the_default_review_queue(store: StoreBackend) -> None:
     """The count every page's navigation shows: matched attributions, and low ones held back from matched; neither
     plain low ones nor the ones a human or a verified voice settled."""

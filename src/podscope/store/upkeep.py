@@ -66,7 +66,6 @@ FOREIGN_KEYS: tuple[ForeignKey, ...] = tuple(
         ("translations", "segment_id", "segments", "c"),
         ("browser_sessions", "key_id", "api_keys", "c"),
         ("alert_hits", "alert_id", "alerts", "c"),
-        ("alert_hits", "segment_id", "segments", "c"),
         ("alert_events", "alert_id", "alerts", "c"),
         ("alert_deliveries", "alert_id", "alerts", "c"),
         ("alert_deliveries", "event_id", "alert_events", "c"),

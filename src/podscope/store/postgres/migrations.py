@@ -455,6 +455,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         ANALYZE segment_terms;
         """,
     ),
+    (
+        "0018_alert_hits_of_deleted_segments",
+        # Deleting an episode left the alerts' record of its segments; a later segment could take a freed id (on
+        # SQLite) and never fire. Deleting an episode now deletes them; this removes those left before.
+        """
+        DELETE FROM alert_hits WHERE NOT EXISTS (SELECT 1 FROM segments s WHERE s.id = alert_hits.segment_id);
+        """,
+    ),
 ]
 
 
